@@ -1,0 +1,1 @@
+"""Pure analyses from parsed modules to facts (astrepo.analyzers)."""

@@ -1,0 +1,610 @@
+"""From a tree-sitter syntax tree to graph nodes, intra-file edges and resolution facts.
+
+One iterative walk over the tree (no recursion: deeply nested expressions
+must not hit Python's recursion limit) assigns every addressable node its
+stable ID (see `astrepo.ids`), records definitions, parameters, call sites
+and statements, the ``CONTAINS``/``DEFINES`` edges between them, and the
+per-scope name bindings and call facts that cross-file resolution needs.
+
+Invariants:
+* the walk visits the nodes of one scope in source order, so the per-kind
+  ordinals equal a sort by (start, outer-first) - the order the capture
+  runtime uses on ``ast`` trees;
+* decorators, defaults, annotations and base classes are attributed to the
+  enclosing scope, bodies and parameter names to the definition.
+
+Known limits: a file with syntax errors is indexed as far as tree-sitter
+could parse it; nodes inside ERROR regions are still walked, but what they
+mean may be off. Python 2 only syntax is not understood.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+import tree_sitter
+
+from astrepo.ids import NodeId, join_scope, lambda_segment, node_id_for, scope_segment
+from astrepo.model import (
+    Binding,
+    BindingKind,
+    CallFact,
+    Edge,
+    EdgeKind,
+    FileFacts,
+    ImportFact,
+    Node,
+    NodeKind,
+    ScopeFacts,
+    Span,
+)
+
+#: tree-sitter statement types -> canonical statement kinds (see ids.STMT_KINDS).
+STMT_TYPES: dict[str, str] = {
+    "return_statement": "return",
+    "delete_statement": "delete",
+    "pass_statement": "pass",
+    "break_statement": "break",
+    "continue_statement": "continue",
+    "raise_statement": "raise",
+    "assert_statement": "assert",
+    "import_statement": "import",
+    "import_from_statement": "import",
+    "future_import_statement": "import",
+    "global_statement": "global",
+    "nonlocal_statement": "nonlocal",
+    "if_statement": "if",
+    "elif_clause": "if",
+    "for_statement": "for",
+    "while_statement": "while",
+    "try_statement": "try",
+    "with_statement": "with",
+    "match_statement": "match",
+    "type_alias_statement": "typealias",
+    "except_clause": "except",
+    "except_group_clause": "except",
+    "case_clause": "case",
+    "print_statement": "expr",
+    "exec_statement": "expr",
+}
+
+_BINDING_RANK = {
+    BindingKind.LOCAL: 0,
+    BindingKind.PARAM: 1,
+    BindingKind.ALIAS: 2,
+    BindingKind.INSTANCE: 3,
+    BindingKind.IMPORT: 4,
+    BindingKind.IMPORT_FROM: 4,
+    BindingKind.DEF: 5,
+}
+
+
+def _text(node: tree_sitter.Node | None) -> str:
+    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
+
+
+def _span(node: tree_sitter.Node) -> Span:
+    (sr, sc), (er, ec) = node.start_point, node.end_point
+    return Span(sr + 1, sc, er + 1, ec)
+
+
+def dotted_name(node: tree_sitter.Node | None) -> str:
+    """Dotted text of a name chain (``a.b.c``, ``super().m``), "" for anything else."""
+    parts: list[str] = []
+    while node is not None:
+        t = node.type
+        if t == "identifier":
+            parts.append(_text(node))
+            break
+        if t == "attribute":
+            parts.append(_text(node.child_by_field_name("attribute")))
+            node = node.child_by_field_name("object")
+            continue
+        if t == "call":
+            func = node.child_by_field_name("function")
+            if func is not None and func.type == "identifier" and _text(func) == "super":
+                parts.append("super()")
+                break
+        if t == "parenthesized_expression" and node.named_child_count == 1:
+            node = node.named_children[0]
+            continue
+        return ""
+    return ".".join(reversed(parts))
+
+
+def _docstring(body: tree_sitter.Node | None) -> str:
+    if body is None:
+        return ""
+    for child in body.named_children:
+        if child.type == "comment":
+            continue
+        if child.type == "expression_statement" and child.named_child_count == 1:
+            inner = child.named_children[0]
+            if inner.type in ("string", "concatenated_string"):
+                try:
+                    value = ast.literal_eval(_text(inner))
+                except (ValueError, SyntaxError, MemoryError, RecursionError):
+                    return ""
+                return value if isinstance(value, str) else ""
+        return ""
+    return ""
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+@dataclass(slots=True)
+class _Scope:
+    """Walk state of one module/class/function/lambda scope."""
+
+    id: NodeId
+    kind: str
+    path: str  #: scope path for IDs
+    qualname: str
+    node_kind: NodeKind
+    parent: _Scope | None
+    bindings: dict[str, Binding] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    def_names: dict[str, int] = field(default_factory=dict)
+    lambdas: int = 0
+    bases: tuple[str, ...] = ()
+    decorators: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
+
+    def next_ordinal(self, kind: str) -> int:
+        n = self.counters.get(kind, 0)
+        self.counters[kind] = n + 1
+        return n
+
+    def bind(self, name: str, kind: BindingKind, target: str, line: int) -> None:
+        old = self.bindings.get(name)
+        if old is None or _BINDING_RANK[kind] > _BINDING_RANK[old.kind]:
+            self.bindings[name] = Binding(kind, target, line)
+
+    def facts(self) -> ScopeFacts:
+        return ScopeFacts(
+            id=self.id, kind=self.kind, qualname=self.qualname,
+            parent=self.parent.id if self.parent else None, bindings=self.bindings,
+            bases=self.bases, decorators=self.decorators, params=self.params,
+        )
+
+
+def resolve_relative(module: str, is_package: bool, level: int, name: str) -> str:
+    """Absolute module for ``from <level dots><name> import ...`` written in ``module``."""
+    if level == 0:
+        return name
+    parts = module.split(".")
+    base = parts if is_package else parts[:-1]
+    if level > 1:
+        base = base[: len(base) - (level - 1)] if level - 1 <= len(base) else []
+    prefix = ".".join(base)
+    if prefix and name:
+        return f"{prefix}.{name}"
+    return prefix or name
+
+
+class _Extractor:
+    """One file's walk; `run` returns the `FileFacts`."""
+
+    def __init__(self, facts: FileFacts, is_package: bool) -> None:
+        self.facts = facts
+        self.path = facts.path
+        self.module = facts.module
+        self.is_package = is_package
+        self.nodes = facts.nodes
+        self.edges = facts.edges
+        self.scopes: list[_Scope] = []
+
+    # -- helpers -------------------------------------------------------
+    def _add_node(self, node_id: NodeId, table: NodeKind, name: str, span: Span, **attrs: object) -> None:
+        self.nodes.append(Node(node_id, table, name, self.path, span, attrs))
+
+    def _edge(self, kind: EdgeKind, src: NodeId, src_kind: NodeKind, dst: NodeId, dst_kind: NodeKind) -> None:
+        self.edges.append(Edge(kind, src, src_kind, dst, dst_kind))
+
+    def _new_scope(self, parent: _Scope, kind: str, segment: str, name: str, node_kind: NodeKind) -> _Scope:
+        path = join_scope(parent.path, segment)
+        scope = _Scope(
+            id=node_id_for(self.path, path, kind),
+            kind=kind,
+            path=path,
+            qualname=f"{parent.qualname}.{name}",
+            node_kind=node_kind,
+            parent=parent,
+        )
+        self.scopes.append(scope)
+        return scope
+
+    # -- the walk ------------------------------------------------------
+    def run(self, root: tree_sitter.Node) -> None:
+        module_scope = _Scope(
+            id=node_id_for(self.path, "", "module"), kind="module", path="",
+            qualname=self.module, node_kind=NodeKind.MODULE, parent=None,
+        )
+        self.scopes.append(module_scope)
+        lines = self.facts.lines
+        self._add_node(
+            module_scope.id, NodeKind.MODULE, self.module, Span(1, 0, max(lines, 1), 0),
+            short_name=self.module.rsplit(".", 1)[-1], is_package=self.is_package,
+            docstring=_docstring(root),
+        )
+        file_id = node_id_for(self.path, "", "file")
+        self._edge(EdgeKind.CONTAINS, file_id, NodeKind.FILE, module_scope.id, NodeKind.MODULE)
+
+        # (tree node, scope, container id, container kind)
+        stack: list[tuple[tree_sitter.Node, _Scope, NodeId, NodeKind]] = [
+            (child, module_scope, module_scope.id, NodeKind.MODULE)
+            for child in reversed(root.named_children)
+        ]
+        push = stack.append
+        stmt_types = STMT_TYPES
+        while stack:
+            node, scope, cid, ckind = stack.pop()
+            t = node.type
+            if t == "call":
+                cid, ckind = self._visit_call(node, scope, cid, ckind)
+            elif t == "function_definition":
+                self._visit_function(node, scope, cid, ckind, push)
+                continue
+            elif t == "class_definition":
+                self._visit_class(node, scope, cid, ckind, push)
+                continue
+            elif t == "lambda":
+                self._visit_lambda(node, scope, cid, ckind, push)
+                continue
+            elif t == "expression_statement" or t in stmt_types:
+                cid, ckind = self._visit_stmt(node, t, scope, cid, ckind)
+            elif t == "decorated_definition":
+                pass
+            elif t == "comment":
+                continue
+            children = node.named_children
+            for child in reversed(children):
+                push((child, scope, cid, ckind))
+        self.facts.scopes = [s.facts() for s in self.scopes]
+
+    # -- visitors --------------------------------------------------------
+    def _visit_stmt(self, node: tree_sitter.Node, t: str, scope: _Scope, cid: NodeId, ckind: NodeKind) -> tuple[NodeId, NodeKind]:
+        if t == "expression_statement":
+            first = node.named_children[0] if node.named_child_count else None
+            ft = first.type if first is not None else ""
+            if ft == "assignment":
+                kind = "annassign" if first.child_by_field_name("type") is not None else "assign"
+                self._bind_assignment(first, scope)
+            elif ft == "augmented_assignment":
+                kind = "augassign"
+            else:
+                kind = "expr"
+        else:
+            kind = STMT_TYPES[t]
+            if kind == "import":
+                self._visit_import(node, t, scope)
+            elif t == "for_statement":
+                self._bind_targets(node.child_by_field_name("left"), scope)
+            elif t == "with_statement":
+                self._bind_with(node, scope)
+            elif kind == "except":
+                self._bind_except(node, scope)
+        stmt_id = node_id_for(self.path, scope.path, kind, scope.next_ordinal(kind))
+        span = _span(node)
+        self._add_node(stmt_id, NodeKind.STMT, kind, span, kind=kind, scope=scope.id)
+        self._edge(EdgeKind.CONTAINS, cid, ckind, stmt_id, NodeKind.STMT)
+        return stmt_id, NodeKind.STMT
+
+    def _visit_call(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind) -> tuple[NodeId, NodeKind]:
+        func = node.child_by_field_name("function")
+        callee = dotted_name(func)
+        args = node.child_by_field_name("arguments")
+        n_args = args.named_child_count if args is not None and args.type == "argument_list" else 1
+        call_id = node_id_for(self.path, scope.path, "call", scope.next_ordinal("call"))
+        span = _span(node)
+        label = callee or _one_line(_text(func), 80)
+        self._add_node(call_id, NodeKind.CALLSITE, label, span, callee=callee, n_args=n_args, caller=scope.id)
+        self._edge(EdgeKind.CONTAINS, cid, ckind, call_id, NodeKind.CALLSITE)
+        self.facts.calls.append(CallFact(call_id, scope.id, callee, span.start_line))
+        return call_id, NodeKind.CALLSITE
+
+    def _decorators(self, node: tree_sitter.Node) -> tuple[str, ...]:
+        parent = node.parent
+        if parent is None or parent.type != "decorated_definition":
+            return ()
+        out = []
+        for child in parent.named_children:
+            if child.type == "decorator":
+                expr = child.named_children[0] if child.named_child_count else None
+                if expr is not None and expr.type == "call":
+                    name = dotted_name(expr.child_by_field_name("function"))
+                    out.append(f"{name}()" if name else _one_line(_text(expr), 80))
+                else:
+                    out.append(dotted_name(expr) or _one_line(_text(expr), 80))
+        return tuple(out)
+
+    def _visit_function(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind, push) -> None:
+        name = _text(node.child_by_field_name("name")) or "<anonymous>"
+        previous = scope.def_names.get(name, 0)
+        scope.def_names[name] = previous + 1
+        fscope = self._new_scope(scope, "function", scope_segment(name, previous), name, NodeKind.FUNCTION)
+        decorators = self._decorators(node)
+        fscope.decorators = decorators
+        is_async = node.child_count > 0 and node.children[0].type == "async"
+        params_node = node.child_by_field_name("parameters")
+        returns = node.child_by_field_name("return_type")
+        body = node.child_by_field_name("body")
+        fkind = "method" if scope.kind == "class" else ("nested" if scope.kind in ("function", "lambda") else "function")
+        n_params = self._visit_params(params_node, fscope, scope, param_ids := [])
+        signature = _one_line(_text(params_node)) + (f" -> {_one_line(_text(returns))}" if returns is not None else "")
+        span = _span(node)
+        self._add_node(
+            fscope.id, NodeKind.FUNCTION, fscope.qualname, span,
+            short_name=name, kind=fkind, is_async=is_async, decorators=list(decorators),
+            signature=signature, docstring=_docstring(body), n_params=n_params,
+            returns=_one_line(_text(returns)), scope=scope.id,
+        )
+        self._edge(EdgeKind.CONTAINS, cid, ckind, fscope.id, NodeKind.FUNCTION)
+        self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, fscope.id, NodeKind.FUNCTION)
+        for param_id in param_ids:
+            self._edge(EdgeKind.DEFINES, fscope.id, NodeKind.FUNCTION, param_id, NodeKind.PARAMETER)
+        scope.bind(name, BindingKind.DEF, fscope.id, span.start_line)
+        # Body first onto the stack so the header's outer-scope parts pop first.
+        if body is not None:
+            for child in reversed(body.named_children):
+                push((child, fscope, fscope.id, NodeKind.FUNCTION))
+        if returns is not None:
+            push((returns, scope, cid, ckind))
+        for part in reversed(self._outer_param_parts(params_node)):
+            push((part, scope, cid, ckind))
+
+    def _visit_lambda(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind, push) -> None:
+        scope.lambdas += 1
+        segment = lambda_segment(scope.lambdas)
+        lscope = self._new_scope(scope, "lambda", segment, segment, NodeKind.FUNCTION)
+        params_node = node.child_by_field_name("parameters")
+        body = node.child_by_field_name("body")
+        n_params = self._visit_params(params_node, lscope, scope, param_ids := [])
+        span = _span(node)
+        self._add_node(
+            lscope.id, NodeKind.FUNCTION, lscope.qualname, span,
+            short_name=segment, kind="lambda", is_async=False, decorators=[],
+            signature=_one_line(_text(params_node)), docstring="", n_params=n_params,
+            returns="", scope=scope.id,
+        )
+        self._edge(EdgeKind.CONTAINS, cid, ckind, lscope.id, NodeKind.FUNCTION)
+        self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, lscope.id, NodeKind.FUNCTION)
+        for param_id in param_ids:
+            self._edge(EdgeKind.DEFINES, lscope.id, NodeKind.FUNCTION, param_id, NodeKind.PARAMETER)
+        if body is not None:
+            push((body, lscope, lscope.id, NodeKind.FUNCTION))
+        for part in reversed(self._outer_param_parts(params_node)):
+            push((part, scope, cid, ckind))
+
+    def _visit_class(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind, push) -> None:
+        name = _text(node.child_by_field_name("name")) or "<anonymous>"
+        previous = scope.def_names.get(name, 0)
+        scope.def_names[name] = previous + 1
+        cscope = self._new_scope(scope, "class", scope_segment(name, previous), name, NodeKind.CLASS)
+        supers = node.child_by_field_name("superclasses")
+        bases: list[str] = []
+        if supers is not None:
+            for arg in supers.named_children:
+                if arg.type in ("keyword_argument", "comment"):
+                    continue
+                bases.append(dotted_name(arg) or _one_line(_text(arg), 80))
+        cscope.bases = tuple(bases)
+        decorators = self._decorators(node)
+        cscope.decorators = decorators
+        body = node.child_by_field_name("body")
+        span = _span(node)
+        self._add_node(
+            cscope.id, NodeKind.CLASS, cscope.qualname, span,
+            short_name=name, bases=bases, decorators=list(decorators),
+            docstring=_docstring(body), scope=scope.id,
+        )
+        self._edge(EdgeKind.CONTAINS, cid, ckind, cscope.id, NodeKind.CLASS)
+        self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, cscope.id, NodeKind.CLASS)
+        scope.bind(name, BindingKind.DEF, cscope.id, span.start_line)
+        if body is not None:
+            for child in reversed(body.named_children):
+                push((child, cscope, cscope.id, NodeKind.CLASS))
+        tparams = node.child_by_field_name("type_parameters")
+        if supers is not None:
+            push((supers, scope, cid, ckind))
+        if tparams is not None:
+            push((tparams, scope, cid, ckind))
+
+    # -- parameters ------------------------------------------------------
+    @staticmethod
+    def _outer_param_parts(params: tree_sitter.Node | None) -> list[tree_sitter.Node]:
+        """Defaults and annotations of a parameter list: evaluated in the enclosing scope."""
+        parts: list[tree_sitter.Node] = []
+        if params is None:
+            return parts
+        for p in params.named_children:
+            if p.type in ("default_parameter", "typed_default_parameter", "typed_parameter"):
+                for fname in ("type", "value"):
+                    sub = p.child_by_field_name(fname)
+                    if sub is not None:
+                        parts.append(sub)
+        parts.sort(key=lambda n: n.start_byte)
+        return parts
+
+    def _visit_params(self, params: tree_sitter.Node | None, fscope: _Scope, outer: _Scope, ids_out: list[NodeId]) -> int:
+        """Create Parameter nodes; returns how many parameters there are."""
+        if params is None:
+            return 0
+        names: list[str] = []
+        kind = "positional"
+        for p in params.named_children:
+            t = p.type
+            annotation = ""
+            default = ""
+            pkind = kind
+            if t == "identifier":
+                name_node = p
+            elif t in ("default_parameter", "typed_default_parameter"):
+                name_node = p.child_by_field_name("name")
+                annotation = _one_line(_text(p.child_by_field_name("type")), 120)
+                default = _one_line(_text(p.child_by_field_name("value")), 120)
+            elif t == "typed_parameter":
+                inner = p.named_children[0] if p.named_child_count else None
+                annotation = _one_line(_text(p.child_by_field_name("type")), 120)
+                if inner is not None and inner.type == "list_splat_pattern":
+                    name_node, pkind, kind = _first_identifier(inner), "vararg", "keyword_only"
+                elif inner is not None and inner.type == "dictionary_splat_pattern":
+                    name_node, pkind = _first_identifier(inner), "kwarg"
+                else:
+                    name_node = inner
+            elif t == "list_splat_pattern":
+                name_node, pkind, kind = _first_identifier(p), "vararg", "keyword_only"
+            elif t == "dictionary_splat_pattern":
+                name_node, pkind = _first_identifier(p), "kwarg"
+            elif t == "keyword_separator":
+                kind = "keyword_only"
+                continue
+            elif t == "positional_separator":
+                self._mark_positional_only(fscope, len(names))
+                continue
+            else:
+                continue
+            name = _text(name_node)
+            if not name:
+                continue
+            param_id = node_id_for(self.path, fscope.path, "param", name)
+            self._add_node(
+                param_id, NodeKind.PARAMETER, f"{fscope.qualname}.{name}", _span(p),
+                short_name=name, position=len(names), kind=pkind,
+                annotation=annotation, default_value=default, function=fscope.id,
+            )
+            ids_out.append(param_id)
+            names.append(name)
+            fscope.bind(name, BindingKind.PARAM, annotation, p.start_point[0] + 1)
+        fscope.params = tuple(names)
+        return len(names)
+
+    def _mark_positional_only(self, fscope: _Scope, count: int) -> None:
+        """Parameters before ``/`` are positional-only: rewrite their kind."""
+        for i in range(len(self.nodes) - 1, -1, -1):
+            n = self.nodes[i]
+            if n.kind is not NodeKind.PARAMETER or n.attrs.get("function") != fscope.id:
+                break
+            if n.attrs.get("position", 0) < count and n.attrs.get("kind") == "positional":
+                n.attrs["kind"] = "positional_only"
+
+    # -- bindings ----------------------------------------------------------
+    def _bind_assignment(self, node: tree_sitter.Node, scope: _Scope) -> None:
+        # ``a = b = value`` nests as assignment(a, assignment(b, value)): collect
+        # every target of the chain, then bind each to the final value.
+        targets: list[tree_sitter.Node] = []
+        right: tree_sitter.Node | None = node
+        while right is not None and right.type == "assignment":
+            left = right.child_by_field_name("left")
+            if left is not None:
+                targets.append(left)
+            right = right.child_by_field_name("right")
+        line = node.start_point[0] + 1
+        kind, target = BindingKind.LOCAL, ""
+        if right is not None and right.type == "call":
+            callee = dotted_name(right.child_by_field_name("function"))
+            if callee:
+                kind, target = BindingKind.INSTANCE, callee
+        elif right is not None and right.type in ("identifier", "attribute"):
+            dotted = dotted_name(right)
+            if dotted:
+                kind, target = BindingKind.ALIAS, dotted
+        for left in targets:
+            if left.type == "identifier":
+                scope.bind(_text(left), kind, target, line)
+            else:
+                self._bind_targets(left, scope)
+
+    def _bind_targets(self, node: tree_sitter.Node | None, scope: _Scope) -> None:
+        if node is None:
+            return
+        line = node.start_point[0] + 1
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            t = n.type
+            if t == "identifier":
+                scope.bind(_text(n), BindingKind.LOCAL, "", line)
+            elif t in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list",
+                       "list_splat_pattern", "parenthesized_expression", "expression_list"):
+                stack.extend(n.named_children)
+
+    def _bind_with(self, node: tree_sitter.Node, scope: _Scope) -> None:
+        for clause in node.named_children:
+            if clause.type != "with_clause":
+                continue
+            for item in clause.named_children:
+                value = item.child_by_field_name("value")
+                if value is not None and value.type == "as_pattern":
+                    alias = value.child_by_field_name("alias")
+                    if alias is not None:
+                        self._bind_targets(alias.named_children[0] if alias.named_child_count else alias, scope)
+
+    def _bind_except(self, node: tree_sitter.Node, scope: _Scope) -> None:
+        for child in node.named_children:
+            if child.type == "as_pattern":
+                alias = child.child_by_field_name("alias")
+                if alias is not None:
+                    self._bind_targets(alias.named_children[0] if alias.named_child_count else alias, scope)
+
+    def _visit_import(self, node: tree_sitter.Node, t: str, scope: _Scope) -> None:
+        line = node.start_point[0] + 1
+        if t == "import_statement":
+            for child in node.named_children:
+                if child.type == "dotted_name":
+                    module = _text(child)
+                    top = module.split(".", 1)[0]
+                    scope.bind(top, BindingKind.IMPORT, top, line)
+                    self.facts.imports.append(ImportFact(scope.id, module, (), line))
+                elif child.type == "aliased_import":
+                    module = _text(child.child_by_field_name("name"))
+                    alias = _text(child.child_by_field_name("alias"))
+                    scope.bind(alias, BindingKind.IMPORT, module, line)
+                    self.facts.imports.append(ImportFact(scope.id, module, (), line))
+            return
+        if t == "future_import_statement":
+            return
+        module_node = node.child_by_field_name("module_name")
+        level = 0
+        name = ""
+        if module_node is not None and module_node.type == "relative_import":
+            for part in module_node.children:
+                if part.type == "import_prefix":
+                    level = _text(part).count(".")
+                elif part.type == "dotted_name":
+                    name = _text(part)
+        else:
+            name = _text(module_node)
+        absolute = resolve_relative(self.module, self.is_package, level, name)
+        names: list[str] = []
+        star = False
+        for child in node.children_by_field_name("name"):
+            if child.type == "dotted_name":
+                imported = _text(child)
+                scope.bind(imported, BindingKind.IMPORT_FROM, f"{absolute}.{imported}", line)
+                names.append(imported)
+            elif child.type == "aliased_import":
+                imported = _text(child.child_by_field_name("name"))
+                alias = _text(child.child_by_field_name("alias"))
+                scope.bind(alias, BindingKind.IMPORT_FROM, f"{absolute}.{imported}", line)
+                names.append(imported)
+        if any(c.type == "wildcard_import" for c in node.named_children):
+            star = True
+        self.facts.imports.append(ImportFact(scope.id, absolute, tuple(names), line, level, star))
+
+
+def _first_identifier(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    for child in node.named_children:
+        if child.type == "identifier":
+            return child
+    return None
+
+
+def extract_facts(tree: tree_sitter.Tree, facts: FileFacts, is_package: bool) -> FileFacts:
+    """Fill ``facts`` (path, module, hash already set) from a parsed tree."""
+    _Extractor(facts, is_package).run(tree.root_node)
+    return facts

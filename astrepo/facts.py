@@ -1,0 +1,69 @@
+"""The per-file stage: read, decode, parse and extract one file's facts.
+
+Pure apart from reading the one file it is given, so it runs in worker
+processes and its result can be cached by content hash.
+"""
+
+from __future__ import annotations
+
+from astrepo.discover import SourceFile
+from astrepo.extract import extract_facts
+from astrepo.ids import node_id_for
+from astrepo.model import Diagnostic, FileFacts, Node, NodeKind, Severity, Span
+from astrepo.parse import SourceParser, find_syntax_problems
+from astrepo.source import DEFAULT_MAX_BYTES, SourceText, decode_source
+
+#: Bump when extraction changes what it produces: cached facts of an older
+#: version are ignored. History: 1 - first version.
+FACTS_VERSION = 1
+
+
+def file_node(facts: FileFacts, status: str) -> Node:
+    """The File node of a file's facts."""
+    return Node(
+        node_id_for(facts.path, "", "file"), NodeKind.FILE, facts.path, facts.path,
+        Span(1, 0, max(facts.lines, 1), 0),
+        {"hash": facts.hash, "bytes": facts.size, "lines": facts.lines,
+         "module": facts.module, "status": status, "reason": facts.skipped},
+    )
+
+
+def facts_from_source(path: str, module: str, raw: bytes, parser: SourceParser,
+                      max_bytes: int = DEFAULT_MAX_BYTES) -> FileFacts:
+    """Facts of one file from its raw bytes; never raises on bad input."""
+    decoded = decode_source(raw, max_bytes)
+    if not isinstance(decoded, SourceText):
+        facts = FileFacts(path=path, module=module, hash=decoded.hash, size=decoded.size, lines=0,
+                          skipped=decoded.reason)
+        facts.diagnostics.append(Diagnostic(path, 0, Severity.SKIPPED, decoded.reason))
+        facts.nodes.append(file_node(facts, "skipped"))
+        return facts
+    utf8 = decoded.utf8
+    lines = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") or not utf8 else 1)
+    facts = FileFacts(path=path, module=module, hash=decoded.hash, size=decoded.size, lines=lines)
+    tree = parser.parse(utf8)
+    is_package = path.endswith("__init__.py")
+    extract_facts(tree, facts, is_package)
+    problems = find_syntax_problems(tree.root_node)
+    for problem in problems:
+        facts.diagnostics.append(Diagnostic(path, problem.line, Severity.ERROR, problem.message))
+    if decoded.encoding not in ("utf-8", "utf-8-sig"):
+        facts.diagnostics.append(Diagnostic(path, 0, Severity.WARNING, f"decoded as {decoded.encoding} (PEP 263)"))
+    facts.nodes.append(file_node(facts, "syntax_error" if problems else "ok"))
+    return facts
+
+
+def facts_for_file(source: SourceFile, parser: SourceParser, max_bytes: int = DEFAULT_MAX_BYTES) -> FileFacts:
+    """Facts of one discovered file; an unreadable file becomes a skipped entry."""
+    try:
+        with open(source.abspath, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
+            if len(raw) > max_bytes:
+                raw += handle.read()
+    except OSError as err:
+        facts = FileFacts(path=source.path, module=source.module, hash="", size=0, lines=0,
+                          skipped=f"cannot be read ({err.strerror or err})")
+        facts.diagnostics.append(Diagnostic(source.path, 0, Severity.SKIPPED, facts.skipped))
+        facts.nodes.append(file_node(facts, "skipped"))
+        return facts
+    return facts_from_source(source.path, source.module, raw, parser, max_bytes)

@@ -1,0 +1,153 @@
+"""Incremental bookkeeping: what an index run knew, what changed since, the facts cache.
+
+The state of a published index (the files it saw, their hashes, what
+resolution needs of each and what resolution produced) is pickled beside its
+graph generation, so it is always consistent with that graph. Per-file facts
+are cached by (path, content hash, facts version) under ``.astrepo/cache``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from astrepo.discover import SourceFile
+from astrepo.model import Edge, FileFacts, Node
+
+log = logging.getLogger(__name__)
+
+#: Bump when the pickled state's shape changes; an older state means a full run.
+#: History: 1 - first version.
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """What the index knows of one file."""
+
+    hash: str
+    size: int
+    mtime_ns: int
+    module: str
+
+
+@dataclass(slots=True)
+class IndexState:
+    """Everything an incremental run needs from the previous one."""
+
+    version: int
+    facts_version: int
+    root: str
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    #: per file: the resolution inputs (analyzers.callgraph.ModuleInputs)
+    inputs: dict[str, object] = field(default_factory=dict)
+    #: every edge produced by cross-file resolution
+    resolved_edges: list[Edge] = field(default_factory=list)
+    #: every external node produced by resolution
+    externals: list[Node] = field(default_factory=list)
+    #: per file: diagnostics (rendered), so an unchanged bad file is still reported
+    diagnostics: dict[str, list] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """How the discovered files differ from the indexed ones."""
+
+    added: list[SourceFile]
+    modified: list[SourceFile]
+    deleted: list[str]
+    unchanged: list[SourceFile]
+    #: stat results of the discovered files, by path
+    stats: dict[str, tuple[int, int]]
+
+    @property
+    def to_parse(self) -> list[SourceFile]:
+        return self.added + self.modified
+
+    @property
+    def removed_paths(self) -> list[str]:
+        return sorted(self.deleted + [f.path for f in self.modified])
+
+
+def detect_changes(files: list[SourceFile], previous: IndexState | None, hashes: dict[str, str]) -> Changes:
+    """Compare discovered files with the previous state.
+
+    A file whose size and mtime are unchanged is taken as unchanged; otherwise
+    its content hash (computed by the caller into ``hashes`` on demand) decides.
+    """
+    added: list[SourceFile] = []
+    modified: list[SourceFile] = []
+    unchanged: list[SourceFile] = []
+    stats: dict[str, tuple[int, int]] = {}
+    known = previous.files if previous else {}
+    for f in files:
+        try:
+            st = os.stat(f.abspath)
+            stats[f.path] = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            stats[f.path] = (-1, -1)
+        entry = known.get(f.path)
+        if entry is None:
+            added.append(f)
+        elif entry.module != f.module:
+            modified.append(f)
+        elif (entry.size, entry.mtime_ns) == stats[f.path]:
+            unchanged.append(f)
+        elif file_hash(f.abspath, hashes) == entry.hash:
+            unchanged.append(f)
+        else:
+            modified.append(f)
+    seen = {f.path for f in files}
+    deleted = sorted(p for p in known if p not in seen)
+    return Changes(added, modified, deleted, unchanged, stats)
+
+
+def file_hash(abspath: str, memo: dict[str, str]) -> str:
+    """Content hash of a file (same function as `astrepo.source.content_hash`)."""
+    from astrepo.source import content_hash
+
+    if abspath not in memo:
+        try:
+            with open(abspath, "rb") as handle:
+                memo[abspath] = content_hash(handle.read())
+        except OSError:
+            memo[abspath] = ""
+    return memo[abspath]
+
+
+class FactsCache:
+    """Per-file facts on disk, keyed by path, content hash and facts version."""
+
+    def __init__(self, directory: Path, facts_version: int) -> None:
+        self.dir = directory
+        self.version = facts_version
+
+    def _path(self, path: str, digest: str) -> Path:
+        key = hashlib.blake2b(f"{self.version}\x1f{path}\x1f{digest}".encode(), digest_size=16).hexdigest()
+        return self.dir / key[:2] / f"{key}.pickle"
+
+    def get(self, path: str, digest: str) -> FileFacts | None:
+        try:
+            with open(self._path(path, digest), "rb") as handle:
+                facts = pickle.load(handle)
+        except FileNotFoundError:
+            return None
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError) as err:
+            log.debug("ignoring unreadable cached facts for %s: %s", path, err)
+            return None
+        return facts if isinstance(facts, FileFacts) and facts.hash == digest else None
+
+    def put(self, facts: FileFacts) -> None:
+        target = self._path(facts.path, facts.hash)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            with open(tmp, "wb") as handle:
+                pickle.dump(facts, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, target)
+        except OSError as err:
+            log.debug("cannot cache facts for %s: %s", facts.path, err)

@@ -1,0 +1,56 @@
+"""Parsing with tree-sitter, error-tolerant, and locating syntax errors.
+
+A `SourceParser` owns one tree-sitter parser; make one per process (parsers
+are not shareable across processes) and pass it to the stages that parse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import tree_sitter
+import tree_sitter_python
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxProblem:
+    """The first place where tree-sitter could not parse the file."""
+
+    line: int  #: 1-based
+    col: int  #: 0-based, bytes
+    message: str
+
+
+class SourceParser:
+    """A tree-sitter parser for Python."""
+
+    def __init__(self) -> None:
+        self.language = tree_sitter.Language(tree_sitter_python.language())
+        self._parser = tree_sitter.Parser(self.language)
+
+    def parse(self, utf8: bytes) -> tree_sitter.Tree:
+        """Parse UTF-8 source; never raises on bad syntax (errors become ERROR nodes)."""
+        return self._parser.parse(utf8)
+
+
+def find_syntax_problems(root: tree_sitter.Node, limit: int = 5) -> list[SyntaxProblem]:
+    """Locate up to ``limit`` ERROR / MISSING nodes, outermost first, in source order."""
+    problems: list[SyntaxProblem] = []
+    if not root.has_error:
+        return problems
+    stack = [root]
+    while stack and len(problems) < limit:
+        node = stack.pop()
+        if node.is_missing:
+            row, col = node.start_point
+            problems.append(SyntaxProblem(row + 1, col, f"syntax error: missing {node.type!r}"))
+            continue
+        if node.is_error:
+            row, col = node.start_point
+            snippet = node.text.decode("utf-8", "replace").splitlines()[0][:40] if node.text else ""
+            problems.append(SyntaxProblem(row + 1, col, f"syntax error near {snippet!r}"))
+            continue
+        if node.has_error:
+            stack.extend(reversed(node.children))
+    problems.sort(key=lambda p: (p.line, p.col))
+    return problems

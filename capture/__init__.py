@@ -1,0 +1,1 @@
+"""Planning, instrumentation and the runtime recorder (astrepo.capture)."""

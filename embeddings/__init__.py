@@ -1,0 +1,1 @@
+"""Symbol texts, the embedder and the vector index (astrepo.embeddings)."""

@@ -1,0 +1,87 @@
+"""The one module that imports the graph database driver (Kuzu).
+
+Kuzu's upstream was archived in 2025; its maintained fork ``real_ladybug``
+has the same API, so switching is the import below. Driver errors become
+`StoreError`s naming the database path.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kuzu
+
+from astrepo.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+
+class GraphDB:
+    """An open Kuzu database and one connection to it."""
+
+    def __init__(self, path: str, read_only: bool = False) -> None:
+        self.path = path
+        self.read_only = read_only
+        try:
+            self._db = kuzu.Database(path, read_only=read_only)
+            self._conn = kuzu.Connection(self._db)
+        except RuntimeError as err:
+            raise StoreError(_explain_open_error(path, err)) from err
+
+    def execute(self, query: str, params: dict[str, Any] | None = None) -> tuple[list[str], list[list[Any]]]:
+        """Run one statement; return its column names and rows."""
+        try:
+            result = self._conn.execute(query, params or {})
+        except RuntimeError as err:
+            raise StoreError(f"query failed on {self.path}: {_first_line(err)}") from err
+        if isinstance(result, list):  # several statements: keep the last result
+            result = result[-1]
+        columns = result.get_column_names()
+        rows = []
+        while result.has_next():
+            rows.append(result.get_next())
+        return columns, rows
+
+    def scalar(self, query: str, params: dict[str, Any] | None = None) -> Any:
+        """Run a query returning one value."""
+        _, rows = self.execute(query, params)
+        return rows[0][0] if rows else None
+
+    def copy_from(self, table: str, data: Any, options: str = "") -> None:
+        """Bulk-load a pyarrow table into ``table`` with COPY (options like ``from='A', to='B'``)."""
+        if len(data) == 0:
+            return
+        suffix = f" ({options})" if options else ""
+        try:
+            self._conn.execute(f"COPY {table} FROM $data{suffix}", {"data": data})
+        except RuntimeError as err:
+            raise StoreError(f"bulk load into {table} failed on {self.path}: {_first_line(err)}") from err
+
+    def close(self) -> None:
+        """Close the connection and the database (checkpointing it)."""
+        try:
+            self._conn.close()
+            self._db.close()
+        except RuntimeError as err:  # pragma: no cover - driver specific
+            log.debug("closing %s: %s", self.path, err)
+
+    def __enter__(self) -> GraphDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else err.__class__.__name__
+
+
+def _explain_open_error(path: str, err: RuntimeError) -> str:
+    text = _first_line(err)
+    low = text.lower()
+    if "lock" in low:
+        return f"the graph database {path} is in use by another process ({text})"
+    return (f"cannot open the graph database {path}: {text}; "
+            f"if it is damaged, run `astrepo index --rebuild` to build it anew")

@@ -1,0 +1,183 @@
+"""Generations of the graph database: copy-on-write updates, atomic publication.
+
+An index run never modifies the published database. It writes a new
+generation (a fresh database for a full run, a copy of the current one for
+an incremental run), and publishes it by atomically replacing the ``CURRENT``
+pointer. A run killed at any point leaves the previous generation published
+and intact; readers are never blocked by a writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from astrepo.errors import IndexNotFound, SchemaMismatch, StoreError
+from astrepo.layout import Layout
+from astrepo.graph.db import GraphDB
+from astrepo.graph.schema import SCHEMA_VERSION, ddl_statements
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "graph.kuzu"
+STATE_FILE = "state.pickle"
+CURRENT = "CURRENT"
+
+
+@dataclass(slots=True)
+class Generation:
+    """A generation being written: its folder and its open database."""
+
+    number: int
+    path: Path
+    db: GraphDB
+
+
+class GraphStore:
+    """The generations under ``.astrepo/graph``."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.dir = layout.graph_dir
+
+    # -- reading -----------------------------------------------------------
+    def current_path(self) -> Path | None:
+        """Folder of the published generation, None if nothing was published."""
+        try:
+            name = (self.dir / CURRENT).read_text().strip()
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise StoreError(f"cannot read {self.dir / CURRENT}: {err.strerror}") from err
+        path = self.dir / name
+        return path if name and path.is_dir() else None
+
+    def open_read(self) -> GraphDB:
+        """Open the published graph read-only, checking its schema version."""
+        for _ in range(3):  # a writer may publish and prune between our two reads
+            path = self.current_path()
+            if path is None:
+                if self.layout.root.exists() and (self.dir / CURRENT).exists():
+                    raise StoreError(f"the index at {self.layout.root} is damaged (CURRENT names a missing "
+                                     "generation): run `astrepo index --rebuild`")
+                raise IndexNotFound(f"no index at {self.layout.root}: run `astrepo index PATH` first")
+            if not (path / DB_FILE).exists():
+                continue
+            db = GraphDB(str(path / DB_FILE), read_only=True)
+            check_schema(db, self.layout.root)
+            return db
+        raise StoreError(f"the index at {self.layout.root} changed while opening it; try again")
+
+    def read_state(self, path: Path | None = None) -> Any:
+        """The index state pickled beside a generation (None when absent or unreadable)."""
+        path = path or self.current_path()
+        if path is None:
+            return None
+        try:
+            with open(path / STATE_FILE, "rb") as handle:
+                return pickle.load(handle)
+        except FileNotFoundError:
+            return None
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as err:
+            log.warning("ignoring unreadable index state %s: %s", path / STATE_FILE, err)
+            return None
+
+    # -- writing (the caller holds the writer lock) --------------------------
+    def begin(self, incremental: bool) -> Generation:
+        """Start a new generation: a copy of the current database, or an empty one."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._prune(keep_current_only=False)
+        current = self.current_path()
+        number = (_gen_number(current) if current else 0) + 1
+        path = self.dir / f"gen-{number:06d}"
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir()
+        db_path = path / DB_FILE
+        if incremental and current is not None and (current / DB_FILE).exists():
+            try:
+                shutil.copyfile(current / DB_FILE, db_path)
+            except OSError as err:
+                raise StoreError(f"cannot copy the graph to {db_path}: {err.strerror}") from err
+            db = GraphDB(str(db_path))
+            check_schema(db, self.layout.root)
+        else:
+            db = GraphDB(str(db_path))
+            for statement in ddl_statements():
+                db.execute(statement)
+            db.execute("CREATE (:Meta {key: 'schema_version', value: $v})", {"v": str(SCHEMA_VERSION)})
+        return Generation(number, path, db)
+
+    def publish(self, gen: Generation, state: Any) -> None:
+        """Close the generation, write its state and make it the current one atomically."""
+        gen.db.close()
+        state_tmp = gen.path / (STATE_FILE + ".tmp")
+        with open(state_tmp, "wb") as handle:
+            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(state_tmp, gen.path / STATE_FILE)
+        _fsync(gen.path / DB_FILE)
+        pointer_tmp = self.dir / (CURRENT + ".tmp")
+        with open(pointer_tmp, "w") as handle:
+            handle.write(gen.path.name)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(pointer_tmp, self.dir / CURRENT)
+        _fsync(self.dir)
+        self._prune(keep_current_only=False)
+
+    def discard(self, gen: Generation) -> None:
+        """Drop an unpublished generation."""
+        gen.db.close()
+        shutil.rmtree(gen.path, ignore_errors=True)
+
+    def _prune(self, keep_current_only: bool) -> None:
+        """Remove generations other than the current one and, unless asked, the one before it."""
+        current = self.current_path()
+        keep: set[str] = set()
+        if current is not None:
+            keep.add(current.name)
+        gens = sorted(p for p in self.dir.glob("gen-*") if p.is_dir())
+        if not keep_current_only and current is not None:
+            older = [p for p in gens if p.name < current.name]
+            if older:
+                keep.add(older[-1].name)
+        for path in gens:
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def check_schema(db: GraphDB, where: Path) -> None:
+    """Raise `SchemaMismatch` unless ``db`` was written with this schema version."""
+    try:
+        version = db.scalar("MATCH (m:Meta {key: 'schema_version'}) RETURN m.value")
+    except StoreError as err:
+        raise SchemaMismatch(f"{where} does not hold an astrepo index: run `astrepo index --rebuild`") from err
+    if version != str(SCHEMA_VERSION):
+        raise SchemaMismatch(f"index at {where} uses schema {version}, this astrepo needs {SCHEMA_VERSION}: "
+                             "run `astrepo index --rebuild`")
+
+
+def _gen_number(path: Path) -> int:
+    try:
+        return int(path.name.split("-", 1)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder entry to disk (best effort)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

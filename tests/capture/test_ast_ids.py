@@ -72,6 +72,13 @@ def diff(path: str, raw: bytes, parser: SourceParser) -> str:
             f"unexpected (capture only) {unexpected[:8]} ... ({len(unexpected)})")
 
 
+#: Files where the index (tree-sitter-python 0.25) is wrong, not the capture side:
+#: ``type(mock).attr = value`` parses as a ``type_alias_statement`` (the soft keyword
+#: ``type`` followed by ``(``), so the index records a "typealias" statement where
+#: Python has an assignment and a call. Reported on issue 6.
+KNOWN_INDEX_BUGS = {"unittest/mock.py"}
+
+
 def test_stdlib_files_match(parser: SourceParser) -> None:
     files = _stdlib_files()
     assert len(files) > 100
@@ -79,9 +86,13 @@ def test_stdlib_files_match(parser: SourceParser) -> None:
     for f in files:
         rel = f.relative_to(STDLIB).as_posix()
         problem = diff(rel, f.read_bytes(), parser)
-        if problem:
+        if problem and rel not in KNOWN_INDEX_BUGS:
             problems.append(problem)
     assert not problems, "\n".join(problems)
+
+@pytest.mark.xfail(strict=True, reason="tree-sitter-python parses `type(x).a = v` as a type alias")
+def test_type_soft_keyword_assignment(parser: SourceParser) -> None:
+    assert diff("pkg/t.py", b"type(mock).attr = value\n", parser) == ""
 
 
 SNIPPETS = {
@@ -195,6 +206,17 @@ SNIPPETS = {
         é = f("ü")  ; g("日本")
         def ñ(ä=h("€")): return k()
         ''',
+    "soft_keywords": 'match = re.match(p, s)\nmatch.group(1)\ncase = 1\ntype = str\nprint(x, file=f)\nexec("x")\n_ = match[0]\ntype(a)\n',
+    "multiline_fstring": 'x = f"""\n{a(1)}\n  {b(\n2)}"""\n',
+    "nested_fstring": 'x = f"{f\'{a()}\'}" + f"{ {k(): v()} }"\n',
+    "async_comprehension": 'async def f():\n    return [await g(x) async for x in h()]\n',
+    "class_lambdas": '@d(lambda: 1)\nclass C(B(lambda: 2)):\n    x = lambda: 3\n    @staticmethod\n    def g(x=lambda: 1): ...\n',
+    "star_params": 'def f(*, a): pass\ndef g(a, /): pass\nlambda *a, **k: 0\nlambda *, b: 0\n',
+    "paren_with": 'with (open(a) as b, open(c) as d):\n    pass\n',
+    "one_line_if": 'if a(): b(); c()\nelif d(): e()\n',
+    "decorator_expr": '@a.b[c()].d\ndef f(): pass\n',
+    "comprehensions": 'g = (x() for x in y())\ns = {a(): b() for a in c()}\n',
+    "empty": '',
 }
 
 

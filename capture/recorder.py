@@ -1,0 +1,432 @@
+"""The runtime recorder: per-thread event buffers and a background segment writer.
+
+Runs inside the traced program, so it imports the standard library only and
+never raises into user code (failures are swallowed and counted).
+
+Hot path. Instrumented code appends whole events to its thread's buffer with
+one ``list.extend``/``+=`` of a flat tuple, e.g. ``("C2:<node id>", ts, a, b)``.
+The tuple is temporary (freed at once, so it does not advance the cyclic
+GC's allocation counter); what stays in the buffer are strings (node-ID
+codes are constants of the instrumented code object, shared, not copied),
+ints and other immutable scalars, none of them tracked by the collector.
+Values that are not plain scalars are turned into a preview tuple
+``(type name, truncated repr, len)`` at once by `preview` (never a live
+reference). Because one event is one ``extend`` (atomic under the GIL), a
+reader of the buffer never sees half an event.
+
+Writer. A daemon thread wakes every ``flush_interval`` (sooner when buffers
+grow), takes the current content of every thread's buffer (``buf[:n]`` then
+``del buf[:n]``: the owner thread only appends at the end, so this is safe
+without a lock) and appends one record per thread to this process's segment
+file with a single ``os.write`` on an ``O_APPEND`` descriptor. A SIGKILL
+loses at most what was appended since the last wake-up. At exit (``atexit``,
+multiprocessing's finalizers, a fork) the rest is flushed.
+
+Segment format (``.astrepo/events/<run>/<pid>-<n>.seg``): a sequence of
+records ``<u32 little-endian length><marshal payload>``; payloads are tuples
+whose first item says what they are: ``("H", header dict)``,
+``("M", path, table)`` (a module's instrumented nodes: id -> (kind, qualname,
+line)), ``("B", thread id, thread name, items)`` (a batch of raw events) and
+``("S", stats dict)``. A truncated last record (crash mid-write) is ignored
+by the reader (`astrepo.capture.events`).
+
+Known limits: a generator resumed in another thread keeps appending to the
+buffer of the thread that started it; asyncio tasks sharing a thread share
+its buffer (coroutine enter/exit events carry the task id).
+"""
+
+from __future__ import annotations
+
+import _thread
+import atexit
+import marshal
+import os
+import re
+import struct
+import sys
+import threading
+import time
+
+#: Version of the segment format. History: 1 - first version.
+SEGMENT_FORMAT = 1
+
+#: Default cap of a value preview's repr, in characters.
+DEFAULT_REPR_LIMIT = 200
+
+#: Types stored as themselves (immutable, cheap, no side effects); the reader previews them.
+SCALAR_TYPES = frozenset({int, float, bool, type(None), complex})
+
+#: Parameter and variable names whose values are never recorded.
+SECRET_NAME_RE = re.compile(
+    r"(pass(wd|word)?|secret|token|api[_-]?key|apikey|auth(orization)?|cookie|session|"
+    r"private[_-]?key|credential|credit[_-]?card|card[_-]?number|cvv|ssn)",
+    re.IGNORECASE,
+)
+#: ``key=value`` / ``'key': 'value'`` inside reprs, where the key looks secret.
+_SECRET_PAIR_RE = re.compile(
+    r"""((?:['"]?)[\w-]*(?:pass(?:wd|word)?|secret|token|api[_-]?key|apikey|authorization|cookie|session|"""
+    r"""private[_-]?key|credential)[\w-]*['"]?\s*[:=]\s*)('[^']*'|"[^"]*"|[^\s,}\)&;]+)""",
+    re.IGNORECASE,
+)
+_CARD_RE = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+
+REDACTED = "<redacted>"
+
+
+def is_secret_name(name: str) -> bool:
+    """True if a parameter/variable named ``name`` must not have its value recorded."""
+    return SECRET_NAME_RE.search(name) is not None
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def redact_text(text: str) -> str:
+    """Mask secret-looking ``key=value`` pairs and card numbers in a repr."""
+    if not text:
+        return text
+    text = _SECRET_PAIR_RE.sub(lambda m: m.group(1) + REDACTED, text)
+    if any(c.isdigit() for c in text):
+        text = _CARD_RE.sub(
+            lambda m: REDACTED if _luhn_ok("".join(c for c in m.group(0) if c.isdigit())) else m.group(0),
+            text,
+        )
+    return text
+
+
+class Recorder:
+    """Process-wide recorder state: thread buffers, the segment file, counters."""
+
+    def __init__(self, directory: str, run_id: str, flush_interval: float = 0.1,
+                 repr_limit: int = DEFAULT_REPR_LIMIT, max_pending_items: int = 4_000_000,
+                 batch_items: int = 200_000) -> None:
+        self.directory = directory
+        self.run_id = run_id
+        self.flush_interval = flush_interval
+        self.repr_limit = repr_limit
+        self.max_pending_items = max_pending_items
+        self.batch_items = batch_items
+        self.buffers: dict[int, tuple[list, str]] = {}
+        self.modules: list[tuple] = []
+        self.stats = {"items": 0, "batches": 0, "overflow_items": 0, "errors": 0,
+                      "preview_errors": 0, "bytes": 0}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = False
+        self._fd = -1
+        self._segment_no = 0
+        self._pid = -1
+        self._writer: threading.Thread | None = None
+        self._preview_depth = _thread._local()
+        self.local = _make_local(self)
+
+    # -- lifecycle ---------------------------------------------------------
+    def start(self) -> None:
+        """Open this process's segment and start the writer thread."""
+        self._open_segment()
+        self._start_writer()
+        atexit.register(self.close)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork_child)
+
+    def _open_segment(self) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            self._pid = os.getpid()
+            while True:
+                name = os.path.join(self.directory, f"{self._pid}-{self._segment_no}.seg")
+                try:
+                    self._fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+                    break
+                except FileExistsError:
+                    self._segment_no += 1
+            header = {"format": SEGMENT_FORMAT, "run": self.run_id, "pid": self._pid, "ppid": os.getppid(),
+                      "argv": [str(a) for a in sys.argv], "executable": sys.executable,
+                      "start_ns": time.time_ns(), "clock_ns": time.perf_counter_ns(),
+                      "python": sys.version.split()[0]}
+            self._write_record(("H", header))
+            for module in self.modules:
+                self._write_record(module)
+        except Exception:  # noqa: BLE001 - never raise into the host program
+            self.stats["errors"] += 1
+            self._fd = -1
+
+    def _start_writer(self) -> None:
+        self._stop = False
+        thread = threading.Thread(target=self._run_writer, name="astrepo-recorder", daemon=True)
+        # Keep the writer out of threading.enumerate()-sensitive user code as far as possible.
+        self._writer = thread
+        thread.start()
+
+    def _after_fork_child(self) -> None:
+        # The child inherited the parent's unflushed events: they are the parent's to write.
+        try:
+            for buf, _ in self.buffers.values():
+                del buf[:]
+            self._lock = threading.Lock()
+            self._wake = threading.Event()
+            self._segment_no = 0
+            self._open_segment()
+            self._start_writer()
+            mp_util = sys.modules.get("multiprocessing.util")
+            if mp_util is not None:
+                # A forked multiprocessing child leaves through os._exit after running
+                # these finalizers, never through atexit.
+                mp_util.Finalize(None, self.close, exitpriority=-1000)
+        except Exception:  # noqa: BLE001
+            self.stats["errors"] += 1
+
+    def close(self) -> None:
+        """Flush everything and write the final stats record (idempotent per process)."""
+        if self._pid != os.getpid() or self._fd < 0:
+            return
+        self._stop = True
+        self._wake.set()
+        try:
+            self.flush()
+            self._write_record(("S", dict(self.stats, end_ns=time.time_ns())))
+            os.close(self._fd)
+        except Exception:  # noqa: BLE001
+            self.stats["errors"] += 1
+        self._fd = -1
+
+    # -- buffers -----------------------------------------------------------
+    def new_thread_buffer(self) -> list:
+        """Register and return the calling thread's buffer (called once per thread)."""
+        buf: list = []
+        try:
+            thread = threading.current_thread()
+            self.buffers[_thread.get_ident()] = (buf, thread.name)
+        except Exception:  # noqa: BLE001
+            self.stats["errors"] += 1
+        return buf
+
+    def register_module(self, path: str, table: tuple) -> None:
+        """Record which nodes a module was instrumented with (written once per segment)."""
+        record = ("M", path, table)
+        self.modules.append(record)
+        try:
+            self._write_record(record)
+        except Exception:  # noqa: BLE001
+            self.stats["errors"] += 1
+
+    # -- writer ------------------------------------------------------------
+    def _run_writer(self) -> None:
+        interval = self.flush_interval
+        while not self._stop:
+            self._wake.wait(interval)
+            self._wake.clear()
+            try:
+                taken = self.flush()
+            except Exception:  # noqa: BLE001
+                self.stats["errors"] += 1
+                taken = 0
+            # Busy producers: come back sooner so buffers stay small.
+            interval = 0.005 if taken > self.batch_items else self.flush_interval
+
+    def flush(self) -> int:
+        """Move every thread's events to the segment file; returns how many items moved."""
+        total = 0
+        with self._lock:
+            for tid, (buf, name) in list(self.buffers.items()):
+                n = len(buf)
+                if not n:
+                    continue
+                items = buf[:n]
+                del buf[:n]
+                total += n
+                if n > self.max_pending_items:
+                    self.stats["overflow_items"] += n
+                    continue
+                try:
+                    self._write_record(("B", tid, name, items))
+                    self.stats["items"] += n
+                    self.stats["batches"] += 1
+                except (ValueError, TypeError):
+                    # An unmarshallable value slipped in: keep the rest of the batch.
+                    self.stats["errors"] += 1
+                    self._write_record(("B", tid, name, [_marshal_safe(i) for i in items]))
+                except Exception:  # noqa: BLE001
+                    self.stats["errors"] += 1
+                    self.stats["overflow_items"] += n
+        return total
+
+    def _write_record(self, payload: tuple) -> None:
+        if self._fd < 0:
+            return
+        data = marshal.dumps(payload)
+        self.stats["bytes"] += len(data) + 4
+        os.write(self._fd, struct.pack("<I", len(data)) + data)
+
+    # -- previews ----------------------------------------------------------
+    def preview(self, value: object) -> object:
+        """A recordable stand-in for ``value``: the value itself if an immutable scalar, else
+        ``(type name, truncated repr, len or -1)``; never raises."""
+        t = type(value)
+        if t in SCALAR_TYPES:
+            if t is int and not -10**12 < value < 10**12 and _CARD_RE.fullmatch(str(value)):
+                return (t.__name__, redact_text(str(value)), -1)
+            return value
+        if t is str:
+            if len(value) <= 64 and value.isidentifier():
+                return value
+        depth = getattr(self._preview_depth, "n", 0)
+        if depth:
+            # A repr that runs instrumented code which wants a preview: do not recurse.
+            return (_type_name(t), "<preview in progress>", -1)
+        self._preview_depth.n = 1
+        local = self.local
+        saved = None
+        try:
+            # Events of code run by repr() go to a scratch list, not the real buffer.
+            saved = local.b
+            local.b = []
+            try:
+                text = repr(value)
+            except Exception as err:  # noqa: BLE001 - a failing repr is data, not an error
+                text = f"<repr raised {type(err).__name__}>"
+                self.stats["preview_errors"] += 1
+            limit = self.repr_limit
+            if len(text) > limit:
+                text = text[:limit] + "..."
+            text = redact_text(text)
+            try:
+                size = len(value) if t in _SIZED_TYPES or t is str else -1
+            except Exception:  # noqa: BLE001
+                size = -1
+            return (_type_name(t), text, size)
+        except BaseException:  # noqa: BLE001 - e.g. RecursionError deep in user recursion
+            self.stats["preview_errors"] += 1
+            return (_type_name(t), "<no preview>", -1)
+        finally:
+            if saved is not None:
+                local.b = saved
+            self._preview_depth.n = 0
+
+
+_SIZED_TYPES = frozenset({list, tuple, dict, set, frozenset, bytes, bytearray, str, range})
+
+
+def _type_name(t: type) -> str:
+    try:
+        module = t.__module__
+        name = t.__qualname__
+        return name if module == "builtins" else f"{module}.{name}"
+    except Exception:  # noqa: BLE001
+        return "?"
+
+
+def _marshal_safe(item: object) -> object:
+    try:
+        marshal.dumps(item)
+        return item
+    except Exception:  # noqa: BLE001
+        return ("?", "<unrecordable>", -1)
+
+
+def _make_local(recorder: Recorder):
+    class _Local(_thread._local):
+        def __init__(self) -> None:
+            self.b = recorder.new_thread_buffer()
+
+    return _Local()
+
+
+# -- the process-wide recorder and the names instrumented code uses -------------------
+
+_ACTIVE: list[Recorder] = []
+
+
+def active() -> Recorder | None:
+    """The recorder of this process, if capture is on."""
+    return _ACTIVE[0] if _ACTIVE else None
+
+
+def start(directory: str, run_id: str, **options: object) -> Recorder:
+    """Create and start this process's recorder (once)."""
+    if _ACTIVE:
+        return _ACTIVE[0]
+    recorder = Recorder(directory, run_id, **options)
+    _ACTIVE.append(recorder)
+    recorder.start()
+    return recorder
+
+
+def runtime_names() -> dict[str, object]:
+    """The ``_ar_*`` names the instrumented code refers to (put into each module's globals)."""
+    recorder = active()
+    if recorder is None:
+        recorder = Recorder(os.devnull, "inactive")
+        recorder._fd = -1
+    local = recorder.local
+    pv = recorder.preview
+    clock = time.perf_counter_ns
+
+    def value(code: str, v: object) -> object:
+        try:
+            local.b.extend((code, pv(v)))
+        except Exception:  # noqa: BLE001
+            recorder.stats["errors"] += 1
+        return v
+
+    def exc(code: str, t0: int, e: BaseException) -> None:
+        try:
+            tb = e.__traceback__
+            line = tb.tb_lineno if tb is not None else 0
+            here = tb is not None and tb.tb_next is None
+            local.b.extend((code, clock(), _type_name(type(e)), pv(_exc_text(e)), line, here))
+        except Exception:  # noqa: BLE001
+            recorder.stats["errors"] += 1
+
+    def handler(code: str) -> None:
+        try:
+            e = sys.exc_info()[1]
+            tb = e.__traceback__ if e is not None else None
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            origin = (tb.tb_frame.f_code.co_filename, tb.tb_lineno) if tb is not None else ("", 0)
+            local.b.extend((code, clock(), _type_name(type(e)), pv(_exc_text(e)), origin[0], origin[1]))
+        except Exception:  # noqa: BLE001
+            recorder.stats["errors"] += 1
+
+    def ret(buf: list, code: str, t0: int, v: object) -> None:
+        try:
+            buf.extend((code, clock() - t0, pv(v)))
+        except Exception:  # noqa: BLE001
+            recorder.stats["errors"] += 1
+
+    def task_id() -> int:
+        try:
+            aio = sys.modules.get("asyncio")
+            task = aio.current_task() if aio is not None else None
+            return id(task) if task is not None else 0
+        except Exception:  # noqa: BLE001
+            return 0
+
+    return {
+        "_ar_tl": local,
+        "_ar_clock": clock,
+        "_ar_pv": pv,
+        "_ar_v": value,
+        "_ar_x": exc,
+        "_ar_h": handler,
+        "_ar_r": ret,
+        "_ar_task": task_id,
+        "_ar_reg": recorder.register_module,
+    }
+
+
+def _exc_text(e: BaseException) -> str:
+    try:
+        return str(e)
+    except Exception:  # noqa: BLE001
+        return "<str raised>"

@@ -98,14 +98,35 @@ def instrument_module(tree: ast.Module, ids: AstIds, points: PointTable) -> Inst
     qualnames = {memo[id(n)]: q for n, q in ids.qualnames.items() if id(n) in memo}
     rewriter = _Rewriter(records, qualnames, points)
     rewriter.visit(clone)
-    ast.fix_missing_locations(clone)
     table = []
     for node, record in records.items():
         if record.id in points:
             qual = qualnames.get(node) or _enclosing_qualname(record.scope)
             table.append((record.id, record.kind, qual, record.line))
     table.sort(key=lambda row: (row[3], row[0]))
+    _add_prologue(clone, ids.path, tuple(table))
+    ast.fix_missing_locations(clone)
     return Instrumented(clone, tuple(table), sum(len(v) for v in points.values()))
+
+
+def _add_prologue(tree: ast.Module, path: str, table: tuple) -> None:
+    """Bind the ``_ar_*`` runtime names and register the module, after docstring and futures."""
+    body = tree.body
+    i = 0
+    if body and _is_docstring(body[0]):
+        i = 1
+    while i < len(body) and (_is_future(body[i]) or (i == 0 and _is_docstring(body[i]))):
+        i += 1
+    like = body[i] if i < len(body) else (body[-1] if body else None)
+    prologue = [
+        ast.ImportFrom(module="astrepo.capture.recorder", names=[ast.alias(name="bind_module", asname="_ar_bind")],
+                       level=0),
+        ast.Expr(ast.Call(func=_name("_ar_bind"), args=[_call("globals"), _const(path), _const(table)],
+                          keywords=[])),
+    ]
+    if like is not None:
+        _locate(prologue, like)
+    body[i:i] = prologue
 
 
 def _enclosing_qualname(scope: str) -> str:

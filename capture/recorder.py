@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import _thread
 import atexit
+import collections
 import marshal
 import os
 import re
@@ -421,8 +422,24 @@ def runtime_names() -> dict[str, object]:
         "_ar_h": handler,
         "_ar_r": ret,
         "_ar_task": task_id,
-        "_ar_reg": recorder.register_module,
+        "_ar_D": collections.deque(maxlen=0),
     }
+
+
+_NAMES: list[dict] = []
+
+
+def bind_module(namespace: dict, path: str, table: tuple) -> None:
+    """Called by an instrumented module first thing: provide the ``_ar_*`` names, register it."""
+    try:
+        if not _NAMES or _NAMES[0]["_ar_tl"] is not getattr(active(), "local", None):
+            _NAMES[:] = [runtime_names()]
+        namespace.update(_NAMES[0])
+        recorder = active()
+        if recorder is not None:
+            recorder.register_module(path, table)
+    except Exception:  # noqa: BLE001
+        namespace.update(runtime_names())
 
 
 def _exc_text(e: BaseException) -> str:

@@ -1,0 +1,69 @@
+"""Running a command under capture (the library side of ``astrepo trace``).
+
+Runs in the CLI process: prepares the bootstrap folder and the environment,
+runs the command with stdin/stdout/stderr inherited (so its output passes
+through untouched) and returns its exit status. While the child runs, this
+process ignores SIGINT/SIGTERM forwarding nothing: the terminal delivers
+Ctrl-C to the whole foreground process group, so the child sees it exactly
+as it would without astrepo.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+from astrepo.capture.bootstrap import trace_environment, write_bootstrap
+from astrepo.capture.hook import new_run_id
+from astrepo.capture.points import STRATEGIES, plan_from_json
+from astrepo.errors import CaptureError
+
+
+@dataclass(frozen=True, slots=True)
+class TraceResult:
+    """What a traced run produced."""
+
+    run_id: str
+    exit_code: int  #: the command's; 128+N when killed by signal N
+    seconds: float
+    events_dir: str
+
+
+def run_traced(command: list[str], root: str, db: str, plan_path: str | None = None,
+               strategy: str | None = None) -> TraceResult:
+    """Run ``command`` with capture on; raises CaptureError when it cannot be started."""
+    if not command:
+        raise CaptureError("nothing to run: give the command after --, e.g. astrepo trace -- python app.py")
+    if plan_path:
+        try:
+            with open(plan_path, encoding="utf-8") as handle:
+                plan_from_json(handle.read())
+        except OSError as err:
+            raise CaptureError(f"cannot read plan {plan_path}: {err.strerror or err}") from err
+        except ValueError as err:
+            raise CaptureError(f"{plan_path}: {err}") from err
+    if strategy and strategy not in STRATEGIES:
+        raise CaptureError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+    db = os.path.abspath(db)
+    bootstrap = write_bootstrap(os.path.join(db, "bootstrap"))
+    run_id = new_run_id()
+    env = trace_environment(dict(os.environ), bootstrap, root, db, run_id, plan_path,
+                            strategy or ("balanced" if not plan_path else None))
+    events_dir = os.path.join(db, "events", run_id)
+    os.makedirs(events_dir, exist_ok=True)
+    started = time.perf_counter()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        try:
+            proc = subprocess.Popen(command, env=env)
+        except OSError as err:
+            raise CaptureError(f"cannot run {command[0]}: {err.strerror or err}") from err
+        code = proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if code < 0:
+        code = 128 - code
+    return TraceResult(run_id, code, time.perf_counter() - started, events_dir)

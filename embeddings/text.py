@@ -73,7 +73,7 @@ _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b|_)|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPACE = re.compile(r"\s+")
 _STRING_START = re.compile(r"^[rRbBuUfF]{0,2}('''|\"\"\"|'|\")")
-_PY_KEYWORDS = frozenset(
+PY_KEYWORDS = frozenset(
     "and as assert async await break class continue def del elif else except finally for from global if import "
     "in is lambda nonlocal not or pass raise return try while with yield self cls none true false".split())
 
@@ -88,7 +88,7 @@ def identifier_words(text: str, limit: int = 64) -> list[str]:
     seen: dict[str, None] = {}
     for ident in _IDENT.findall(text):
         for word in split_identifier(ident):
-            if len(word) > 1 and word not in _PY_KEYWORDS and word not in seen:
+            if len(word) > 1 and word not in PY_KEYWORDS and word not in seen:
                 seen[word] = None
                 if len(seen) >= limit:
                     return list(seen)

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from astrepo.errors import StoreError
 from astrepo.layout import Layout
 from astrepo.embeddings.text import Symbol, SymbolKind
 from astrepo.graph.db import GraphDB
@@ -50,11 +51,14 @@ def read_symbols(db: GraphDB) -> list[Symbol]:
     return out
 
 
-def published_symbols(layout: Layout) -> PublishedSymbols:
+def published_symbols(layout: Layout, root: Path | None = None) -> PublishedSymbols:
     """The symbols of the published graph, with its generation name and project root.
+
+    The root comes from the index state beside the graph unless given.
 
     Raises:
         IndexNotFound: nothing was indexed at ``layout``.
+        StoreError: the root is not given and the index state cannot be read.
     """
     store = GraphStore(layout)
     db = store.open_read()
@@ -63,9 +67,21 @@ def published_symbols(layout: Layout) -> PublishedSymbols:
         symbols = read_symbols(db)
     finally:
         db.close()
-    state = store.read_state(path)
-    root = getattr(state[0] if isinstance(state, tuple) else state, "root", "") or "."
-    return PublishedSymbols(path.name if path else "", Path(root), symbols)
+    if root is None:
+        root = _state_root(store, path)
+    return PublishedSymbols(path.name if path else "", root, symbols)
+
+
+def _state_root(store: GraphStore, path: Path | None) -> Path:
+    try:
+        state = store.read_state(path)
+    except Exception as err:  # noqa: BLE001 - a state pickled by another astrepo version fails in many ways
+        raise StoreError(f"cannot read the index state beside {path} ({err.__class__.__name__}): "
+                         "run `astrepo index` again") from err
+    root = getattr(state[0] if isinstance(state, tuple) else state, "root", "")
+    if not root:
+        raise StoreError(f"the index at {store.layout.root} does not record its project root: run `astrepo index` again")
+    return Path(root)
 
 
 def current_generation(layout: Layout) -> str:

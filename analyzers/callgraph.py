@@ -28,6 +28,7 @@ from __future__ import annotations
 import builtins
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from astrepo.ids import NodeId, external_id
 from astrepo.model import Binding, BindingKind, CallFact, Edge, EdgeKind, ImportFact, Node, NodeKind, NO_SPAN, ScopeFacts
@@ -42,8 +43,7 @@ _SCOPE_TABLES = {"module": NodeKind.MODULE, "class": NodeKind.CLASS, "function":
                  "lambda": NodeKind.FUNCTION}
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleInputs:
+class ModuleInputs(NamedTuple):
     """What resolution needs of one file (a projection of its `FileFacts`)."""
 
     path: str

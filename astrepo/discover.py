@@ -32,14 +32,17 @@ class SourceFile:
     module: str  #: dotted module name
 
 
-def module_name_for(relpath: str, src_roots: frozenset[str] = frozenset()) -> str:
+def module_name_for(relpath: str, src_roots: frozenset[str] = frozenset(), prefix: str = "") -> str:
     """Dotted module name of a repo-relative path (``pkg/__init__.py`` -> ``pkg``).
 
-    A leading folder in ``src_roots`` (a ``src/`` layout) is not part of the name.
+    A leading folder in ``src_roots`` (a ``src/`` layout) is not part of the
+    name; ``prefix`` is the package the root itself belongs to, if any.
     """
     parts = relpath.split("/")
     if len(parts) > 1 and parts[0] in src_roots:
         parts = parts[1:]
+    if prefix:
+        parts = prefix.split(".") + parts
     last = parts[-1]
     stem = last[:-3] if last.endswith(".py") else last
     if stem == "__init__" and len(parts) > 1:
@@ -83,6 +86,7 @@ def discover_files(
         if os.path.isdir(os.path.join(root_real, name))
         and not os.path.exists(os.path.join(root_real, name, "__init__.py"))
     )
+    prefix = root_package(root_real)
     found: list[SourceFile] = []
     seen_real: set[str] = set()
     visited_dirs: set[str] = {root_real}
@@ -132,9 +136,22 @@ def discover_files(
                 if real in seen_real:
                     continue
                 seen_real.add(real)
-                found.append(SourceFile(rel, real, module_name_for(rel, src_roots)))
+                found.append(SourceFile(rel, real, module_name_for(rel, src_roots, prefix)))
     found.sort(key=lambda f: f.path)
     return found
+
+
+def root_package(root: str) -> str:
+    """Dotted package name of the root folder when it is itself a package, else ""."""
+    names: list[str] = []
+    directory = root
+    while os.path.exists(os.path.join(directory, "__init__.py")):
+        names.append(os.path.basename(directory))
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return ".".join(reversed(names))
 
 
 def _inside(path: str, root: str) -> bool:

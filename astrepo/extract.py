@@ -30,11 +30,9 @@ from astrepo.model import (
     Binding,
     BindingKind,
     CallFact,
-    Edge,
     EdgeKind,
     FileFacts,
     ImportFact,
-    Node,
     NodeKind,
     ScopeFacts,
     Span,
@@ -194,16 +192,14 @@ class _Extractor:
         self.path = facts.path
         self.module = facts.module
         self.is_package = is_package
-        self.nodes = facts.nodes
-        self.edges = facts.edges
         self.scopes: list[_Scope] = []
 
     # -- helpers -------------------------------------------------------
-    def _add_node(self, node_id: NodeId, table: NodeKind, name: str, span: Span, **attrs: object) -> None:
-        self.nodes.append(Node(node_id, table, name, self.path, span, attrs))
+    def _add_node(self, node_id: NodeId, table: NodeKind, name: str, span: Span, **attrs: object) -> int:
+        return self.facts.add_node(node_id, table, name, span, attrs)
 
     def _edge(self, kind: EdgeKind, src: NodeId, src_kind: NodeKind, dst: NodeId, dst_kind: NodeKind) -> None:
-        self.edges.append(Edge(kind, src, src_kind, dst, dst_kind))
+        self.facts.add_edge(kind, src, src_kind, dst, dst_kind)
 
     def _new_scope(self, parent: _Scope, kind: str, segment: str, name: str, node_kind: NodeKind) -> _Scope:
         path = join_scope(parent.path, segment)
@@ -469,7 +465,7 @@ class _Extractor:
             else:
                 continue
             name = _text(name_node)
-            if not name:
+            if not name or name in names:  # a repeated name is a syntax error; keep the first
                 continue
             param_id = node_id_for(self.path, fscope.path, "param", name)
             self._add_node(
@@ -485,12 +481,15 @@ class _Extractor:
 
     def _mark_positional_only(self, fscope: _Scope, count: int) -> None:
         """Parameters before ``/`` are positional-only: rewrite their kind."""
-        for i in range(len(self.nodes) - 1, -1, -1):
-            n = self.nodes[i]
-            if n.kind is not NodeKind.PARAMETER or n.attrs.get("function") != fscope.id:
+        table = self.facts.node_tables.get(NodeKind.PARAMETER)
+        if table is None:
+            return
+        owners, kinds, positions = table.attrs["function"], table.attrs["kind"], table.attrs["position"]
+        for i in range(len(table) - 1, -1, -1):
+            if owners[i] != fscope.id:
                 break
-            if n.attrs.get("position", 0) < count and n.attrs.get("kind") == "positional":
-                n.attrs["kind"] = "positional_only"
+            if positions[i] < count and kinds[i] == "positional":
+                kinds[i] = "positional_only"
 
     # -- bindings ----------------------------------------------------------
     def _bind_assignment(self, node: tree_sitter.Node, scope: _Scope) -> None:

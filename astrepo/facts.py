@@ -9,7 +9,7 @@ from __future__ import annotations
 from astrepo.discover import SourceFile
 from astrepo.extract import extract_facts
 from astrepo.ids import node_id_for
-from astrepo.model import Diagnostic, FileFacts, Node, NodeKind, Severity, Span
+from astrepo.model import Diagnostic, FileFacts, NodeKind, Severity, Span
 from astrepo.parse import SourceParser, find_syntax_problems
 from astrepo.source import DEFAULT_MAX_BYTES, SourceText, decode_source
 
@@ -18,11 +18,10 @@ from astrepo.source import DEFAULT_MAX_BYTES, SourceText, decode_source
 FACTS_VERSION = 1
 
 
-def file_node(facts: FileFacts, status: str) -> Node:
-    """The File node of a file's facts."""
-    return Node(
-        node_id_for(facts.path, "", "file"), NodeKind.FILE, facts.path, facts.path,
-        Span(1, 0, max(facts.lines, 1), 0),
+def add_file_node(facts: FileFacts, status: str) -> None:
+    """Add the File node of a file's facts."""
+    facts.add_node(
+        node_id_for(facts.path, "", "file"), NodeKind.FILE, facts.path, Span(1, 0, max(facts.lines, 1), 0),
         {"hash": facts.hash, "bytes": facts.size, "lines": facts.lines,
          "module": facts.module, "status": status, "reason": facts.skipped},
     )
@@ -36,7 +35,7 @@ def facts_from_source(path: str, module: str, raw: bytes, parser: SourceParser,
         facts = FileFacts(path=path, module=module, hash=decoded.hash, size=decoded.size, lines=0,
                           skipped=decoded.reason)
         facts.diagnostics.append(Diagnostic(path, 0, Severity.SKIPPED, decoded.reason))
-        facts.nodes.append(file_node(facts, "skipped"))
+        add_file_node(facts, "skipped")
         return facts
     utf8 = decoded.utf8
     lines = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") or not utf8 else 1)
@@ -49,7 +48,7 @@ def facts_from_source(path: str, module: str, raw: bytes, parser: SourceParser,
         facts.diagnostics.append(Diagnostic(path, problem.line, Severity.ERROR, problem.message))
     if decoded.encoding not in ("utf-8", "utf-8-sig"):
         facts.diagnostics.append(Diagnostic(path, 0, Severity.WARNING, f"decoded as {decoded.encoding} (PEP 263)"))
-    facts.nodes.append(file_node(facts, "syntax_error" if problems else "ok"))
+    add_file_node(facts, "syntax_error" if problems else "ok")
     return facts
 
 
@@ -64,6 +63,6 @@ def facts_for_file(source: SourceFile, parser: SourceParser, max_bytes: int = DE
         facts = FileFacts(path=source.path, module=source.module, hash="", size=0, lines=0,
                           skipped=f"cannot be read ({err.strerror or err})")
         facts.diagnostics.append(Diagnostic(source.path, 0, Severity.SKIPPED, facts.skipped))
-        facts.nodes.append(file_node(facts, "skipped"))
+        add_file_node(facts, "skipped")
         return facts
     return facts_from_source(source.path, source.module, raw, parser, max_bytes)

@@ -14,9 +14,10 @@ import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from astrepo.discover import SourceFile
-from astrepo.model import Edge, FileFacts, Node
+from astrepo.model import FileFacts
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,7 @@ log = logging.getLogger(__name__)
 STATE_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
-class FileEntry:
+class FileEntry(NamedTuple):
     """What the index knows of one file."""
 
     hash: str
@@ -45,10 +45,6 @@ class IndexState:
     files: dict[str, FileEntry] = field(default_factory=dict)
     #: per file: the resolution inputs (analyzers.callgraph.ModuleInputs)
     inputs: dict[str, object] = field(default_factory=dict)
-    #: every edge produced by cross-file resolution
-    resolved_edges: list[Edge] = field(default_factory=list)
-    #: every external node produced by resolution
-    externals: list[Node] = field(default_factory=list)
     #: per file: diagnostics (rendered), so an unchanged bad file is still reported
     diagnostics: dict[str, list] = field(default_factory=dict)
 

@@ -2,14 +2,19 @@
 
 Everything a pipeline stage hands to the next is one of these records, so
 stages stay pure functions and per-file results can be cached (pickled) and
-sent between processes.
+sent between processes. Records that are created by the hundred thousand and
+pickled between processes (bindings, scopes, call facts) are NamedTuples:
+as immutable and typed as frozen dataclasses, but pickled as plain tuples,
+which is several times faster. Node and edge rows travel column-wise
+(`NodeColumns`, `EdgeColumns`), with `Node`/`Edge` as their typed view.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 from astrepo.ids import NodeId
 
@@ -86,8 +91,7 @@ class Severity(str, Enum):
     WARNING = "warning"  #: indexed fully, but something is worth saying
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     """A problem found in the user's code, reported in the summary."""
 
     path: str  #: repo-relative POSIX path
@@ -113,8 +117,7 @@ class BindingKind(str, Enum):
     LOCAL = "local"  #: any other assignment (target: "")
 
 
-@dataclass(frozen=True, slots=True)
-class Binding:
+class Binding(NamedTuple):
     """A name bound in a scope, and to what."""
 
     kind: BindingKind
@@ -122,8 +125,7 @@ class Binding:
     line: int  #: 1-based line of the (first) binding
 
 
-@dataclass(frozen=True, slots=True)
-class ScopeFacts:
+class ScopeFacts(NamedTuple):
     """What name resolution needs to know about one module, class or function scope."""
 
     id: NodeId
@@ -139,8 +141,7 @@ class ScopeFacts:
     params: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class CallFact:
+class CallFact(NamedTuple):
     """A call site waiting to be resolved."""
 
     id: NodeId  #: the CallSite node
@@ -149,8 +150,7 @@ class CallFact:
     line: int  #: 1-based
 
 
-@dataclass(frozen=True, slots=True)
-class ImportFact:
+class ImportFact(NamedTuple):
     """An import statement, with relative names already made absolute."""
 
     scope: NodeId
@@ -162,6 +162,72 @@ class ImportFact:
 
 
 @dataclass(slots=True)
+class NodeColumns:
+    """Rows of one node table, stored column-wise: cheap to pickle and to bulk-load.
+
+    Every row of a table carries the same attribute names; the first row
+    added fixes them.
+    """
+
+    kind: NodeKind
+    ids: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    #: four lists: start_line, start_col, end_line, end_col
+    spans: tuple[list[int], list[int], list[int], list[int]] = field(default_factory=lambda: ([], [], [], []))
+    attrs: dict[str, list[Any]] = field(default_factory=dict)
+
+    def add(self, node_id: str, name: str, file: str, span: Span, attrs: dict[str, Any]) -> int:
+        """Append a row; return its index."""
+        self.ids.append(node_id)
+        self.names.append(name)
+        self.files.append(file)
+        sl, sc, el, ec = self.spans
+        sl.append(span.start_line)
+        sc.append(span.start_col)
+        el.append(span.end_line)
+        ec.append(span.end_col)
+        columns = self.attrs
+        if not columns and attrs:
+            for key in attrs:
+                columns[key] = []
+        for key, value in attrs.items():
+            columns[key].append(value)
+        return len(self.ids) - 1
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def rows(self) -> Iterator[Node]:
+        """The rows as typed `Node` records."""
+        sl, sc, el, ec = self.spans
+        keys = list(self.attrs)
+        cols = [self.attrs[k] for k in keys]
+        for i, node_id in enumerate(self.ids):
+            yield Node(NodeId(node_id), self.kind, self.names[i], self.files[i],
+                       Span(sl[i], sc[i], el[i], ec[i]), {k: c[i] for k, c in zip(keys, cols)})
+
+
+@dataclass(slots=True)
+class EdgeColumns:
+    """Rows of one relationship table pair, column-wise."""
+
+    kind: EdgeKind
+    src_kind: NodeKind
+    dst_kind: NodeKind
+    src: list[str] = field(default_factory=list)
+    dst: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+    def rows(self) -> Iterator[Edge]:
+        """The rows as typed `Edge` records."""
+        for a, b in zip(self.src, self.dst):
+            yield Edge(self.kind, NodeId(a), self.src_kind, NodeId(b), self.dst_kind)
+
+
+@dataclass(slots=True)
 class FileFacts:
     """Everything the per-file stage extracts from one source file."""
 
@@ -170,13 +236,43 @@ class FileFacts:
     hash: str  #: content hash of the raw bytes
     size: int  #: bytes
     lines: int
-    nodes: list[Node] = field(default_factory=list)
-    edges: list[Edge] = field(default_factory=list)  #: intra-file edges
+    node_tables: dict[NodeKind, NodeColumns] = field(default_factory=dict)
+    edge_tables: dict[tuple[EdgeKind, NodeKind, NodeKind], EdgeColumns] = field(default_factory=dict)
     scopes: list[ScopeFacts] = field(default_factory=list)
     calls: list[CallFact] = field(default_factory=list)
     imports: list[ImportFact] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     skipped: str = ""  #: reason when the file was not indexed at all
+
+    def add_node(self, node_id: str, kind: NodeKind, name: str, span: Span, attrs: dict[str, Any]) -> int:
+        """Append a node of this file; return its row in its table."""
+        table = self.node_tables.get(kind)
+        if table is None:
+            table = self.node_tables[kind] = NodeColumns(kind)
+        return table.add(node_id, name, self.path, span, attrs)
+
+    def add_edge(self, kind: EdgeKind, src: str, src_kind: NodeKind, dst: str, dst_kind: NodeKind) -> None:
+        """Append an intra-file edge (intra-file edges carry no properties)."""
+        key = (kind, src_kind, dst_kind)
+        table = self.edge_tables.get(key)
+        if table is None:
+            table = self.edge_tables[key] = EdgeColumns(kind, src_kind, dst_kind)
+        table.src.append(src)
+        table.dst.append(dst)
+
+    @property
+    def nodes(self) -> list[Node]:
+        """All nodes as typed records (tables in schema order)."""
+        return [n for kind in NodeKind if kind in self.node_tables for n in self.node_tables[kind].rows()]
+
+    @property
+    def edges(self) -> list[Edge]:
+        """All intra-file edges as typed records."""
+        return [e for table in self.edge_tables.values() for e in table.rows()]
+
+    @property
+    def node_count(self) -> int:
+        return sum(len(t) for t in self.node_tables.values())
 
     @property
     def module_id(self) -> NodeId | None:

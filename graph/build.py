@@ -1,12 +1,12 @@
 """The index pipeline: discover, parse and extract per file, resolve across files, load.
 
 A run is full (first run, ``--rebuild``, or an unusable previous state) or
-incremental: only added and modified files are parsed; the nodes of modified
-and deleted files are replaced in a copy of the current graph; cross-file
-edges are re-resolved from every file's cached resolution inputs and applied
-as a difference. Either way the new graph is published atomically, so the
-result of an incremental run equals that of a full one and an interrupted
-run leaves the previous graph in place.
+incremental: only added and modified files are parsed, the rows of unchanged
+files are reloaded from the previous generation (graph/rowcache.py), and
+cross-file edges are re-resolved from every file's cached resolution inputs.
+Either way the new generation is a fresh database bulk-loaded with COPY and
+published atomically, so an incremental run yields exactly the graph of a
+full one, and an interrupted run leaves the previous graph in place.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ import logging
 import multiprocessing
 import os
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from astrepo.discover import SourceFile, discover_files
 from astrepo.errors import ConfigError
@@ -31,7 +33,8 @@ from astrepo.parse import SourceParser
 from astrepo.source import DEFAULT_MAX_BYTES
 from astrepo.analyzers.callgraph import ModuleInputs, Resolution, resolve_project
 from astrepo.graph.db import GraphDB
-from astrepo.graph.load import delete_edges, delete_files, delete_nodes, load_edges, load_nodes
+from astrepo.graph.load import facts_to_arrow, load_arrow, load_edges, load_nodes
+from astrepo.graph.rowcache import load_rows, save_rows
 from astrepo.graph.schema import EDGE_TABLES
 from astrepo.graph.store import GraphStore
 
@@ -104,6 +107,32 @@ def module_inputs(facts: FileFacts) -> ModuleInputs:
 
 # -- per-file stage, in worker processes ---------------------------------------
 
+class FileResult(NamedTuple):
+    """What the main process keeps of one parsed file (its rows travel as Arrow)."""
+
+    path: str
+    module: str
+    hash: str
+    inputs: ModuleInputs
+    diagnostics: list
+
+
+@dataclass(slots=True)
+class ParsedFiles:
+    """The per-file stage's output: light per-file results plus Arrow batches to load."""
+
+    files: list[FileResult] = field(default_factory=list)
+    node_tables: dict[NodeKind, list] = field(default_factory=lambda: defaultdict(list))
+    edge_tables: dict[tuple, list] = field(default_factory=lambda: defaultdict(list))
+
+    def add_batch(self, results: list[FileResult], nodes: dict, edges: dict) -> None:
+        self.files.extend(results)
+        for kind, table in nodes.items():
+            self.node_tables[kind].append(table)
+        for key, table in edges.items():
+            self.edge_tables[key].append(table)
+
+
 _WORKER: dict[str, object] = {}
 
 
@@ -115,11 +144,16 @@ def _init_worker(cache_dir: str, max_bytes: int) -> None:
     _WORKER["max_bytes"] = max_bytes
 
 
-def _facts_batch(batch: list[SourceFile]) -> list[FileFacts]:
+def _facts_batch(batch: list[SourceFile]) -> tuple[list[FileResult], dict, dict]:
     parser: SourceParser = _WORKER["parser"]  # type: ignore[assignment]
     cache: FactsCache = _WORKER["cache"]  # type: ignore[assignment]
     max_bytes: int = _WORKER["max_bytes"]  # type: ignore[assignment]
-    return [_facts_one(f, parser, cache, max_bytes) for f in batch]
+    facts = [_facts_one(f, parser, cache, max_bytes) for f in batch]
+    for f in facts:
+        check_unique_ids(f)
+    nodes, edges = facts_to_arrow(facts)
+    results = [FileResult(f.path, f.module, f.hash, module_inputs(f), f.diagnostics) for f in facts]
+    return results, nodes, edges
 
 
 def _facts_one(source: SourceFile, parser: SourceParser, cache: FactsCache, max_bytes: int) -> FileFacts:
@@ -134,19 +168,32 @@ def _facts_one(source: SourceFile, parser: SourceParser, cache: FactsCache, max_
     return facts
 
 
+def check_unique_ids(facts: FileFacts) -> None:
+    """Node IDs of a file must be unique; a collision is a bug, so stop before loading.
+
+    (Across files, IDs differ by path; Kuzu's primary key would still reject a clash.)
+    """
+    seen: set[str] = set()
+    for table in facts.node_tables.values():
+        for node_id, name in zip(table.ids, table.names):
+            if node_id in seen:
+                raise RuntimeError(f"node ID collision in {facts.path}: {table.kind.value} {name} ({node_id})")
+            seen.add(node_id)
+
+
 def compute_facts(files: list[SourceFile], layout: Layout, max_bytes: int, jobs: int,
-                  progress: Progress | None = None) -> list[FileFacts]:
+                  progress: Progress | None = None) -> ParsedFiles:
     """Facts of every file, in parallel when there are enough of them."""
     total = len(files)
-    out: list[FileFacts] = []
+    out = ParsedFiles()
     if progress:
         progress("parse", 0, total)
     if jobs <= 1 or total < MIN_FILES_FOR_POOL:
         _init_worker(str(layout.facts_cache), max_bytes)
-        for i, f in enumerate(files, 1):
-            out.append(_facts_batch([f])[0])
-            if progress and (i % 16 == 0 or i == total):
-                progress("parse", i, total)
+        for start in range(0, total, BATCH_SIZE):
+            out.add_batch(*_facts_batch(files[start:start + BATCH_SIZE]))
+            if progress:
+                progress("parse", min(start + BATCH_SIZE, total), total)
         return out
     # Largest files first so no worker is left with a big file at the end.
     ordered = sorted(files, key=lambda f: -_size(f.abspath))
@@ -155,12 +202,12 @@ def compute_facts(files: list[SourceFile], layout: Layout, max_bytes: int, jobs:
     done = 0
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
                              initargs=(str(layout.facts_cache), max_bytes)) as pool:
-        for batch_facts in pool.map(_facts_batch, batches):
-            out.extend(batch_facts)
-            done += len(batch_facts)
+        for result in pool.map(_facts_batch, batches):
+            out.add_batch(*result)
+            done += len(result[0])
             if progress:
                 progress("parse", done, total)
-    out.sort(key=lambda f: f.path)
+    out.files.sort(key=lambda f: f.path)
     return out
 
 
@@ -186,78 +233,92 @@ def build_index(config: IndexConfig, progress: Progress | None = None) -> IndexS
         raise ConfigError(f"{config.root} is not a folder")
     layout = Layout(config.db_dir)
     store = GraphStore(layout)
+    with WriterLock(layout):
+        return _build_locked(config, root, layout, store, progress)
+
+
+def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphStore,
+                  progress: Progress | None) -> IndexSummary:
+    """The pipeline proper; the caller holds the writer lock."""
     jobs = config.jobs or os.cpu_count() or 1
     summary = IndexSummary(root=str(root))
     started = time.perf_counter()
-    with WriterLock(layout):
-        # 1. Discover files and compare them with what the current graph holds.
-        t = time.perf_counter()
-        files = discover_files(root, config.include, config.exclude)
-        usable = None if config.rebuild else _usable_state(store, root)
-        previous, previous_counts = usable if usable else (None, {})
-        changes = detect_changes(files, previous, {})
-        full = previous is None
-        summary.stage_seconds["discover"] = time.perf_counter() - t
-        if progress:
-            progress("discover", len(files), len(files))
-        summary.files = len(files)
-        summary.full = full
-        summary.added, summary.modified = len(changes.added), len(changes.modified)
-        summary.deleted, summary.unchanged = len(changes.deleted), len(changes.unchanged)
-        if previous is not None and not changes.to_parse and not changes.deleted:
-            _fill_from_state(summary, previous, previous_counts)
-            summary.seconds = time.perf_counter() - started
-            return summary
+    # 1. Discover files and compare them with what the current graph holds.
+    t = time.perf_counter()
+    files = discover_files(root, config.include, config.exclude)
+    usable = None if config.rebuild else _usable_state(store, root)
+    previous, previous_counts = usable if usable else (None, {})
+    changes = detect_changes(files, previous, {})
+    kept = None
+    if previous is not None and (changes.to_parse or changes.deleted):
+        # Unchanged files' rows come from the previous generation; without them, parse everything.
+        kept = load_rows(store.current_path(), changes.removed_paths)
+        if kept is None:
+            previous, previous_counts = None, {}
+            changes = detect_changes(files, None, {})
+    full = previous is None
+    summary.stage_seconds["discover"] = time.perf_counter() - t
+    if progress:
+        progress("discover", len(files), len(files))
+    summary.files = len(files)
+    summary.full = full
+    summary.added, summary.modified = len(changes.added), len(changes.modified)
+    summary.deleted, summary.unchanged = len(changes.deleted), len(changes.unchanged)
+    if previous is not None and not changes.to_parse and not changes.deleted:
+        _fill_from_state(summary, previous, previous_counts)
+        summary.seconds = time.perf_counter() - started
+        return summary
 
-        # 2. Parse and extract the files that need it (all of them on a full run).
-        t = time.perf_counter()
-        to_parse = files if full else changes.to_parse
-        new_facts = compute_facts(to_parse, layout, config.max_bytes, jobs, progress)
-        summary.stage_seconds["parse"] = time.perf_counter() - t
+    # 2. Parse and extract the files that need it (all of them on a full run).
+    t = time.perf_counter()
+    to_parse = files if full else changes.to_parse
+    parsed = compute_facts(to_parse, layout, config.max_bytes, jobs, progress)
+    summary.stage_seconds["parse"] = time.perf_counter() - t
 
-        # 3. Resolve calls, imports and bases across all files.
-        t = time.perf_counter()
-        if progress:
-            progress("resolve", 0, 1)
-        inputs: dict[str, object] = {} if full else dict(previous.inputs)
-        diagnostics: dict[str, list] = {} if full else dict(previous.diagnostics)
-        for path in changes.deleted:
-            inputs.pop(path, None)
-            diagnostics.pop(path, None)
-        for facts in new_facts:
-            inputs[facts.path] = module_inputs(facts)
-            diagnostics[facts.path] = facts.diagnostics
-        resolution = resolve_project([inputs[p] for p in sorted(inputs)])  # type: ignore[misc]
-        summary.stage_seconds["resolve"] = time.perf_counter() - t
-        if progress:
-            progress("resolve", 1, 1)
+    # 3. Resolve calls, imports and bases across all files.
+    t = time.perf_counter()
+    if progress:
+        progress("resolve", 0, 1)
+    inputs: dict[str, object] = {} if full else dict(previous.inputs)
+    diagnostics: dict[str, list] = {} if full else dict(previous.diagnostics)
+    for path in changes.deleted:
+        inputs.pop(path, None)
+        diagnostics.pop(path, None)
+    for result in parsed.files:
+        inputs[result.path] = result.inputs
+        diagnostics[result.path] = result.diagnostics
+    resolution = resolve_project([inputs[p] for p in sorted(inputs)])  # type: ignore[misc]
+    summary.stage_seconds["resolve"] = time.perf_counter() - t
+    if progress:
+        progress("resolve", 1, 1)
 
-        # 4. Write a new generation of the graph and publish it.
-        t = time.perf_counter()
-        _check_unique_ids(new_facts)
-        new_by_path = {f.path: f for f in new_facts}
-        gen = store.begin(incremental=not full)
-        try:
-            if full:
-                _load_full(gen.db, new_facts, resolution, progress)
-            else:
-                _load_delta(gen.db, changes, new_facts, previous, resolution, inputs, progress)
-            node_counts, edge_counts = count_tables(gen.db)
-            state = IndexState(
-                version=STATE_VERSION, facts_version=FACTS_VERSION, root=str(root),
-                files={f.path: _entry(f, changes, new_by_path, previous) for f in files},
-                inputs=inputs, resolved_edges=resolution.edges, externals=resolution.externals,
-                diagnostics=diagnostics,
-            )
-            state_counts = {"nodes": node_counts, "edges": edge_counts, "calls": _call_stats(resolution)}
-            store.publish(gen, (state, state_counts))
-        except BaseException:
-            store.discard(gen)
-            raise
-        summary.stage_seconds["load"] = time.perf_counter() - t
-        summary.node_counts, summary.edge_counts = node_counts, edge_counts
-        summary.calls = state_counts["calls"]
-        _fill_diagnostics(summary, diagnostics)
+    # 4. Write a new generation of the graph and publish it.
+    t = time.perf_counter()
+    new_by_path = {f.path: f for f in parsed.files}
+    node_rows, edge_rows = parsed.node_tables, parsed.edge_tables
+    if kept is not None:
+        node_rows, edge_rows = _merge_rows(kept, parsed)
+    gen = store.begin()
+    try:
+        gen.db.begin()
+        _load_all(gen.db, node_rows, edge_rows, resolution, progress)
+        gen.db.commit()
+        save_rows(gen.path, node_rows, edge_rows)
+        node_counts, edge_counts = count_tables(gen.db)
+        state = IndexState(
+            version=STATE_VERSION, facts_version=FACTS_VERSION, root=str(root),
+            files={f.path: _entry(f, changes, new_by_path, previous) for f in files},
+            inputs=inputs, diagnostics=diagnostics,
+        )
+        state_counts = {"nodes": node_counts, "edges": edge_counts, "calls": _call_stats(resolution)}
+        store.publish(gen, (state, state_counts))
+    except BaseException:
+        store.discard(gen)
+        raise
+    summary.stage_seconds["load"] = time.perf_counter() - t
+    summary.node_counts, summary.edge_counts = node_counts, edge_counts
+    summary.calls = state_counts["calls"]
+    _fill_diagnostics(summary, diagnostics)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -276,7 +337,7 @@ def _usable_state(store: GraphStore, root: Path) -> tuple[IndexState, dict] | No
     return state, counts
 
 
-def _entry(f: SourceFile, changes: Changes, new_by_path: dict[str, FileFacts],
+def _entry(f: SourceFile, changes: Changes, new_by_path: dict[str, FileResult],
            previous: IndexState | None) -> FileEntry:
     size, mtime = changes.stats.get(f.path, (-1, -1))
     facts = new_by_path.get(f.path)
@@ -286,69 +347,29 @@ def _entry(f: SourceFile, changes: Changes, new_by_path: dict[str, FileFacts],
     return FileEntry(old.hash if old else "", size, mtime, f.module)
 
 
-def _check_unique_ids(facts: list[FileFacts]) -> None:
-    """Node IDs must be unique; a collision is a bug, so stop before loading."""
-    seen: set[str] = set()
-    for f in facts:
-        for node in f.nodes:
-            if node.id in seen:
-                raise RuntimeError(f"node ID collision in {f.path}: {node.kind.value} {node.name} ({node.id})")
-            seen.add(node.id)
+def _merge_rows(kept: tuple[dict, dict], parsed: ParsedFiles) -> tuple[dict, dict]:
+    nodes: dict = defaultdict(list)
+    edges: dict = defaultdict(list)
+    for source in (kept[0], parsed.node_tables):
+        for kind, parts in source.items():
+            nodes[kind].extend(parts)
+    for source in (kept[1], parsed.edge_tables):
+        for key, parts in source.items():
+            edges[key].extend(parts)
+    return nodes, edges
 
 
-def _load_full(db: GraphDB, facts: list[FileFacts], resolution: Resolution, progress: Progress | None) -> None:
-    nodes: list[Node] = [n for f in facts for n in f.nodes]
-    nodes.extend(resolution.externals)
-    edges: list[Edge] = [e for f in facts for e in f.edges]
-    edges.extend(resolution.edges)
+def _load_all(db: GraphDB, node_rows: dict, edge_rows: dict, resolution: Resolution,
+              progress: Progress | None) -> None:
     if progress:
         progress("load", 0, 2)
-    load_nodes(db, nodes)
+    load_arrow(db, node_rows, edge_rows)
+    load_nodes(db, resolution.externals)
     if progress:
         progress("load", 1, 2)
-    load_edges(db, edges)
+    load_edges(db, resolution.edges)
     if progress:
         progress("load", 2, 2)
-
-
-def _load_delta(db: GraphDB, changes: Changes, new_facts: list[FileFacts], previous: IndexState,
-                resolution: Resolution, inputs: dict[str, object], progress: Progress | None) -> None:
-    if progress:
-        progress("load", 0, 3)
-    # Nodes of modified and deleted files go (with all their edges), new ones come.
-    delete_files(db, changes.removed_paths)
-    load_nodes(db, [n for f in new_facts for n in f.nodes])
-    old_ext = {n.id: n for n in previous.externals}
-    new_ext = {n.id: n for n in resolution.externals}
-    load_nodes(db, [n for i, n in new_ext.items() if i not in old_ext])
-    load_edges(db, [e for f in new_facts for e in f.edges])
-    if progress:
-        progress("load", 1, 3)
-    # Resolved edges: drop those that disappeared, add those that are new or
-    # that touch a re-inserted file (DETACH DELETE removed them).
-    touched = {p for p in changes.removed_paths} | {f.path for f in new_facts}
-    owners = _owners(inputs, touched)
-    old_keys = {e.key(): e for e in previous.resolved_edges}
-    new_keys = {e.key(): e for e in resolution.edges}
-    gone = [e for k, e in old_keys.items() if k not in new_keys and e.src not in owners and e.dst not in owners]
-    delete_edges(db, gone)
-    delete_nodes(db, NodeKind.EXTERNAL, [i for i in old_ext if i not in new_ext])
-    fresh = [e for k, e in new_keys.items() if k not in old_keys or e.src in owners or e.dst in owners]
-    load_edges(db, fresh)
-    if progress:
-        progress("load", 3, 3)
-
-
-def _owners(inputs: dict[str, object], paths: set[str]) -> set[NodeId]:
-    """IDs of the scopes and call sites of the given files (in the new inputs)."""
-    out: set[NodeId] = set()
-    for path in paths:
-        mod = inputs.get(path)
-        if mod is None:
-            continue
-        out.update(s.id for s in mod.scopes)  # type: ignore[attr-defined]
-        out.update(c.id for c in mod.calls)  # type: ignore[attr-defined]
-    return out
 
 
 def count_tables(db: GraphDB) -> tuple[dict[str, int], dict[str, int]]:

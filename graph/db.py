@@ -58,6 +58,14 @@ class GraphDB:
         except RuntimeError as err:
             raise StoreError(f"bulk load into {table} failed on {self.path}: {_first_line(err)}") from err
 
+    def begin(self) -> None:
+        """Start a write transaction (one commit for a whole load is much faster)."""
+        self.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        """Commit the open transaction."""
+        self.execute("COMMIT")
+
     def close(self) -> None:
         """Close the connection and the database (checkpointing it)."""
         try:

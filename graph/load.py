@@ -12,7 +12,12 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 
-from astrepo.model import Edge, EdgeKind, Node, NodeKind
+from astrepo.model import Edge, EdgeColumns, EdgeKind, FileFacts, Node, NodeColumns, NodeKind
+
+EdgePair = tuple[EdgeKind, NodeKind, NodeKind]
+
+#: Extra column of cached intra-file edge rows: the file they belong to.
+PATH_COLUMN = "_path"
 from astrepo.graph.db import GraphDB
 from astrepo.graph.schema import EDGE_TABLES, edge_columns, node_columns
 
@@ -28,34 +33,96 @@ _DEFAULTS = {"STRING": "", "INT64": 0, "BOOLEAN": False, "DOUBLE": 0.0, "STRING[
 
 
 def nodes_to_arrow(kind: NodeKind, nodes: list[Node]) -> pa.Table:
-    """One node table's rows as an Arrow table with the schema's column types."""
+    """Typed node records of one table as an Arrow table."""
+    table = NodeColumns(kind)
+    for n in nodes:
+        table.add(n.id, n.name, n.file, n.span, n.attrs)
+    return columns_to_arrow([table])
+
+
+def columns_to_arrow(tables: list[NodeColumns]) -> pa.Table:
+    """Column-wise rows of one node table (from several files) as one Arrow table."""
+    kind = tables[0].kind
     columns = node_columns(kind)
-    data: dict[str, list] = {
-        "id": [n.id for n in nodes],
-        "name": [n.name for n in nodes],
-        "file": [n.file for n in nodes],
-        "start_line": [n.span.start_line for n in nodes],
-        "start_col": [n.span.start_col for n in nodes],
-        "end_line": [n.span.end_line for n in nodes],
-        "end_col": [n.span.end_col for n in nodes],
-    }
-    for col in columns[7:]:
-        default = _DEFAULTS[col.type]
-        data[col.name] = [n.attrs.get(col.name, default) for n in nodes]
+    data: dict[str, list] = {c.name: [] for c in columns}
+    for t in tables:
+        data["id"].extend(t.ids)
+        data["name"].extend(t.names)
+        data["file"].extend(t.files)
+        for name, values in zip(("start_line", "start_col", "end_line", "end_col"), t.spans):
+            data[name].extend(values)
+        for col in columns[7:]:
+            values = t.attrs.get(col.name)
+            data[col.name].extend(values if values is not None else [_DEFAULTS[col.type]] * len(t))
     return pa.table({c.name: pa.array(data[c.name], type=_ARROW_TYPES[c.type]) for c in columns})
 
 
+def edge_columns_to_arrow(tables: list[tuple[str, EdgeColumns]]) -> pa.Table:
+    """Column-wise intra-file edges of one table pair (with their files' paths) as one Arrow table.
+
+    The extra ``path`` column says which file the edge belongs to; it is
+    dropped before loading.
+    """
+    src: list[str] = []
+    dst: list[str] = []
+    paths: list[str] = []
+    for path, t in tables:
+        src.extend(t.src)
+        dst.extend(t.dst)
+        paths.extend([path] * len(t))
+    data: dict[str, pa.Array] = {"from": pa.array(src, type=pa.string()), "to": pa.array(dst, type=pa.string())}
+    for col in edge_columns(tables[0][1].kind):
+        data[col.name] = pa.array([_DEFAULTS[col.type]] * len(src), type=_ARROW_TYPES[col.type])
+    data[PATH_COLUMN] = pa.array(paths, type=pa.string())
+    return pa.table(data)
+
+
+def facts_to_arrow(facts: list[FileFacts]) -> tuple[dict[NodeKind, pa.Table], dict[EdgePair, pa.Table]]:
+    """The nodes and intra-file edges of several files, as one Arrow table per table (pair)."""
+    node_groups: dict[NodeKind, list[NodeColumns]] = defaultdict(list)
+    edge_groups: dict[EdgePair, list[tuple[str, EdgeColumns]]] = defaultdict(list)
+    for f in facts:
+        for kind, table in f.node_tables.items():
+            node_groups[kind].append(table)
+        for key, table in f.edge_tables.items():
+            edge_groups[key].append((f.path, table))
+    return ({k: columns_to_arrow(v) for k, v in node_groups.items()},
+            {k: edge_columns_to_arrow(v) for k, v in edge_groups.items()})
+
+
 def edges_to_arrow(kind: EdgeKind, edges: list[Edge]) -> pa.Table:
-    """One relationship table pair's rows as an Arrow table (from, to, properties...)."""
+    """Typed edge records of one table pair as an Arrow table (from, to, properties...)."""
     data: dict[str, pa.Array] = {
         "from": pa.array([e.src for e in edges], type=pa.string()),
         "to": pa.array([e.dst for e in edges], type=pa.string()),
     }
     for col in edge_columns(kind):
         default = _DEFAULTS[col.type]
-        values = [dict(e.attrs).get(col.name, default) for e in edges]
+        values = [next((v for k, v in e.attrs if k == col.name), default) for e in edges]
         data[col.name] = pa.array(values, type=_ARROW_TYPES[col.type])
     return pa.table(data)
+
+
+def load_arrow(db: GraphDB, node_tables: dict[NodeKind, list[pa.Table]],
+               edge_tables: dict[EdgePair, list[pa.Table]]) -> None:
+    """COPY Arrow tables (several per table, concatenated) into the graph, nodes first."""
+    for kind in NodeKind:
+        parts = node_tables.get(kind)
+        if parts:
+            db.copy_from(kind.value, pa.concat_tables(parts))
+    for (kind, src_kind, dst_kind) in sorted(edge_tables, key=lambda k: tuple(x.value for x in k)):
+        parts = edge_tables[(kind, src_kind, dst_kind)]
+        if parts:
+            _check_pair(kind, src_kind, dst_kind)
+            table = pa.concat_tables(parts)
+            if PATH_COLUMN in table.column_names:
+                table = table.drop_columns([PATH_COLUMN])
+            db.copy_from(kind.value, table, f"from='{src_kind.value}', to='{dst_kind.value}'")
+
+
+def _check_pair(kind: EdgeKind, src_kind: NodeKind, dst_kind: NodeKind) -> None:
+    if (src_kind, dst_kind) not in EDGE_TABLES[kind][0]:
+        raise ValueError(f"schema has no {kind.value} from {src_kind.value} to {dst_kind.value}")
 
 
 def load_nodes(db: GraphDB, nodes: Iterable[Node]) -> dict[str, int]:
@@ -77,36 +144,7 @@ def load_edges(db: GraphDB, edges: Iterable[Edge]) -> dict[str, int]:
         by_pair[(edge.kind, edge.src_kind, edge.dst_kind)].append(edge)
     counts: dict[str, int] = defaultdict(int)
     for (kind, src_kind, dst_kind), group in sorted(by_pair.items(), key=lambda kv: tuple(x.value for x in kv[0])):
-        if (src_kind, dst_kind) not in EDGE_TABLES[kind][0]:
-            raise ValueError(f"schema has no {kind.value} from {src_kind.value} to {dst_kind.value}")
+        _check_pair(kind, src_kind, dst_kind)
         db.copy_from(kind.value, edges_to_arrow(kind, group), f"from='{src_kind.value}', to='{dst_kind.value}'")
         counts[kind.value] += len(group)
     return dict(counts)
-
-
-def delete_files(db: GraphDB, paths: list[str]) -> None:
-    """Remove every node (and its edges) that belongs to one of ``paths``."""
-    if not paths:
-        return
-    for kind in NodeKind:
-        if kind is NodeKind.EXTERNAL:
-            continue
-        db.execute(f"MATCH (n:{kind.value}) WHERE n.file IN $paths DETACH DELETE n", {"paths": paths})
-
-
-def delete_edges(db: GraphDB, edges: Iterable[Edge]) -> None:
-    """Remove specific relationships (both endpoints still exist)."""
-    for edge in edges:
-        kind = edge.kind.value
-        db.execute(
-            f"MATCH (a:{edge.src_kind.value} {{id: $a}})-[r:{kind}]->(b:{edge.dst_kind.value} {{id: $b}}) "
-            + "".join(f"WHERE r.{k} = ${k} " if i == 0 else f"AND r.{k} = ${k} " for i, (k, _) in enumerate(edge.attrs))
-            + "DELETE r",
-            {"a": edge.src, "b": edge.dst, **dict(edge.attrs)},
-        )
-
-
-def delete_nodes(db: GraphDB, kind: NodeKind, ids: list[str]) -> None:
-    """Remove nodes of one table by ID, with their edges."""
-    if ids:
-        db.execute(f"MATCH (n:{kind.value}) WHERE n.id IN $ids DETACH DELETE n", {"ids": ids})

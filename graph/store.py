@@ -1,8 +1,7 @@
 """Generations of the graph database: copy-on-write updates, atomic publication.
 
 An index run never modifies the published database. It writes a new
-generation (a fresh database for a full run, a copy of the current one for
-an incremental run), and publishes it by atomically replacing the ``CURRENT``
+generation (always a fresh database, bulk-loaded), and publishes it by atomically replacing the ``CURRENT``
 pointer. A run killed at any point leaves the previous generation published
 and intact; readers are never blocked by a writer.
 """
@@ -88,8 +87,8 @@ class GraphStore:
             return None
 
     # -- writing (the caller holds the writer lock) --------------------------
-    def begin(self, incremental: bool) -> Generation:
-        """Start a new generation: a copy of the current database, or an empty one."""
+    def begin(self) -> Generation:
+        """Start a new generation: an empty database with the schema."""
         self.dir.mkdir(parents=True, exist_ok=True)
         self._prune(keep_current_only=False)
         current = self.current_path()
@@ -98,19 +97,10 @@ class GraphStore:
         if path.exists():
             shutil.rmtree(path)
         path.mkdir()
-        db_path = path / DB_FILE
-        if incremental and current is not None and (current / DB_FILE).exists():
-            try:
-                shutil.copyfile(current / DB_FILE, db_path)
-            except OSError as err:
-                raise StoreError(f"cannot copy the graph to {db_path}: {err.strerror}") from err
-            db = GraphDB(str(db_path))
-            check_schema(db, self.layout.root)
-        else:
-            db = GraphDB(str(db_path))
-            for statement in ddl_statements():
-                db.execute(statement)
-            db.execute("CREATE (:Meta {key: 'schema_version', value: $v})", {"v": str(SCHEMA_VERSION)})
+        db = GraphDB(str(path / DB_FILE))
+        for statement in ddl_statements():
+            db.execute(statement)
+        db.execute("CREATE (:Meta {key: 'schema_version', value: $v})", {"v": str(SCHEMA_VERSION)})
         return Generation(number, path, db)
 
     def publish(self, gen: Generation, state: Any) -> None:

@@ -1,0 +1,139 @@
+"""The embedding stage and the search API on a real graph of a small project.
+
+The incremental tests use a fake encoder (it records what it encodes) and the
+real model; both index the project with the real pipeline and Kuzu.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from astrepo.embeddings.encode import Encoder, EncoderConfig
+from astrepo.embeddings.search import SemanticIndex, update_embeddings
+from astrepo.embeddings.vector_index import load_vector_index
+from astrepo.graph.build import IndexConfig, build_index
+from astrepo.graph.symbols import published_symbols
+from astrepo.layout import Layout
+
+pytestmark = pytest.mark.integration
+
+
+def _index(root: Path, db: Path) -> Layout:
+    build_index(IndexConfig(root=root, db_dir=db, jobs=1))
+    return Layout(db)
+
+
+def _embed(layout: Layout, root: Path, encoder) -> dict:
+    published = published_symbols(layout, root)
+    return update_embeddings(layout, root, published.symbols, generation=published.generation, encoder=encoder)
+
+
+def _encoded_names(texts: list[str]) -> set[str]:
+    return {t.split("\n", 1)[0] for t in texts}
+
+
+def test_reembedding_encodes_only_changed_symbols(project, tmp_path, fake_encoder):
+    layout = _index(project, tmp_path / "db")
+    first = _embed(layout, project, fake_encoder)
+    assert first["encoded"] == first["symbols"] == len(fake_encoder.encoded)
+    # Lines inserted above a function move it (no text change); one body changes.
+    http = project / "shop/http.py"
+    http.write_text(http.read_text().replace('"""HTTP helpers."""', '"""HTTP helpers."""\n\nCRLF = "\\r\\n"\n')
+                    .replace("return name.strip().lower(), value.strip()", "return name.strip(), value"))
+    fake_encoder.calls.clear()
+    _index(project, layout.root)
+    second = _embed(layout, project, fake_encoder)
+    assert second["encoded"] == 1 and second["reused"] == second["symbols"] - 1
+    assert _encoded_names(fake_encoder.encoded) == {"parse http header (http): parse_http_header(line)"}
+    # Unchanged project: nothing is encoded and the encoder is not even needed.
+    fake_encoder.calls.clear()
+    third = update_embeddings(layout, project, published_symbols(layout, project).symbols, fake_encoder.config,
+                              load_encoder=_never_load)
+    assert third["encoded"] == 0 and fake_encoder.calls == []
+
+
+def _never_load(config):
+    raise AssertionError("nothing should be encoded")
+
+
+def test_deleted_symbols_leave_the_index(project, tmp_path, fake_encoder):
+    layout = _index(project, tmp_path / "db")
+    _embed(layout, project, fake_encoder)
+    (project / "shop/storage.py").unlink()
+    _index(project, layout.root)
+    summary = _embed(layout, project, fake_encoder)
+    assert summary["removed"] == 2 and summary["encoded"] == 0
+    names = {r.name for r in load_vector_index(layout.embeddings_dir).rows}
+    assert "shop.storage.readConfig" not in names and "shop.http.parse_http_header" in names
+
+
+def test_model_change_reembeds_everything(project, tmp_path, fake_encoder):
+    layout = _index(project, tmp_path / "db")
+    _embed(layout, project, fake_encoder)
+    other = type(fake_encoder)(dim=8)
+    other.config = EncoderConfig(model="other", max_tokens=64, quantize=False)
+    summary = _embed(layout, project, other)
+    assert summary["encoded"] == summary["symbols"]
+    assert load_vector_index(layout.embeddings_dir).meta.dim == 8
+
+
+# -- the real model -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_encoder():
+    return Encoder.load(EncoderConfig())
+
+
+class CountingEncoder:
+    def __init__(self, inner: Encoder) -> None:
+        self.inner, self.config, self.dim, self.texts = inner, inner.config, inner.dim, []
+
+    def encode(self, texts, progress=None):
+        self.texts.extend(texts)
+        return self.inner.encode(texts, progress)
+
+
+@pytest.mark.slow
+def test_real_model_incremental_search_similar_and_clones(project, tmp_path, real_encoder):
+    layout = _index(project, tmp_path / "db")
+    counting = CountingEncoder(real_encoder)
+    _embed(layout, project, counting)
+    index = SemanticIndex.open(layout, refresh=False, encoder=real_encoder)
+    assert index.search("split a header line into name and value", k=3)[0].name == "shop.http.parse_http_header"
+    assert index.search("load settings from a json file", k=1, kind="function")[0].name == "shop.storage.readConfig"
+    assert all(h.kind == "class" for h in index.search("shopping basket", k=3, kind="class"))
+    assert all(h.file.startswith("shop/cart") for h in index.search("header", k=3, prefix="shop.cart"))
+    target, near = index.similar("compute_total", k=3)
+    assert target.name == "shop.cart.compute_total" and target.id not in {h.id for h in near}
+    assert {"shop.cart.compute_sum", "shop.cart.Cart.total_price"} & {h.name for h in near[:2]}
+    groups = index.clones(threshold=0.9)
+    assert any({h.name for h in g} >= {"shop.cart.compute_total", "shop.cart.compute_sum"} for g in groups)
+    # Change one function: only it is encoded again.
+    cart = project / "shop/cart.py"
+    cart.write_text(cart.read_text().replace("total += entry.price * count", "total += entry.cost * count"))
+    counting.texts.clear()
+    _index(project, layout.root)
+    summary = _embed(layout, project, counting)
+    assert summary["encoded"] == 1 and _encoded_names(counting.texts) == {"compute sum (cart): compute_sum(entries)"}
+
+
+@pytest.mark.slow
+def test_cli_search_similar_clones_json(project, tmp_path, capsys):
+    from astrepo.cli.app import main
+
+    db = tmp_path / "db"
+    build_index(IndexConfig(root=project, db_dir=db, jobs=1))
+    assert main(["search", "split a header line into name and value", "--db", str(db), "-k", "2", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["format"] == 1 and doc["results"][0]["name"] == "shop.http.parse_http_header"
+    assert set(doc["results"][0]) == {"id", "name", "kind", "file", "line", "score"}
+    assert main(["similar", "shop.cart.compute_total", "--db", str(db), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["symbol"]["name"] == "shop.cart.compute_total"
+    assert main(["clones", "--db", str(db), "--threshold", "0.9", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["groups_total"] >= 1
+    assert main(["similar", "no_such_thing", "--db", str(db)]) == 1
+    assert "no symbol named" in capsys.readouterr().err

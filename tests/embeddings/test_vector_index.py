@@ -1,0 +1,65 @@
+"""The FAISS index: exact and HNSW search, subsets, persistence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from astrepo.embeddings.vector_index import (Meta, Row, VectorIndex, build_faiss_index, current_version,
+                                             load_vector_index, save_vector_index)
+from astrepo.errors import StoreError
+
+
+def _index(n: int = 50, dim: int = 8, kind: str = "flat") -> VectorIndex:
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = [Row(f"id{i}", f"h{i}", "function" if i % 2 else "class", f"pkg.s{i}", "pkg/m.py", i + 1, i + 3, "")
+            for i in range(n)]
+    meta = Meta("fake|tokens=64|fp32", "fake", dim, n, kind, "gen-000001", 1, 64, False)
+    return VectorIndex(meta, rows, vectors)
+
+
+def test_search_finds_the_vector_itself_first():
+    index = _index()
+    hits = index.search(index.vectors[7], 3)[0]
+    assert hits[0][0] == 7 and hits[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert len(hits) == 3 and hits[0][1] >= hits[1][1] >= hits[2][1]
+
+
+def test_subset_search_only_returns_subset_rows():
+    index = _index()
+    subset = np.array([1, 3, 5, 9])
+    hits = index.search(index.vectors[7], 10, subset)[0]
+    assert sorted(i for i, _ in hits) == [1, 3, 5, 9]
+    assert index.search(index.vectors[7], 3, np.array([], dtype=np.int64)) == [[]]
+
+
+def test_hnsw_above_threshold_agrees_with_exact():
+    index = _index(n=400, dim=16)
+    hnsw = build_faiss_index(index.vectors, threshold=100)
+    assert "HNSW" in type(hnsw).__name__
+    flat = build_faiss_index(index.vectors, threshold=1000)
+    _, a = hnsw.search(index.vectors[:20], 1)
+    _, b = flat.search(index.vectors[:20], 1)
+    assert (a == b).all()
+
+
+def test_save_and_load_round_trip_and_keeps_one_previous_version(tmp_path):
+    index = _index()
+    first = save_vector_index(tmp_path, index)
+    second = save_vector_index(tmp_path, index)
+    third = save_vector_index(tmp_path, index)
+    assert current_version(tmp_path) == third
+    assert second.exists() and not first.exists()
+    loaded = load_vector_index(tmp_path)
+    assert loaded.rows == index.rows and loaded.meta == index.meta
+    assert np.array_equal(loaded.vectors, index.vectors)
+
+
+def test_load_without_index_is_none_and_damaged_index_is_an_error(tmp_path):
+    assert load_vector_index(tmp_path) is None
+    path = save_vector_index(tmp_path, _index())
+    (path / "vectors.npy").unlink()
+    with pytest.raises(StoreError, match="incomplete"):
+        load_vector_index(tmp_path)

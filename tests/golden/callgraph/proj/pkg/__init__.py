@@ -1,0 +1,2 @@
+from .core import Engine  # re-export
+from .sub import tools as tooling

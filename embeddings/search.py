@@ -274,6 +274,9 @@ class SemanticIndex:
         matches = exact or [i for i, r in enumerate(rows) if r.name.endswith("." + name)]
         if len(matches) == 1:
             return matches[0]
+        if matches and len({rows[i].name for i in matches}) == 1:
+            # One name, several definitions (@overload stubs, redefinitions): take the longest.
+            return max(matches, key=lambda i: (rows[i].end_line - rows[i].line, rows[i].line))
         if not matches:
             raise ConfigError(f"no symbol named {name!r} in the embeddings; give a qualified name or a node ID")
         names = ", ".join(sorted({rows[i].name for i in matches})[:5])

@@ -9,7 +9,7 @@ Layout::
       embeddings/            vector index (astrepo.embeddings)
       events/                trace segments (astrepo.capture)
       plans/                 instrumentation plans
-      lock                   held (flock) by the one writer
+      lock                   held (lockf) by the one writer
 """
 
 from __future__ import annotations
@@ -57,7 +57,12 @@ class Layout:
 
 
 class WriterLock:
-    """An exclusive, non-blocking lock on the database folder (released on exit or death)."""
+    """An exclusive, non-blocking lock on the database folder (released on exit or death).
+
+    A POSIX record lock (``lockf``), not ``flock``: it belongs to this process
+    and is not inherited by forked worker processes, so workers orphaned by a
+    killed run cannot keep the index locked.
+    """
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
@@ -68,7 +73,7 @@ class WriterLock:
         self.layout.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.layout.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
             os.close(fd)
             if err.errno in (errno.EAGAIN, errno.EACCES):
@@ -84,7 +89,7 @@ class WriterLock:
 
     def release(self) -> None:
         if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            fcntl.lockf(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
 

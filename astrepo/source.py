@@ -52,6 +52,8 @@ def decode_source(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceText 
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as err:
+        if "invalid or missing" in str(err.msg):
+            return Unreadable("cannot be decoded: not UTF-8 and no PEP 263 encoding declaration", digest, size)
         return Unreadable(f"bad encoding declaration ({err.msg})", digest, size)
     try:
         text = raw.decode(encoding)

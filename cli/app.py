@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         args = ["--debug"] + [a for a in args if a != "--debug"]
     try:
         result = app(args=args, prog_name="astrepo", standalone_mode=False)
+        if result == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
+            sys.stderr.write("astrepo: interrupted\n")
         if isinstance(result, int):
             return result
     except AstrepoError as err:

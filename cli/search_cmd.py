@@ -34,14 +34,20 @@ def search(
     k: int = typer.Option(10, "-k", "--top", help="Number of results."),
     kind: Optional[str] = typer.Option(None, "--kind", help="Only function, class or module."),
     prefix: Optional[str] = typer.Option(None, "--in", help="Only names or paths starting with this prefix."),
+    lexical_weight: Optional[float] = typer.Option(None, "--lexical-weight",
+                                                   help="Weight of BM25 over names and identifiers in the ranking "
+                                                        "(default 0.3; 0: vectors only)."),
     model: Optional[str] = MODEL_OPTION,
     db: Path = DB_OPTION,
     as_json: bool = JSON_OPTION,
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """Find functions and classes by what they do (embeds what is missing first)."""
+    from astrepo.embeddings.search import LEXICAL_WEIGHT
+
     index = _open(db, model, not (as_json or quiet))
-    hits = index.search(text, k=k, kind=kind, prefix=prefix)
+    weight = LEXICAL_WEIGHT if lexical_weight is None else lexical_weight
+    hits = index.search(text, k=k, kind=kind, prefix=prefix, lexical_weight=weight)
     if as_json:
         emit_json({"query": text, "results": [h.as_dict() for h in hits]})
         return

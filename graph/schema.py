@@ -138,7 +138,6 @@ def ddl_statements() -> list[str]:
     for kind in NodeKind:
         cols = ", ".join(f"{c.name} {c.type}" for c in node_columns(kind))
         out.append(f"CREATE NODE TABLE {kind.value}({cols}, PRIMARY KEY(id))")
-    out.append("CREATE NODE TABLE Meta(key STRING, value STRING, PRIMARY KEY(key))")
     for kind, (pairs, cols) in EDGE_TABLES.items():
         pair_sql = ", ".join(f"FROM {a.value} TO {b.value}" for a, b in pairs)
         col_sql = "".join(f", {c.name} {c.type}" for c in cols)

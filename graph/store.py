@@ -8,6 +8,7 @@ and intact; readers are never blocked by a writer.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pickle
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 DB_FILE = "graph.kuzu"
 STATE_FILE = "state.pickle"
+SCHEMA_FILE = "schema.json"
 CURRENT = "CURRENT"
 
 
@@ -35,6 +37,7 @@ class Generation:
     number: int
     path: Path
     db: GraphDB
+    published: bool = False
 
 
 class GraphStore:
@@ -67,9 +70,8 @@ class GraphStore:
                 raise IndexNotFound(f"no index at {self.layout.root}: run `astrepo index PATH` first")
             if not (path / DB_FILE).exists():
                 continue
-            db = GraphDB(str(path / DB_FILE), read_only=True)
-            check_schema(db, self.layout.root)
-            return db
+            check_schema(path, self.layout.root)
+            return GraphDB(str(path / DB_FILE), read_only=True)
         raise StoreError(f"the index at {self.layout.root} changed while opening it; try again")
 
     def read_state(self, path: Path | None = None) -> Any:
@@ -97,10 +99,10 @@ class GraphStore:
         if path.exists():
             shutil.rmtree(path)
         path.mkdir()
+        (path / SCHEMA_FILE).write_text(json.dumps({"schema_version": SCHEMA_VERSION}))
         db = GraphDB(str(path / DB_FILE))
         for statement in ddl_statements():
             db.execute(statement)
-        db.execute("CREATE (:Meta {key: 'schema_version', value: $v})", {"v": str(SCHEMA_VERSION)})
         return Generation(number, path, db)
 
     def publish(self, gen: Generation, state: Any) -> None:
@@ -119,12 +121,15 @@ class GraphStore:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(pointer_tmp, self.dir / CURRENT)
+        gen.published = True
         _fsync(self.dir)
         self._prune(keep_current_only=False)
 
     def discard(self, gen: Generation) -> None:
-        """Drop an unpublished generation."""
+        """Drop a generation unless it was published (an interrupt may come just after)."""
         gen.db.close()
+        if gen.published:
+            return
         shutil.rmtree(gen.path, ignore_errors=True)
 
     def _prune(self, keep_current_only: bool) -> None:
@@ -143,13 +148,13 @@ class GraphStore:
                 shutil.rmtree(path, ignore_errors=True)
 
 
-def check_schema(db: GraphDB, where: Path) -> None:
-    """Raise `SchemaMismatch` unless ``db`` was written with this schema version."""
+def check_schema(gen_path: Path, where: Path) -> None:
+    """Raise `SchemaMismatch` unless the generation was written with this schema version."""
     try:
-        version = db.scalar("MATCH (m:Meta {key: 'schema_version'}) RETURN m.value")
-    except StoreError as err:
-        raise SchemaMismatch(f"{where} does not hold an astrepo index: run `astrepo index --rebuild`") from err
-    if version != str(SCHEMA_VERSION):
+        version = json.loads((gen_path / SCHEMA_FILE).read_text()).get("schema_version")
+    except (OSError, ValueError, AttributeError) as err:
+        raise SchemaMismatch(f"{where} does not hold a usable astrepo index: run `astrepo index --rebuild`") from err
+    if version != SCHEMA_VERSION:
         raise SchemaMismatch(f"index at {where} uses schema {version}, this astrepo needs {SCHEMA_VERSION}: "
                              "run `astrepo index --rebuild`")
 

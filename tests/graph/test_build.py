@@ -1,0 +1,148 @@
+"""The index pipeline against real Kuzu: incremental equals full, bad input, safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from astrepo.errors import IndexLocked
+from astrepo.graph.build import IndexConfig, build_index
+from astrepo.graph.dump import dump_graph
+from astrepo.graph.store import GraphStore
+from astrepo.layout import Layout
+
+pytestmark = pytest.mark.integration
+
+
+def dump(db_dir: Path) -> list[str]:
+    db = GraphStore(Layout(db_dir)).open_read()
+    try:
+        return dump_graph(db)
+    finally:
+        db.close()
+
+
+def index(root: Path, db_dir: Path, **kw):
+    return build_index(IndexConfig(root=root, db_dir=db_dir, **kw))
+
+
+def test_incremental_equals_full_rebuild(shop: Path, tmp_path: Path) -> None:
+    inc = tmp_path / "inc.astrepo"
+    first = index(shop, inc)
+    assert first.full and first.files == first.added
+    # Modify one file, add one, delete one.
+    pricing = shop / "shop" / "pricing.py"
+    pricing.write_text(pricing.read_text() + "\n\ndef free(lines):\n    return total_price(lines, 100)\n")
+    (shop / "shop" / "returns.py").write_text(
+        "from .inventory import Inventory\n\n\ndef give_back(inv: Inventory, sku):\n    inv.add(sku, 1)\n")
+    (shop / "tests" / "test_shop.py").unlink()
+    second = index(shop, inc)
+    assert (second.full, second.added, second.modified, second.deleted) == (False, 1, 1, 1)
+    assert dump(inc) == dump_of_full_rebuild(shop, tmp_path / "full.astrepo")
+    # Nothing changed: no new generation, same graph.
+    third = index(shop, inc)
+    assert third.changed == 0 and third.nodes == second.nodes
+    assert dump(inc) == dump_of_full_rebuild(shop, tmp_path / "full2.astrepo")
+
+
+def dump_of_full_rebuild(root: Path, db_dir: Path) -> list[str]:
+    index(root, db_dir, rebuild=True)
+    return dump(db_dir)
+
+
+def test_changed_callee_file_updates_cross_file_edges(shop: Path, tmp_path: Path) -> None:
+    db_dir = tmp_path / "db"
+    index(shop, db_dir)
+    inventory = shop / "shop" / "inventory.py"
+    inventory.write_text(inventory.read_text().replace("def count(self, sku: str)", "def amount(self, sku: str)")
+                         .replace("self.count(sku)", "self.amount(sku)"))
+    index(shop, db_dir)
+    assert dump(db_dir) == dump_of_full_rebuild(shop, tmp_path / "full")
+
+
+def test_bad_files_are_reported_and_the_rest_is_indexed(shop: Path, tmp_path: Path) -> None:
+    (shop / "broken.py").write_text("def ok():\n    return 1\n\ndef bad(:\n    pass\n")
+    (shop / "blob.py").write_bytes(b"\x00\x01\x02binary")
+    (shop / "huge.py").write_text("x = 1\n" * 2000)
+    (shop / "latin.py").write_bytes("# -*- coding: latin-1 -*-\ndef caf\xe9():\n    return 'caf\xe9'\n".encode("latin-1"))
+    summary = index(shop, tmp_path / "db", max_bytes=5000)
+    assert {(r["path"], r["line"]) for r in summary.errors} == {("broken.py", 4)}
+    reasons = {r["path"]: r["message"] for r in summary.skipped}
+    assert "binary" in reasons["blob.py"] and "size cap" in reasons["huge.py"]
+    db = GraphStore(Layout(tmp_path / "db")).open_read()
+    try:
+        _, rows = db.execute("MATCH (f:Function) WHERE f.file IN ['broken.py', 'latin.py'] RETURN f.name ORDER BY f.name")
+    finally:
+        db.close()
+    # tree-sitter recovers `def bad(:` too; what matters is that the good parts are there.
+    assert {"broken.ok", "latin.café"} <= {r[0] for r in rows}
+
+
+def test_a_second_writer_fails_at_once(shop: Path, tmp_path: Path) -> None:
+    # The lock is a POSIX record lock, owned per process: hold it from another process.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from astrepo.layout import Layout, WriterLock;"
+         " lock = WriterLock(Layout(Path(sys.argv[1]))); lock.acquire(); print('held', flush=True); time.sleep(60)",
+         str(tmp_path / "db")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(IndexLocked, match="another astrepo process"):
+            index(shop, tmp_path / "db")
+    finally:
+        holder.kill()
+        holder.wait()
+    index(shop, tmp_path / "db")  # the lock dies with its holder
+
+
+def make_medium_project(root: Path, modules: int = 160) -> None:
+    pkg = root / "pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    for i in range(modules):
+        body = [f"from pkg.m{max(i - 1, 0)} import f0 as prev\n"]
+        for j in range(40):
+            body.append(f"def f{j}(x):\n    if x > {j}:\n        return prev(x - 1) + len([x])\n    return x\n\n")
+        (pkg / f"m{i}.py").write_text("".join(body))
+
+
+@pytest.mark.slow
+def test_killed_runs_leave_the_previous_graph_intact(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    make_medium_project(root)
+    db_dir = tmp_path / "db"
+    index(root, db_dir)
+    before = dump(db_dir)
+    (root / "pkg" / "m3.py").write_text("def changed():\n    return 1\n")
+    after = dump_of_full_rebuild(root, tmp_path / "reference")
+    assert after != before
+    # Killed at any point, the graph is the old one or the complete new one, never partial.
+    outcomes = []
+    for delay in (0.2, 0.5, 0.9, 1.4, 2.0, 3.0):
+        proc = subprocess.Popen([sys.executable, "-m", "astrepo.cli.app", "index", str(root), "--db", str(db_dir),
+                                 "--rebuild", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        now = dump(db_dir)
+        assert now in (before, after), f"partial graph after SIGKILL at {delay}s"
+        outcomes.append(now == before)
+    assert outcomes[0], "the earliest kill should have left the old graph"
+    # Ctrl-C: exit 130 with one line and no traceback, graph old or new.
+    proc = subprocess.Popen([sys.executable, "-m", "astrepo.cli.app", "index", str(root), "--db", str(db_dir),
+                             "--rebuild"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.8)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode != 0:
+        assert proc.returncode == 130 and "Traceback" not in err and "interrupted" in err
+    assert dump(db_dir) in (before, after)
+    # A second writer is refused while one runs (the lock is per process, so use another one).
+    index(root, db_dir)
+    assert dump(db_dir) == after

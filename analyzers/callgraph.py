@@ -26,6 +26,7 @@ are reported unresolved with the reason.
 from __future__ import annotations
 
 import builtins
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -168,8 +169,10 @@ class _Resolver:
                     if "classmethod" in decorators or owner.qualname.rsplit(".", 1)[-1] in ("__new__", "__init_subclass__", "__class_getitem__"):
                         return Target("def", parent.id, "self")
                     return Target("instance", parent.id, "self")
-            if b.target:
-                t = self.expression(b.target, scope.parent and self.p.scopes.get(scope.parent) or scope, depth + 1)
+            annotation = _annotation_name(b.target)
+            if annotation:
+                outer = self.p.scopes.get(scope.parent) if scope.parent else None
+                t = self.expression(annotation, outer or scope, depth + 1)
                 if isinstance(t, Target) and t.kind == "def" and self.is_class(t.value):
                     return Target("instance", t.value, "annotation")
             return f"{name!r} is a parameter"
@@ -416,6 +419,17 @@ def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
         for name, kind in sorted(externals.items())
     ]
     return out
+
+
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _annotation_name(annotation: str) -> str:
+    """The class named by a simple annotation (``Foo``, ``"pkg.Foo"``), "" for anything else."""
+    text = annotation.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].strip()
+    return text if _DOTTED.fullmatch(text) else ""
 
 
 def _external_kind(name: str) -> str:

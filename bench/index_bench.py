@@ -1,0 +1,135 @@
+"""Index speed on real projects, side by side with tree-sitter's bare parse.
+
+Usage: python bench/index_bench.py [--runs N] [--projects django,flask,requests] [--jobs J]
+
+For each project (a source distribution from PyPI, cached in bench/.cache) it
+prints files, lines, the full-index time (median of --runs fresh runs, no
+embeddings), lines/s, the peak RSS of the largest process, the time
+tree-sitter alone takes to parse the same files on one core (median, same
+run), their ratio, and the time of an incremental re-index after one file
+was touched. Each index runs the real CLI in a subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CACHE = HERE / ".cache"
+
+PROJECTS = {
+    "django": ("django", "5.1.4"),
+    "flask": ("flask", "3.1.0"),
+    "requests": ("requests", "2.32.3"),
+}
+
+
+def fetch(name: str, version: str) -> Path:
+    """Unpacked source distribution of name==version (downloaded once)."""
+    CACHE.mkdir(exist_ok=True)
+    for candidate in CACHE.iterdir():
+        if candidate.is_dir() and candidate.name.lower() == f"{name}-{version}".lower():
+            return candidate
+    archives = [p for p in CACHE.glob("*.tar.gz") if p.name.lower() == f"{name}-{version}.tar.gz".lower()]
+    if not archives:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                        f"{name}=={version}", "-d", str(CACHE)], check=True, capture_output=True)
+        archives = [p for p in CACHE.glob("*.tar.gz") if p.name.lower() == f"{name}-{version}.tar.gz".lower()]
+    with tarfile.open(archives[0]) as tar:
+        tar.extractall(CACHE, filter="data")
+    return next(p for p in CACHE.iterdir() if p.is_dir() and p.name.lower() == f"{name}-{version}".lower())
+
+
+def run_index(root: Path, db: Path, jobs: int, rebuild: bool) -> tuple[float, dict]:
+    args = [sys.executable, "-m", "astrepo.cli.app", "index", str(root), "--db", str(db), "--json", "--no-embed", "-q"]
+    if jobs:
+        args += ["--jobs", str(jobs)]
+    if rebuild:
+        args.append("--rebuild")
+    started = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"index failed: {proc.stderr}")
+    return elapsed, json.loads(proc.stdout)
+
+
+def parse_only(root: Path) -> tuple[float, int, int]:
+    """tree-sitter alone on one core: (seconds, files, lines) for the files astrepo indexes."""
+    from astrepo.discover import discover_files
+    from astrepo.parse import SourceParser
+
+    files = discover_files(root)
+    sources = [Path(f.abspath).read_bytes() for f in files]
+    parser = SourceParser()
+    started = time.perf_counter()
+    for raw in sources:
+        parser.parse(raw)
+    return time.perf_counter() - started, len(files), sum(s.count(b"\n") for s in sources)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--projects", default="django,flask,requests")
+    ap.add_argument("--jobs", type=int, default=0)
+    opts = ap.parse_args()
+    rows = []
+    for key in opts.projects.split(","):
+        name, version = PROJECTS[key]
+        root = fetch(name, version)
+        work = Path(tempfile.mkdtemp(prefix=f"astrepo-bench-{key}-"))
+        try:
+            copy = work / root.name
+            shutil.copytree(root, copy)
+            db = work / "db"
+            full_times, parse_times = [], []
+            summary: dict = {}
+            for _ in range(opts.runs):
+                seconds, summary = run_index(copy, db, opts.jobs, rebuild=True)
+                full_times.append(seconds)
+                parse_times.append(parse_only(copy)[0])
+            _, files, lines = parse_only(copy)
+            peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            # Incremental: touch (append to) one mid-sized file, re-index, median of runs.
+            target = sorted(copy.rglob("*.py"), key=lambda p: p.stat().st_size)[len(files) // 2]
+            inc_times = []
+            for i in range(opts.runs):
+                with open(target, "a") as handle:
+                    handle.write(f"\n\ndef _bench_touch_{i}():\n    return {i}\n")
+                seconds, inc = run_index(copy, db, opts.jobs, rebuild=False)
+                assert inc["changed"] == 1, inc["changed"]
+                inc_times.append(seconds)
+            full, parse = statistics.median(full_times), statistics.median(parse_times)
+            rows.append({
+                "project": f"{name}-{version}", "files": files, "lines": lines,
+                "index_s": round(full, 2), "lines_per_s": int(lines / full), "peak_rss_mb": int(peak_rss_mb),
+                "parse_only_s": round(parse, 2), "index_over_parse": round(full / parse, 1),
+                "incremental_s": round(statistics.median(inc_times), 2),
+                "nodes": summary["nodes"], "edges": summary["edges"],
+                "stage_s": summary["stage_seconds"],
+            })
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"{'project':18} {'files':>6} {'lines':>8} {'index s':>8} {'lines/s':>8} {'RSS MB':>7} "
+          f"{'parse s':>8} {'ratio':>6} {'incr s':>7} {'nodes':>8} {'edges':>8}")
+    for r in rows:
+        print(f"{r['project']:18} {r['files']:>6} {r['lines']:>8} {r['index_s']:>8} {r['lines_per_s']:>8} "
+              f"{r['peak_rss_mb']:>7} {r['parse_only_s']:>8} {r['index_over_parse']:>6} {r['incremental_s']:>7} "
+              f"{r['nodes']:>8} {r['edges']:>8}")
+    print(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import _thread
 import atexit
+import itertools
 import collections
 import marshal
 import os
@@ -116,13 +117,16 @@ class Recorder:
         self.repr_limit = repr_limit
         self.max_pending_items = max_pending_items
         self.batch_items = batch_items
-        self.buffers: dict[int, tuple[list, str]] = {}
+        #: registration number -> (buffer, thread ident, thread name, thread); idents are reused, numbers not
+        self.buffers: dict[int, tuple[list, int, str, object]] = {}
+        self._thread_no = itertools.count()
         self.modules: list[tuple] = []
         self.stats = {"items": 0, "batches": 0, "overflow_items": 0, "errors": 0,
                       "preview_errors": 0, "bytes": 0}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = False
+        self._closing = False
         self._fd = -1
         self._segment_no = 0
         self._pid = -1
@@ -171,25 +175,48 @@ class Recorder:
     def _after_fork_child(self) -> None:
         # The child inherited the parent's unflushed events: they are the parent's to write.
         try:
-            for buf, _ in self.buffers.values():
+            for buf, *_ in self.buffers.values():
                 del buf[:]
             self._lock = threading.Lock()
             self._wake = threading.Event()
             self._segment_no = 0
+            self._closing = False
             self._open_segment()
             self._start_writer()
             mp_util = sys.modules.get("multiprocessing.util")
             if mp_util is not None:
-                # A forked multiprocessing child leaves through os._exit after running
-                # these finalizers, never through atexit.
-                mp_util.Finalize(None, self.close, exitpriority=-1000)
+                # A forked multiprocessing child clears its finalizers, runs its after-fork
+                # hooks, and leaves through os._exit (no atexit): register a finalizer then.
+                mp_util.register_after_fork(self, Recorder._register_mp_finalizer)
+                # Pool.terminate() ends workers with SIGTERM: flush first, then die as before.
+                import signal
+
+                if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+                    signal.signal(signal.SIGTERM, self._on_sigterm)
+        except Exception:  # noqa: BLE001
+            self.stats["errors"] += 1
+
+    def _on_sigterm(self, signum: int, frame: object) -> None:
+        import signal
+
+        try:
+            if not self._closing and not self._lock.locked():
+                self.close()
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def _register_mp_finalizer(self) -> None:
+        try:
+            sys.modules["multiprocessing.util"].Finalize(None, self.close, exitpriority=-1000)
         except Exception:  # noqa: BLE001
             self.stats["errors"] += 1
 
     def close(self) -> None:
         """Flush everything and write the final stats record (idempotent per process)."""
-        if self._pid != os.getpid() or self._fd < 0:
+        if self._pid != os.getpid() or self._fd < 0 or self._closing:
             return
+        self._closing = True
         self._stop = True
         self._wake.set()
         try:
@@ -206,7 +233,7 @@ class Recorder:
         buf: list = []
         try:
             thread = threading.current_thread()
-            self.buffers[_thread.get_ident()] = (buf, thread.name)
+            self.buffers[next(self._thread_no)] = (buf, _thread.get_ident(), thread.name, thread)
         except Exception:  # noqa: BLE001
             self.stats["errors"] += 1
         return buf
@@ -238,9 +265,11 @@ class Recorder:
         """Move every thread's events to the segment file; returns how many items moved."""
         total = 0
         with self._lock:
-            for tid, (buf, name) in list(self.buffers.items()):
+            for key, (buf, tid, name, thread) in list(self.buffers.items()):
                 n = len(buf)
                 if not n:
+                    if not thread.is_alive():
+                        del self.buffers[key]
                     continue
                 items = buf[:n]
                 del buf[:n]

@@ -1,4 +1,4 @@
-"""``astrepo query``: questions about the graph (``--cypher`` for raw read-only Cypher)."""
+"""``astrepo query``: questions about the code, or raw read-only Cypher."""
 
 from __future__ import annotations
 
@@ -12,25 +12,45 @@ from astrepo.cli.render import emit_json, print_table
 
 
 def query(
-    text: Optional[str] = typer.Argument(None, help="A question, e.g. \"callers of X\"."),
+    text: Optional[str] = typer.Argument(None, help='A question, e.g. "callers of place_order".'),
     cypher: Optional[str] = typer.Option(None, "--cypher", help="Run this read-only Cypher instead."),
+    explain: bool = typer.Option(False, "--explain", help="Also show the Cypher the question compiled to."),
     db: Path = DB_OPTION,
     limit: int = typer.Option(0, "--limit", help="At most this many rows (0: all)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Answer a question about the code, or run raw Cypher with --cypher."""
+    """Answer a question about the code (see the README for the phrases), or run --cypher."""
     from astrepo.errors import QueryError
-    from astrepo.graph.read import run_cypher
 
-    if cypher is None:
-        raise QueryError("only --cypher \"MATCH ...\" queries are supported so far")
-    columns, rows = run_cypher(layout_for(db), cypher)
-    if limit:
-        rows = rows[:limit]
-    if as_json:
-        emit_json({"columns": columns, "rows": rows})
+    if cypher is not None:
+        from astrepo.graph.read import run_cypher
+
+        columns, rows = run_cypher(layout_for(db), cypher)
+        rows = rows[:limit] if limit else rows
+        if as_json:
+            emit_json({"columns": columns, "rows": rows})
+        else:
+            print_table(None, columns, [[r[c] for c in columns] for r in rows])
         return
-    print_table(None, columns, [[r[c] for c in columns] for r in rows])
+    if not text:
+        raise QueryError('give a question, e.g. astrepo query "callers of NAME", or --cypher "MATCH ..."')
+    from astrepo.graph.query import run_query
+
+    result = run_query(text, db, limit)
+    if as_json:
+        document = {"query": result.query, "rows": [r.as_dict() for r in result.rows]}
+        if explain:
+            document["cypher"] = [{"query": q, "parameters": p} for q, p in result.cypher]
+        emit_json(document)
+        return
+    if explain:
+        from astrepo.cli.render import console
+
+        err = console(stderr=True)
+        for q, p in result.cypher:
+            err.print(f"[dim]{q}[/]  [cyan]{p}[/]")
+    print_table(f"{result.query} ({len(result.rows)} rows)", ["name", "kind", "where", "why"],
+                [[r.name, r.kind, f"{r.file}:{r.line}" if r.file else "", "; ".join(r.why)] for r in result.rows])
 
 
 def register(app: typer.Typer) -> None:

@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 #: "discover", "parse", "resolve", "load".
 Progress = Callable[[str, int, int], None]
 
-#: Files per task sent to a worker process.
+#: Largest number of files per task sent to a worker process (smaller
+#: batches when there are few files, so every worker gets several).
 BATCH_SIZE = 32
 
 #: Below this many files to parse, a process pool costs more than it saves.
@@ -197,7 +198,8 @@ def compute_facts(files: list[SourceFile], layout: Layout, max_bytes: int, jobs:
         return out
     # Largest files first so no worker is left with a big file at the end.
     ordered = sorted(files, key=lambda f: -_size(f.abspath))
-    batches = [ordered[i:i + BATCH_SIZE] for i in range(0, total, BATCH_SIZE)]
+    size = max(1, min(BATCH_SIZE, total // (jobs * 8)))
+    batches = [ordered[i:i + size] for i in range(0, total, size)]
     context = multiprocessing.get_context("fork")
     done = 0
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,

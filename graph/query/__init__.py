@@ -1,0 +1,31 @@
+"""The question language over the graph, and its Python API.
+
+>>> from astrepo.graph.query import run_query
+>>> result = run_query("callers of place_order", db=".astrepo")  # doctest: +SKIP
+>>> [row.name for row in result.rows]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from astrepo.layout import Layout
+from astrepo.graph.query.engine import QueryEngine, QueryResult, Row
+from astrepo.graph.query.grammar import parse_query
+from astrepo.graph.store import GraphStore
+
+__all__ = ["QueryEngine", "QueryResult", "Row", "open_engine", "parse_query", "run_query"]
+
+
+def open_engine(db: str | Path = ".astrepo") -> QueryEngine:
+    """An engine on the published graph under ``db``, for many questions (close ``engine.db`` when done)."""
+    return QueryEngine(GraphStore(Layout(Path(db))).open_read())
+
+
+def run_query(text: str, db: str | Path = ".astrepo", limit: int = 0) -> QueryResult:
+    """Answer one question on the graph under ``db``."""
+    engine = open_engine(db)
+    try:
+        return engine.answer(text, limit)
+    finally:
+        engine.db.close()

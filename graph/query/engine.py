@@ -1,0 +1,322 @@
+"""Running questions: each clause compiles to parameterized, read-only Cypher.
+
+The subject yields candidate rows; each filter yields the IDs it allows (with
+a reason); the answer is their intersection, every row saying why it
+matched. User text only ever reaches Kuzu as a query parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from astrepo.errors import QueryError
+from astrepo.graph.db import GraphDB
+from astrepo.graph.query.grammar import Clause, Query, parse_query
+from astrepo.graph.query.names import Target, resolve_name
+
+#: Longest call chain followed by transitive questions and path searches.
+MAX_DEPTH = 12
+
+_NODE = "n.id, label(n), n.name, n.file, n.start_line"
+_CALLERS = "Function:Class:Module"
+
+#: Filters and subjects that need facts later index or trace stages provide.
+_NEEDS = {
+    "raising": "exception-flow facts (may-raise), which this index does not hold yet",
+    "catching": "exception-handler facts, which this index does not hold yet",
+    "complexity": "complexity metrics, which this index does not hold yet",
+    "raised": "runtime events: run `astrepo trace -- COMMAND` first",
+    "slower_than": "runtime timings: run `astrepo trace -- COMMAND` first",
+    "called_more_than": "runtime call counts: run `astrepo trace -- COMMAND` first",
+    "slow": "runtime timings: run `astrepo trace -- COMMAND` first",
+    "never_executed": "runtime coverage: run `astrepo trace -- COMMAND` first",
+    "similar": "embeddings: use `astrepo search` until the query language reads them",
+}
+
+
+@dataclass(slots=True)
+class Row:
+    """One answer: a node and why it matched."""
+
+    id: str
+    kind: str  #: function | method | nested | lambda | class | module | external
+    name: str
+    file: str
+    line: int
+    why: list[str] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "kind": self.kind, "name": self.name, "file": self.file,
+                               "line": self.line, "why": "; ".join(self.why)}
+        if self.path:
+            out["path"] = self.path
+        return out
+
+
+@dataclass(slots=True)
+class QueryResult:
+    """The rows of a question and the Cypher that produced them."""
+
+    query: str
+    rows: list[Row]
+    cypher: list[tuple[str, dict[str, Any]]]
+
+
+class QueryEngine:
+    """Answers questions on one open (read-only) graph."""
+
+    def __init__(self, db: GraphDB) -> None:
+        self.db = db
+        self._log: list[tuple[str, dict[str, Any]]] = []
+
+    # -- plumbing ------------------------------------------------------------
+    def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
+        params = params or {}
+        self._log.append((cypher, params))
+        return self.db.execute(cypher, params)[1]
+
+    def _targets(self, name: str, labels: tuple[str, ...] = ("Function", "Class", "Module")) -> list[Target]:
+        return resolve_name(self.db, name, labels)
+
+    def _rows(self, records: list[list[Any]]) -> dict[str, Row]:
+        rows: dict[str, Row] = {}
+        for rec in records:
+            node_id, label, name, file, line = rec[:5]
+            if node_id not in rows:
+                rows[node_id] = Row(node_id, label.lower(), name, file or "", int(line or 0))
+        self._fill_kinds(rows)
+        return rows
+
+    def _fill_kinds(self, rows: dict[str, Row]) -> None:
+        ids = [r.id for r in rows.values() if r.kind == "function"]
+        if ids:
+            for node_id, kind in self._run("MATCH (f:Function) WHERE f.id IN $ids RETURN f.id, f.kind", {"ids": ids}):
+                rows[node_id].kind = kind
+
+    # -- entry point -----------------------------------------------------------
+    def answer(self, text: str, limit: int = 0) -> QueryResult:
+        """Parse, compile and run one question."""
+        self._log = []
+        query = parse_query(text)
+        for clause in (query.subject, *query.filters):
+            if clause.form in _NEEDS:
+                raise QueryError(f"{_describe(clause)} needs {_NEEDS[clause.form]}")
+        rows = self._subject(query)
+        for clause in query.filters:
+            rows = self._filter(clause, rows)
+        ordered = sorted(rows.values(), key=lambda r: (len(r.path) if r.path else 0, r.name, r.file, r.line))
+        if limit:
+            ordered = ordered[:limit]
+        return QueryResult(text, ordered, list(self._log))
+
+    # -- subjects --------------------------------------------------------------
+    def _subject(self, query: Query) -> dict[str, Row]:
+        s = query.subject
+        form = s.form
+        if form in ("callers", "callees"):
+            return self._direct(form, s.args[0])
+        if form in ("transitive_callers", "transitive_callees"):
+            return self._transitive(form, s.args[0])
+        if form in ("functions", "classes"):
+            label = "Function" if form == "functions" else "Class"
+            prefix = next((c.args[0] for c in query.filters if c.form == "in"), None)
+            if prefix is None:
+                return self._rows(self._run(f"MATCH (n:{label}) RETURN {_NODE}"))
+            return self._rows(self._run(
+                f"MATCH (n:{label}) WHERE starts_with(n.file, $p) OR n.name = $p OR starts_with(n.name, $dotted) "
+                f"RETURN {_NODE}", {"p": prefix, "dotted": prefix + "."}))
+        if form == "methods":
+            classes = self._targets(s.args[0], ("Class",))
+            rows = self._rows(self._run(
+                f"MATCH (c:Class)-[:DEFINES]->(n:Function) WHERE c.id IN $ids RETURN {_NODE}, c.name",
+                {"ids": [c.id for c in classes]}))
+            for row in rows.values():
+                row.why.append(f"defined in {classes[0].name}")
+            return rows
+        if form == "subclasses":
+            bases = self._targets(s.args[0], ("Class", "External"))
+            records = self._run(
+                f"MATCH p = (n:Class)-[:INHERITS* SHORTEST 1..{MAX_DEPTH}]->(c) WHERE c.id IN $ids "
+                f"RETURN {_NODE}, properties(nodes(p), 'name')", {"ids": [b.id for b in bases]})
+            return self._with_paths(records, "inherits via")
+        if form == "recursive":
+            return self._recursive()
+        if form == "unused":
+            return self._unused()
+        if form == "entry_points":
+            return self._entry_points(s.args[0])
+        if form == "paths":
+            return self._paths(s.args[0], s.args[1])
+        raise QueryError(f"unsupported question {form!r}")  # pragma: no cover - grammar and engine agree
+
+    def _direct(self, form: str, name: str) -> dict[str, Row]:
+        targets = self._targets(name)
+        ids = [t.id for t in targets]
+        if form == "callers":
+            sites = self._run("MATCH (s:CallSite)-[:CALLS]->(t) WHERE t.id IN $ids "
+                              "RETURN s.caller, s.file, s.start_line, t.name ORDER BY s.file, s.start_line", {"ids": ids})
+            callers = self._rows(self._run(f"MATCH (n:{_CALLERS}) WHERE n.id IN $ids RETURN {_NODE}",
+                                           {"ids": sorted({r[0] for r in sites})}))
+            for caller, file, line, target in sites:
+                if caller in callers:
+                    callers[caller].why.append(f"calls {target} at {file}:{line}")
+            return callers
+        records = self._run("MATCH (s:CallSite)-[:CALLS]->(n) WHERE s.caller IN $ids "
+                            f"RETURN {_NODE}, s.file, s.start_line ORDER BY s.file, s.start_line", {"ids": ids})
+        rows = self._rows(records)
+        for rec in records:
+            rows[rec[0]].why.append(f"called at {rec[5]}:{rec[6]}")
+        return rows
+
+    def _transitive(self, form: str, name: str) -> dict[str, Row]:
+        ids = [t.id for t in self._targets(name)]
+        if form == "transitive_callers":
+            cypher = (f"MATCH p = (n:{_CALLERS})-[:CALLS* SHORTEST 1..{MAX_DEPTH}]->(t) WHERE t.id IN $ids "
+                      f"RETURN {_NODE}, properties(nodes(p), 'name')")
+        else:
+            cypher = (f"MATCH p = (s)-[:CALLS* SHORTEST 1..{MAX_DEPTH}]->(n:Function:Class:External) "
+                      f"WHERE s.id IN $ids RETURN {_NODE}, properties(nodes(p), 'name')")
+        return self._with_paths(self._run(cypher, {"ids": ids}), "via")
+
+    def _with_paths(self, records: list[list[Any]], verb: str) -> dict[str, Row]:
+        rows = self._rows(records)
+        for rec in records:
+            row, path = rows[rec[0]], list(rec[5])
+            if not row.path or len(path) < len(row.path):
+                row.path = path
+                row.why = [f"{verb} {' -> '.join(path)}"]
+        return rows
+
+    def _recursive(self) -> dict[str, Row]:
+        import networkx as nx  # only this question needs it
+
+        edges = self._run("MATCH (a:Function)-[:CALLS]->(b:Function) RETURN a.id, b.id, a.name, b.name")
+        graph = nx.DiGraph()
+        names: dict[str, str] = {}
+        for a, b, an, bn in edges:
+            graph.add_edge(a, b)
+            names[a], names[b] = an, bn
+        why: dict[str, str] = {}
+        for component in nx.strongly_connected_components(graph):
+            if len(component) > 1:
+                cycle = " -> ".join(sorted(names[c] for c in component))
+                for c in component:
+                    why[c] = f"mutually recursive with {cycle}"
+            else:
+                (c,) = component
+                if graph.has_edge(c, c):
+                    why[c] = "calls itself"
+        rows = self._rows(self._run(f"MATCH (n:Function) WHERE n.id IN $ids RETURN {_NODE}", {"ids": sorted(why)}))
+        for row in rows.values():
+            row.why.append(why[row.id])
+        return rows
+
+    def _unused(self) -> dict[str, Row]:
+        records = self._run(
+            f"MATCH (n:Function) WHERE NOT EXISTS {{ MATCH ()-[:CALLS]->(n) }} "
+            f"RETURN {_NODE}, n.short_name, n.kind, n.decorators")
+        # Overrides are reached through the base class (dynamic dispatch): not unused.
+        overrides = {r[0] for r in self._run(
+            f"MATCH (c:Class)-[:DEFINES]->(n:Function), (c)-[:INHERITS*1..{MAX_DEPTH}]->(b:Class)-[:DEFINES]->(m:Function) "
+            "WHERE m.short_name = n.short_name RETURN DISTINCT n.id")}
+        keep = []
+        for rec in records:
+            if rec[0] in overrides:
+                continue
+            short, kind, decorators, file = rec[5], rec[6], rec[7], rec[3] or ""
+            base = file.rsplit("/", 1)[-1]
+            if (kind == "lambda" or decorators or short == "main" or (short.startswith("__") and short.endswith("__"))
+                    or short.startswith("test") or base.startswith("test_") or base == "conftest.py"
+                    or "/tests/" in f"/{file}"):
+                continue
+            keep.append(rec)
+        rows = self._rows(keep)
+        for row in rows.values():
+            row.why.append("no call to it in the project (not a test, entry point, override, dunder or decorated function)")
+        return rows
+
+    def _entry_ids(self) -> dict[str, str]:
+        """Entry points: functions called from module-level code, ``main`` functions, tests."""
+        entries: dict[str, str] = {}
+        for fid, module in self._run("MATCH (m:Module)-[:CALLS]->(f:Function) RETURN f.id, m.name"):
+            entries.setdefault(fid, f"called from module-level code of {module}")
+        for fid, short, file in self._run(
+                "MATCH (f:Function) WHERE f.short_name = 'main' OR starts_with(f.short_name, 'test') "
+                "RETURN f.id, f.short_name, f.file"):
+            base = (file or "").rsplit("/", 1)[-1]
+            if short == "main" or base.startswith("test") or base.endswith("_test.py"):
+                entries.setdefault(fid, "a main function" if short == "main" else "a test")
+        return entries
+
+    def _entry_points(self, name: str) -> dict[str, Row]:
+        entries = self._entry_ids()
+        targets = [t.id for t in self._targets(name)]
+        records = self._run(
+            f"MATCH p = (n:Function)-[:CALLS* SHORTEST 1..{MAX_DEPTH}]->(t) WHERE n.id IN $entries AND t.id IN $ids "
+            f"RETURN {_NODE}, properties(nodes(p), 'name')", {"entries": sorted(entries), "ids": targets})
+        rows = self._with_paths(records, "reaches it via")
+        for row in rows.values():
+            row.why.insert(0, entries[row.id])
+        return rows
+
+    def _paths(self, start: str, end: str) -> dict[str, Row]:
+        a = [t.id for t in self._targets(start)]
+        b = [t.id for t in self._targets(end)]
+        records = self._run(
+            f"MATCH p = (n)-[:CALLS* ALL SHORTEST 1..{MAX_DEPTH}]->(t) WHERE n.id IN $a AND t.id IN $b "
+            f"RETURN {_NODE}, properties(nodes(p), 'name'), properties(nodes(p), 'id')", {"a": a, "b": b})
+        rows: dict[str, Row] = {}
+        base = self._rows(records)
+        for rec in records:
+            names, ids = list(rec[5]), list(rec[6])
+            key = "/".join(ids)
+            src = base[rec[0]]
+            rows[key] = Row(src.id, src.kind, src.name, src.file, src.line, [" -> ".join(names)], names)
+        return rows
+
+    # -- filters -----------------------------------------------------------------
+    def _filter(self, clause: Clause, rows: dict[str, Row]) -> dict[str, Row]:
+        form = clause.form
+        if form == "in":
+            prefix = clause.args[0]
+            return {k: r for k, r in rows.items()
+                    if r.file.startswith(prefix) or r.name == prefix or r.name.startswith(prefix + ".")}
+        if form == "calling":
+            ids = [t.id for t in self._targets(clause.args[0])]
+            allowed: dict[str, str] = {}
+            for caller, file, line, target in self._run(
+                    "MATCH (s:CallSite)-[:CALLS]->(t) WHERE t.id IN $ids AND s.caller IN $rows "
+                    "RETURN s.caller, s.file, s.start_line, t.name", {"ids": ids, "rows": _keys(rows)}):
+                allowed.setdefault(caller, f"calls {target} at {file}:{line}")
+            return _narrow(rows, allowed)
+        if form == "called_by":
+            ids = [t.id for t in self._targets(clause.args[0])]
+            allowed = {}
+            for callee, file, line, source in self._run(
+                    "MATCH (s:CallSite)-[:CALLS]->(t) WHERE s.caller IN $ids AND t.id IN $rows "
+                    "RETURN t.id, s.file, s.start_line, s.caller", {"ids": ids, "rows": _keys(rows)}):
+                allowed.setdefault(callee, f"called by {clause.args[0]} at {file}:{line}")
+            return _narrow(rows, allowed)
+        raise QueryError(f"unsupported filter {form!r}")  # pragma: no cover
+
+
+def _keys(rows: dict[str, Row]) -> list[str]:
+    return sorted({r.id for r in rows.values()})
+
+
+def _narrow(rows: dict[str, Row], allowed: dict[str, str]) -> dict[str, Row]:
+    out = {}
+    for key, row in rows.items():
+        if row.id in allowed:
+            row.why.append(allowed[row.id])
+            out[key] = row
+    return out
+
+
+def _describe(clause: Clause) -> str:
+    return {"raising": "'raising'", "catching": "'catching'", "complexity": "'with complexity'",
+            "raised": "'that raised'", "slower_than": "'slower than'", "called_more_than": "'called more than'",
+            "slow": "'slow functions'", "never_executed": "'never executed functions'",
+            "similar": "'similar to'"}.get(clause.form, repr(clause.form))

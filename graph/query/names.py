@@ -1,0 +1,97 @@
+"""Turning the names users type into graph nodes.
+
+A name is a qualified dotted name (``shop.orders.place_order``), a dotted
+suffix of one (``Inventory.take``), a short name (``take``), or a place
+(``shop/orders.py:14``, the innermost function or class there). An ambiguous
+name lists its candidates; an unknown one suggests close matches.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from astrepo.errors import QueryError
+from astrepo.graph.db import GraphDB
+
+_PLACE = re.compile(r"^(?P<file>.+\.py):(?P<line>\d+)$")
+
+#: How many candidates an ambiguity error lists.
+MAX_CANDIDATES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A resolved name."""
+
+    id: str
+    label: str  #: Function | Class | Module | External
+    name: str
+    file: str
+    line: int
+
+
+def resolve_name(db: GraphDB, text: str, labels: tuple[str, ...] = ("Function", "Class", "Module"),
+                 allow_many: bool = False) -> list[Target]:
+    """Nodes named ``text`` (several only when ``allow_many`` or all are overloads of one name)."""
+    place = _PLACE.match(text)
+    if place:
+        return [_at_place(db, place.group("file"), int(place.group("line")), text)]
+    found: list[Target] = []
+    for label in labels:
+        found += _rows(db, f"MATCH (n:{label}) WHERE n.name = $name RETURN n.id, n.name, n.file, n.start_line",
+                       {"name": text}, label)
+    if not found and "." in text:
+        for label in labels:
+            if label == "External":
+                continue
+            found += _rows(db, f"MATCH (n:{label}) WHERE ends_with(n.name, $suffix) "
+                               "RETURN n.id, n.name, n.file, n.start_line", {"suffix": "." + text}, label)
+    if not found:
+        for label in labels:
+            column = "n.short_name" if label in ("Function", "Class", "Module") else "n.name"
+            found += _rows(db, f"MATCH (n:{label}) WHERE {column} = $name RETURN n.id, n.name, n.file, n.start_line",
+                           {"name": text}, label)
+    if not found and "External" in labels:
+        found += _rows(db, "MATCH (n:External) WHERE ends_with(n.name, $suffix) RETURN n.id, n.name, n.file, 0",
+                       {"suffix": "." + text}, "External")
+    if not found:
+        raise QueryError(f"no function or class named {text!r}" + _suggest(db, text, labels))
+    distinct = sorted({t.name for t in found})
+    if len(distinct) > 1 and not allow_many:
+        shown = ", ".join(distinct[:MAX_CANDIDATES]) + (" ..." if len(distinct) > MAX_CANDIDATES else "")
+        raise QueryError(f"{text!r} is ambiguous ({len(distinct)} candidates): {shown}; use a qualified name")
+    return sorted(found, key=lambda t: (t.name, t.file, t.line))
+
+
+def _rows(db: GraphDB, query: str, params: dict, label: str) -> list[Target]:
+    _, rows = db.execute(query, params)
+    return [Target(r[0], label, r[1], r[2] or "", int(r[3] or 0)) for r in rows]
+
+
+def _at_place(db: GraphDB, file: str, line: int, text: str) -> Target:
+    candidates: list[Target] = []
+    for label in ("Function", "Class"):
+        _, rows = db.execute(
+            f"MATCH (n:{label}) WHERE (n.file = $file OR ends_with(n.file, $suffix)) "
+            "AND n.start_line <= $line AND n.end_line >= $line "
+            "RETURN n.id, n.name, n.file, n.start_line, n.end_line - n.start_line",
+            {"file": file, "suffix": "/" + file, "line": line})
+        candidates += [(r[4], Target(r[0], label, r[1], r[2], int(r[3]))) for r in rows]  # type: ignore[misc]
+    if not candidates:
+        raise QueryError(f"no function or class at {text}")
+    candidates.sort(key=lambda pair: pair[0])  # innermost = shortest span
+    return candidates[0][1]  # type: ignore[return-value]
+
+
+def _suggest(db: GraphDB, text: str, labels: tuple[str, ...]) -> str:
+    names: set[str] = set()
+    for label in labels:
+        column = "n.short_name" if label in ("Function", "Class", "Module") else "n.name"
+        _, rows = db.execute(f"MATCH (n:{label}) RETURN DISTINCT {column}, n.name")
+        for short, full in rows:
+            names.add(short or "")
+            names.add(full or "")
+    close = difflib.get_close_matches(text, sorted(n for n in names if n), n=5, cutoff=0.6)
+    return f"; did you mean {', '.join(close)}?" if close else ""

@@ -1,0 +1,107 @@
+"""Questions on the example project, with exact answers (real Kuzu)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from astrepo.errors import QueryError
+from astrepo.graph.build import IndexConfig, build_index
+from astrepo.graph.query import open_engine, run_query
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "shop"
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("q") / "shop"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".astrepo"))
+    db_dir = root.parent / "db"
+    build_index(IndexConfig(root=root, db_dir=db_dir))
+    return db_dir
+
+
+def names(db: Path, text: str) -> list[str]:
+    return [r.name for r in run_query(text, db).rows]
+
+
+ANSWERS = {
+    "callers of place_order": ["app.main", "shop.orders.try_order", "tests.test_shop.test_failed_order_takes_nothing",
+                               "tests.test_shop.test_order_takes_stock"],
+    "callees of place_order": ["shop.inventory.Inventory.add", "shop.inventory.Inventory.take",
+                               "shop.pricing.total_price"],
+    "transitive callers of shop.inventory.Inventory.take": [
+        "app", "shop.inventory.CountingInventory.take", "shop.orders.place_order", "app.main", "shop.orders.try_order",
+        "tests.test_shop.test_failed_order_takes_nothing", "tests.test_shop.test_order_takes_stock"],
+    "transitive callees of total_price": ["<builtin>.sum", "shop.pricing.discount", "shop.pricing.price_of",
+                                          "decimal.Decimal", "math.floor"],
+    "functions in shop/pricing.py": ["shop.pricing.discount", "shop.pricing.price_of", "shop.pricing.total_price"],
+    "functions calling place_order": ["app.main", "shop.orders.try_order",
+                                      "tests.test_shop.test_failed_order_takes_nothing",
+                                      "tests.test_shop.test_order_takes_stock"],
+    "functions called by shop.pricing.total_price": ["shop.pricing.discount", "shop.pricing.price_of"],
+    "functions in shop and called by place_order": ["shop.inventory.Inventory.add", "shop.inventory.Inventory.take",
+                                                    "shop.pricing.total_price"],
+    "methods of CountingInventory": ["shop.inventory.CountingInventory.__init__",
+                                     "shop.inventory.CountingInventory.take"],
+    "subclasses of ShopError": ["shop.errors.InvalidQuantity", "shop.errors.OutOfStock"],
+    "subclasses of KeyError": ["shop.errors.OutOfStock"],
+    "unused functions": [],
+    "recursive functions": [],
+    "entry points reaching shop.pricing.discount": [
+        "app.main", "tests.test_shop.test_failed_order_takes_nothing", "tests.test_shop.test_order_takes_stock"],
+    "paths from app.main to shop.pricing.price_of": ["app.main"],
+}
+
+
+@pytest.mark.parametrize("text", sorted(ANSWERS))
+def test_exact_answers(db: Path, text: str) -> None:
+    got = names(db, text)
+    assert sorted(got) == sorted(ANSWERS[text])
+
+
+def test_every_row_says_why(db: Path) -> None:
+    result = run_query("transitive callers of shop.inventory.Inventory.take", db)
+    main = next(r for r in result.rows if r.name == "app.main")
+    assert main.path == ["app.main", "shop.orders.place_order", "shop.inventory.Inventory.take"]
+    callers = run_query("callers of place_order", db)
+    assert all(r.why and r.file and r.line for r in callers.rows)
+    assert "calls shop.orders.place_order at app.py:11" in callers.rows[0].why[0]
+
+
+def test_names_by_place_and_suffix(db: Path) -> None:
+    assert names(db, "callers of shop/orders.py:14") == names(db, "callers of shop.orders.place_order")
+    assert names(db, "callers of orders.place_order") == names(db, "callers of place_order")
+
+
+def test_ambiguous_and_unknown_names(db: Path) -> None:
+    with pytest.raises(QueryError, match="ambiguous .*CountingInventory.take.*Inventory.take"):
+        run_query("callers of take", db)
+    with pytest.raises(QueryError, match="did you mean .*place_order"):
+        run_query("callers of plce_order", db)
+
+
+def test_user_text_is_a_parameter_never_cypher(db: Path) -> None:
+    engine = open_engine(db)
+    try:
+        with pytest.raises(QueryError):
+            engine.answer("callers of \"x' OR 1=1 //\"")
+        cypher = engine.answer("callers of place_order").cypher
+    finally:
+        engine.db.close()
+    assert all("place_order" not in q for q, _ in cypher)
+
+
+def test_cli_json_contract(db: Path, astrepo_cli) -> None:
+    result = astrepo_cli("query", "callers of place_order", "--db", str(db), "--json", "--explain", "--limit", "2")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["format"] == 1 and doc["query"] == "callers of place_order" and len(doc["rows"]) == 2
+    for row in doc["rows"]:
+        assert {"id", "kind", "name", "file", "line", "why"} <= set(row)
+    assert doc["cypher"] and all("$" in c["query"] for c in doc["cypher"])

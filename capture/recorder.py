@@ -64,13 +64,17 @@ SECRET_NAME_RE = re.compile(
     r"private[_-]?key|credential|credit[_-]?card|card[_-]?number|cvv|ssn)",
     re.IGNORECASE,
 )
-#: ``key=value`` / ``'key': 'value'`` inside reprs, where the key looks secret.
+#: ``key=value`` / ``'key': 'value'`` inside reprs, where the key looks secret. It starts with the
+#: keyword itself (a leading ``[\w-]*`` would backtrack quadratically on long reprs); what
+#: precedes the keyword (``db_`` of ``db_password``) is simply kept.
 _SECRET_PAIR_RE = re.compile(
-    r"""((?:['"]?)[\w-]*(?:pass(?:wd|word)?|secret|token|api[_-]?key|apikey|authorization|cookie|session|"""
+    r"""((?:pass(?:wd|word)?|secret|token|api[_-]?key|apikey|authorization|cookie|session|"""
     r"""private[_-]?key|credential)[\w-]*['"]?\s*[:=]\s*)('[^']*'|"[^"]*"|[^\s,}\)&;]+)""",
     re.IGNORECASE,
 )
 _CARD_RE = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+#: Cheap substring test before the (slower) pair regex runs.
+_SECRET_HINT_RE = re.compile("pass|secret|token|key|auth|cookie|session|credential")
 
 REDACTED = "<redacted>"
 
@@ -96,8 +100,9 @@ def redact_text(text: str) -> str:
     """Mask secret-looking ``key=value`` pairs and card numbers in a repr."""
     if not text:
         return text
-    text = _SECRET_PAIR_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    if any(c.isdigit() for c in text):
+    if _SECRET_HINT_RE.search(text.lower()) is not None:
+        text = _SECRET_PAIR_RE.sub(lambda m: m.group(1) + REDACTED, text)
+    if _CARD_RE.search(text) is not None:
         text = _CARD_RE.sub(
             lambda m: REDACTED if _luhn_ok("".join(c for c in m.group(0) if c.isdigit())) else m.group(0),
             text,
@@ -306,9 +311,20 @@ class Recorder:
             if t is int and not -10**12 < value < 10**12 and _CARD_RE.fullmatch(str(value)):
                 return (t.__name__, redact_text(str(value)), -1)
             return value
-        if t is str:
-            if len(value) <= 64 and value.isidentifier():
+        if t is str or t is bytes:
+            if t is str and len(value) <= 64 and value.isidentifier():
                 return value
+            # repr of str/bytes runs no user code: no re-entrancy guard needed.
+            text = repr(value[:self.repr_limit + 1])
+            if len(text) > self.repr_limit:
+                text = text[:self.repr_limit] + "..."
+            return (t.__name__, redact_text(text), len(value))
+        try:
+            if t.__repr__ is object.__repr__:
+                # The default repr says nothing but the type and an address: skip the call.
+                return (_type_name(t), f"<{t.__qualname__} object>", -1)
+        except Exception:  # noqa: BLE001
+            pass
         depth = getattr(self._preview_depth, "n", 0)
         if depth:
             # A repr that runs instrumented code which wants a preview: do not recurse.
@@ -321,7 +337,7 @@ class Recorder:
             saved = local.b
             local.b = []
             try:
-                text = repr(value)
+                text = _bounded_repr(value, t)
             except Exception as err:  # noqa: BLE001 - a failing repr is data, not an error
                 text = f"<repr raised {type(err).__name__}>"
                 self.stats["preview_errors"] += 1
@@ -341,6 +357,22 @@ class Recorder:
             if saved is not None:
                 local.b = saved
             self._preview_depth.n = 0
+
+
+#: Containers longer than this are previewed from their first items only.
+_PREVIEW_ITEMS = 24
+
+
+def _bounded_repr(value: object, t: type) -> str:
+    """repr() that does not walk a whole big builtin container."""
+    if t in (list, tuple) and len(value) > _PREVIEW_ITEMS:
+        inner = repr(value[:_PREVIEW_ITEMS])
+        return inner[:-1] + ", ...]" if t is list else inner[:-1] + ", ...)"
+    if t is dict and len(value) > _PREVIEW_ITEMS:
+        return repr(dict(itertools.islice(value.items(), _PREVIEW_ITEMS)))[:-1] + ", ...}"
+    if t in (set, frozenset) and len(value) > _PREVIEW_ITEMS:
+        return "{" + ", ".join(repr(v) for v in itertools.islice(value, _PREVIEW_ITEMS)) + ", ...}"
+    return repr(value)
 
 
 _SIZED_TYPES = frozenset({list, tuple, dict, set, frozenset, bytes, bytearray, str, range})

@@ -62,3 +62,16 @@ class BM25:
     def top(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         scored = self.scores(terms)
         return sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+def bm25_term_score(tf: int, df: int, n: int, length: int, avg: float) -> float:
+    """BM25 contribution of one query term to one document."""
+    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+    return idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / (avg or 1)))
+
+
+def span_terms(name: str, kind: str, lines: list[str] | None, start_line: int, end_line: int) -> list[str]:
+    """Lexical terms of one symbol: name words, plus identifiers of its span (not for modules)."""
+    if kind == "module" or not lines:
+        return document_terms(name, "")
+    return document_terms(name, "\n".join(lines[max(start_line - 1, 0):end_line]))

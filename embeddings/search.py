@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from astrepo.errors import AstrepoError, ConfigError, IndexLocked
+from astrepo.errors import AstrepoError, ConfigError, IndexLocked, StoreError
 from astrepo.layout import Layout, WriterLock
 from astrepo.embeddings.encode import Encoder, EncoderConfig
-from astrepo.embeddings.text import TEXT_VERSION, Symbol, SymbolKind, symbol_texts, text_hash
+from astrepo.embeddings.lexical import bm25_term_score, query_terms, span_terms
+from astrepo.embeddings.text import TEXT_VERSION, Symbol, SymbolKind, read_source_lines, symbol_texts, text_hash
 from astrepo.embeddings.vector_index import (Meta, Row, VectorIndex, index_kind, load_vector_index,
                                              save_vector_index)
 
@@ -46,6 +48,13 @@ DEFAULT_CLONE_THRESHOLD = 0.95
 #: (one-line accessors are "clones" of each other and of no interest).
 DEFAULT_CLONE_MIN_LINES = 4
 
+#: Weight of the BM25 score in hybrid ranking (0: vectors only). Chosen on
+#: bench/search_eval.py: 0.3 gave the best MRR@10 on requests, flask and click.
+LEXICAL_WEIGHT = 0.3
+
+#: Nearest symbols by cosine that hybrid ranking re-scores.
+RERANK_CANDIDATES = 100
+
 #: Neighbours looked at per function when grouping clones.
 CLONE_NEIGHBOURS = 10
 
@@ -59,7 +68,7 @@ class Hit:
     kind: str  #: module | class | function | method | nested
     file: str  #: repo-relative path
     line: int  #: 1-based first line
-    score: float  #: cosine similarity, -1..1
+    score: float  #: cosine similarity (-1..1), plus the weighted lexical score in hybrid ranking
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "kind": self.kind, "file": self.file, "line": self.line,
@@ -98,7 +107,8 @@ def update_embeddings(layout: Layout, root: Path, symbols: list[Symbol], config:
     cache: dict[str, int] = {}
     if previous is not None and previous.meta.model_key == config.key and previous.meta.text_version == TEXT_VERSION:
         cache = {row.hash: i for i, row in enumerate(previous.rows)}
-    texts = symbol_texts(symbols, root, config.max_tokens)
+    lines: dict[str, list[str] | None] = {}
+    texts = symbol_texts(symbols, root, config.max_tokens, lines)
     hashes = [text_hash(t, config.key) for t in texts]
     todo = [i for i, h in enumerate(hashes) if h not in cache]
     if progress:
@@ -125,8 +135,8 @@ def update_embeddings(layout: Layout, root: Path, symbols: list[Symbol], config:
     kind = index_kind(len(rows))
     meta = Meta(model_key=config.key, model=config.model, dim=dim, count=len(rows), index=kind,
                 graph_generation=generation, text_version=TEXT_VERSION, max_tokens=config.max_tokens,
-                quantize=config.quantize)
-    save_vector_index(layout.embeddings_dir, VectorIndex(meta, rows, vectors))
+                quantize=config.quantize, root=str(root.resolve()))
+    save_vector_index(layout.embeddings_dir, VectorIndex(meta, rows, vectors, lexical=lexical_stats(symbols, lines)))
     if progress:
         progress("embed", len(todo), len(todo))
     previous_ids = {r.id for r in previous.rows} if previous is not None else set()
@@ -141,6 +151,18 @@ def update_embeddings(layout: Layout, root: Path, symbols: list[Symbol], config:
         "encode_seconds": round(encode_seconds, 3),
         "symbols_per_second": round(len(todo) / encode_seconds, 1) if encode_seconds else None,
     }
+
+
+def lexical_stats(symbols: list[Symbol], lines: dict[str, list[str] | None]) -> dict[str, Any]:
+    """BM25 statistics over the symbols' names and identifiers (for hybrid ranking)."""
+    df: Counter[str] = Counter()
+    lengths = []
+    for s in symbols:
+        terms = span_terms(s.name, s.kind.value, lines.get(s.file), s.start_line, s.end_line)
+        df.update(set(terms))
+        lengths.append(len(terms))
+    n = len(symbols)
+    return {"n": n, "avgdl": (sum(lengths) / n) if n else 0.0, "df": dict(df), "lengths": lengths}
 
 
 def _load_quietly(layout: Layout) -> VectorIndex | None:
@@ -182,11 +204,27 @@ def refresh_embeddings(layout: Layout, config: EncoderConfig | None = None, prog
         log.warning("the index is being written by another process; searching the previous embeddings")
         return None
     try:
-        published = published_symbols(layout)
+        try:
+            published = published_symbols(layout)
+        except StoreError:
+            if current is None or not current.meta.root:
+                raise
+            published = published_symbols(layout, Path(current.meta.root))
         return update_embeddings(layout, published.root, published.symbols, config, progress,
                                  published.generation, load_encoder=load_encoder)
     finally:
         lock.release()
+
+
+def rerank(hits: list[Hit], terms: list[str], lexical: Callable[[list[str], list[Hit]], list[float]],
+           weight: float) -> list[Hit]:
+    """Hits re-scored as ``score + weight * lexical / best lexical``, best first."""
+    if not hits or not terms:
+        return hits
+    scores = lexical(terms, hits)
+    best = max(scores) or 1.0
+    fused = [Hit(h.id, h.name, h.kind, h.file, h.line, h.score + weight * s / best) for h, s in zip(hits, scores)]
+    return sorted(fused, key=lambda h: (-h.score, h.name, h.id))
 
 
 # -- reading -------------------------------------------------------------------------
@@ -232,16 +270,44 @@ class SemanticIndex:
     def embed_query(self, text: str) -> np.ndarray:
         return self.encoder.encode([text])[0]
 
-    def search(self, text: str, k: int = 10, kind: str | None = None, prefix: str | None = None) -> list[Hit]:
-        """Symbols whose embedding is closest to ``text``.
+    def search(self, text: str, k: int = 10, kind: str | None = None, prefix: str | None = None,
+               lexical_weight: float = LEXICAL_WEIGHT) -> list[Hit]:
+        """Symbols whose embedding is closest to ``text``, re-ranked with BM25 (hybrid ranking).
+
+        The RERANK_CANDIDATES nearest symbols by cosine are re-scored as
+        ``cosine + lexical_weight * bm25 / best_bm25`` where BM25 runs over
+        the candidates' names and identifiers; ``lexical_weight=0`` ranks by
+        cosine alone.
 
         Args:
             text: what the code does, in words.
             k: number of results.
             kind: only ``function`` (functions and methods), ``class`` or ``module``.
             prefix: only symbols whose qualified name or file path starts with this.
+            lexical_weight: weight of the lexical score (0: vectors only).
         """
-        return self.search_vector(self.embed_query(text), k, kind, prefix)
+        if lexical_weight <= 0 or not self.vectors.lexical:
+            return self.search_vector(self.embed_query(text), k, kind, prefix)
+        candidates = self.search_vector(self.embed_query(text), max(k, RERANK_CANDIDATES), kind, prefix)
+        return rerank(candidates, query_terms(text), self._lexical_scores, lexical_weight)[:k]
+
+    def _lexical_scores(self, terms: list[str], hits: list[Hit]) -> list[float]:
+        stats = self.vectors.lexical or {}
+        df, n, avg, lengths = stats.get("df", {}), stats.get("n", 0), stats.get("avgdl", 0.0), stats.get("lengths", [])
+        root = Path(self.vectors.meta.root or ".")
+        files: dict[str, list[str] | None] = {}
+        wanted = set(terms)
+        out = []
+        for hit in hits:
+            pos = self.vectors.position(hit.id)
+            row = self.vectors.rows[pos]
+            if row.file not in files:
+                files[row.file] = read_source_lines(root, row.file)
+            counts = Counter(t for t in span_terms(row.name, row.kind, files[row.file], row.line, row.end_line)
+                             if t in wanted)
+            length = lengths[pos] if pos < len(lengths) else sum(counts.values())
+            out.append(sum(bm25_term_score(tf, df.get(t, 1), n, length, avg) for t, tf in counts.items()))
+        return out
 
     def search_vector(self, vector: np.ndarray, k: int = 10, kind: str | None = None,
                       prefix: str | None = None, exclude: str | None = None) -> list[Hit]:

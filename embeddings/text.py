@@ -210,9 +210,10 @@ def read_source_lines(root: Path, relpath: str) -> list[str] | None:
     return raw.decode("utf-8", "replace").splitlines()
 
 
-def symbol_texts(symbols: list[Symbol], root: Path, max_tokens: int) -> list[str]:
-    """Texts of many symbols, reading each source file once."""
-    cache: dict[str, list[str] | None] = {}
+def symbol_texts(symbols: list[Symbol], root: Path, max_tokens: int,
+                 cache: dict[str, list[str] | None] | None = None) -> list[str]:
+    """Texts of many symbols, reading each source file once (into ``cache``, path -> lines)."""
+    cache = {} if cache is None else cache
     out = []
     for sym in symbols:
         if sym.file not in cache:

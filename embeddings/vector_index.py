@@ -7,6 +7,7 @@ Layout under ``.astrepo/embeddings``::
     v-000004/rows.json one row per vector: node ID, content hash, kind, name, file, line
     v-000004/vectors.npy  float32, L2-normalised, row i <-> rows[i]
     v-000004/index.faiss  the HNSW graph (only above HNSW_THRESHOLD rows)
+    v-000004/lexical.json BM25 statistics (document frequencies, lengths) for hybrid ranking
 
 A version is written into a fresh folder and published by replacing
 ``CURRENT`` atomically, as the graph's generations are, so a reader never
@@ -80,14 +81,18 @@ class Meta:
     text_version: int
     max_tokens: int  #: token window the texts were cut to and the model ran with
     quantize: bool  #: int8 dynamic quantisation
+    root: str = ""  #: project root the symbols' source was read from
     format: int = FORMAT_VERSION
 
 
 class VectorIndex:
     """Rows, their vectors and a FAISS index over them."""
 
-    def __init__(self, meta: Meta, rows: list[Row], vectors: np.ndarray, index: Any | None = None) -> None:
+    def __init__(self, meta: Meta, rows: list[Row], vectors: np.ndarray, index: Any | None = None,
+                 lexical: dict[str, Any] | None = None) -> None:
         self.meta = meta
+        #: BM25 statistics of the rows (embeddings.lexical): n, avgdl, df, lengths
+        self.lexical = lexical
         self.rows = rows
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._index = index if index is not None else build_faiss_index(self.vectors)
@@ -176,6 +181,7 @@ def load_vector_index(directory: Path) -> VectorIndex | None:
         rows = [Row(*values) for values in zip(*(columns[f] for f in _ROW_FIELDS))] if columns["id"] else []
         vectors = np.load(path / "vectors.npy")
         index = faiss.read_index(str(path / "index.faiss")) if (path / "index.faiss").exists() else None
+        lexical = json.loads((path / "lexical.json").read_text()) if (path / "lexical.json").exists() else None
         if index is not None and hasattr(index, "hnsw"):
             index.hnsw.efSearch = HNSW_EF_SEARCH
     except FileNotFoundError as err:
@@ -185,7 +191,7 @@ def load_vector_index(directory: Path) -> VectorIndex | None:
         raise StoreError(f"cannot read the embeddings at {path}: {err}; run `astrepo index` to rebuild them") from err
     if len(rows) != len(vectors) or (len(rows) and vectors.shape[1] != meta.dim):
         raise StoreError(f"the embeddings at {path} are inconsistent: run `astrepo index` to rebuild them")
-    return VectorIndex(meta, rows, vectors, index)
+    return VectorIndex(meta, rows, vectors, index, lexical)
 
 
 _ROW_FIELDS = ("id", "hash", "kind", "name", "file", "line", "end_line", "detail")
@@ -206,6 +212,8 @@ def save_vector_index(directory: Path, index: VectorIndex) -> Path:
         columns = {f: [getattr(r, f) for r in index.rows] for f in _ROW_FIELDS}
         (tmp / "rows.json").write_text(json.dumps(columns, separators=(",", ":")))
         np.save(tmp / "vectors.npy", index.vectors)
+        if index.lexical is not None:
+            (tmp / "lexical.json").write_text(json.dumps(index.lexical, separators=(",", ":")))
         if index.meta.index == "hnsw":
             faiss.write_index(index._index, str(tmp / "index.faiss"))
         if target.exists():

@@ -46,3 +46,13 @@ def test_filters(index):
                                                                                         "pkg.io.Reader.read"}
     with pytest.raises(ConfigError, match="--kind"):
         index.search_vector(query, 10, kind="lambda")
+
+
+def test_rerank_adds_weighted_normalised_lexical_score():
+    from astrepo.embeddings.search import Hit, rerank
+
+    hits = [Hit("a", "pkg.a", "function", "a.py", 1, 0.80), Hit("b", "pkg.b", "function", "b.py", 1, 0.75)]
+    fused = rerank(hits, ["header"], lambda terms, hs: [0.0, 4.0], 0.3)
+    assert [h.id for h in fused] == ["b", "a"]
+    assert fused[0].score == pytest.approx(0.75 + 0.3)
+    assert rerank(hits, [], lambda terms, hs: [1.0, 1.0], 0.3) == hits

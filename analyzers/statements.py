@@ -141,6 +141,8 @@ class StmtInfo:
     uses: list[str] = field(default_factory=list)  #: names read, in source order
     defs: list[str] = field(default_factory=list)  #: names bound, in source order
     calls: list[NodeId] = field(default_factory=list)  #: CallSite nodes in its own expressions
+    #: (CallSite node, its argument_list node) for calls with a graph node
+    call_args: list[tuple[NodeId, tree_sitter.Node]] = field(default_factory=list)
     #: (exception type, operation) of operations that may raise implicitly
     implicit: set[tuple[str, str]] = field(default_factory=set)
     #: (name, how): ``name.attr = ...``/``name[k] = ...``/``name.append(...)`` (how: attr|item|method name)
@@ -508,10 +510,12 @@ class _Indexer:
                 continue
             if t == "call":
                 row = call_rows.get((node.start_byte, node.end_byte))
+                children = node.named_children
                 if row is not None:
                     calls.append(row)
+                    if len(children) == 2 and children[1].type == "argument_list":
+                        info.call_args.append((row, children[1]))
                 flags |= CALLS
-                children = node.named_children
                 func = children[0]
                 ft = func.type
                 if ft == "identifier":
@@ -624,6 +628,13 @@ class _Indexer:
                         left = c.child_by_field_name("left")
                         if left is not None:
                             _collect_names(left, names)
+                # The first iterable is evaluated in the enclosing scope: walk it
+                # after the restore marker (stack order), in the outer context.
+                first = True
+                for c in children:
+                    if c.type == "for_in_clause":
+                        extend(c.children_by_field_name("right"))
+                        break
                 push((mode, local))
                 for c in children:
                     ct = c.type
@@ -631,7 +642,10 @@ class _Indexer:
                         info.comp_ifs += 1
                         if c.children and c.children[0].type == "async":
                             flags |= AWAITS
-                        extend(c.children_by_field_name("right"))
+                        if first:
+                            first = False
+                        else:
+                            extend(c.children_by_field_name("right"))
                     elif ct == "if_clause":
                         info.comp_ifs += 1
                         push(c)

@@ -26,7 +26,7 @@ def node_labels(facts, index) -> dict[str, str]:
     """Node ID -> ``line:kind`` for every node of a file (qualified name for scopes)."""
     labels = {}
     for node in facts.nodes:
-        if node.kind.value in ("Module", "Class", "Function"):
+        if node.kind.value in ("Module", "Class", "Function", "Parameter"):
             labels[node.id] = node.name
         else:
             labels[node.id] = f"{node.span.start_line}:{node.attrs.get('kind', node.kind.value)}"

@@ -1,0 +1,341 @@
+"""Reaching definitions inside each function, and argument/return flow across calls.
+
+Approach: classic forward may-analysis over the statement-level CFG of each
+function (`astrepo.analyzers.cfg`). A *definition* is a (node, name) pair:
+parameters define their name at the function's entry (the Parameter node);
+a statement defines the names it binds (assignment and augmented assignment
+targets, ``for``/``with`` targets, ``except ... as``, walrus, imports, match
+captures, nested ``def``/``class``). Definition sets are bit sets (Python
+ints); a statement generates its own definitions and kills the others of the
+same names. Each statement reads at its entry, so a name it both reads and
+binds (``x += 1``, ``for x in f(x)``) sees the definitions reaching it.
+The result is one `Reach` per (definition, using statement, name).
+
+Interprocedurally, `interprocedural_edges` binds the arguments of each
+resolved call site to the callee's parameters (positional with the method
+receiver offset, keywords by name, the rest to ``*args``/``**kwargs``), and
+links each ``return <value>`` of a callee to the call sites that receive it.
+
+Budget: a function's fixpoint stops after `MAX_PASSES` sweeps over its
+statements (far above what structured code needs: loop nesting depth + 2);
+its result is then marked partial in `DataflowResult.partial` and logged.
+
+Invariants: only names bound in the function itself take part: names
+declared ``global``/``nonlocal`` and names never bound locally (globals,
+builtins, closure variables) produce no edges; comprehension and lambda
+variables are not definitions of the function.
+
+Known limits: attribute and subscript stores (``self.x = ...``,
+``d[k] = ...``) are not definitions of a name (they are mutations, see
+metrics); ``del x`` is a read, not a kill; a nested function's reads of the
+enclosing function's variables are not edges; star arguments are not bound.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import tree_sitter
+
+from astrepo.ids import NodeId
+from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind
+from astrepo.analyzers.cfg import CfgEdge, build_cfg, cfg_entry_id
+from astrepo.analyzers.statements import StatementIndex, index_statements
+
+log = logging.getLogger(__name__)
+
+#: Sweeps over one function's statements before its fixpoint is given up
+#: (and the function's result marked partial).
+MAX_PASSES = 50
+
+
+class Reach(NamedTuple):
+    """A definition of ``var`` at ``src`` (Stmt, Parameter, Function or Class node) reaches a read at ``dst``."""
+
+    src: NodeId
+    dst: NodeId  #: the Stmt (or Function/Class for decorators/defaults) reading ``var``
+    var: str
+    scope: NodeId  #: the function
+
+
+class CallArgs(NamedTuple):
+    """The arguments of one call site, as written."""
+
+    call: NodeId  #: CallSite node
+    scope: NodeId  #: the calling function/module
+    stmt: NodeId  #: the statement holding the call
+    positional: int  #: number of plain positional arguments
+    keywords: tuple[str, ...]  #: keyword argument names, in order
+    has_star: bool  #: ``*args`` or ``**kwargs`` in the call
+
+
+class ParamInfo(NamedTuple):
+    """One parameter of a function."""
+
+    id: NodeId
+    function: NodeId
+    name: str
+    position: int
+    kind: str  #: positional_only | positional | vararg | keyword_only | kwarg
+
+
+class CallableInfo(NamedTuple):
+    """What binding arguments needs to know of a function or class."""
+
+    id: NodeId
+    receiver: bool  #: a method whose first parameter is bound by ``obj.m(...)`` (not a staticmethod)
+    init: NodeId | None  #: for a class: its ``__init__`` method, if defined in its body
+
+
+class ReturnSite(NamedTuple):
+    """A ``return <value>`` statement."""
+
+    stmt: NodeId
+    function: NodeId
+
+
+class DataflowResult(NamedTuple):
+    """Per-file data-flow facts."""
+
+    reaches: list[Reach]
+    call_args: list[CallArgs]
+    params: list[ParamInfo]
+    callables: list[CallableInfo]
+    returns: list[ReturnSite]
+    partial: list[NodeId]  #: functions whose fixpoint hit MAX_PASSES
+
+
+class ArgFlow(NamedTuple):
+    """An argument of a call site flows into a parameter of the callee."""
+
+    call: NodeId
+    param: NodeId
+    argument: str  #: "0", "1", ... for positional arguments, the name for keywords
+
+
+class ReturnFlow(NamedTuple):
+    """The value of a ``return`` flows to a call site of its function."""
+
+    stmt: NodeId
+    call: NodeId
+
+
+def analyze_dataflow(tree: tree_sitter.Tree, facts: FileFacts, index: StatementIndex | None = None,
+                     cfg: list[CfgEdge] | None = None) -> DataflowResult:
+    """Reaching definitions of every function of one file, plus its call/parameter facts."""
+    if index is None:
+        index = index_statements(tree, facts)
+    if cfg is None:
+        cfg = build_cfg(tree, facts, index)
+    preds_by_scope: dict[NodeId, dict[NodeId, list[NodeId]]] = {}
+    for e in cfg:
+        preds_by_scope.setdefault(e.scope, {}).setdefault(e.dst, []).append(e.src)
+    stmts_by_scope: dict[NodeId, list] = {}
+    for info in index.stmts:
+        stmts_by_scope.setdefault(info.scope, []).append(info)
+    reaches: list[Reach] = []
+    partial: list[NodeId] = []
+    for scope in index.scopes:
+        if scope.kind != "function":
+            continue
+        ok = _reaching(scope, stmts_by_scope.get(scope.id, []), preds_by_scope.get(scope.id, {}),
+                       cfg_entry_id(index.path, scope.id), reaches)
+        if not ok:
+            log.warning("%s: reaching definitions of %s stopped after %d passes", index.path, scope.id, MAX_PASSES)
+            partial.append(scope.id)
+    call_args = [
+        _call_args(call, args, info.scope, info.id)
+        for info in index.stmts for call, args in info.call_args
+    ]
+    returns = [ReturnSite(info.id, info.scope) for info in index.stmts
+               if info.kind == "return" and info.node.named_child_count
+               and index.scope_by_id.get(info.scope) is not None and index.scope_by_id[info.scope].kind == "function"]
+    return DataflowResult(reaches, call_args, _params(facts), _callables(facts), returns, partial)
+
+
+def _reaching(scope, stmts: list, preds: dict[NodeId, list[NodeId]], entry: NodeId, out: list[Reach]) -> bool:
+    excluded = scope.declared_global
+    # Definitions: bit i <-> defs[i] = (node, name).
+    def_nodes: list[NodeId] = []
+    def_names: list[str] = []
+    name_mask: dict[str, int] = {}
+    gen: dict[NodeId, int] = {}
+    entry_gen = 0
+    for name, pid in scope.params:
+        bit = 1 << len(def_nodes)
+        def_nodes.append(pid)
+        def_names.append(name)
+        name_mask[name] = name_mask.get(name, 0) | bit
+        entry_gen |= bit
+    for info in stmts:
+        g = 0
+        for name in info.defs:
+            if name in excluded:
+                continue
+            bit = 1 << len(def_nodes)
+            def_nodes.append(info.id)
+            def_names.append(name)
+            name_mask[name] = name_mask.get(name, 0) | bit
+            g |= bit
+        if g:
+            gen[info.id] = g
+    if not def_nodes:
+        return True
+    # kill = every definition of the names this node defines (its own included; gen re-adds them)
+    kill: dict[NodeId, int] = {}
+    for node, g in gen.items():
+        k = 0
+        bits = g
+        while bits:
+            low = bits & -bits
+            k |= name_mask[def_names[low.bit_length() - 1]]
+            bits ^= low
+        kill[node] = k
+    out_sets: dict[NodeId, int] = {entry: entry_gen}
+    in_sets: dict[NodeId, int] = {}
+    order = [info.id for info in stmts]
+    changed = True
+    passes = 0
+    while changed:
+        passes += 1
+        if passes > MAX_PASSES:
+            return False
+        changed = False
+        for node in order:
+            reach_in = 0
+            for p in preds.get(node, ()):
+                reach_in |= out_sets.get(p, 0)
+            in_sets[node] = reach_in
+            new = (reach_in & ~kill.get(node, 0)) | gen.get(node, 0)
+            if out_sets.get(node, -1) != new:
+                out_sets[node] = new
+                changed = True
+    sid = scope.id
+    for info in stmts:
+        if not info.uses:
+            continue
+        reach_in = in_sets.get(info.id, 0)
+        if not reach_in:
+            continue
+        for name in dict.fromkeys(info.uses):
+            bits = reach_in & name_mask.get(name, 0)
+            while bits:
+                low = bits & -bits
+                out.append(Reach(def_nodes[low.bit_length() - 1], info.id, name, sid))
+                bits ^= low
+    return True
+
+
+def _call_args(call: NodeId, args: tree_sitter.Node, scope: NodeId, stmt: NodeId) -> CallArgs:
+    positional = 0
+    keywords: list[str] = []
+    star = False
+    for a in args.named_children:
+        t = a.type
+        if t == "keyword_argument":
+            name = a.named_children[0] if a.named_child_count else None
+            if name is not None:
+                keywords.append(name.text.decode())
+        elif t in ("list_splat", "dictionary_splat"):
+            star = True
+        elif t != "comment":
+            if keywords:
+                continue  # a positional after keywords is a syntax error
+            positional += 1
+    return CallArgs(call, scope, stmt, positional, tuple(keywords), star)
+
+
+def _params(facts: FileFacts) -> list[ParamInfo]:
+    table = facts.node_tables.get(NodeKind.PARAMETER)
+    if table is None:
+        return []
+    a = table.attrs
+    return [ParamInfo(NodeId(i), NodeId(f), n, p, k)
+            for i, f, n, p, k in zip(table.ids, a["function"], a["short_name"], a["position"], a["kind"])]
+
+
+def _callables(facts: FileFacts) -> list[CallableInfo]:
+    table = facts.node_tables.get(NodeKind.FUNCTION)
+    out: list[CallableInfo] = []
+    inits: dict[str, NodeId] = {}
+    if table is not None:
+        a = table.attrs
+        for fid, kind, decorators, short, scope in zip(table.ids, a["kind"], a["decorators"], a["short_name"], a["scope"]):
+            receiver = kind == "method" and "staticmethod" not in decorators
+            out.append(CallableInfo(NodeId(fid), receiver, None))
+            if kind == "method" and short == "__init__":
+                inits.setdefault(scope, NodeId(fid))
+    classes = facts.node_tables.get(NodeKind.CLASS)
+    if classes is not None:
+        out.extend(CallableInfo(NodeId(cid), True, inits.get(cid)) for cid in classes.ids)
+    return out
+
+
+def interprocedural_edges(calls: Iterable[Edge], call_args: Iterable[CallArgs], params: Iterable[ParamInfo],
+                          callables: Iterable[CallableInfo],
+                          returns: Iterable[ReturnSite]) -> tuple[list[ArgFlow], list[ReturnFlow]]:
+    """Argument -> parameter and return -> call-site flows over resolved CALLS edges.
+
+    Args:
+        calls: CALLS edges; only those from a CallSite to a Function or Class are used.
+        call_args, params, callables, returns: the per-file `DataflowResult` parts of all files.
+    Returns:
+        (argument flows, return flows), sorted.
+    """
+    by_call = {c.call: c for c in call_args}
+    params_of: dict[NodeId, list[ParamInfo]] = {}
+    for p in params:
+        params_of.setdefault(p.function, []).append(p)
+    for plist in params_of.values():
+        plist.sort(key=lambda p: p.position)
+    info = {c.id: c for c in callables}
+    returns_of: dict[NodeId, list[NodeId]] = {}
+    for r in returns:
+        returns_of.setdefault(r.function, []).append(r.stmt)
+    arg_flows: list[ArgFlow] = []
+    ret_flows: list[ReturnFlow] = []
+    for e in calls:
+        if e.kind is not EdgeKind.CALLS or e.src_kind is not NodeKind.CALLSITE:
+            continue
+        site = by_call.get(e.src)
+        target = info.get(e.dst)
+        if site is None or target is None:
+            continue
+        func = e.dst
+        receiver = target.receiver
+        if e.dst_kind is NodeKind.CLASS:
+            if target.init is None:
+                continue
+            func, receiver = target.init, True
+        else:
+            for stmt in returns_of.get(func, ()):
+                ret_flows.append(ReturnFlow(stmt, site.call))
+            # A method is taken to be called bound (``obj.m(x)``, ``self.m(x)``);
+            # the rare unbound ``Cls.m(obj, x)`` shifts its arguments by one.
+        arg_flows.extend(_bind(site, params_of.get(func, []), 1 if receiver else 0))
+    arg_flows.sort()
+    ret_flows.sort()
+    return arg_flows, ret_flows
+
+
+def _bind(site: CallArgs, plist: list[ParamInfo], offset: int) -> list[ArgFlow]:
+    out: list[ArgFlow] = []
+    positional = [p for p in plist if p.kind in ("positional_only", "positional")]
+    vararg = next((p for p in plist if p.kind == "vararg"), None)
+    kwarg = next((p for p in plist if p.kind == "kwarg"), None)
+    for i in range(site.positional):
+        j = i + offset
+        if j < len(positional):
+            out.append(ArgFlow(site.call, positional[j].id, str(i)))
+        elif vararg is not None:
+            out.append(ArgFlow(site.call, vararg.id, str(i)))
+    by_name = {p.name: p for p in plist if p.kind in ("positional", "keyword_only")}
+    for name in site.keywords:
+        p = by_name.get(name)
+        if p is not None:
+            out.append(ArgFlow(site.call, p.id, name))
+        elif kwarg is not None:
+            out.append(ArgFlow(site.call, kwarg.id, name))
+    return out

@@ -149,6 +149,7 @@ class StmtInfo:
     mutations: list[tuple[str, str]] = field(default_factory=list)
     flags: int = 0
     bool_ops: int = 0  #: sequences of like boolean operators (``a and b and c`` counts 1)
+    bool_nodes: int = 0  #: boolean operators (``a and b and c`` counts 2)
     ternaries: int = 0  #: conditional expressions
     comp_ifs: int = 0  #: comprehension ``for``/``if`` clauses
 
@@ -584,6 +585,7 @@ class _Indexer:
                 op = node.children[1].type if node.child_count == 3 else ""
                 left = node.children[0]
                 info.bool_ops += 1
+                info.bool_nodes += 1
                 if left.type == "boolean_operator" and left.child_count == 3 and left.children[1].type == op:
                     info.bool_ops -= 1
             elif t == "conditional_expression":

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 import tree_sitter
@@ -334,16 +334,21 @@ def _handler_types(clause: tree_sitter.Node) -> tuple[tuple[str, ...], str]:
 
 
 def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
+                         call_scopes: Mapping[str, str] | None = None,
                          max_rounds: int = MAX_ROUNDS) -> Propagation:
     """May-raise sets of every function over the call graph, each with its origin and call path.
 
     Args:
-        files: the per-file `ExceptionFacts` of the whole project.
+        files: the per-file `ExceptionFacts` of the whole project (their ``sites`` may
+            hold only the guarded call sites when ``call_scopes`` is given).
         calls: CALLS edges; those from a CallSite to a Function are followed.
+        call_scopes: CallSite ID -> calling scope, for call sites without a guard row
+            (from the files' `CallFact` rows).
         max_rounds: propagation rounds before giving up (result marked partial).
     """
     files = list(files)
     hierarchy = merge_hierarchy(f.classes for f in files)
+    call_scopes = call_scopes or {}
     may: dict[NodeId, dict[str, MayRaise]] = {}
     for f in files:
         for r in f.raises:
@@ -355,6 +360,8 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
     for e in calls:
         if e.kind is EdgeKind.CALLS and e.src_kind is NodeKind.CALLSITE and e.dst_kind is NodeKind.FUNCTION:
             site = site_info.get(e.src)
+            if site is None and e.src in call_scopes:
+                site = CallSiteGuard(e.src, NodeId(call_scopes[e.src]), NodeId(""), ())
             if site is not None and site.scope != e.dst:
                 callers.setdefault(e.dst, []).append(site)
     for lst in callers.values():

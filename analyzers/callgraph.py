@@ -40,6 +40,13 @@ MAX_RESOLVE_DEPTH = 16
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 
+#: Heads the extractor gives literals (``", ".join`` is ``<str>.join``).
+LITERAL_HEADS = {f"<{t}>": f"<builtin>.{t}" for t in ("str", "list", "dict", "set", "tuple", "int", "float")}
+
+#: Builtin classes whose instances' methods we name (``<builtin>.str.join``).
+BUILTIN_TYPES = frozenset(f"<builtin>.{t}" for t in (
+    "str", "bytes", "list", "dict", "set", "frozenset", "tuple", "int", "float", "bytearray"))
+
 _SCOPE_TABLES = {"module": NodeKind.MODULE, "class": NodeKind.CLASS, "function": NodeKind.FUNCTION,
                  "lambda": NodeKind.FUNCTION}
 
@@ -135,6 +142,8 @@ class _Resolver:
             s = self.p.scopes.get(s.parent) if s.parent else None
         if name in BUILTIN_NAMES:
             return Target("external", f"<builtin>.{name}", "builtin")
+        if name in LITERAL_HEADS:
+            return Target("external", LITERAL_HEADS[name], "literal")
         return f"undefined name {name!r}"
 
     def binding_target(self, name: str, b: Binding, scope: ScopeFacts, depth: int) -> Target | str:
@@ -157,6 +166,8 @@ class _Resolver:
             t = self.expression(b.target, scope, depth + 1)
             if isinstance(t, Target) and t.kind == "def" and self.is_class(t.value):
                 return Target("instance", t.value, t.how)
+            if isinstance(t, Target) and t.kind == "external" and t.value in BUILTIN_TYPES:
+                return Target("external", t.value, t.how)  # x = "" / x = dict(): methods of the type
             return f"{name!r} holds the result of a call to {b.target!r}"
         if kind is BindingKind.PARAM:
             owner = scope

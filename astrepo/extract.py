@@ -67,6 +67,14 @@ STMT_TYPES: dict[str, str] = {
     "exec_statement": "expr",
 }
 
+#: Literal node types -> the pseudo-name of their builtin type, used as the
+#: head of dotted names (``", ".join`` -> ``<str>.join``).
+LITERAL_TYPES = {
+    "string": "<str>", "concatenated_string": "<str>", "list": "<list>", "dictionary": "<dict>",
+    "set": "<set>", "tuple": "<tuple>", "list_comprehension": "<list>", "dictionary_comprehension": "<dict>",
+    "set_comprehension": "<set>", "integer": "<int>", "float": "<float>",
+}
+
 _BINDING_RANK = {
     BindingKind.LOCAL: 0,
     BindingKind.PARAM: 1,
@@ -107,6 +115,10 @@ def dotted_name(node: tree_sitter.Node | None) -> str:
         if t == "parenthesized_expression" and node.named_child_count == 1:
             node = node.named_children[0]
             continue
+        literal = LITERAL_TYPES.get(t)
+        if literal and parts:
+            parts.append(literal)
+            break
         return ""
     return ".".join(reversed(parts))
 
@@ -504,7 +516,13 @@ class _Extractor:
             right = right.child_by_field_name("right")
         line = node.start_point[0] + 1
         kind, target = BindingKind.LOCAL, ""
-        if right is not None and right.type == "call":
+        if right is not None and right.type == "lambda":
+            # The walk numbers this lambda next in the scope (targets hold no lambdas).
+            segment = lambda_segment(scope.lambdas + 1)
+            kind, target = BindingKind.DEF, node_id_for(self.path, join_scope(scope.path, segment), "lambda")
+        elif right is not None and right.type in LITERAL_TYPES:
+            kind, target = BindingKind.INSTANCE, LITERAL_TYPES[right.type]
+        elif right is not None and right.type == "call":
             callee = dotted_name(right.child_by_field_name("function"))
             if callee:
                 kind, target = BindingKind.INSTANCE, callee

@@ -14,8 +14,9 @@ from astrepo.parse import SourceParser, find_syntax_problems
 from astrepo.source import DEFAULT_MAX_BYTES, SourceText, decode_source
 
 #: Bump when extraction changes what it produces: cached facts of an older
-#: version are ignored. History: 1 - first version.
-FACTS_VERSION = 1
+#: version are ignored. History: 1 - first version; 2 - lambda bindings,
+#: literal heads (<str>.join).
+FACTS_VERSION = 2
 
 
 def add_file_node(facts: FileFacts, status: str) -> None:

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "astrepo.cli.index_cmd",
     "astrepo.cli.stats_cmd",
     "astrepo.cli.query_cmd",
+    "astrepo.cli.export_cmd",
     "astrepo.cli.search_cmd",
     "astrepo.cli.trace_cmd",
     "astrepo.cli.events_cmd",

@@ -80,13 +80,15 @@ class QueryEngine:
     def _targets(self, name: str, labels: tuple[str, ...] = ("Function", "Class", "Module")) -> list[Target]:
         return resolve_name(self.db, name, labels)
 
-    def _rows(self, records: list[list[Any]]) -> dict[str, Row]:
+    def _rows(self, records: list[list[Any]], kinds_known: bool = False) -> dict[str, Row]:
+        """Rows from (id, label or kind, name, file, line, ...) records."""
         rows: dict[str, Row] = {}
         for rec in records:
             node_id, label, name, file, line = rec[:5]
             if node_id not in rows:
                 rows[node_id] = Row(node_id, label.lower(), name, file or "", int(line or 0))
-        self._fill_kinds(rows)
+        if not kinds_known:
+            self._fill_kinds(rows)
         return rows
 
     def _fill_kinds(self, rows: dict[str, Row]) -> None:
@@ -121,12 +123,19 @@ class QueryEngine:
             return self._transitive(form, s.args[0])
         if form in ("functions", "classes"):
             label = "Function" if form == "functions" else "Class"
+            project = "n.id, n.kind, n.name, n.file, n.start_line" if label == "Function" else _NODE
+            narrowing = next((c for c in query.filters if c.form in ("calling", "called_by")), None)
+            if narrowing is not None:
+                # Start from the few nodes the call filter allows, not from every function.
+                ids = sorted(self._allowed(narrowing))
+                return self._rows(self._run(f"MATCH (n:{label}) WHERE n.id IN $ids RETURN {project}", {"ids": ids}),
+                                  kinds_known=True)
             prefix = next((c.args[0] for c in query.filters if c.form == "in"), None)
             if prefix is None:
-                return self._rows(self._run(f"MATCH (n:{label}) RETURN {_NODE}"))
+                return self._rows(self._run(f"MATCH (n:{label}) RETURN {project}"), kinds_known=True)
             return self._rows(self._run(
                 f"MATCH (n:{label}) WHERE starts_with(n.file, $p) OR n.name = $p OR starts_with(n.name, $dotted) "
-                f"RETURN {_NODE}", {"p": prefix, "dotted": prefix + "."}))
+                f"RETURN {project}", {"p": prefix, "dotted": prefix + "."}), kinds_known=True)
         if form == "methods":
             classes = self._targets(s.args[0], ("Class",))
             rows = self._rows(self._run(
@@ -251,12 +260,14 @@ class QueryEngine:
         return entries
 
     def _entry_points(self, name: str) -> dict[str, Row]:
+        # Search backwards from the target (its transitive callers), then keep the entry points:
+        # a forward search from every entry point (thousands of tests) is far slower.
         entries = self._entry_ids()
         targets = [t.id for t in self._targets(name)]
         records = self._run(
-            f"MATCH p = (n:Function)-[:CALLS* SHORTEST 1..{MAX_DEPTH}]->(t) WHERE n.id IN $entries AND t.id IN $ids "
-            f"RETURN {_NODE}, properties(nodes(p), 'name')", {"entries": sorted(entries), "ids": targets})
-        rows = self._with_paths(records, "reaches it via")
+            f"MATCH p = (n:Function)-[:CALLS* SHORTEST 1..{MAX_DEPTH}]->(t) WHERE t.id IN $ids "
+            f"RETURN {_NODE}, properties(nodes(p), 'name')", {"ids": targets})
+        rows = self._with_paths([r for r in records if r[0] in entries], "reaches it via")
         for row in rows.values():
             row.why.insert(0, entries[row.id])
         return rows
@@ -277,33 +288,32 @@ class QueryEngine:
         return rows
 
     # -- filters -----------------------------------------------------------------
+    def _allowed(self, clause: Clause) -> dict[str, str]:
+        """IDs a call filter lets through, with the reason. Only the named targets go to
+        Kuzu (small IN lists); the caller intersects in Python."""
+        ids = [t.id for t in self._targets(clause.args[0])]
+        allowed: dict[str, str] = {}
+        if clause.form == "calling":
+            for caller, file, line, target in self._run(
+                    "MATCH (s:CallSite)-[:CALLS]->(t) WHERE t.id IN $ids "
+                    "RETURN s.caller, s.file, s.start_line, t.name", {"ids": ids}):
+                allowed.setdefault(caller, f"calls {target} at {file}:{line}")
+        else:
+            for callee, file, line in self._run(
+                    "MATCH (s:CallSite)-[:CALLS]->(t) WHERE s.caller IN $ids "
+                    "RETURN t.id, s.file, s.start_line", {"ids": ids}):
+                allowed.setdefault(callee, f"called by {clause.args[0]} at {file}:{line}")
+        return allowed
+
     def _filter(self, clause: Clause, rows: dict[str, Row]) -> dict[str, Row]:
         form = clause.form
         if form == "in":
             prefix = clause.args[0]
             return {k: r for k, r in rows.items()
                     if r.file.startswith(prefix) or r.name == prefix or r.name.startswith(prefix + ".")}
-        if form == "calling":
-            ids = [t.id for t in self._targets(clause.args[0])]
-            allowed: dict[str, str] = {}
-            for caller, file, line, target in self._run(
-                    "MATCH (s:CallSite)-[:CALLS]->(t) WHERE t.id IN $ids AND s.caller IN $rows "
-                    "RETURN s.caller, s.file, s.start_line, t.name", {"ids": ids, "rows": _keys(rows)}):
-                allowed.setdefault(caller, f"calls {target} at {file}:{line}")
-            return _narrow(rows, allowed)
-        if form == "called_by":
-            ids = [t.id for t in self._targets(clause.args[0])]
-            allowed = {}
-            for callee, file, line, source in self._run(
-                    "MATCH (s:CallSite)-[:CALLS]->(t) WHERE s.caller IN $ids AND t.id IN $rows "
-                    "RETURN t.id, s.file, s.start_line, s.caller", {"ids": ids, "rows": _keys(rows)}):
-                allowed.setdefault(callee, f"called by {clause.args[0]} at {file}:{line}")
-            return _narrow(rows, allowed)
+        if form in ("calling", "called_by"):
+            return _narrow(rows, self._allowed(clause))
         raise QueryError(f"unsupported filter {form!r}")  # pragma: no cover
-
-
-def _keys(rows: dict[str, Row]) -> list[str]:
-    return sorted({r.id for r in rows.values()})
 
 
 def _narrow(rows: dict[str, Row], allowed: dict[str, str]) -> dict[str, Row]:

@@ -47,6 +47,7 @@ def index(
         "node_counts": summary.node_counts,
         "edge_counts": summary.edge_counts,
         "calls": summary.calls,
+        "runtime": summary.runtime,
         "seconds": round(summary.seconds, 3),
         "stage_seconds": {k: round(v, 3) for k, v in summary.stage_seconds.items()},
     }

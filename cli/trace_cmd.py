@@ -1,4 +1,4 @@
-"""``astrepo trace``: run a command with runtime capture; its exit code passes through."""
+"""``astrepo trace``: run a command with runtime capture, ingest what it recorded; its exit code passes through."""
 
 from __future__ import annotations
 
@@ -17,21 +17,44 @@ def trace(
     strategy: Optional[str] = typer.Option(None, "--strategy", help="minimal | balanced | full_trace (without --plan)."),
     db: Path = DB_OPTION,
     root: Path = typer.Option(Path("."), "--root", help="Project root: only modules under it are instrumented."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Also write the run's report as one HTML page."),
+    no_ingest: bool = typer.Option(False, "--no-ingest", help="Only record; do not join the events into the graph."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary line on stderr."),
 ) -> int:
     """Run COMMAND (e.g. `-- python app.py`, `-- python -m pytest`) and record what happens."""
+    import shlex
     import sys
 
     from astrepo.capture.run import run_traced
-    from astrepo.errors import ConfigError
+    from astrepo.errors import AstrepoError, ConfigError
 
     if plan is not None and strategy is not None:
         raise ConfigError("give either --plan or --strategy, not both")
     args = list(command or []) + list(ctx.args)
     result = run_traced(args, str(root), str(db), str(plan) if plan else None, strategy)
+    note = f"events in {result.events_dir}"
+    if not no_ingest:
+        from astrepo.graph.ingest import ingest_run
+        from astrepo.graph.join import RunInfo
+
+        info = RunInfo(command=shlex.join(args), root=str(root.resolve()),
+                       strategy=str(plan) if plan else (strategy or "balanced"),
+                       exit_code=result.exit_code, duration_s=result.seconds)
+        try:
+            ingested = ingest_run(db, result.run_id, info)
+            s = ingested.summary
+            note = (f"{s['events']:,} events, {s['calls']:,} calls, {s['exceptions']:,} exceptions"
+                    + ("" if ingested.published else " (no index yet: joined at the next `astrepo index`)"))
+            if html is not None:
+                from astrepo.graph.report import write_html_report
+
+                write_html_report(db, result.run_id, html)
+                note += f", report {html}"
+        except AstrepoError as err:  # the command's exit code still wins
+            sys.stderr.write(f"astrepo: run {result.run_id} recorded but not ingested: {err}\n")
     if not quiet:
         sys.stderr.write(f"astrepo: trace {result.run_id}: exit {result.exit_code}, "
-                         f"{result.seconds:.2f} s, events in {result.events_dir}\n")
+                         f"{result.seconds:.2f} s, {note}\n")
     return result.exit_code
 
 

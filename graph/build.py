@@ -33,6 +33,7 @@ from astrepo.parse import SourceParser
 from astrepo.source import DEFAULT_MAX_BYTES
 from astrepo.analyzers.callgraph import ModuleInputs, Resolution, resolve_project
 from astrepo.graph.db import GraphDB
+from astrepo.graph.join import RuntimeRows, load_runtime, load_runtime_rows
 from astrepo.graph.load import facts_to_arrow, load_arrow, load_edges, load_nodes
 from astrepo.graph.rowcache import load_rows, save_rows
 from astrepo.graph.schema import EDGE_TABLES
@@ -84,6 +85,8 @@ class IndexSummary:
     calls: dict[str, object] = field(default_factory=dict)
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: rows of traced runs loaded into the generation, and ``stale`` ones dropped (graph/join.py)
+    runtime: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
@@ -304,6 +307,8 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     try:
         gen.db.begin()
         _load_all(gen.db, node_rows, edge_rows, resolution, progress)
+        runtime = _runtime_rows(layout, node_rows, resolution)
+        load_runtime(gen.db, runtime)
         gen.db.commit()
         save_rows(gen.path, node_rows, edge_rows)
         node_counts, edge_counts = count_tables(gen.db)
@@ -312,7 +317,8 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
             files={f.path: _entry(f, changes, new_by_path, previous) for f in files},
             inputs=inputs, diagnostics=diagnostics,
         )
-        state_counts = {"nodes": node_counts, "edges": edge_counts, "calls": _call_stats(resolution)}
+        state_counts = {"nodes": node_counts, "edges": edge_counts, "calls": _call_stats(resolution),
+                        "runtime": runtime.counts()}
         store.publish(gen, (state, state_counts))
     except BaseException:
         store.discard(gen)
@@ -320,9 +326,56 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     summary.stage_seconds["load"] = time.perf_counter() - t
     summary.node_counts, summary.edge_counts = node_counts, edge_counts
     summary.calls = state_counts["calls"]
+    summary.runtime = state_counts["runtime"]
     _fill_diagnostics(summary, diagnostics)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def republish_current(layout: Layout, store: GraphStore) -> dict[str, int] | None:
+    """Publish a new generation holding the current one's rows plus every ingested run's.
+
+    What an index run with no changed files would load, made anew (the
+    runtime rows changed, and Kuzu tables are never patched in place). The
+    caller holds the writer lock. Returns the runtime counts, or None when
+    there is no usable current generation (run ``astrepo index`` first).
+    """
+    current = store.current_path()
+    loaded = store.read_state() if current is not None else None
+    if not isinstance(loaded, tuple) or len(loaded) != 2 or not isinstance(loaded[0], IndexState):
+        return None
+    state, counts = loaded
+    kept = load_rows(current, [])
+    if kept is None:
+        return None
+    node_rows, edge_rows = kept
+    resolution = resolve_project([state.inputs[p] for p in sorted(state.inputs)])  # type: ignore[misc]
+    gen = store.begin()
+    try:
+        gen.db.begin()
+        _load_all(gen.db, node_rows, edge_rows, resolution, None)
+        runtime = _runtime_rows(layout, node_rows, resolution)
+        load_runtime(gen.db, runtime)
+        gen.db.commit()
+        save_rows(gen.path, node_rows, edge_rows)
+        node_counts, edge_counts = count_tables(gen.db)
+        new_counts = dict(counts, nodes=node_counts, edges=edge_counts, runtime=runtime.counts())
+        store.publish(gen, (state, new_counts))
+    except BaseException:
+        store.discard(gen)
+        raise
+    return new_counts["runtime"]
+
+
+def _runtime_rows(layout: Layout, node_rows: dict, resolution: Resolution) -> RuntimeRows:
+    """Every ingested run's rows that still name nodes of this generation."""
+    import pyarrow as pa
+
+    chunks = [c for parts in node_rows.values() for t in parts for c in t.column("id").chunks]
+    chunks.append(pa.array([n.id for n in resolution.externals], type=pa.string()))
+    ids = pa.concat_arrays(chunks)
+    static = {(e.src, e.dst) for e in resolution.edges if e.kind.value == "CALLS"}
+    return load_runtime_rows(layout.root, ids, static)
 
 
 def _usable_state(store: GraphStore, root: Path) -> tuple[IndexState, dict] | None:
@@ -394,6 +447,7 @@ def _fill_from_state(summary: IndexSummary, state: IndexState, counts: dict) -> 
     summary.node_counts = dict(counts.get("nodes", {}))
     summary.edge_counts = dict(counts.get("edges", {}))
     summary.calls = dict(counts.get("calls", {}))
+    summary.runtime = dict(counts.get("runtime", {}))
     _fill_diagnostics(summary, state.diagnostics)
 
 

@@ -15,7 +15,9 @@ from astrepo.model import EdgeKind, NodeKind
 #: rebuilt (``astrepo index --rebuild``), never migrated in place.
 #: History: 1 - first schema (files, modules, classes, functions, parameters,
 #: call sites, statements, externals; CONTAINS/DEFINES/IMPORTS/INHERITS/CALLS).
-SCHEMA_VERSION = 1
+#: 2 - runtime layer (graph/join.py): Run, Event, RuntimeStat; OBSERVED_AT, STAT_OF, RECORDED_IN;
+#: CALLS edges with provenance ``runtime``.
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,80 @@ EDGE_TABLES: dict[EdgeKind, tuple[tuple[tuple[NodeKind, NodeKind], ...], tuple[C
 }
 
 
+# -- the runtime layer (extends the static layer; rows from graph/join.py) -------------------------
+
+#: Node tables of traced runs: one ``Run`` per ingested trace, an ``Event`` per exception
+#: occurrence, a ``RuntimeStat`` per (run, instrumented node). IDs: the run id,
+#: ``<run>:<pid>:<tid>:<n>``, ``<run>:<node id>``.
+RUNTIME_NODE_TABLES: dict[str, tuple[Column, ...]] = {
+    "Run": (
+        Column("id", "STRING", "run id (sortable: start time first)"),
+        Column("command", "STRING", "the traced command line"),
+        Column("root", "STRING", "project root the run instrumented"),
+        Column("strategy", "STRING", "plan strategy (minimal | balanced | full_trace) or plan file"),
+        Column("start_ns", "INT64", "wall-clock start, ns since the epoch"),
+        Column("start", "STRING", "start as ISO 8601 (UTC)"),
+        Column("duration_s", "DOUBLE", "wall-clock duration of the command, seconds"),
+        Column("exit_code", "INT64", "the command's exit code (128+N when killed by signal N)"),
+        Column("processes", "INT64", "Python processes that recorded"),
+        Column("events", "INT64", "events recorded (all kinds)"),
+        Column("calls", "INT64", "call events"),
+        Column("exceptions", "INT64", "exception occurrences (Event nodes)"),
+        Column("overflow", "INT64", "events dropped because buffers overflowed"),
+        Column("errors", "INT64", "failures swallowed by the recorder"),
+    ),
+    "Event": (
+        Column("id", "STRING", "<run>:<pid>:<tid>:<n>"),
+        Column("run", "STRING", "run id"),
+        Column("kind", "STRING", "exception"),
+        Column("outcome", "STRING", "caught | escaped (left the outermost recorded function)"),
+        Column("name", "STRING", "qualified name (within its module) of the function where it was raised"),
+        Column("exc_type", "STRING", "exception type, dotted"),
+        Column("message", "STRING", "str() of the exception, truncated and redacted"),
+        Column("pid", "INT64", "process id"),
+        Column("thread", "STRING", "thread name"),
+        Column("ts_ns", "INT64", "when it was first seen, ns since the epoch"),
+        Column("call_id", "STRING", "<pid>:<tid>:<n> of the call it was raised in"),
+        Column("file", "STRING", "origin file (repo-relative if in the project)"),
+        Column("line", "INT64", "1-based origin line"),
+        Column("frames", "INT64", "recorded functions it propagated through"),
+    ),
+    "RuntimeStat": (
+        Column("id", "STRING", "<run>:<node id>"),
+        Column("run", "STRING", "run id"),
+        Column("node", "STRING", "ID of the node the statistics are about"),
+        Column("node_kind", "STRING", "capture kind of the node: function, call, if, assign, ..."),
+        Column("name", "STRING", "qualified name of the node's scope"),
+        Column("file", "STRING", "repo-relative path"),
+        Column("line", "INT64", "1-based line of the node"),
+        Column("calls", "INT64", "function: calls"),
+        Column("exceptions", "INT64", "function: exceptions leaving it; except clause: exceptions caught"),
+        Column("total_ns", "INT64", "function: summed duration of finished calls, ns"),
+        Column("mean_ns", "DOUBLE", "function: mean duration, ns"),
+        Column("max_ns", "INT64", "function: longest call, ns"),
+        Column("arg_types", "STRING[]", "function: 'param: type|type' per parameter, as observed"),
+        Column("return_types", "STRING[]", "function: observed return types"),
+        Column("hits", "INT64", "statement / call site / except clause: times it ran"),
+        Column("taken", "INT64", "branch: times the body was entered"),
+        Column("not_taken", "INT64", "branch: times it was skipped (else / loop exit)"),
+        Column("value_types", "STRING[]", "call site / assignment: observed value types"),
+        Column("last_value", "STRING", "call site / assignment: preview of the last value"),
+    ),
+}
+
+#: Relationship tables of the runtime layer: (from, to) table-name pairs and columns.
+_OBSERVABLE = ("Module", "Class", "Function", "CallSite", "Stmt")
+RUNTIME_EDGE_TABLES: dict[str, tuple[tuple[tuple[str, str], ...], tuple[Column, ...]]] = {
+    "OBSERVED_AT": (
+        tuple(("Event", dst) for dst in _OBSERVABLE),
+        (Column("role", "STRING", "raised | propagated | caught"),
+         Column("position", "INT64", "0 at the raise site, then outward in the order it passed")),
+    ),
+    "STAT_OF": (tuple(("RuntimeStat", dst) for dst in _OBSERVABLE), ()),
+    "RECORDED_IN": ((("Event", "Run"), ("RuntimeStat", "Run")), ()),
+}
+
+
 def node_columns(kind: NodeKind) -> tuple[Column, ...]:
     """All columns of a node table, common ones first."""
     return COMMON_COLUMNS + NODE_COLUMNS[kind]
@@ -142,4 +218,11 @@ def ddl_statements() -> list[str]:
         pair_sql = ", ".join(f"FROM {a.value} TO {b.value}" for a, b in pairs)
         col_sql = "".join(f", {c.name} {c.type}" for c in cols)
         out.append(f"CREATE REL TABLE {kind.value}({pair_sql}{col_sql})")
+    for name, columns in RUNTIME_NODE_TABLES.items():
+        cols = ", ".join(f"{c.name} {c.type}" for c in columns)
+        out.append(f"CREATE NODE TABLE {name}({cols}, PRIMARY KEY(id))")
+    for name, (pairs, columns) in RUNTIME_EDGE_TABLES.items():
+        pair_sql = ", ".join(f"FROM {a} TO {b}" for a, b in pairs)
+        col_sql = "".join(f", {c.name} {c.type}" for c in columns)
+        out.append(f"CREATE REL TABLE {name}({pair_sql}{col_sql})")
     return out

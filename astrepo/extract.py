@@ -286,6 +286,21 @@ class _Extractor:
                 kind = "augassign"
             else:
                 kind = "expr"
+        elif t == "type_alias_statement" and _misparsed_type_call(node) is not None:
+            # tree-sitter reads `type(x).attr = v` as a type alias; Python reads an
+            # assignment whose target calls type(). Record what Python sees.
+            kind = "assign"
+            stmt_id = node_id_for(self.path, scope.path, kind, scope.next_ordinal(kind))
+            self._add_node(stmt_id, NodeKind.STMT, kind, _span(node), kind=kind, scope=scope.id)
+            self._edge(EdgeKind.CONTAINS, cid, ckind, stmt_id, NodeKind.STMT)
+            paren = _misparsed_type_call(node)
+            (sr, sc), (er, ec) = node.start_point, paren.end_point
+            call_id = node_id_for(self.path, scope.path, "call", scope.next_ordinal("call"))
+            self._add_node(call_id, NodeKind.CALLSITE, "type", Span(sr + 1, sc, er + 1, ec),
+                           callee="type", n_args=1, caller=scope.id)
+            self._edge(EdgeKind.CONTAINS, stmt_id, NodeKind.STMT, call_id, NodeKind.CALLSITE)
+            self.facts.calls.append(CallFact(call_id, scope.id, "type", sr + 1))
+            return stmt_id, NodeKind.STMT
         else:
             kind = STMT_TYPES[t]
             if kind == "import":
@@ -612,6 +627,17 @@ class _Extractor:
         if any(c.type == "wildcard_import" for c in node.named_children):
             star = True
         self.facts.imports.append(ImportFact(scope.id, absolute, tuple(names), line, level, star))
+
+
+def _misparsed_type_call(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """For ``type(x).a = v`` read as a type alias: the ``(x)`` after ``type``, else None."""
+    left = node.named_children[0] if node.named_child_count else None
+    expr = left.named_children[0] if left is not None and left.type == "type" and left.named_child_count else None
+    while expr is not None and expr.type in ("attribute", "subscript"):
+        expr = expr.named_children[0] if expr.named_child_count else None
+    if expr is not None and expr.type == "parenthesized_expression" and expr.start_byte == node.children[0].end_byte:
+        return expr
+    return None
 
 
 def _first_identifier(node: tree_sitter.Node) -> tree_sitter.Node | None:

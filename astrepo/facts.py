@@ -15,8 +15,8 @@ from astrepo.source import DEFAULT_MAX_BYTES, SourceText, decode_source
 
 #: Bump when extraction changes what it produces: cached facts of an older
 #: version are ignored. History: 1 - first version; 2 - lambda bindings,
-#: literal heads (<str>.join).
-FACTS_VERSION = 2
+#: literal heads (<str>.join); 3 - `type(x).a = v` is an assignment calling type().
+FACTS_VERSION = 3
 
 
 def add_file_node(facts: FileFacts, status: str) -> None:

@@ -76,7 +76,7 @@ def diff(path: str, raw: bytes, parser: SourceParser) -> str:
 #: ``type(mock).attr = value`` parses as a ``type_alias_statement`` (the soft keyword
 #: ``type`` followed by ``(``), so the index records a "typealias" statement where
 #: Python has an assignment and a call. Reported on issue 6.
-KNOWN_INDEX_BUGS = {"unittest/mock.py"}
+KNOWN_INDEX_BUGS: set[str] = set()  # was {"unittest/mock.py"}: `type(x).a = v`, fixed in the extractor
 
 
 def test_stdlib_files_match(parser: SourceParser) -> None:
@@ -90,7 +90,6 @@ def test_stdlib_files_match(parser: SourceParser) -> None:
             problems.append(problem)
     assert not problems, "\n".join(problems)
 
-@pytest.mark.xfail(strict=True, reason="tree-sitter-python parses `type(x).a = v` as a type alias")
 def test_type_soft_keyword_assignment(parser: SourceParser) -> None:
     assert diff("pkg/t.py", b"type(mock).attr = value\n", parser) == ""
 

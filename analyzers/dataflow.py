@@ -288,8 +288,7 @@ def interprocedural_edges(calls: Iterable[Edge], call_args: Iterable[CallArgs], 
     params_of: dict[NodeId, list[ParamInfo]] = {}
     for p in params:
         params_of.setdefault(p.function, []).append(p)
-    for plist in params_of.values():
-        plist.sort(key=lambda p: p.position)
+    signatures: dict[NodeId, _Signature] = {}  # built for called functions only
     info = {c.id: c for c in callables}
     returns_of: dict[NodeId, list[NodeId]] = {}
     for r in returns:
@@ -314,28 +313,43 @@ def interprocedural_edges(calls: Iterable[Edge], call_args: Iterable[CallArgs], 
                 ret_flows.append(ReturnFlow(stmt, site.call))
             # A method is taken to be called bound (``obj.m(x)``, ``self.m(x)``);
             # the rare unbound ``Cls.m(obj, x)`` shifts its arguments by one.
-        arg_flows.extend(_bind(site, params_of.get(func, []), 1 if receiver else 0))
+        if site.positional or site.keywords:
+            sig = signatures.get(func)
+            if sig is None:
+                sig = signatures[func] = _signature(sorted(params_of.get(func, ()), key=lambda p: p.position))
+            _bind(site, sig, 1 if receiver else 0, arg_flows)
     arg_flows.sort()
     ret_flows.sort()
     return arg_flows, ret_flows
 
 
-def _bind(site: CallArgs, plist: list[ParamInfo], offset: int) -> list[ArgFlow]:
-    out: list[ArgFlow] = []
-    positional = [p for p in plist if p.kind in ("positional_only", "positional")]
-    vararg = next((p for p in plist if p.kind == "vararg"), None)
-    kwarg = next((p for p in plist if p.kind == "kwarg"), None)
+class _Signature(NamedTuple):
+    positional: list[ParamInfo]
+    vararg: ParamInfo | None
+    kwarg: ParamInfo | None
+    by_name: dict[str, ParamInfo]
+
+
+def _signature(plist: list[ParamInfo]) -> _Signature:
+    return _Signature(
+        [p for p in plist if p.kind in ("positional_only", "positional")],
+        next((p for p in plist if p.kind == "vararg"), None),
+        next((p for p in plist if p.kind == "kwarg"), None),
+        {p.name: p for p in plist if p.kind in ("positional", "keyword_only")},
+    )
+
+
+def _bind(site: CallArgs, sig: _Signature, offset: int, out: list[ArgFlow]) -> None:
+    positional, vararg = sig.positional, sig.vararg
     for i in range(site.positional):
         j = i + offset
         if j < len(positional):
             out.append(ArgFlow(site.call, positional[j].id, str(i)))
         elif vararg is not None:
             out.append(ArgFlow(site.call, vararg.id, str(i)))
-    by_name = {p.name: p for p in plist if p.kind in ("positional", "keyword_only")}
     for name in site.keywords:
-        p = by_name.get(name)
+        p = sig.by_name.get(name)
         if p is not None:
             out.append(ArgFlow(site.call, p.id, name))
-        elif kwarg is not None:
-            out.append(ArgFlow(site.call, kwarg.id, name))
-    return out
+        elif sig.kwarg is not None:
+            out.append(ArgFlow(site.call, sig.kwarg.id, name))

@@ -13,7 +13,8 @@ Speed: symbols encoded per second, p50 search latency over 100k vectors
 Usage::
 
     python bench/search_eval.py quality [--projects requests==2.32.3 ...] [--tokens 64] [--fp32]
-    python bench/search_eval.py speed [--project Django==5.1.4]
+    python bench/search_eval.py speed [--project Django==5.1.4] [--tokens 32] [--fp32]
+    python bench/search_eval.py throughput [--sample 2000] [--configs 32:int8 64:int8 64:fp32 128:fp32]
     python bench/search_eval.py latency
 
 Results are printed and appended as JSON lines to bench/results/search_eval.jsonl.
@@ -251,16 +252,49 @@ def run_speed(args: argparse.Namespace) -> dict:
     result = {"bench": "speed", "project": args.project, "model": config.key, "symbols": summary["symbols"],
               "graph_index_seconds": round(index_seconds, 1), "read_symbols_seconds": round(read_seconds, 2),
               "embed_stage_seconds": round(embed_seconds, 1), "encode_seconds": summary["encode_seconds"],
-              "symbols_per_second": summary["symbols_per_second"],
+              "encode_cpu_seconds": summary["encode_cpu_seconds"], "symbols_per_second": summary["symbols_per_second"],
               "unchanged_rerun_seconds": round(time.perf_counter() - t, 2), "unchanged_rerun_encoded": again["encoded"],
               "loadavg": os.getloadavg()}
     report(result)
     return result
 
 
+def run_throughput(args: argparse.Namespace) -> list[dict]:
+    """Encoding throughput on a random sample of a project's symbols, per token window and precision.
+
+    Wall-clock time on a shared machine depends on what else runs, so CPU
+    time of this process is reported too (2 cores: wall >= cpu / 2).
+    """
+    import random
+
+    from astrepo.embeddings.encode import Encoder, EncoderConfig
+    from astrepo.embeddings.text import symbol_texts
+
+    src = fetch_sdist(args.project)
+    db = CACHE / "db" / f"speed-{src.name}"
+    if not db.exists():
+        index_graph(src, db)
+    symbols = read_graph_symbols(db)
+    sample = random.Random(0).sample(symbols, min(args.sample, len(symbols)))
+    out = []
+    for spec in args.configs:
+        tokens, precision = spec.split(":")
+        encoder = Encoder.load(EncoderConfig(max_tokens=int(tokens), quantize=precision == "int8"))
+        texts = symbol_texts(sample, src, encoder.config.max_tokens)
+        t, cpu = time.perf_counter(), time.process_time()
+        encoder.encode(texts)
+        wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+        result = {"bench": "throughput", "project": args.project, "model": encoder.config.key, "texts": len(texts),
+                  "symbols_per_second": round(len(texts) / wall, 1),
+                  "symbols_per_cpu_second": round(len(texts) / cpu, 1), "loadavg": os.getloadavg()}
+        report(result)
+        out.append(result)
+    return out
+
+
 def run_latency(args: argparse.Namespace) -> dict:
     """p50 search latency over 100k vectors, exact and HNSW (random unit vectors with some structure)."""
-    from astrepo.embeddings.vector_index import build_faiss_index
+    from astrepo.embeddings.vector_index import HNSW_EF_SEARCH, build_faiss_index
 
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((2000, 384)).astype(np.float32)
@@ -271,9 +305,16 @@ def run_latency(args: argparse.Namespace) -> dict:
     result: dict = {"bench": "latency", "vectors": args.n}
     exact_top = None
     for name, threshold in (("flat", args.n + 1), ("hnsw", 0)):
+        import faiss
+
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # build with all cores; search as VectorIndex does
+
         t = time.perf_counter()
         index = build_faiss_index(vectors, threshold=threshold)
         build = time.perf_counter() - t
+        if hasattr(index, "hnsw"):
+            index.hnsw.efSearch = HNSW_EF_SEARCH
+        faiss.omp_set_num_threads(1)
         times, tops = [], []
         for q in queries:
             t = time.perf_counter()
@@ -310,10 +351,14 @@ def main(argv: list[str] | None = None) -> None:
     for p in (q, s):
         p.add_argument("--tokens", type=int, default=32)
         p.add_argument("--fp32", action="store_true", help="No int8 quantisation.")
+    th = sub.add_parser("throughput")
+    th.add_argument("--project", default="Django==5.1.4")
+    th.add_argument("--sample", type=int, default=2000)
+    th.add_argument("--configs", nargs="+", default=["32:int8", "64:int8", "64:fp32", "128:fp32"])
     lat = sub.add_parser("latency")
     lat.add_argument("-n", type=int, default=100_000)
     args = parser.parse_args(argv)
-    {"quality": run_quality, "speed": run_speed, "latency": run_latency}[args.what](args)
+    {"quality": run_quality, "speed": run_speed, "throughput": run_throughput, "latency": run_latency}[args.what](args)
 
 
 if __name__ == "__main__":

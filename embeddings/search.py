@@ -113,14 +113,15 @@ def update_embeddings(layout: Layout, root: Path, symbols: list[Symbol], config:
     todo = [i for i, h in enumerate(hashes) if h not in cache]
     if progress:
         progress("embed", 0, len(todo))
-    encode_seconds = 0.0
+    encode_seconds = encode_cpu = 0.0
     fresh: np.ndarray | None = None
     if todo:
         encoder = encoder or load_encoder(config)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         fresh = encoder.encode([texts[i] for i in todo],
                                (lambda done, total: progress("embed", done, total)) if progress else None)
         encode_seconds = time.perf_counter() - t
+        encode_cpu = time.process_time() - cpu
         dim = encoder.dim
     else:
         dim = previous.meta.dim if previous is not None else 0
@@ -149,6 +150,7 @@ def update_embeddings(layout: Layout, root: Path, symbols: list[Symbol], config:
         "index": kind,
         "seconds": round(time.perf_counter() - started, 3),
         "encode_seconds": round(encode_seconds, 3),
+        "encode_cpu_seconds": round(encode_cpu, 3),
         "symbols_per_second": round(len(todo) / encode_seconds, 1) if encode_seconds else None,
     }
 
@@ -174,12 +176,14 @@ def _load_quietly(layout: Layout) -> VectorIndex | None:
 
 
 def refresh_embeddings(layout: Layout, config: EncoderConfig | None = None, progress: Progress | None = None,
-                       load_encoder: Callable[[EncoderConfig], Encoder] = Encoder.load) -> dict[str, Any] | None:
+                       load_encoder: Callable[[EncoderConfig], Encoder] = Encoder.load,
+                       take_lock: bool = True) -> dict[str, Any] | None:
     """Embed what the published graph has and the vector index lacks (on-demand stage).
 
     Returns the summary of `update_embeddings`, or None when the index was
-    already current. Takes the writer lock; if an index run holds it, the
-    current embeddings (if any) are left as they are.
+    already current. Takes the writer lock unless ``take_lock`` is False (the
+    caller holds it, e.g. an index run with nothing to re-parse); if another
+    process holds it, the current embeddings (if any) are left as they are.
 
     Raises:
         IndexNotFound: nothing was indexed at ``layout``.
@@ -197,7 +201,8 @@ def refresh_embeddings(layout: Layout, config: EncoderConfig | None = None, prog
                   if current is not None else EncoderConfig())
     lock = WriterLock(layout)
     try:
-        lock.acquire()
+        if take_lock:
+            lock.acquire()
     except IndexLocked:
         if current is None:
             raise

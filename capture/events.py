@@ -232,6 +232,43 @@ def _decode_stream(run: str, key: tuple[int, int], tname: str, items: list, node
         yield Event(run, pid, tname, tid, seq, kind, node_id, qual, path, line, current, parent, ts, duration, data)
 
 
+def event_times(events: list[Event]) -> list[int]:
+    """Each event's time (ns since the epoch): its own, else that of the last timed event of its stream."""
+    last: dict[tuple[int, int], int] = {}
+    out = []
+    for e in events:
+        key = (e.pid, e.tid)
+        if e.ts_ns is not None:
+            last[key] = e.ts_ns
+        out.append(e.ts_ns if e.ts_ns is not None else last.get(key, 0))
+    return out
+
+
+def since_events(events: list[Event], since_ns: int) -> list[Event]:
+    """Events at or after ``since_ns`` (untimed events take their stream's last time)."""
+    return [e for e, t in zip(events, event_times(events)) if t >= since_ns]
+
+
+def parse_since(text: str, now_ns: int) -> int:
+    """``--since`` as ns since the epoch: ``30s``/``10m``/``2h``/``1d`` ago, an ISO 8601 time
+    (local time unless it has an offset or ``Z``), or epoch seconds. Raises ValueError."""
+    import datetime as dt
+
+    text = text.strip()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text and text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
+        return now_ns - int(float(text[:-1]) * units[text[-1]] * 1e9)
+    try:
+        return int(float(text) * 1e9)
+    except ValueError:
+        pass
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise ValueError(f"cannot read --since {text!r}: use e.g. 10m, 2h, 1d, 2026-01-31T12:00 or epoch seconds") from err
+    return int(when.timestamp() * 1e9)
+
+
 def filter_events(events: list[Event], kind: str | None = None, function: str | None = None) -> list[Event]:
     """Events of one kind and/or whose scope name is, or ends with, ``function``."""
     out = events

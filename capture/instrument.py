@@ -55,8 +55,8 @@ from astrepo.capture.points import PointTable
 from astrepo.capture.recorder import REDACTED, is_secret_name
 
 #: Bump when the rewrite changes: part of the compiled-code cache key.
-#: History: 1 - first version.
-INSTRUMENT_VERSION = 1
+#: History: 1 - first version; 2 - no line points on docstrings and ``__future__`` imports.
+INSTRUMENT_VERSION = 2
 
 #: Event tags: tag -> (meaning, number of items after the code; "n" = from the code's count).
 EVENT_TAGS = {

@@ -156,6 +156,7 @@ def default_points(strategy: str, tree: ast.Module, ids: AstIds) -> PointTable:
         elif kind == "except":
             add(record.id, "exception", "exceptions everywhere")
     if full:
+        protected = _protected_statements(tree)
         for node, record in ids.records.items():
             kind = record.kind
             if kind in ("if", "while", "for", "case"):
@@ -164,7 +165,8 @@ def default_points(strategy: str, tree: ast.Module, ids: AstIds) -> PointTable:
                 add(record.id, "variable", strategy)
             if kind == "call":
                 add(record.id, "expression", strategy)
-            if kind not in ("module", "class", "function", "lambda", "call", "except", "case"):
+            if kind not in ("module", "class", "function", "lambda", "call", "except", "case") \
+                    and id(node) not in protected:
                 add(record.id, "line", strategy)
     elif strategy == "balanced":
         for node in ids.records:
@@ -178,6 +180,21 @@ def default_points(strategy: str, tree: ast.Module, ids: AstIds) -> PointTable:
                     elif record.kind in ("assign", "annassign", "augassign"):
                         add(record.id, "variable", "complex function")
     return table
+
+
+def _protected_statements(tree: ast.Module) -> set[int]:
+    """ids of statements the instrumenter never puts a line event before (docstrings, futures)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if not isinstance(node, (ast.Module, ast.ClassDef, *FUNCTION_TYPES)) or not body:
+            continue
+        first = body[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            out.add(id(first))
+        if isinstance(node, ast.Module):
+            out.update(id(s) for s in body if isinstance(s, ast.ImportFrom) and s.module == "__future__")
+    return out
 
 
 def _is_entry_point(node: ast.AST) -> bool:

@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "astrepo.cli.search_cmd",
     "astrepo.cli.trace_cmd",
     "astrepo.cli.events_cmd",
+    "astrepo.cli.show_cmd",
+    "astrepo.cli.report_cmd",
 )
 
 app = typer.Typer(

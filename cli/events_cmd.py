@@ -1,4 +1,4 @@
-"""``astrepo events``: what a trace recorded, filtered."""
+"""``astrepo events``: what traces recorded, filtered by kind, function, run and time."""
 
 from __future__ import annotations
 
@@ -13,42 +13,68 @@ from astrepo.cli.options import DB_OPTION, JSON_OPTION
 def events(
     kind: Optional[str] = typer.Option(None, "--kind", help="call | return | exception | caught | line | branch | value | variable"),
     function: Optional[str] = typer.Option(None, "--function", help="Only events in this function (qualified name or its tail)."),
-    run: Optional[str] = typer.Option(None, "--run", help="Run id (default: the latest)."),
+    run: Optional[str] = typer.Option(None, "--run", help="Run id or a unique prefix (default: the latest; with --since: every run)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only events at or after T: 10m, 2h, 1d, an ISO time, or epoch seconds."),
     count: bool = typer.Option(False, "--count", help="Only count the matching events (per kind)."),
     limit: int = typer.Option(50, "--limit", help="At most this many events (0: all)."),
     db: Path = DB_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """List (or count) the events of a traced run."""
+    """List (or count) the events of traced runs."""
     import os
+    import time
     from collections import Counter
 
-    from astrepo.capture.events import EVENT_KINDS, filter_events, list_runs, read_run
+    from astrepo.capture.events import EVENT_KINDS, filter_events, list_runs, parse_since, read_run, since_events
     from astrepo.cli.render import emit_json, print_table
     from astrepo.errors import ConfigError
 
     if kind is not None and kind not in EVENT_KINDS:
         raise ConfigError(f"unknown event kind {kind!r}: use one of {', '.join(EVENT_KINDS)}")
+    since_ns = None
+    if since is not None:
+        try:
+            since_ns = parse_since(since, time.time_ns())
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
     events_root = os.path.join(str(db), "events")
     runs = list_runs(events_root)
     if not runs:
         raise ConfigError(f"no traces under {events_root}: run `astrepo trace -- python app.py` first")
-    run_id = run or runs[-1]
-    if run_id not in runs:
-        raise ConfigError(f"no run {run_id!r} under {events_root} (latest: {runs[-1]})")
-    all_events, summary = read_run(os.path.join(events_root, run_id))
-    selected = filter_events(all_events, kind, function)
+    if run is not None:
+        matches = [r for r in runs if r == run] or [r for r in runs if r.startswith(run)]
+        if not matches:
+            raise ConfigError(f"no run {run!r} under {events_root} (latest: {runs[-1]})")
+        if len(matches) > 1:
+            raise ConfigError(f"run {run!r} is ambiguous: {', '.join(matches[:5])}")
+        chosen = matches
+    else:
+        chosen = runs if since_ns is not None else runs[-1:]
+    selected = []
+    used = []
+    stats: Counter = Counter()
+    for run_id in chosen:
+        run_events, summary = read_run(os.path.join(events_root, run_id))
+        if since_ns is not None:
+            if summary.end_ns and summary.end_ns < since_ns:
+                continue
+            run_events = since_events(run_events, since_ns)
+        selected.extend(filter_events(run_events, kind, function))
+        stats.update(summary.stats)
+        used.append(run_id)
+    chosen = used
+    label = chosen[0] if len(chosen) == 1 else f"{len(chosen)} runs"
     if count:
         per_kind = dict(sorted(Counter(e.kind for e in selected).items()))
         if as_json:
-            emit_json({"run": run_id, "count": len(selected), "by_kind": per_kind, "stats": summary.stats})
+            emit_json({"run": label, "runs": chosen, "count": len(selected), "by_kind": per_kind, "stats": dict(stats)})
         else:
-            print_table(f"run {run_id}", ["kind", "events"], [[k, f"{v:,}"] for k, v in per_kind.items()]
+            print_table(f"run {label}", ["kind", "events"], [[k, f"{v:,}"] for k, v in per_kind.items()]
                         + [["total", f"{len(selected):,}"]])
         return
     shown = selected[:limit] if limit else selected
     if as_json:
-        emit_json({"run": run_id, "count": len(selected), "events": [e.to_json() for e in shown]})
+        emit_json({"run": label, "runs": chosen, "count": len(selected), "events": [e.to_json() for e in shown]})
         return
     rows = []
     for e in shown:
@@ -65,7 +91,7 @@ def events(
             detail = "taken" if e.data["taken"] else "not taken"
         dur = f"{e.duration_ns / 1e3:.1f} us" if e.duration_ns is not None else ""
         rows.append([e.kind, e.name, f"{e.path}:{e.line}", detail[:80], dur, e.call_id])
-    print_table(f"run {run_id}: {len(shown)} of {len(selected)} events",
+    print_table(f"run {label}: {len(shown)} of {len(selected)} events",
                 ["kind", "name", "where", "detail", "duration", "call"], rows)
 
 

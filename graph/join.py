@@ -157,6 +157,7 @@ class _Stat:
     arg_types: list = field(default_factory=list)  #: per position: {type: None}
     return_types: dict = field(default_factory=dict)
     hits: int = 0
+    writes: int = 0  #: variable events (a statement with a line point also has hits)
     taken: int = 0
     not_taken: int = 0
     value_types: dict = field(default_factory=dict)
@@ -234,7 +235,7 @@ def join_run(run_dir: str, info: RunInfo | None = None, index: NodeIndex | None 
             _add_type(stat.value_types, value.get("type", "?"))
             stat.last_value = value.get("repr", "")
         elif kind == "variable":
-            stat.hits += 1
+            stat.writes += 1
             values = e.data.get("values") or {}
             for v in values.values():
                 _add_type(stat.value_types, v.get("type", "?"))
@@ -371,7 +372,7 @@ def _rows(run: str, info: RunInfo, summary: RunSummary, stats: dict[str, _Stat],
             "file": s.path, "line": s.line, "calls": s.calls, "exceptions": s.exceptions,
             "total_ns": s.total_ns, "mean_ns": (s.total_ns / s.finished) if s.finished else 0.0,
             "max_ns": s.max_ns, "arg_types": arg_types, "return_types": list(s.return_types),
-            "hits": s.hits, "taken": s.taken, "not_taken": s.not_taken,
+            "hits": max(s.hits, s.writes), "taken": s.taken, "not_taken": s.not_taken,
             "value_types": list(s.value_types), "last_value": s.last_value,
         })
         stat_edges[("STAT_OF", "RuntimeStat", table)].append((f"{run}:{node_id}", node_id))

@@ -8,7 +8,8 @@ import pytest
 
 from astrepo.analyzers.callgraph import ModuleInputs, resolve_project
 from astrepo.analyzers.exceptions import (
-    analyze_exceptions, is_subclass, merge_hierarchy, propagate_exceptions,
+    CallSiteGuard, ExceptionFacts, RaiseFact, analyze_exceptions, is_subclass, merge_hierarchy,
+    propagate_exceptions,
 )
 from astrepo.ids import NodeId
 from astrepo.model import Edge, EdgeKind, NodeKind
@@ -35,9 +36,7 @@ def test_is_subclass(name: str, handler: str, expected: bool) -> None:
 
 
 def test_propagation_budget_marks_partial() -> None:
-    facts_raises = []
     # a chain f0 <- f1 <- ... <- f9, budget of 3 rounds
-    from astrepo.analyzers.exceptions import CallSiteGuard, ExceptionFacts, RaiseFact
     raises = [RaiseFact(NodeId("r0"), NodeId("f0"), "ValueError", "raise", "", None, 1)]
     sites = [CallSiteGuard(NodeId(f"c{i}"), NodeId(f"f{i}"), NodeId(f"s{i}"), ()) for i in range(1, 10)]
     edges = [Edge(EdgeKind.CALLS, NodeId(f"c{i}"), NodeKind.CALLSITE, NodeId(f"f{i - 1}"), NodeKind.FUNCTION)
@@ -48,7 +47,6 @@ def test_propagation_budget_marks_partial() -> None:
     assert [m for m in full.may_raise if m.function == "f9"][0].via == tuple(NodeId(f"c{i}") for i in range(9, 0, -1))
     cut = propagate_exceptions(files, edges, max_rounds=3)
     assert cut.partial and len(cut.may_raise) == 4
-    del facts_raises
 
 
 def dump(analyze, labels, source: str) -> str:

@@ -6,6 +6,8 @@ processes and its result can be cached by content hash.
 
 from __future__ import annotations
 
+from tree_sitter import Tree
+
 from astrepo.discover import SourceFile
 from astrepo.extract import extract_facts
 from astrepo.ids import node_id_for
@@ -31,13 +33,19 @@ def add_file_node(facts: FileFacts, status: str) -> None:
 def facts_from_source(path: str, module: str, raw: bytes, parser: SourceParser,
                       max_bytes: int = DEFAULT_MAX_BYTES) -> FileFacts:
     """Facts of one file from its raw bytes; never raises on bad input."""
+    return parse_source(path, module, raw, parser, max_bytes)[0]
+
+
+def parse_source(path: str, module: str, raw: bytes, parser: SourceParser,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[FileFacts, Tree | None]:
+    """Facts of one file and its syntax tree (None when the file was skipped)."""
     decoded = decode_source(raw, max_bytes)
     if not isinstance(decoded, SourceText):
         facts = FileFacts(path=path, module=module, hash=decoded.hash, size=decoded.size, lines=0,
                           skipped=decoded.reason)
         facts.diagnostics.append(Diagnostic(path, 0, Severity.SKIPPED, decoded.reason))
         add_file_node(facts, "skipped")
-        return facts
+        return facts, None
     utf8 = decoded.utf8
     lines = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") or not utf8 else 1)
     facts = FileFacts(path=path, module=module, hash=decoded.hash, size=decoded.size, lines=lines)
@@ -50,11 +58,17 @@ def facts_from_source(path: str, module: str, raw: bytes, parser: SourceParser,
     if decoded.encoding not in ("utf-8", "utf-8-sig"):
         facts.diagnostics.append(Diagnostic(path, 0, Severity.WARNING, f"decoded as {decoded.encoding} (PEP 263)"))
     add_file_node(facts, "syntax_error" if problems else "ok")
-    return facts
+    return facts, tree
 
 
 def facts_for_file(source: SourceFile, parser: SourceParser, max_bytes: int = DEFAULT_MAX_BYTES) -> FileFacts:
     """Facts of one discovered file; an unreadable file becomes a skipped entry."""
+    return parse_file(source, parser, max_bytes)[0]
+
+
+def parse_file(source: SourceFile, parser: SourceParser,
+               max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[FileFacts, Tree | None]:
+    """Facts and syntax tree of one discovered file (tree None when unreadable or skipped)."""
     try:
         with open(source.abspath, "rb") as handle:
             raw = handle.read(max_bytes + 1)
@@ -65,5 +79,5 @@ def facts_for_file(source: SourceFile, parser: SourceParser, max_bytes: int = DE
                           skipped=f"cannot be read ({err.strerror or err})")
         facts.diagnostics.append(Diagnostic(source.path, 0, Severity.SKIPPED, facts.skipped))
         add_file_node(facts, "skipped")
-        return facts
-    return facts_from_source(source.path, source.module, raw, parser, max_bytes)
+        return facts, None
+    return parse_source(source.path, source.module, raw, parser, max_bytes)

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from astrepo.discover import SourceFile
-from astrepo.model import FileFacts
 
 log = logging.getLogger(__name__)
 
 #: Bump when the pickled state's shape changes; an older state means a full run.
-#: History: 1 - first version.
-STATE_VERSION = 1
+#: History: 1 - first version; 2 - analysis inputs per file.
+STATE_VERSION = 2
 
 
 class FileEntry(NamedTuple):
@@ -47,6 +46,8 @@ class IndexState:
     inputs: dict[str, object] = field(default_factory=dict)
     #: per file: diagnostics (rendered), so an unchanged bad file is still reported
     diagnostics: dict[str, list] = field(default_factory=dict)
+    #: per file: what project-level analyses read (graph.build.AnalysisInputs)
+    analysis_inputs: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,34 +117,34 @@ def file_hash(abspath: str, memo: dict[str, str]) -> str:
 
 
 class FactsCache:
-    """Per-file facts on disk, keyed by path, content hash and facts version."""
+    """Per-file results on disk (facts and analyses), keyed by path, content hash and version."""
 
-    def __init__(self, directory: Path, facts_version: int) -> None:
+    def __init__(self, directory: Path, version: str) -> None:
         self.dir = directory
-        self.version = facts_version
+        self.version = version
 
     def _path(self, path: str, digest: str) -> Path:
         key = hashlib.blake2b(f"{self.version}\x1f{path}\x1f{digest}".encode(), digest_size=16).hexdigest()
         return self.dir / key[:2] / f"{key}.pickle"
 
-    def get(self, path: str, digest: str) -> FileFacts | None:
+    def get(self, path: str, digest: str) -> object | None:
+        """The cached payload for this file content, None when absent or unreadable."""
         try:
             with open(self._path(path, digest), "rb") as handle:
-                facts = pickle.load(handle)
+                return pickle.load(handle)
         except FileNotFoundError:
             return None
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError) as err:
             log.debug("ignoring unreadable cached facts for %s: %s", path, err)
             return None
-        return facts if isinstance(facts, FileFacts) and facts.hash == digest else None
 
-    def put(self, facts: FileFacts) -> None:
-        target = self._path(facts.path, facts.hash)
+    def put(self, path: str, digest: str, payload: object) -> None:
+        target = self._path(path, digest)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(f".{os.getpid()}.tmp")
             with open(tmp, "wb") as handle:
-                pickle.dump(facts, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, target)
         except OSError as err:
-            log.debug("cannot cache facts for %s: %s", facts.path, err)
+            log.debug("cannot cache facts for %s: %s", path, err)

@@ -30,6 +30,7 @@ class NodeKind(str, Enum):
     CALLSITE = "CallSite"
     STMT = "Stmt"
     EXTERNAL = "External"
+    EXCEPTION_TYPE = "ExceptionType"
 
 
 class EdgeKind(str, Enum):
@@ -40,6 +41,12 @@ class EdgeKind(str, Enum):
     IMPORTS = "IMPORTS"
     INHERITS = "INHERITS"
     CALLS = "CALLS"
+    CFG_NEXT = "CFG_NEXT"
+    REACHES = "REACHES"
+    RAISES_AT = "RAISES_AT"
+    IMPLICIT_RAISE = "IMPLICIT_RAISE"
+    CATCHES = "CATCHES"
+    MAY_RAISE = "MAY_RAISE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +146,31 @@ class ScopeFacts(NamedTuple):
     decorators: tuple[str, ...] = ()
     #: for functions: parameter names in order (the first is ``self``/``cls``)
     params: tuple[str, ...] = ()
+    #: byte offset where the definition starts (lambdas are referred to by it, see `Expr`)
+    start: int = -1
+    #: every value flowing into a name or ``obj.attr`` of this scope: (target text, value)
+    #: from assignments, loops, ``with ... as``, comprehensions, walrus, parameter defaults
+    flows: tuple[tuple[str, Expr], ...] = ()
+    #: for functions and lambdas: the returned expressions (a lambda's body)
+    returns: tuple[Expr, ...] = ()
+    #: for functions: the yielded expressions (generator functions)
+    yields: tuple[Expr, ...] = ()
+    #: for functions and classes: decorator expressions as written, top first
+    decorated_by: tuple[Expr, ...] = ()
+    #: implicit calls: (protocol, receiver) with protocol a dunder name (``__add__``),
+    #: "iter" (``for``: ``__iter__`` then ``__next__``), "with" (``__enter__``/``__exit__``)
+    #: or "get" (attribute read, for properties)
+    implicit: tuple[tuple[str, Expr], ...] = ()
+
+
+#: A value expression as the resolver sees it, nested tuples of strings/ints:
+#: ``("n", "a.b")`` name chain; ``("c", end)`` result of the call ending at byte ``end``;
+#: ``("f", start)`` the lambda starting at byte ``start``; ``("l", (e, ...))`` list/tuple/set
+#: display; ``("m", ((key, e), ...))`` dict display (key: literal text or ""); ``("s", e, key)``
+#: subscript; ``("a", e, attr)`` attribute of a non-name expression; ``("o", (e, ...))`` one of
+#: (``or``, ``if``-``else``); ``("i", e)`` an element of iterating e; ``("e", e)`` what
+#: ``with e as x`` binds; ``("t", "Cls")`` an instance of an annotated type. None: unknown.
+Expr = tuple
 
 
 class CallFact(NamedTuple):
@@ -148,6 +180,10 @@ class CallFact(NamedTuple):
     scope: NodeId  #: innermost enclosing module/class/function/lambda
     callee: str  #: dotted text of the called expression, "" when not a name chain
     line: int  #: 1-based
+    end: int = -1  #: end byte offset (``("c", end)`` expressions refer to it)
+    func: Expr | None = None  #: the called expression when it is not a name chain
+    args: tuple[Expr | None, ...] = ()  #: positional arguments (``("*", e)`` for ``*e``)
+    kwargs: tuple[tuple[str, Expr | None], ...] = ()  #: keyword arguments
 
 
 class ImportFact(NamedTuple):

@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+import pyarrow as pa
+
 from astrepo.discover import SourceFile, discover_files
 from astrepo.errors import ConfigError
-from astrepo.facts import FACTS_VERSION, facts_for_file
+from astrepo.facts import FACTS_VERSION, parse_file
 from astrepo.ids import NodeId
 from astrepo.index_state import STATE_VERSION, Changes, FactsCache, FileEntry, IndexState, detect_changes, file_hash
 from astrepo.layout import Layout, WriterLock
@@ -32,6 +34,11 @@ from astrepo.model import Edge, FileFacts, Node, NodeKind, Severity
 from astrepo.parse import SourceParser
 from astrepo.source import DEFAULT_MAX_BYTES
 from astrepo.analyzers.callgraph import ModuleInputs, Resolution, resolve_project
+from astrepo.analyzers.fileanalysis import ANALYSIS_VERSION, FileAnalysis, analyze_file
+from astrepo.graph.analysis_rows import (
+    AnalysisInputs, ProjectAnalysis, analysis_edges, analysis_inputs, analyze_project, dedupe_exception_types,
+    enrich_facts, join_function_columns,
+)
 from astrepo.graph.db import GraphDB
 from astrepo.graph.join import RuntimeRows, load_runtime, load_runtime_rows
 from astrepo.graph.load import facts_to_arrow, load_arrow, load_edges, load_nodes
@@ -44,6 +51,9 @@ log = logging.getLogger(__name__)
 #: (stage, done, total): called as work advances; stage is one of
 #: "discover", "parse", "resolve", "load".
 Progress = Callable[[str, int, int], None]
+
+#: Key of cached per-file results: facts and analyses together.
+CACHE_VERSION = f"facts{FACTS_VERSION}.analysis{ANALYSIS_VERSION}"
 
 #: Largest number of files per task sent to a worker process (smaller
 #: batches when there are few files, so every worker gets several).
@@ -119,6 +129,7 @@ class FileResult(NamedTuple):
     hash: str
     inputs: ModuleInputs
     diagnostics: list
+    analysis: AnalysisInputs
 
 
 @dataclass(slots=True)
@@ -131,10 +142,10 @@ class ParsedFiles:
 
     def add_batch(self, results: list[FileResult], nodes: dict, edges: dict) -> None:
         self.files.extend(results)
-        for kind, table in nodes.items():
-            self.node_tables[kind].append(table)
-        for key, table in edges.items():
-            self.edge_tables[key].append(table)
+        for kind, tables in nodes.items():
+            self.node_tables[kind].extend(tables)
+        for key, tables in edges.items():
+            self.edge_tables[key].extend(tables)
 
 
 _WORKER: dict[str, object] = {}
@@ -144,7 +155,7 @@ def _init_worker(cache_dir: str, max_bytes: int) -> None:
     # One parser and cache handle per worker process; this dict is the worker's
     # own state, set once by the pool initializer.
     _WORKER["parser"] = SourceParser()
-    _WORKER["cache"] = FactsCache(Path(cache_dir), FACTS_VERSION)
+    _WORKER["cache"] = FactsCache(Path(cache_dir), CACHE_VERSION)
     _WORKER["max_bytes"] = max_bytes
 
 
@@ -152,24 +163,42 @@ def _facts_batch(batch: list[SourceFile]) -> tuple[list[FileResult], dict, dict]
     parser: SourceParser = _WORKER["parser"]  # type: ignore[assignment]
     cache: FactsCache = _WORKER["cache"]  # type: ignore[assignment]
     max_bytes: int = _WORKER["max_bytes"]  # type: ignore[assignment]
-    facts = [_facts_one(f, parser, cache, max_bytes) for f in batch]
-    for f in facts:
-        check_unique_ids(f)
-    nodes, edges = facts_to_arrow(facts)
-    results = [FileResult(f.path, f.module, f.hash, module_inputs(f), f.diagnostics) for f in facts]
-    return results, nodes, edges
+    analyzed = [_analyzed_one(f, parser, cache, max_bytes) for f in batch]
+    nodes: dict = defaultdict(list)
+    edges: dict = defaultdict(list)
+    for facts, analysis in analyzed:
+        enrich_facts(facts, analysis)
+        check_unique_ids(facts)
+        more_edges, exception_types = analysis_edges(facts, analysis)
+        for key, table in more_edges.items():
+            edges[key].append(table)
+        if exception_types is not None:
+            nodes[NodeKind.EXCEPTION_TYPE].append(exception_types)
+    facts_list = [facts for facts, _ in analyzed]
+    base_nodes, base_edges = facts_to_arrow(facts_list)
+    for kind, table in base_nodes.items():
+        nodes[kind].append(table)
+    for key, table in base_edges.items():
+        edges[key].append(table)
+    results = [FileResult(f.path, f.module, f.hash, module_inputs(f), f.diagnostics, analysis_inputs(a))
+               for f, a in analyzed]
+    return results, dict(nodes), dict(edges)
 
 
-def _facts_one(source: SourceFile, parser: SourceParser, cache: FactsCache, max_bytes: int) -> FileFacts:
+def _analyzed_one(source: SourceFile, parser: SourceParser, cache: FactsCache,
+                  max_bytes: int) -> tuple[FileFacts, FileAnalysis]:
+    """Facts and analyses of one file, from the cache when its content was seen before."""
     digest = file_hash(source.abspath, {})
     if digest:
         cached = cache.get(source.path, digest)
-        if cached is not None and cached.module == source.module:
-            return cached
-    facts = facts_for_file(source, parser, max_bytes)
+        if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], FileFacts) \
+                and cached[0].hash == digest and cached[0].module == source.module:
+            return cached  # type: ignore[return-value]
+    facts, tree = parse_file(source, parser, max_bytes)
+    analysis = analyze_file(tree, facts) if tree is not None else FileAnalysis(facts.path, {}, [], [])
     if facts.hash:
-        cache.put(facts)
-    return facts
+        cache.put(source.path, facts.hash, (facts, analysis))
+    return facts, analysis
 
 
 def check_unique_ids(facts: FileFacts) -> None:
@@ -292,7 +321,12 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     for result in parsed.files:
         inputs[result.path] = result.inputs
         diagnostics[result.path] = result.diagnostics
-    resolution = resolve_project([inputs[p] for p in sorted(inputs)])  # type: ignore[misc]
+    analyses: dict[str, object] = {} if full else dict(previous.analysis_inputs)
+    for path in changes.deleted:
+        analyses.pop(path, None)
+    for result in parsed.files:
+        analyses[result.path] = result.analysis
+    resolution, project = derive_project(inputs, analyses)
     summary.stage_seconds["resolve"] = time.perf_counter() - t
     if progress:
         progress("resolve", 1, 1)
@@ -306,7 +340,7 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     gen = store.begin()
     try:
         gen.db.begin()
-        _load_all(gen.db, node_rows, edge_rows, resolution, progress)
+        _load_all(gen.db, node_rows, edge_rows, resolution, project, progress)
         runtime = _runtime_rows(layout, node_rows, resolution)
         load_runtime(gen.db, runtime)
         gen.db.commit()
@@ -315,7 +349,7 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         state = IndexState(
             version=STATE_VERSION, facts_version=FACTS_VERSION, root=str(root),
             files={f.path: _entry(f, changes, new_by_path, previous) for f in files},
-            inputs=inputs, diagnostics=diagnostics,
+            inputs=inputs, diagnostics=diagnostics, analysis_inputs=analyses,
         )
         state_counts = {"nodes": node_counts, "edges": edge_counts, "calls": _call_stats(resolution),
                         "runtime": runtime.counts()}
@@ -349,11 +383,11 @@ def republish_current(layout: Layout, store: GraphStore) -> dict[str, int] | Non
     if kept is None:
         return None
     node_rows, edge_rows = kept
-    resolution = resolve_project([state.inputs[p] for p in sorted(state.inputs)])  # type: ignore[misc]
+    resolution, project = derive_project(state.inputs, state.analysis_inputs)
     gen = store.begin()
     try:
         gen.db.begin()
-        _load_all(gen.db, node_rows, edge_rows, resolution, None)
+        _load_all(gen.db, node_rows, edge_rows, resolution, project, None)
         runtime = _runtime_rows(layout, node_rows, resolution)
         load_runtime(gen.db, runtime)
         gen.db.commit()
@@ -414,15 +448,45 @@ def _merge_rows(kept: tuple[dict, dict], parsed: ParsedFiles) -> tuple[dict, dic
     return nodes, edges
 
 
+def derive_project(inputs: dict[str, object], analyses: dict[str, object]) -> tuple[Resolution, ProjectAnalysis]:
+    """Everything computed over all files: name resolution, then the project-wide analyses."""
+    resolution = resolve_project([inputs[p] for p in sorted(inputs)])  # type: ignore[misc]
+    call_scopes: dict[str, str] = {}
+    scope_kinds: dict[str, NodeKind] = {}
+    for module in inputs.values():
+        for call in module.calls:  # type: ignore[attr-defined]
+            call_scopes[call.id] = call.scope
+        for scope in module.scopes:  # type: ignore[attr-defined]
+            scope_kinds[scope.id] = _SCOPE_TABLE[scope.kind]
+    project = analyze_project([analyses[p] for p in sorted(analyses)], resolution.edges,  # type: ignore[misc]
+                              call_scopes, scope_kinds)
+    return resolution, project
+
+
+_SCOPE_TABLE = {"module": NodeKind.MODULE, "class": NodeKind.CLASS, "function": NodeKind.FUNCTION,
+                "lambda": NodeKind.FUNCTION}
+
+
 def _load_all(db: GraphDB, node_rows: dict, edge_rows: dict, resolution: Resolution,
-              progress: Progress | None) -> None:
+              project: ProjectAnalysis, progress: Progress | None) -> None:
     if progress:
         progress("load", 0, 2)
-    load_arrow(db, node_rows, edge_rows)
+    # Project-wide columns join the Function rows; exception types are deduplicated.
+    prepared = dict(node_rows)
+    if prepared.get(NodeKind.FUNCTION):
+        functions = pa.concat_tables(prepared[NodeKind.FUNCTION])
+        prepared[NodeKind.FUNCTION] = [join_function_columns(functions, project.function_columns)]
+    exception_parts = list(prepared.get(NodeKind.EXCEPTION_TYPE, []))
+    if project.exception_types is not None:
+        exception_parts.append(project.exception_types)
+    deduped = dedupe_exception_types(exception_parts) if exception_parts else None
+    prepared[NodeKind.EXCEPTION_TYPE] = [deduped] if deduped is not None else []
+    load_arrow(db, prepared, edge_rows)
     load_nodes(db, resolution.externals)
     if progress:
         progress("load", 1, 2)
     load_edges(db, resolution.edges)
+    load_edges(db, project.may_raise)
     if progress:
         progress("load", 2, 2)
 

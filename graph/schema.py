@@ -17,7 +17,10 @@ from astrepo.model import EdgeKind, NodeKind
 #: call sites, statements, externals; CONTAINS/DEFINES/IMPORTS/INHERITS/CALLS).
 #: 2 - runtime layer (graph/join.py): Run, Event, RuntimeStat; OBSERVED_AT, STAT_OF, RECORDED_IN;
 #: CALLS edges with provenance ``runtime``.
-SCHEMA_VERSION = 2
+#: 3 - static analyses (analyzers/): ExceptionType; CFG entry/exit Stmt rows; metrics, roles, effects,
+#: fan-in/out, PageRank, recursion and may-raise types on functions; CFG_NEXT, REACHES, RAISES_AT,
+#: IMPLICIT_RAISE, CATCHES, MAY_RAISE.
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,7 @@ NODE_COLUMNS: dict[NodeKind, tuple[Column, ...]] = {
         Column("reason", "STRING", "why the file was skipped, if it was"),
     ),
     NodeKind.MODULE: (
+        Column("roles", "STRING[]", "e.g. cli_entry (has `if __name__ == \"__main__\"`)"),
         Column("short_name", "STRING", "last component of the module name"),
         Column("is_package", "BOOLEAN", "an __init__.py"),
         Column("docstring", "STRING", "module docstring"),
@@ -59,6 +63,7 @@ NODE_COLUMNS: dict[NodeKind, tuple[Column, ...]] = {
         Column("decorators", "STRING[]", "decorator expressions as written"),
         Column("docstring", "STRING", "class docstring"),
         Column("scope", "STRING", "ID of the enclosing module/class/function"),
+        Column("roles", "STRING[]", "dataclass, exception, abstract, protocol, context_manager, ..."),
     ),
     NodeKind.FUNCTION: (
         Column("short_name", "STRING", "the function name, or <lambdaN>"),
@@ -70,6 +75,20 @@ NODE_COLUMNS: dict[NodeKind, tuple[Column, ...]] = {
         Column("n_params", "INT64", "number of parameters"),
         Column("returns", "STRING", "return annotation as written"),
         Column("scope", "STRING", "ID of the enclosing module/class/function"),
+        Column("cyclomatic", "INT64", "cyclomatic complexity"),
+        Column("cognitive", "INT64", "cognitive complexity"),
+        Column("lines", "INT64", "last line - first line + 1"),
+        Column("statements", "INT64", "own statements (a nested definition counts as one)"),
+        Column("max_nesting", "INT64", "deepest nesting of blocks"),
+        Column("roles", "STRING[]", "test, cli_entry, view, celery_task, coroutine, generator, ..."),
+        Column("effects", "STRING[]", "side effects found in the body: file_io, network, subprocess, ..."),
+        Column("pure", "BOOLEAN", "no side effect in the body itself"),
+        Column("impure_via_calls", "BOOLEAN", "calls (transitively) an impure project function"),
+        Column("fan_in", "INT64", "distinct project scopes calling it"),
+        Column("fan_out", "INT64", "distinct project functions/classes it calls"),
+        Column("pagerank", "DOUBLE", "PageRank over the function-level call graph"),
+        Column("recursion", "STRING", "'' | direct | mutual | direct+mutual"),
+        Column("may_raise", "STRING[]", "exception types that may escape it (explicit raises, propagated)"),
     ),
     NodeKind.PARAMETER: (
         Column("short_name", "STRING", "parameter name"),
@@ -91,10 +110,14 @@ NODE_COLUMNS: dict[NodeKind, tuple[Column, ...]] = {
     NodeKind.EXTERNAL: (
         Column("kind", "STRING", "builtin | module | symbol"),
     ),
+    NodeKind.EXCEPTION_TYPE: (
+        Column("short_name", "STRING", "last component of the type name as written"),
+    ),
 }
 
 _SCOPES = (NodeKind.MODULE, NodeKind.CLASS, NodeKind.FUNCTION)
 _BODY = (NodeKind.CLASS, NodeKind.FUNCTION, NodeKind.STMT, NodeKind.CALLSITE)
+_CFG = (NodeKind.STMT, NodeKind.FUNCTION, NodeKind.CLASS)
 
 #: For each relationship table: its (from, to) table pairs and its columns.
 EDGE_TABLES: dict[EdgeKind, tuple[tuple[tuple[NodeKind, NodeKind], ...], tuple[Column, ...]]] = {
@@ -120,6 +143,37 @@ EDGE_TABLES: dict[EdgeKind, tuple[tuple[tuple[NodeKind, NodeKind], ...], tuple[C
         tuple((src, dst) for src in (NodeKind.CALLSITE, *_SCOPES)
               for dst in (NodeKind.FUNCTION, NodeKind.CLASS, NodeKind.EXTERNAL)),
         (Column("provenance", "STRING", "how the target was found (e.g. local, import, self, runtime)"),),
+    ),
+    EdgeKind.CFG_NEXT: (
+        tuple((a, b) for a in _CFG for b in _CFG),
+        (Column("label", "STRING", "next | true | false | loop | break | continue | return | exception | finally"),
+         Column("scope", "STRING", "the module/class/function whose body this is")),
+    ),
+    EdgeKind.REACHES: (
+        tuple((a, b) for a in (NodeKind.STMT, NodeKind.PARAMETER, NodeKind.FUNCTION, NodeKind.CLASS) for b in _CFG),
+        (Column("var", "STRING", "the variable defined at the source and read at the target"),
+         Column("scope", "STRING", "the function")),
+    ),
+    EdgeKind.RAISES_AT: (
+        ((NodeKind.STMT, NodeKind.EXCEPTION_TYPE),),
+        (Column("kind", "STRING", "raise | raise_from | reraise"),
+         Column("cause", "STRING", "the `from` expression as written"),
+         Column("caught_by", "STRING", "except Stmt of the same scope catching it, '' if it escapes"),
+         Column("scope", "STRING", "enclosing function")),
+    ),
+    EdgeKind.IMPLICIT_RAISE: (
+        ((NodeKind.STMT, NodeKind.EXCEPTION_TYPE),),
+        (Column("op", "STRING", "subscript | attribute | division | int() | ..."),
+         Column("caught", "BOOLEAN", "an enclosing try of the same scope catches it")),
+    ),
+    EdgeKind.CATCHES: (
+        ((NodeKind.STMT, NodeKind.EXCEPTION_TYPE),),
+        (),
+    ),
+    EdgeKind.MAY_RAISE: (
+        tuple((a, NodeKind.EXCEPTION_TYPE) for a in _SCOPES),
+        (Column("origin", "STRING", "the raise Stmt"),
+         Column("via", "STRING[]", "call sites from this function down to the raising one")),
     ),
 }
 

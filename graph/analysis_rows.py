@@ -1,0 +1,191 @@
+"""Static-analysis results as graph rows.
+
+Per file (in the worker processes): CFG entry/exit nodes, per-function
+metrics, roles and effects go into the file's node columns; CFG, data-flow
+and exception edges become Arrow tables (with the owning file in ``_path``,
+like every cached row). Project-wide (after name resolution): may-raise
+propagation, fan-in/out, PageRank, recursion and impurity become MAY_RAISE
+edges and Function columns joined in before loading.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, NamedTuple
+
+import pyarrow as pa
+
+from astrepo.ids import node_id_for
+from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind, Span
+from astrepo.analyzers.exceptions import ExceptionFacts, propagate_exceptions, short_name
+from astrepo.analyzers.fileanalysis import FileAnalysis
+from astrepo.analyzers.metrics import FunctionMetrics, project_metrics, propagate_impurity
+from astrepo.graph.load import PATH_COLUMN, EdgePair
+from astrepo.graph.schema import edge_columns
+
+#: Function columns computed per file (the rest are project-wide).
+FILE_FUNCTION_COLUMNS = ("cyclomatic", "cognitive", "lines", "statements", "max_nesting", "roles", "effects", "pure")
+#: Function columns computed over the whole project, joined in before loading.
+PROJECT_FUNCTION_COLUMNS = ("impure_via_calls", "fan_in", "fan_out", "pagerank", "recursion", "may_raise")
+
+
+class AnalysisInputs(NamedTuple):
+    """What the project-wide analyses need of one file (kept between index runs)."""
+
+    exceptions: tuple  #: ExceptionFacts fields as plain tuples: raises, guards, classes
+    functions: list[tuple]  #: FunctionMetrics rows as plain tuples
+
+
+def exception_type_id(name: str) -> str:
+    """ID of an exception type as written (``KeyError``, ``errors.OutOfStock``)."""
+    return node_id_for("<exception>", name, "exception_type")
+
+
+def enrich_facts(facts: FileFacts, analysis: FileAnalysis) -> None:
+    """Add the per-file analysis results to the file's node columns (in place)."""
+    for node in analysis.records("cfg_nodes"):
+        facts.add_node(node.id, NodeKind.STMT, node.kind, Span(node.line, 0, node.line, 0),
+                       {"kind": node.kind, "scope": node.scope})
+    roles: dict[str, list[str]] = defaultdict(list)
+    for role in analysis.records("roles"):
+        roles[role.node].append(role.role)
+    functions = facts.node_tables.get(NodeKind.FUNCTION)
+    if functions is not None:
+        metrics = {m.id: m for m in analysis.records("functions")}
+        for column in FILE_FUNCTION_COLUMNS:
+            functions.attrs[column] = []
+        for node_id in functions.ids:
+            m = metrics.get(node_id)
+            values = (m.cyclomatic, m.cognitive, m.lines, m.statements, m.max_nesting, sorted(m.roles),
+                      list(m.effects), m.pure) if m else (1, 0, 0, 0, 0, [], [], True)
+            for column, value in zip(FILE_FUNCTION_COLUMNS, values):
+                functions.attrs[column].append(value)
+    for kind in (NodeKind.CLASS, NodeKind.MODULE):
+        table = facts.node_tables.get(kind)
+        if table is not None:
+            table.attrs["roles"] = [sorted(roles.get(i, ())) for i in table.ids]
+
+
+def analysis_edges(facts: FileFacts, analysis: FileAnalysis) -> tuple[dict[EdgePair, pa.Table], pa.Table | None]:
+    """CFG, data-flow and exception edges of one file, and its ExceptionType rows."""
+    kind_of: dict[str, NodeKind] = {}
+    for kind, table in facts.node_tables.items():
+        for node_id in table.ids:
+            kind_of[node_id] = kind
+    rows: dict[EdgePair, list[dict[str, Any]]] = defaultdict(list)
+
+    def add(table: EdgeKind, src: str, dst: str, dst_kind: NodeKind | None = None, **props: Any) -> None:
+        a = kind_of.get(src)
+        b = dst_kind or kind_of.get(dst)
+        if a is None or b is None:
+            return
+        rows[(table, a, b)].append({"from": src, "to": dst, **props})
+
+    for e in analysis.records("cfg_edges"):
+        add(EdgeKind.CFG_NEXT, e.src, e.dst, label=e.label, scope=e.scope)
+    for r in analysis.records("reaches"):
+        add(EdgeKind.REACHES, r.src, r.dst, var=r.var, scope=r.scope)
+    types: set[str] = set()
+    for r in analysis.records("raises"):
+        if r.type:
+            types.add(r.type)
+            add(EdgeKind.RAISES_AT, r.stmt, exception_type_id(r.type), NodeKind.EXCEPTION_TYPE, kind=r.kind,
+                cause=r.cause, caught_by=r.caught_by or "", scope=r.scope)
+    for c in analysis.records("catches"):
+        types.add(c.type)
+        add(EdgeKind.CATCHES, c.handler, exception_type_id(c.type), NodeKind.EXCEPTION_TYPE)
+    for i in analysis.records("implicit"):
+        types.add(i.type)
+        add(EdgeKind.IMPLICIT_RAISE, i.stmt, exception_type_id(i.type), NodeKind.EXCEPTION_TYPE, op=i.op,
+            caught=bool(i.caught))
+    tables = {}
+    for (kind, a, b), items in rows.items():
+        data: dict[str, list] = {"from": [x["from"] for x in items], "to": [x["to"] for x in items]}
+        for col in edge_columns(kind):
+            data[col.name] = [x.get(col.name) for x in items]
+        data[PATH_COLUMN] = [facts.path] * len(items)
+        tables[(kind, a, b)] = pa.table(data)
+    return tables, exception_type_rows(sorted(types), facts.path)
+
+
+def exception_type_rows(names: list[str], file: str) -> pa.Table | None:
+    """ExceptionType rows (``file`` says who mentioned them; it is cleared when loading)."""
+    if not names:
+        return None
+    n = len(names)
+    return pa.table({
+        "id": [exception_type_id(x) for x in names], "name": names, "file": [file] * n,
+        "start_line": [0] * n, "start_col": [0] * n, "end_line": [0] * n, "end_col": [0] * n,
+        "short_name": [short_name(x) for x in names],
+    })
+
+
+def analysis_inputs(analysis: FileAnalysis) -> AnalysisInputs:
+    """The small part of a file's analysis that project-wide analyses read."""
+    return AnalysisInputs((analysis.tables.get("raises", []), analysis.tables.get("guards", []), analysis.classes),
+                          analysis.tables.get("functions", []))
+
+
+class ProjectAnalysis(NamedTuple):
+    """Project-wide results: Function columns by ID, MAY_RAISE edges, and whether propagation was cut short."""
+
+    function_columns: dict[str, dict[str, Any]]
+    may_raise: list[Edge]
+    exception_types: pa.Table | None
+    partial: bool
+
+
+def analyze_project(inputs: list[AnalysisInputs], calls: list[Edge], call_scopes: dict[str, str],
+                    scope_kinds: dict[str, NodeKind]) -> ProjectAnalysis:
+    """May-raise sets, call-graph metrics and impurity over the whole project."""
+    from astrepo.analyzers.exceptions import CallSiteGuard, RaiseFact
+
+    files = [ExceptionFacts([RaiseFact._make(r) for r in raises], [], [], [CallSiteGuard._make(g) for g in guards],
+                            list(classes)) for (raises, guards, classes), _ in inputs]
+    propagation = propagate_exceptions(files, calls, call_scopes)
+    columns: dict[str, dict[str, Any]] = defaultdict(dict)
+    may_types: dict[str, set[str]] = defaultdict(set)
+    edges: list[Edge] = []
+    seen: set[tuple[str, str]] = set()
+    for fact in propagation.may_raise:
+        may_types[fact.function].add(fact.type)
+        kind = scope_kinds.get(fact.function)
+        if kind is None or (fact.function, fact.type) in seen:
+            continue
+        seen.add((fact.function, fact.type))
+        edges.append(Edge(EdgeKind.MAY_RAISE, fact.function, kind, exception_type_id(fact.type),
+                          NodeKind.EXCEPTION_TYPE, (("origin", fact.origin), ("via", list(fact.via)))))
+    for function, types in may_types.items():
+        columns[function]["may_raise"] = sorted(types)
+    for m in project_metrics(calls):
+        columns[m.id].update(fan_in=m.fan_in, fan_out=m.fan_out, pagerank=m.pagerank, recursion=m.recursion)
+    metrics = [FunctionMetrics._make(row) for _, functions in inputs for row in functions]
+    for function in propagate_impurity(metrics, calls):
+        columns[function]["impure_via_calls"] = True
+    names = sorted({f.type for f in propagation.may_raise})
+    return ProjectAnalysis(dict(columns), edges, exception_type_rows(names, ""), propagation.partial)
+
+
+def join_function_columns(table: pa.Table, columns: dict[str, dict[str, Any]]) -> pa.Table:
+    """Replace the project-wide Function columns of an Arrow table with ``columns`` (by ID)."""
+    ids = table.column("id").to_pylist()
+    defaults = {"impure_via_calls": False, "fan_in": 0, "fan_out": 0, "pagerank": 0.0, "recursion": "",
+                "may_raise": []}
+    for name in PROJECT_FUNCTION_COLUMNS:
+        values = [columns.get(i, {}).get(name, defaults[name]) for i in ids]
+        index = table.schema.get_field_index(name)
+        array = pa.array(values, type=table.schema.field(index).type)
+        table = table.set_column(index, name, array)
+    return table
+
+
+def dedupe_exception_types(parts: list[pa.Table]) -> pa.Table | None:
+    """One row per exception type (several files mention the same type)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for row in part.to_pylist():
+            rows.setdefault(row["id"], {**row, "file": ""})
+    if not rows:
+        return None
+    ordered = [rows[k] for k in sorted(rows)]
+    return pa.Table.from_pylist(ordered, schema=parts[0].schema)

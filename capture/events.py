@@ -207,7 +207,8 @@ def _decode_stream(run: str, key: tuple[int, int], tname: str, items: list, node
             stack.append((call_id, body[0]))
         elif tag == "R":
             duration = body[0]
-            data["value"] = preview_json(body[1])
+            if body[1] is not ...:  # Ellipsis: not sampled
+                data["value"] = preview_json(body[1])
             if stack:
                 stack.pop()
         elif tag == "X":
@@ -225,7 +226,8 @@ def _decode_stream(run: str, key: tuple[int, int], tname: str, items: list, node
         elif tag in ("T", "F"):
             data["taken"] = tag == "T"
         elif tag == "V":
-            data["value"] = preview_json(body[0])
+            if body[0] is not ...:
+                data["value"] = preview_json(body[0])
         elif tag == "W":
             data["values"] = {body[j]: preview_json(body[j + 1]) for j in range(0, len(body), 2)}
         seq += 1

@@ -52,11 +52,14 @@ from dataclasses import dataclass
 
 from astrepo.capture.ast_ids import FUNCTION_TYPES, AstIds, assign_ids
 from astrepo.capture.points import PointTable
-from astrepo.capture.recorder import REDACTED, is_secret_name
+from astrepo.capture.recorder import REDACTED, SAMPLE_EVERY, SAMPLE_FIRST, is_secret_name
 
 #: Bump when the rewrite changes: part of the compiled-code cache key.
-#: History: 1 - first version; 2 - no line points on docstrings and ``__future__`` imports.
-INSTRUMENT_VERSION = 2
+#: History: 1 - first version; 2 - no line points on docstrings and ``__future__`` imports;
+#: 3 - sampled value previews (per-node counters ``_ar_c``, `SAMPLE_FIRST`/`SAMPLE_EVERY`).
+INSTRUMENT_VERSION = 3
+
+# Sampling of value previews: see SAMPLE_FIRST / SAMPLE_EVERY in astrepo.capture.recorder.
 
 #: Event tags: tag -> (meaning, number of items after the code; "n" = from the code's count).
 EVENT_TAGS = {
@@ -98,19 +101,21 @@ def instrument_module(tree: ast.Module, ids: AstIds, points: PointTable) -> Inst
     qualnames = {memo[id(n)]: q for n, q in ids.qualnames.items() if id(n) in memo}
     rewriter = _Rewriter(records, qualnames, points)
     rewriter.visit(clone)
+    n_counters = rewriter.counters
     table = []
     for node, record in records.items():
         if record.id in points:
             qual = qualnames.get(node) or _enclosing_qualname(record.scope)
             table.append((record.id, record.kind, qual, record.line))
     table.sort(key=lambda row: (row[3], row[0]))
-    _add_prologue(clone, ids.path, tuple(table))
+    _add_prologue(clone, ids.path, tuple(table), n_counters)
     ast.fix_missing_locations(clone)
     return Instrumented(clone, tuple(table), sum(len(v) for v in points.values()))
 
 
-def _add_prologue(tree: ast.Module, path: str, table: tuple) -> None:
-    """Bind the ``_ar_*`` runtime names and register the module, after docstring and futures."""
+def _add_prologue(tree: ast.Module, path: str, table: tuple, n_counters: int = 0) -> None:
+    """Bind the ``_ar_*`` runtime names, register the module and create its sampling counters,
+    after the docstring and futures."""
     body = tree.body
     i = 0
     if body and _is_docstring(body[0]):
@@ -124,6 +129,9 @@ def _add_prologue(tree: ast.Module, path: str, table: tuple) -> None:
         ast.Expr(ast.Call(func=_name("_ar_bind"), args=[_call("globals"), _const(path), _const(table)],
                           keywords=[])),
     ]
+    if n_counters:
+        prologue.append(_assign("_ar_c", ast.BinOp(left=ast.List(elts=[_const(0)], ctx=ast.Load()), op=ast.Mult(),
+                                                   right=_const(n_counters))))
     if like is not None:
         _locate(prologue, like)
     body[i:i] = prologue
@@ -170,6 +178,31 @@ def _extend(buf: ast.expr, items: list[ast.expr]) -> ast.stmt:
     return ast.Expr(ast.Call(func=ast.Attribute(value=buf, attr=method, ctx=ast.Load()), args=[arg], keywords=[]))
 
 
+def _sampling_of(point) -> tuple[int, int]:
+    """(first, every) of a point's ``sampling``; every is rounded up to a power of two."""
+    raw = getattr(point, "sampling", None)
+    first, every = SAMPLE_FIRST, SAMPLE_EVERY
+    if isinstance(raw, dict):
+        first = int(raw.get("first", first))
+        every = max(1, int(raw.get("every", every)))
+    every = 1 << (every - 1).bit_length()
+    return first, every
+
+
+def _sampled(counter: int, point, full: list[ast.stmt], light: list[ast.stmt]) -> list[ast.stmt]:
+    """``_ar_c[k] += 1; if _ar_c[k] <= first or not _ar_c[k] & (every - 1): full else: light``."""
+    first, every = _sampling_of(point)
+    slot = lambda ctx=None: ast.Subscript(value=_name("_ar_c"), slice=_const(counter), ctx=ctx or ast.Load())  # noqa: E731
+    if every == 1:
+        return full
+    bump = ast.AugAssign(target=slot(ast.Store()), op=ast.Add(), value=_const(1))
+    test = ast.BoolOp(op=ast.Or(), values=[
+        ast.Compare(left=slot(), ops=[ast.LtE()], comparators=[_const(first)]),
+        ast.UnaryOp(op=ast.Not(), operand=ast.BinOp(left=slot(), op=ast.BitAnd(), right=_const(every - 1))),
+    ])
+    return [bump, ast.If(test=test, body=full, orelse=light)]
+
+
 def _append(buf: ast.expr, code: str) -> ast.stmt:
     return ast.Expr(ast.Call(func=ast.Attribute(value=buf, attr="append", ctx=ast.Load()),
                              args=[_const(code)], keywords=[]))
@@ -214,7 +247,7 @@ def _ends_in_jump(body: list[ast.stmt]) -> bool:
 class _Scope:
     """Rewrite state of the definition being walked."""
 
-    __slots__ = ("kind", "node", "buffer", "fid", "ret_code", "boundary")
+    __slots__ = ("kind", "node", "buffer", "fid", "ret_code", "boundary", "sampled")
 
     def __init__(self, kind: str, node: ast.AST | None) -> None:
         self.kind = kind  #: "module", "class", "function"
@@ -223,6 +256,7 @@ class _Scope:
         self.fid = ""
         self.ret_code = ""  #: set when returns are recorded
         self.boundary = False
+        self.sampled = False  #: previews of arguments/return only when ``_ar_s`` (see `_sampled`)
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -233,6 +267,11 @@ class _Rewriter(ast.NodeTransformer):
         self.qualnames = qualnames
         self.points = points
         self.scopes: list[_Scope] = []
+        self.counters = 0  #: sampling counters allocated (``_ar_c`` slots)
+
+    def _counter(self) -> int:
+        self.counters += 1
+        return self.counters - 1
 
     # -- helpers -------------------------------------------------------------
     def _point(self, node: ast.AST, kind: str):
@@ -304,7 +343,9 @@ class _Rewriter(ast.NodeTransformer):
         for name in names:
             items.append(_const(name))
             items.append(_const(REDACTED) if is_secret_name(name) else _call("_ar_pv", _name(name)))
-        event = _guarded([_extend(self._buf(), items)])
+        _, point = self._point(stmt, "variable")
+        event = _guarded(_sampled(self._counter(), point, [_extend(self._buf(), items)],
+                                  [_append(self._buf(), f"W0:{sid}")]))
         _locate(event, stmt)
         return event
 
@@ -364,6 +405,8 @@ class _Rewriter(ast.NodeTransformer):
         if boundary is not None:
             scope.boundary = True
             scope.ret_code = f"R:{fid}"
+            capture = boundary.capture
+            scope.sampled = bool(capture.get("args") or capture.get("return")) and _sampling_of(boundary)[1] > 1
         self.scopes.append(scope)
         body = list(node.body)
         doc = [body.pop(0)] if body and _is_docstring(body[0]) else []
@@ -384,7 +427,13 @@ class _Rewriter(ast.NodeTransformer):
             fetch: list[ast.stmt] = [_assign("_ar_b", ast.Attribute(value=_name("_ar_tl"), attr="b", ctx=ast.Load()))]
             if boundary is not None:
                 fetch.append(_assign("_ar_t", _call("_ar_clock")))
-                fetch.append(self._enter_event(node, fid, boundary))
+                if scope.sampled:
+                    prologue.append(_assign("_ar_s", _const(0)))
+                    fetch.extend(_sampled(self._counter(), boundary,
+                                          [_assign("_ar_s", _const(1)), self._enter_event(node, fid, boundary)],
+                                          [self._enter_event(node, fid, boundary, light=True)]))
+                else:
+                    fetch.append(self._enter_event(node, fid, boundary))
             prologue.append(_guarded(fetch))
         if exc_point is not None:
             t0 = _name("_ar_t") if local else _const(0)
@@ -406,7 +455,7 @@ class _Rewriter(ast.NodeTransformer):
         node.body = doc + prologue + (new_body or [ast.Pass()])
         return node
 
-    def _enter_event(self, node: ast.AST, fid: str, boundary) -> ast.stmt:
+    def _enter_event(self, node: ast.AST, fid: str, boundary, light: bool = False) -> ast.stmt:
         args = node.args
         params = list(args.posonlyargs) + list(args.args)
         if args.vararg is not None:
@@ -415,7 +464,7 @@ class _Rewriter(ast.NodeTransformer):
         if args.kwarg is not None:
             params.append(args.kwarg)
         previews: list[ast.expr] = []
-        if boundary.capture.get("args"):
+        if boundary.capture.get("args") and not light:
             for p in params:
                 previews.append(_const(REDACTED) if is_secret_name(p.arg) else _call("_ar_pv", _name(p.arg)))
         is_async = isinstance(node, ast.AsyncFunctionDef)
@@ -427,6 +476,9 @@ class _Rewriter(ast.NodeTransformer):
 
     def _return_event(self, scope: _Scope, value: ast.expr | None, capture_return: bool) -> ast.stmt:
         preview = _call("_ar_pv", value) if (capture_return and value is not None) else _const(None)
+        if capture_return and scope.sampled:
+            # Ellipsis: "not sampled" (the reader keeps no value for it).
+            preview = ast.IfExp(test=_name("_ar_s"), body=preview, orelse=_const(Ellipsis))
         duration = ast.BinOp(left=_call("_ar_clock"), op=ast.Sub(), right=_name("_ar_t"))
         return _guarded([_extend(_name("_ar_b"), [_const(scope.ret_code), duration, preview])])
 

@@ -21,7 +21,11 @@ Point kinds and what the instrumenter does for them:
   user code);
 * ``expression`` (a ``call`` ID): a preview of the value.
 
-``sampling`` is accepted and kept but not applied yet (every execution is recorded).
+``sampling`` (``{"first": N, "every": M}``, default null) says which executions carry value
+previews (argument/return/expression/variable values): the first N, then every M-th (M rounded
+up to a power of two); null means the recorder's default (`SAMPLE_FIRST`, `SAMPLE_EVERY` in
+astrepo.capture.recorder). Every execution is still counted and timed. Expression points always
+use the default.
 
 Until the planner exists, a plan with no points and a ``strategy`` means the
 built-in default below, computed per module from its source alone (so it

@@ -52,6 +52,14 @@ import time
 #: Version of the segment format. History: 1 - first version.
 SEGMENT_FORMAT = 1
 
+#: Value previews are the costly part of an event (a repr is ~1-3 us, the event itself ~50 ns):
+#: a node records previews on its first SAMPLE_FIRST executions, then on every SAMPLE_EVERY-th
+#: (a power of two); the other events carry ``...`` (Ellipsis) instead of a preview. Counts,
+#: durations, branches and exceptions are always exact. A plan point's ``sampling``
+#: (``{"first": N, "every": M}``) overrides this; ``{"every": 1}`` records every value.
+SAMPLE_FIRST = 32
+SAMPLE_EVERY = 1024
+
 #: Default cap of a value preview's repr, in characters.
 DEFAULT_REPR_LIMIT = 200
 
@@ -433,9 +441,16 @@ def runtime_names() -> dict[str, object]:
     pv = recorder.preview
     clock = time.perf_counter_ns
 
+    seen: dict[str, int] = {}
+    first, mask = SAMPLE_FIRST, SAMPLE_EVERY - 1
+
     def value(code: str, v: object) -> object:
         try:
-            local.b.extend((code, pv(v)))
+            n = seen[code] = seen.get(code, 0) + 1
+            if n <= first or not n & mask:
+                local.b.extend((code, pv(v)))
+            else:
+                local.b.extend((code, ...))
         except Exception:  # noqa: BLE001
             recorder.stats["errors"] += 1
         return v

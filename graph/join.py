@@ -231,15 +231,17 @@ def join_run(run_dir: str, info: RunInfo | None = None, index: NodeIndex | None 
                 stat.not_taken += 1
         elif kind == "value":
             stat.hits += 1
-            value = e.data.get("value") or {}
-            _add_type(stat.value_types, value.get("type", "?"))
-            stat.last_value = value.get("repr", "")
+            value = e.data.get("value")
+            if value is not None:  # sampled out otherwise
+                _add_type(stat.value_types, value.get("type", "?"))
+                stat.last_value = value.get("repr", "")
         elif kind == "variable":
             stat.writes += 1
             values = e.data.get("values") or {}
             for v in values.values():
                 _add_type(stat.value_types, v.get("type", "?"))
-            stat.last_value = ", ".join(f"{k}={v.get('repr', '')}" for k, v in values.items())
+            if values:  # empty when sampled out
+                stat.last_value = ", ".join(f"{k}={v.get('repr', '')}" for k, v in values.items())
     for occ in open_occ.values():
         if occ.row["outcome"] == "open":
             occ.row["outcome"] = "escaped"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import builtins
 import re
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -37,6 +38,17 @@ from astrepo.model import Binding, BindingKind, CallFact, Edge, EdgeKind, Import
 #: How many alias / re-export hops one name may take before we give up
 #: (cycles such as ``a = b; b = a`` or mutual re-exports end here).
 MAX_RESOLVE_DEPTH = 16
+
+#: Largest set of values one expression may stand for; beyond it the set is
+#: cut (deterministically) and the result marked partial.
+MAX_VALUES = 64
+
+#: Rounds of "resolve every call, then feed arguments into parameters": each
+#: round lets values travel one more call deep. On overrun the result is
+#: marked partial (logged), never an error.
+MAX_FLOW_ROUNDS = 4
+
+log = logging.getLogger(__name__)
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -66,8 +78,12 @@ class ModuleInputs(NamedTuple):
 class Target:
     """What a name or expression evaluates to, as far as we know statically."""
 
-    kind: str  #: module | def | instance | external
-    value: str  #: module name, node ID, class node ID, or external dotted name
+    #: module | def | instance | external, and inside the resolver also bound (a method
+    #: with its receiver), gen (a generator object), seq / map (a list or dict display)
+    kind: str
+    #: module name, node ID, class node ID, external dotted name; (function ID, class ID)
+    #: for bound; (scope ID, Expr) for seq / map
+    value: str
     how: str  #: provenance of the first name: local, import, self, super, builtin, external
 
 
@@ -81,6 +97,8 @@ class Resolution:
     unresolved: Counter = field(default_factory=Counter)
     resolved_calls: int = 0
     external_calls: int = 0
+    #: a budget (MAX_FLOW_ROUNDS, MAX_VALUES) ran out: some edges may be missing
+    partial: bool = False
 
 
 class _Project:
@@ -92,9 +110,32 @@ class _Project:
         self.scopes: dict[NodeId, ScopeFacts] = {}
         self.star_imports: dict[str, list[str]] = {}
         self.packages: set[str] = set()
+        self.module_of_scope: dict[str, str] = {}
+        #: (module, end byte) -> the call there and its scope
+        self.calls_at: dict[tuple[str, int], tuple[CallFact, ScopeFacts]] = {}
+        #: (module, start byte) -> lambda scope ID
+        self.lambda_at: dict[tuple[str, int], str] = {}
+        #: scope ID -> name -> expressions flowing into it
+        self.flows: dict[str, dict[str, list]] = {}
+        #: class ID -> attribute -> [(method scope, expression)] from ``self.attr = ...``
+        self.fields: dict[str, dict[str, list]] = {}
+        #: names of properties and of dunder methods defined anywhere (prefilters implicit calls)
+        self.property_names: set[str] = set()
+        self.dunders: set[str] = set()
         for mod in inputs:
             if not mod.scopes:
                 continue
+            for scope in mod.scopes:
+                self.scopes[scope.id] = scope
+                self.module_of_scope[scope.id] = mod.module
+                if scope.kind == "lambda":
+                    self.lambda_at[(mod.module, scope.start)] = scope.id
+                self._index_flows(scope)
+            by_id = {scope.id: scope for scope in mod.scopes}
+            for call in mod.calls:
+                scope = by_id.get(call.scope)
+                if scope is not None:
+                    self.calls_at[(mod.module, call.end)] = (call, scope)
             if mod.module not in self.modules:  # first by path wins for duplicate names
                 self.modules[mod.module] = mod.scopes[0]
                 self.module_files[mod.module] = mod
@@ -106,6 +147,28 @@ class _Project:
             parts = mod.module.split(".")
             for i in range(1, len(parts)):
                 self.packages.add(".".join(parts[:i]))
+
+    def _index_flows(self, scope: ScopeFacts) -> None:
+        parent = None
+        if scope.kind == "function" and scope.parent:
+            parent = next((s for s in [self.scopes.get(scope.parent)] if s is not None and s.kind == "class"), None)
+            name = scope.qualname.rsplit(".", 1)[-1]
+            if parent is not None:
+                if "property" in scope.decorators:
+                    self.property_names.add(name)
+                if name.startswith("__"):
+                    self.dunders.add(name)
+        if not scope.flows:
+            return
+        by_name: dict[str, list] = {}
+        self_name = scope.params[0] if parent is not None and scope.params else ""
+        for target, expr in scope.flows:
+            if "." not in target:
+                by_name.setdefault(target, []).append(expr)
+            elif self_name and target.count(".") == 1 and target.startswith(self_name + "."):
+                attrs = self.fields.setdefault(parent.id, {})
+                attrs.setdefault(target.split(".", 1)[1], []).append((scope, expr))
+        self.flows[scope.id] = by_name
 
     def is_module(self, name: str) -> bool:
         return name in self.modules or name in self.packages
@@ -121,14 +184,168 @@ class _Project:
         return None
 
 
+Vals = tuple  #: (frozenset[Target], reason when empty)
+EMPTY: frozenset = frozenset()
+
+#: Decorators that leave the decorated name calling the function itself (no wrapper).
+_TRANSPARENT_DECORATORS = frozenset(("staticmethod", "classmethod", "property", "abc.abstractmethod",
+                                     "abstractmethod", "typing.overload", "overload"))
+
+#: Builtins that call a function argument: name -> (positions, keywords) of the function arguments.
+_HIGHER_ORDER = {
+    "<builtin>.map": ((0,), ()), "<builtin>.filter": ((0,), ()), "<builtin>.sorted": ((), ("key",)),
+    "<builtin>.min": ((), ("key",)), "<builtin>.max": ((), ("key",)), "functools.reduce": ((0,), ()),
+    "<builtin>.list.sort": ((), ("key",)),
+}
+
+#: What methods of builtin types return, where it is a builtin type (``"".join(x).upper()``).
+_BUILTIN_RETURNS = {f"<builtin>.str.{m}": "<builtin>.str" for m in (
+    "join", "upper", "lower", "strip", "lstrip", "rstrip", "replace", "format", "title", "capitalize",
+    "casefold", "center", "ljust", "rjust", "zfill", "expandtabs", "swapcase", "removeprefix", "removesuffix")}
+_BUILTIN_RETURNS.update({f"<builtin>.str.{m}": "<builtin>.list" for m in ("split", "rsplit", "splitlines")})
+_BUILTIN_RETURNS.update({"<builtin>.dict.copy": "<builtin>.dict", "<builtin>.list.copy": "<builtin>.list"})
+
+
+def _vals(targets, reason: str = "") -> Vals:
+    return (frozenset(targets), reason)
+
+
+def _order(t: Target) -> tuple[str, str]:
+    return (t.kind, str(t.value))
+
+
 class _Resolver:
+    """Points-to style resolution of names and expressions to sets of `Target` values.
+
+    Demand-driven and memoized per round; parameter values come from the
+    arguments seen at resolved call sites in the previous round (`inflow`),
+    so `resolve_project` runs rounds until they stop changing.
+    """
+
     def __init__(self, project: _Project) -> None:
         self.p = project
-        self.memo: dict[tuple[NodeId, str], Target | str] = {}
+        self.memo: dict = {}
+        self.active: set = set()
+        #: (function id, parameter name) -> values flowing in from call sites (last round)
+        self.inflow: dict[tuple[str, str], frozenset] = {}
+        #: parameters whose inflow was read this round
+        self.demanded: set[tuple[str, str]] = set()
+        self.partial = False
 
-    # -- names -------------------------------------------------------------
-    def lookup(self, name: str, scope: ScopeFacts, depth: int) -> Target | str:
-        """Resolve a bare name seen in ``scope``; a str result is the reason it failed."""
+    def reset(self) -> None:
+        self.memo.clear()
+        self.active.clear()
+
+    # -- values of expressions ---------------------------------------------------
+    def values(self, expr, scope: ScopeFacts, depth: int = 0) -> Vals:
+        if expr is None:
+            return (EMPTY, "expression not understood")
+        key = (scope.id, expr)
+        cached = self.memo.get(key)
+        if cached is not None:
+            return cached
+        if key in self.active or depth > MAX_RESOLVE_DEPTH:
+            return (EMPTY, "recursive value")
+        self.active.add(key)
+        try:
+            result = self._values(expr, scope, depth + 1)
+        finally:
+            self.active.discard(key)
+        if len(result[0]) > MAX_VALUES:
+            self.partial = True
+            result = (frozenset(sorted(result[0], key=_order)[:MAX_VALUES]), result[1])
+        self.memo[key] = result
+        return result
+
+    def _union(self, parts) -> Vals:
+        out: set = set()
+        reason = ""
+        for vals, why in parts:
+            out.update(vals)
+            if not reason:
+                reason = why
+        return (frozenset(out), "" if out else (reason or "no value"))
+
+    def _values(self, expr, scope: ScopeFacts, depth: int) -> Vals:
+        k = expr[0]
+        if k == "n":
+            return self.dotted(expr[1], scope, depth)
+        if k == "c":
+            entry = self.p.calls_at.get((self.p.module_of_scope.get(scope.id, ""), expr[1]))
+            if entry is None:
+                return (EMPTY, "call not found")
+            return self.call_results(entry[0], entry[1], depth)
+        if k == "f":
+            lid = self.p.lambda_at.get((self.p.module_of_scope.get(scope.id, ""), expr[1]))
+            return _vals([Target("def", lid, "local")]) if lid else (EMPTY, "lambda not found")
+        if k == "l":
+            return _vals([Target("seq", (scope.id, expr), "local")])
+        if k == "m":
+            return _vals([Target("map", (scope.id, expr), "local")])
+        if k == "o":
+            return self._union(self.values(e, scope, depth) for e in expr[1])
+        if k == "t":
+            t = self.dotted(expr[1], scope, depth)
+            return _vals(Target("instance", v.value, "annotation") for v in t[0]
+                         if v.kind == "def" and self.is_class(v.value))
+        base = self.values(expr[1], scope, depth)
+        if not base[0]:
+            return base
+        if k == "a":
+            return self._union(self.attribute(v, expr[2], depth) for v in base[0])
+        if k == "s":
+            return self._union(self.subscript(v, expr[2], depth) for v in base[0])
+        if k == "i":
+            return self._union(self.iterate(v, depth) for v in base[0])
+        if k == "e":
+            return self._union(self.protocol_results(v, "__enter__", depth) for v in base[0])
+        return (EMPTY, "expression not understood")
+
+    def dotted(self, dotted: str, scope: ScopeFacts, depth: int) -> Vals:
+        parts = dotted.split(".")
+        if parts[0] == "super()":
+            head = self.super_member(parts, scope, depth)
+            parts = parts[2:]
+        else:
+            head = self.lookup(parts[0], scope, depth)
+            parts = parts[1:]
+        for attr in parts:
+            if not head[0]:
+                return head
+            # provenance stays that of the first name (how the chain was entered)
+            head = self._union(_vals([Target(a.kind, a.value, v.how) for a in self.attribute(v, attr, depth)[0]],
+                                     self.attribute(v, attr, depth)[1]) for v in head[0])
+        return head
+
+    def super_member(self, parts: list[str], scope: ScopeFacts, depth: int) -> Vals:
+        cls = self.enclosing_class(scope)
+        if cls is None:
+            return (EMPTY, "super() outside a method")
+        if len(parts) < 2:
+            return (EMPTY, "bare super()")
+        # The MRO of the receiver's class after ``cls`` (diamonds), else of ``cls``.
+        method = self.enclosing_method(scope)
+        receivers = [cls.id]
+        if method is not None and method.params:
+            inflow = self.inflow_of(method.id, method.params[0])
+            receivers = sorted({v.value for v in inflow if v.kind == "instance"}) or receivers
+        out: set = set()
+        for rid in receivers:
+            mro = self.mro(rid, depth)
+            if cls.id not in mro:
+                mro = self.mro(cls.id, depth)
+            after = mro[mro.index(cls.id) + 1:]
+            member = self.member_in(after, parts[1], depth)
+            for v in member[0]:
+                out.add(self.bind_method(v, Target("instance", rid, "super"), "super"))
+            if not member[0]:
+                ext = self.external_base(cls.id, depth)
+                if ext:
+                    out.add(Target("external", f"{ext}.{parts[1]}", "super"))
+        return _vals(out, f"super().{parts[1]} not found in the bases of {cls.qualname}")
+
+    # -- names -------------------------------------------------------------------
+    def lookup(self, name: str, scope: ScopeFacts, depth: int) -> Vals:
         s: ScopeFacts | None = scope
         first = True
         while s is not None:
@@ -137,126 +354,283 @@ class _Resolver:
                 continue
             binding = s.bindings.get(name)
             if binding is not None:
-                return self.binding_target(name, binding, s, depth)
+                return self.name_values(name, binding, s, depth)
             first = False
             s = self.p.scopes.get(s.parent) if s.parent else None
         if name in BUILTIN_NAMES:
-            return Target("external", f"<builtin>.{name}", "builtin")
+            return _vals([Target("external", f"<builtin>.{name}", "builtin")])
         if name in LITERAL_HEADS:
-            return Target("external", LITERAL_HEADS[name], "literal")
-        return f"undefined name {name!r}"
+            return _vals([Target("external", LITERAL_HEADS[name], "literal")])
+        return (EMPTY, f"undefined name {name!r}")
 
-    def binding_target(self, name: str, b: Binding, scope: ScopeFacts, depth: int) -> Target | str:
-        if depth > MAX_RESOLVE_DEPTH:
-            return "resolution depth exceeded"
+    def name_values(self, name: str, binding: Binding, scope: ScopeFacts, depth: int) -> Vals:
+        """Values of a name bound in ``scope``: its binding plus every flow into it."""
+        flows = self.p.flows.get(scope.id, {}).get(name, ())
+        parts = []
+        if binding.kind in (BindingKind.DEF, BindingKind.IMPORT, BindingKind.IMPORT_FROM, BindingKind.PARAM) \
+                or not flows:
+            parts.append(self.binding_target(name, binding, scope, depth))
+        parts.extend(self.values(e, scope, depth) for e in flows)
+        return self._union(parts)
+
+    def binding_target(self, name: str, b: Binding, scope: ScopeFacts, depth: int) -> Vals:
         kind = b.kind
         if kind is BindingKind.DEF:
-            return Target("def", b.target, "local")
+            target = self.p.scopes.get(NodeId(b.target))
+            if target is not None and target.decorated_by:
+                return self.decorated(target, depth)[0]
+            return _vals([Target("def", b.target, "local")])
         if kind is BindingKind.IMPORT:
-            module = self.module_of(scope)
-            found = self.p.find_module(b.target, module)
+            found = self.p.find_module(b.target, self.module_of(scope))
             if found is not None:
-                return Target("module", found, "import")
-            return Target("external", b.target, "external")
+                return _vals([Target("module", found, "import")])
+            return _vals([Target("external", b.target, "external")])
         if kind is BindingKind.IMPORT_FROM:
-            return self.qualified(b.target, self.module_of(scope), depth + 1)
+            t = self.qualified(b.target, self.module_of(scope), depth + 1)
+            return t if isinstance(t, tuple) else _vals([t])
         if kind is BindingKind.ALIAS:
-            return self.expression(b.target, scope, depth + 1)
+            return self.dotted(b.target, scope, depth + 1)
         if kind is BindingKind.INSTANCE:
-            t = self.expression(b.target, scope, depth + 1)
-            if isinstance(t, Target) and t.kind == "def" and self.is_class(t.value):
-                return Target("instance", t.value, t.how)
-            if isinstance(t, Target) and t.kind == "external" and t.value in BUILTIN_TYPES:
-                return Target("external", t.value, t.how)  # x = "" / x = dict(): methods of the type
-            return f"{name!r} holds the result of a call to {b.target!r}"
+            t = self.dotted(b.target, scope, depth + 1)
+            out = [Target("instance", v.value, v.how) for v in t[0] if v.kind == "def" and self.is_class(v.value)]
+            out += [v for v in t[0] if v.kind == "external" and v.value in BUILTIN_TYPES]
+            return _vals(out, f"{name!r} holds the result of a call to {b.target!r}")
         if kind is BindingKind.PARAM:
-            owner = scope
-            if owner.params and owner.params[0] == name and owner.parent:
-                parent = self.p.scopes.get(owner.parent)
-                if parent is not None and parent.kind == "class":
-                    decorators = owner.decorators
-                    if "staticmethod" in decorators:
-                        return f"{name!r} is a parameter of a staticmethod"
-                    if "classmethod" in decorators or owner.qualname.rsplit(".", 1)[-1] in ("__new__", "__init_subclass__", "__class_getitem__"):
-                        return Target("def", parent.id, "self")
-                    return Target("instance", parent.id, "self")
-            annotation = _annotation_name(b.target)
-            if annotation:
-                outer = self.p.scopes.get(scope.parent) if scope.parent else None
-                t = self.expression(annotation, outer or scope, depth + 1)
-                if isinstance(t, Target) and t.kind == "def" and self.is_class(t.value):
-                    return Target("instance", t.value, "annotation")
-            return f"{name!r} is a parameter"
-        return f"{name!r} is a local variable"
+            return self.param_values(name, b, scope, depth)
+        return (EMPTY, f"{name!r} is a local variable")
 
-    def module_of(self, scope: ScopeFacts) -> str:
-        s = scope
-        while s.parent is not None:
-            parent = self.p.scopes.get(s.parent)
-            if parent is None:
-                break
-            s = parent
-        return s.qualname
+    def param_values(self, name: str, b: Binding, owner: ScopeFacts, depth: int) -> Vals:
+        inflow = self.inflow_of(owner.id, name)
+        if owner.params and owner.params[0] == name and owner.parent:
+            parent = self.p.scopes.get(owner.parent)
+            if parent is not None and parent.kind == "class":
+                decorators = owner.decorators
+                if "staticmethod" in decorators:
+                    return _vals(inflow, f"{name!r} is a parameter of a staticmethod")
+                if "classmethod" in decorators or owner.qualname.rsplit(".", 1)[-1] in (
+                        "__new__", "__init_subclass__", "__class_getitem__"):
+                    classes = {Target("def", v.value, "self") for v in inflow if v.kind in ("def", "instance")}
+                    return _vals(classes or [Target("def", parent.id, "self")])
+                instances = {Target("instance", v.value, "self") for v in inflow if v.kind == "instance"}
+                return _vals(instances or [Target("instance", parent.id, "self")])
+        out = set(inflow)
+        annotation = _annotation_name(b.target)
+        if annotation:
+            outer = self.p.scopes.get(owner.parent) if owner.parent else None
+            t = self.dotted(annotation, outer or owner, depth + 1)
+            out.update(Target("instance", v.value, "annotation") for v in t[0]
+                       if v.kind == "def" and self.is_class(v.value))
+        return _vals(out, f"{name!r} is a parameter")
 
-    def is_class(self, node_id: str) -> bool:
-        s = self.p.scopes.get(NodeId(node_id))
-        return s is not None and s.kind == "class"
+    def inflow_of(self, function_id: str, name: str) -> frozenset:
+        key = (function_id, name)
+        self.demanded.add(key)
+        return self.inflow.get(key, EMPTY)
 
-    # -- dotted expressions ---------------------------------------------------
-    def expression(self, dotted: str, scope: ScopeFacts, depth: int = 0) -> Target | str:
-        key = (scope.id, dotted)
+    def decorated(self, fscope: ScopeFacts, depth: int) -> tuple[Vals, list]:
+        """What a decorated name holds, and the decorator applications [(decorator, argument values)]."""
+        key = ("decorated", fscope.id)
         cached = self.memo.get(key)
         if cached is not None:
             return cached
-        result = self._expression(dotted, scope, depth)
+        if key in self.active:
+            return (_vals([Target("def", fscope.id, "local")]), [])
+        self.active.add(key)
+        try:
+            vals = frozenset([Target("def", fscope.id, "local")])
+            applications: list = []
+            outer = self.p.scopes.get(fscope.parent) if fscope.parent else None
+            for dexpr in reversed(fscope.decorated_by):
+                if outer is None or dexpr is None:
+                    continue
+                if dexpr[0] == "n" and (dexpr[1] in _TRANSPARENT_DECORATORS or
+                                        dexpr[1].rsplit(".", 1)[-1] in ("setter", "getter", "deleter")):
+                    continue
+                decorators = self.values(dexpr, outer, depth + 1)[0]
+                new: set = set()
+                for d in sorted(decorators, key=_order):
+                    applications.append((d, vals))
+                    if d.kind == "def" and not self.is_class(d.value):
+                        returned = self.returns_of(d.value, depth + 1)
+                        new.update(returned or vals)
+                    elif d.kind == "def":
+                        new.add(Target("instance", d.value, "decorator"))
+                    elif d.kind == "instance":
+                        new.update(self.protocol_results(d, "__call__", depth)[0] or vals)
+                    else:
+                        new.update(vals)
+                vals = frozenset(new) or vals
+            result = (_vals(vals), applications)
+        finally:
+            self.active.discard(key)
         self.memo[key] = result
         return result
 
-    def _expression(self, dotted: str, scope: ScopeFacts, depth: int) -> Target | str:
-        if depth > MAX_RESOLVE_DEPTH:
-            return "resolution depth exceeded"
-        parts = dotted.split(".")
-        if parts[0] == "super()":
-            cls = self.enclosing_class(scope)
-            if cls is None:
-                return "super() outside a method"
-            if len(parts) < 2:
-                return "bare super()"
-            for base in self.bases(cls, depth):
-                if isinstance(base, Target) and base.kind == "def":
-                    member = self.class_member(base.value, parts[1], depth + 1)
-                    if isinstance(member, Target):
-                        return self.walk(Target(member.kind, member.value, "super"), parts[2:], depth)
-                elif isinstance(base, Target) and base.kind == "external":
-                    return self.walk(Target("external", f"{base.value}.{parts[1]}", "super"), parts[2:], depth)
-            return f"super().{parts[1]} not found in the bases of {cls.qualname}"
-        head = self.lookup(parts[0], scope, depth)
-        if isinstance(head, str):
-            return head
-        return self.walk(head, parts[1:], depth)
-
-    def walk(self, target: Target, attrs: list[str], depth: int) -> Target | str:
-        for attr in attrs:
-            nxt = self.attribute(target, attr, depth + 1)
-            if isinstance(nxt, str):
-                return nxt
-            target = Target(nxt.kind, nxt.value, target.how)
-        return target
-
-    def attribute(self, target: Target, attr: str, depth: int) -> Target | str:
+    # -- attributes, items, iteration, calls -------------------------------------------
+    def attribute(self, target: Target, attr: str, depth: int) -> Vals:
         kind = target.kind
         if kind == "external":
-            return Target("external", f"{target.value}.{attr}", target.how)
+            return _vals([Target("external", f"{target.value}.{attr}", target.how)])
         if kind == "module":
-            return self.module_member(target.value, attr, depth)
-        if kind in ("def", "instance"):
-            if not self.is_class(target.value):
-                return f"attribute {attr!r} of a function"
-            member = self.class_member(target.value, attr, depth)
-            return member
-        return f"attribute {attr!r} of {kind}"
+            t = self.module_member(target.value, attr, depth)
+            return t if isinstance(t, tuple) else _vals([t])
+        if kind == "seq":
+            return _vals([Target("external", f"<builtin>.list.{attr}", target.how)])
+        if kind == "map":
+            return _vals([Target("external", f"<builtin>.dict.{attr}", target.how)])
+        if kind == "def" and self.is_class(target.value):
+            return self.class_attribute(target.value, attr, depth, None)
+        if kind == "instance":
+            return self.class_attribute(target.value, attr, depth, target)
+        return (EMPTY, f"attribute {attr!r} of a {kind}")
 
-    def qualified(self, name: str, importer: str, depth: int) -> Target | str:
+    def class_attribute(self, class_id: str, attr: str, depth: int, instance: Target | None) -> Vals:
+        """``attr`` on a class (instance None) or an instance of it: members along the MRO and fields."""
+        mro = self.mro(class_id, depth)
+        member = self.member_in(mro, attr, depth)
+        out: set = set()
+        for v in member[0]:
+            if instance is not None:
+                fscope = self.p.scopes.get(NodeId(v.value)) if v.kind == "def" else None
+                if fscope is not None and fscope.kind == "function" and "property" in fscope.decorators:
+                    out.update(self.returns_of(v.value, depth))
+                    continue
+                out.add(self.bind_method(v, instance, v.how))
+            else:
+                out.add(v)
+        for cid in mro:
+            for scope, expr in self.p.fields.get(cid, {}).get(attr, ()):
+                out.update(self.values(expr, scope, depth)[0])
+        if not out:
+            ext = self.external_base(class_id, depth)
+            if ext:
+                return _vals([Target("external", f"{ext}.{attr}", "external")])
+        return _vals(out, member[1] or f"class has no attribute {attr!r}")
+
+    def bind_method(self, v: Target, instance: Target, how: str) -> Target:
+        """A method looked up on an instance becomes a bound method (its self is the instance)."""
+        if v.kind == "def":
+            fscope = self.p.scopes.get(NodeId(v.value))
+            if fscope is not None and fscope.kind == "function" and "staticmethod" not in fscope.decorators:
+                parent = self.p.scopes.get(fscope.parent) if fscope.parent else None
+                if parent is not None and parent.kind == "class":
+                    return Target("bound", (v.value, instance.value), how)
+        return Target(v.kind, v.value, how)
+
+    def member_in(self, mro: list[str], attr: str, depth: int) -> Vals:
+        for cid in mro:
+            cls = self.p.scopes.get(NodeId(cid))
+            if cls is None:
+                continue
+            binding = cls.bindings.get(attr)
+            if binding is not None:
+                if binding.kind is BindingKind.DEF:
+                    return self.binding_target(attr, binding, cls, depth + 1)
+                return self.name_values(attr, binding, cls, depth + 1)
+        return (EMPTY, f"class has no attribute {attr!r}")
+
+    def subscript(self, target: Target, key: str, depth: int) -> Vals:
+        if target.kind == "seq":
+            scope_id, expr = target.value
+            scope = self.p.scopes[scope_id]
+            items = expr[1]
+            if key.isdigit() and int(key) < len(items) and not any(e[0] == "*" for e in items):
+                return self.values(items[int(key)], scope, depth)
+            return self._union(self.values(e, scope, depth) for e in items)
+        if target.kind == "map":
+            scope_id, expr = target.value
+            scope = self.p.scopes[scope_id]
+            pairs = expr[1]
+            chosen = [e for k, e in pairs if key and k == key] or [e for _, e in pairs]
+            return self._union(self.values(e, scope, depth) for e in chosen)
+        if target.kind == "instance":
+            return self.protocol_results(target, "__getitem__", depth)
+        return (EMPTY, f"item of a {target.kind}")
+
+    def iterate(self, target: Target, depth: int) -> Vals:
+        if target.kind in ("seq", "map"):
+            return self.subscript(target, "", depth) if target.kind == "seq" else (EMPTY, "iterating a dict")
+        if target.kind == "gen":
+            return self.yields_of(target.value, depth)
+        if target.kind == "instance":
+            iterators = self.protocol_results(target, "__iter__", depth)[0]
+            return self._union(self.protocol_results(it, "__next__", depth) if it.kind == "instance"
+                               else self.iterate(it, depth) for it in iterators if it != target or True)
+        return (EMPTY, f"iterating a {target.kind}")
+
+    def protocol_methods(self, target: Target, dunder: str, depth: int) -> list[Target]:
+        """The methods a dunder resolves to on an instance (bound), [] when none is defined."""
+        if target.kind != "instance" or not self.is_class(target.value):
+            return []
+        member = self.member_in(self.mro(target.value, depth), dunder, depth)[0]
+        return [self.bind_method(v, target, "implicit") for v in sorted(member, key=_order)]
+
+    def protocol_results(self, target: Target, dunder: str, depth: int) -> Vals:
+        return self._union(self.callee_results(m, depth) for m in self.protocol_methods(target, dunder, depth))
+
+    def returns_of(self, function_id: str, depth: int) -> frozenset:
+        fscope = self.p.scopes.get(NodeId(function_id))
+        if fscope is None:
+            return EMPTY
+        if fscope.yields:
+            return frozenset([Target("gen", function_id, "local")])
+        return self._union(self.values(e, fscope, depth) for e in fscope.returns)[0]
+
+    def yields_of(self, function_id: str, depth: int) -> Vals:
+        fscope = self.p.scopes.get(NodeId(function_id))
+        if fscope is None:
+            return (EMPTY, "generator not found")
+        return self._union(self.values(e, fscope, depth) for e in fscope.yields)
+
+    def callee_results(self, t: Target, depth: int) -> Vals:
+        """What calling one value returns."""
+        if t.kind == "def":
+            if self.is_class(t.value):
+                return _vals([Target("instance", t.value, t.how)])
+            return _vals(self.returns_of(t.value, depth))
+        if t.kind == "bound":
+            return _vals(self.returns_of(t.value[0], depth))
+        if t.kind == "instance":
+            return self.protocol_results(t, "__call__", depth)
+        if t.kind == "external":
+            if t.value in BUILTIN_TYPES:
+                return _vals([t])
+            if t.value in _BUILTIN_RETURNS:
+                return _vals([Target("external", _BUILTIN_RETURNS[t.value], t.how)])
+        return (EMPTY, f"result of calling a {t.kind}")
+
+    def callees(self, call: CallFact, scope: ScopeFacts, depth: int = 0) -> Vals:
+        if call.callee:
+            return self.dotted(call.callee, scope, depth)
+        if call.func is not None:
+            return self.values(call.func, scope, depth)
+        return (EMPTY, "callee is not a name")
+
+    def call_results(self, call: CallFact, scope: ScopeFacts, depth: int) -> Vals:
+        key = ("result", call.id)
+        cached = self.memo.get(key)
+        if cached is not None:
+            return cached
+        if key in self.active:
+            return (EMPTY, "recursive value")
+        self.active.add(key)
+        try:
+            vals = self.callees(call, scope, depth)
+            result = self._union(self.callee_results(t, depth) for t in vals[0]) if vals[0] else vals
+        finally:
+            self.active.discard(key)
+        self.memo[key] = result
+        return result
+
+    # -- modules and classes ------------------------------------------------------------
+    def module_of(self, scope: ScopeFacts) -> str:
+        return self.p.module_of_scope.get(scope.id, "")
+
+    def is_class(self, node_id) -> bool:
+        s = self.p.scopes.get(node_id) if isinstance(node_id, str) else None
+        return s is not None and s.kind == "class"
+
+    def qualified(self, name: str, importer: str, depth: int):
         """Resolve an absolute dotted name ``pkg.mod.attr`` (from an import)."""
         found = self.p.find_module(name, importer)
         if found is not None:
@@ -268,19 +642,19 @@ class _Resolver:
         if found is None:
             return Target("external", name, "external")
         member = self.module_member(found, attr, depth)
-        if isinstance(member, Target):
-            return Target(member.kind, member.value, "import")
-        return member
+        if isinstance(member, tuple):
+            return _vals([Target(v.kind, v.value, "import") for v in member[0]], member[1])
+        return Target(member.kind, member.value, "import")
 
-    def module_member(self, module: str, attr: str, depth: int) -> Target | str:
+    def module_member(self, module: str, attr: str, depth: int):
         if depth > MAX_RESOLVE_DEPTH:
-            return "resolution depth exceeded"
+            return (EMPTY, "resolution depth exceeded")
         sub = f"{module}.{attr}"
         scope = self.p.modules.get(module)
         if scope is not None:
             binding = scope.bindings.get(attr)
             if binding is not None:
-                return self.binding_target(attr, binding, scope, depth + 1)
+                return self.name_values(attr, binding, scope, depth + 1)
         if self.p.is_module(sub):
             return Target("module", sub, "import")
         for star in self.p.star_imports.get(module, ()):
@@ -288,54 +662,82 @@ class _Resolver:
             if found is None:
                 continue
             member = self.module_member(found, attr, depth + 1)
-            if isinstance(member, Target):
+            if not isinstance(member, tuple) or member[0]:
                 return member
         if scope is None:
-            return f"module {module} has no source in the project"
-        return f"module {module} has no attribute {attr!r}"
+            return (EMPTY, f"module {module} has no source in the project")
+        return (EMPTY, f"module {module} has no attribute {attr!r}")
 
-    # -- classes ---------------------------------------------------------------
-    def enclosing_class(self, scope: ScopeFacts) -> ScopeFacts | None:
+    def enclosing_method(self, scope: ScopeFacts) -> ScopeFacts | None:
         s: ScopeFacts | None = scope
         while s is not None:
             parent = self.p.scopes.get(s.parent) if s.parent else None
             if s.kind == "function" and parent is not None and parent.kind == "class":
-                return parent
+                return s
             s = parent
         return None
 
+    def enclosing_class(self, scope: ScopeFacts) -> ScopeFacts | None:
+        method = self.enclosing_method(scope)
+        return self.p.scopes.get(method.parent) if method is not None and method.parent else None
+
     def bases(self, cls: ScopeFacts, depth: int) -> list[Target | str]:
+        """Each base class expression resolved to one target (the first value), or the reason."""
         parent = self.p.scopes.get(cls.parent) if cls.parent else None
         if parent is None:
             return []
-        return [self.expression(base, parent, depth + 1) for base in cls.bases]
+        out: list[Target | str] = []
+        for base in cls.bases:
+            vals, why = self.dotted(base, parent, depth + 1)
+            defs = sorted((v for v in vals if v.kind in ("def", "external")), key=_order)
+            out.append(defs[0] if defs else (why or f"base {base!r} not understood"))
+        return out
 
-    def class_member(self, class_id: str, attr: str, depth: int) -> Target | str:
-        """Look ``attr`` up on a class and its bases (depth-first, left to right)."""
-        seen: set[str] = set()
-        stack = [class_id]
-        external_base = ""
-        while stack:
-            cid = stack.pop(0)
-            if cid in seen:
-                continue
-            seen.add(cid)
+    def mro(self, class_id: str, depth: int = 0) -> list[str]:
+        """C3 linearization of a project class (its project bases only), as node IDs."""
+        key = ("mro", class_id)
+        cached = self.memo.get(key)
+        if cached is not None:
+            return cached
+        if key in self.active:
+            return [class_id]
+        self.active.add(key)
+        try:
+            cls = self.p.scopes.get(NodeId(class_id))
+            bases = [b.value for b in self.bases(cls, depth) if isinstance(b, Target) and b.kind == "def"
+                     and self.is_class(b.value)] if cls is not None else []
+            result = [class_id] + _c3([self.mro(b, depth) for b in bases] + [bases])
+        finally:
+            self.active.discard(key)
+        self.memo[key] = result
+        return result
+
+    def external_base(self, class_id: str, depth: int) -> str:
+        for cid in self.mro(class_id, depth):
             cls = self.p.scopes.get(NodeId(cid))
-            if cls is None or cls.kind != "class":
+            if cls is None:
                 continue
-            binding = cls.bindings.get(attr)
-            if binding is not None:
-                if binding.kind is BindingKind.DEF:
-                    return Target("def", binding.target, "local")
-                return self.binding_target(attr, binding, cls, depth + 1)
             for base in self.bases(cls, depth):
-                if isinstance(base, Target) and base.kind == "def":
-                    stack.append(base.value)
-                elif isinstance(base, Target) and base.kind == "external" and not external_base:
-                    external_base = base.value
-        if external_base:
-            return Target("external", f"{external_base}.{attr}", "external")
-        return f"class has no attribute {attr!r}"
+                if isinstance(base, Target) and base.kind == "external":
+                    return base.value
+        return ""
+
+
+def _c3(seqs: list[list[str]]) -> list[str]:
+    """Merge step of the C3 linearization; falls back to depth-first order on inconsistent hierarchies."""
+    seqs = [list(s) for s in seqs if s]
+    out: list[str] = []
+    while seqs:
+        for seq in seqs:
+            head = seq[0]
+            if not any(head in s[1:] for s in seqs):
+                break
+        else:  # inconsistent: take the first head anyway
+            head = seqs[0][0]
+        out.append(head)
+        seqs = [[c for c in s if c != head] for s in seqs]
+        seqs = [s for s in seqs if s]
+    return out
 
 
 def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
@@ -344,16 +746,14 @@ def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
     resolver = _Resolver(project)
     out = Resolution()
     externals: dict[str, str] = {}
-    calls_seen: set[tuple[str, str]] = set()
     imports_seen: dict[tuple[str, str], int] = {}
 
     def external(name: str, kind: str) -> NodeId:
         externals.setdefault(name, kind)
         return external_id(name)
 
-    for mod in sorted(inputs, key=lambda m: m.path):
-        if not mod.scopes:
-            continue
+    ordered = [m for m in sorted(inputs, key=lambda m: m.path) if m.scopes]
+    for mod in ordered:
         module_scope = mod.scopes[0]
         # IMPORTS: module -> module (project) or external module.
         for imp in mod.imports:
@@ -394,42 +794,203 @@ def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
                     out.edges.append(Edge(EdgeKind.INHERITS, scope.id, NodeKind.CLASS,
                                           external(base.value, _external_kind(base.value)), NodeKind.EXTERNAL,
                                           (("position", position),)))
-        # CALLS: call site -> callee, and the scope-level projection.
+
+    # CALLS: rounds of resolution until the values flowing into parameters settle.
+    calls: list[tuple[CallFact, ScopeFacts]] = []
+    for mod in ordered:
         for call in mod.calls:
-            if not call.callee:
-                out.unresolved["callee is not a name"] += 1
-                continue
             scope = project.scopes.get(call.scope)
-            if scope is None:
+            if scope is not None:
+                calls.append((call, scope))
+    for round_no in range(MAX_FLOW_ROUNDS):
+        resolver.reset()
+        resolver.demanded = set()
+        found_calls, scope_edges, pending = _resolve_round(project, resolver, calls)
+        inflow: dict[tuple[str, str], set] = {}
+        for key, scope, expr in pending:
+            if key in resolver.demanded:
+                # scope None: ``expr`` is a value already (a receiver, a decorated function)
+                vals = resolver.values(expr, scope)[0] if scope is not None else (expr,)
+                if vals:
+                    inflow.setdefault(key, set()).update(Target(v.kind, v.value, "argument") for v in vals)
+        frozen = {k: frozenset(v) for k, v in inflow.items()}
+        if frozen == resolver.inflow:
+            break
+        resolver.inflow = frozen
+    else:
+        resolver.partial = True
+        log.warning("call resolution stopped after %d rounds (MAX_FLOW_ROUNDS); the call graph is partial",
+                    MAX_FLOW_ROUNDS)
+    out.partial = resolver.partial
+
+    calls_seen: set[tuple[str, str]] = set()
+
+    def scope_edge(scope: ScopeFacts, dst_id: str, dst_kind: NodeKind, how: str) -> None:
+        if (scope.id, dst_id) not in calls_seen:
+            calls_seen.add((scope.id, dst_id))
+            out.edges.append(Edge(EdgeKind.CALLS, scope.id, _SCOPE_TABLES[scope.kind], NodeId(dst_id), dst_kind,
+                                  (("provenance", how),)))
+
+    def endpoint(t: Target) -> tuple[str, NodeKind] | None:
+        if t.kind == "external":
+            return external(t.value, _external_kind(t.value)), NodeKind.EXTERNAL
+        dst = project.scopes.get(NodeId(t.value))
+        if dst is None or dst.kind == "module":
+            return None
+        return dst.id, NodeKind.CLASS if dst.kind == "class" else NodeKind.FUNCTION
+
+    for call, scope, targets, reason in found_calls:
+        if not targets:
+            out.unresolved[_reason_class(reason)] += 1
+            continue
+        for t in targets:
+            end = endpoint(t)
+            if end is None:
                 continue
-            target = resolver.expression(call.callee, scope)
-            if isinstance(target, str):
-                out.unresolved[_reason_class(target)] += 1
-                continue
-            if target.kind == "def":
-                dst = project.scopes.get(NodeId(target.value))
-                if dst is None:
-                    continue
-                dst_kind = NodeKind.CLASS if dst.kind == "class" else NodeKind.FUNCTION
-                dst_id = dst.id
-                out.resolved_calls += 1
-            elif target.kind == "external":
-                dst_id = external(target.value, _external_kind(target.value))
-                dst_kind = NodeKind.EXTERNAL
+            if t.kind == "external":
                 out.external_calls += 1
             else:
-                out.unresolved[f"calling a {target.kind}"] += 1
-                continue
-            prov = (("provenance", target.how),)
-            out.edges.append(Edge(EdgeKind.CALLS, call.id, NodeKind.CALLSITE, dst_id, dst_kind, prov))
-            if (scope.id, dst_id) not in calls_seen:
-                calls_seen.add((scope.id, dst_id))
-                out.edges.append(Edge(EdgeKind.CALLS, scope.id, _SCOPE_TABLES[scope.kind], dst_id, dst_kind, prov))
+                out.resolved_calls += 1
+            out.edges.append(Edge(EdgeKind.CALLS, call.id, NodeKind.CALLSITE, NodeId(end[0]), end[1],
+                                  (("provenance", t.how),)))
+            scope_edge(scope, end[0], end[1], t.how)
+    for scope, t in scope_edges:
+        end = endpoint(t)
+        if end is not None:
+            scope_edge(scope, end[0], end[1], t.how)
     out.externals = [
         Node(external_id(name), NodeKind.EXTERNAL, name, "", NO_SPAN, {"kind": kind})
         for name, kind in sorted(externals.items())
     ]
     return out
+
+
+def _resolve_round(project: _Project, resolver: _Resolver, calls: list[tuple[CallFact, ScopeFacts]]):
+    """One pass over every call site, implicit call and decorator application.
+
+    Returns (per call: call, scope, sorted callee targets, reason when none),
+    scope-level edges [(scope, target)] of implicit calls, and the argument
+    flows [((function id, parameter), scope, expression)] for the next round.
+    """
+    found: list = []
+    scope_edges: list = []
+    pending: list = []
+
+    def flow_args(fid: str, args, kwargs, scope: ScopeFacts, receiver: Target | None) -> None:
+        fscope = project.scopes.get(NodeId(fid))
+        if fscope is None or fscope.kind not in ("function", "lambda"):
+            return
+        params = fscope.params
+        if receiver is not None and params:
+            pending.append(((fid, params[0]), None, receiver))
+            params = params[1:]
+        for i, arg in enumerate(args):
+            if arg is None:
+                continue
+            if arg[0] == "*" or i >= len(params):
+                break
+            pending.append(((fid, params[i]), scope, arg))
+        for name, arg in kwargs:
+            if arg is not None and name in fscope.params:
+                pending.append(((fid, name), scope, arg))
+
+    def invoke(t: Target, args, kwargs, scope: ScopeFacts) -> list[Target]:
+        """The callable(s) a call of ``t`` runs; records argument flows."""
+        if t.kind == "def":
+            if resolver.is_class(t.value):
+                inits = resolver.member_in(resolver.mro(t.value), "__init__", 0)[0]
+                for init in inits:
+                    if init.kind == "def":
+                        flow_args(init.value, args, kwargs, scope, Target("instance", t.value, "self"))
+                return [t]
+            flow_args(t.value, args, kwargs, scope, None)
+            return [t]
+        if t.kind == "bound":
+            fid, cid = t.value
+            flow_args(fid, args, kwargs, scope, Target("instance", cid, "self"))
+            return [Target("def", fid, t.how)]
+        if t.kind == "instance":
+            out = []
+            for m in resolver.protocol_methods(t, "__call__", 0):
+                out.extend(invoke(m, args, kwargs, scope))
+            return out
+        if t.kind == "external":
+            return [t]
+        return []
+
+    for call, scope in calls:
+        vals, reason = resolver.callees(call, scope)
+        targets: set = set()
+        for t in sorted(vals, key=_order):
+            targets.update(invoke(t, call.args, call.kwargs, scope))
+            if t.kind == "external" and t.value in _HIGHER_ORDER:
+                positions, keywords = _HIGHER_ORDER[t.value]
+                fargs = [call.args[i] for i in positions if i < len(call.args)]
+                fargs += [e for k, e in call.kwargs if k in keywords]
+                for farg in fargs:
+                    for f in sorted(resolver.values(farg, scope)[0], key=_order):
+                        if f.kind in ("def", "bound"):
+                            for callee in invoke(f, (), (), scope):
+                                scope_edges.append((scope, Target(callee.kind, callee.value, "callback")))
+        if not targets and vals:
+            reason = f"calling a {sorted(vals, key=_order)[0].kind}"
+        found.append((call, scope, sorted(targets, key=_order), reason))
+    for scope in project.scopes.values():
+        if scope.implicit:
+            for protocol, receiver in scope.implicit:
+                _implicit_calls(project, resolver, scope, protocol, receiver, scope_edges, pending)
+        if scope.decorated_by:
+            outer = project.scopes.get(scope.parent) if scope.parent else None
+            if outer is None:
+                continue
+            for d, arg_vals in resolver.decorated(scope, 0)[1]:
+                for callee in invoke(d, (), (), outer):
+                    if callee.kind == "def" or (callee.kind == "external" and not callee.value.startswith("<")):
+                        scope_edges.append((outer, Target(callee.kind, callee.value, "decorator")))
+                        fscope = project.scopes.get(NodeId(callee.value)) if callee.kind == "def" else None
+                        if fscope is not None and fscope.params:
+                            for v in arg_vals:
+                                pending.append(((callee.value, fscope.params[0]), None, v))
+    return found, scope_edges, pending
+
+
+def _implicit_calls(project: _Project, resolver: _Resolver, scope: ScopeFacts, protocol: str, receiver,
+                    scope_edges: list, pending: list) -> None:
+    """Edges of calls implied by operators, ``for``, ``with`` and property reads."""
+    if protocol == "get":
+        if receiver[0] != "n" or "." not in receiver[1]:
+            return
+        head, attr = receiver[1].rsplit(".", 1)
+        if attr not in project.property_names:
+            return
+        for v in resolver.dotted(head, scope, 0)[0]:
+            if v.kind != "instance" or not resolver.is_class(v.value):
+                continue
+            for m in resolver.member_in(resolver.mro(v.value), attr, 0)[0]:
+                f = project.scopes.get(NodeId(m.value)) if m.kind == "def" else None
+                if f is not None and "property" in f.decorators:
+                    scope_edges.append((scope, Target("def", m.value, "property")))
+                    if f.params:
+                        pending.append(((m.value, f.params[0]), None, v))
+        return
+    dunders = {"iter": ("__iter__",), "with": ("__enter__", "__exit__")}.get(protocol, (protocol,))
+    if not any(d in project.dunders for d in dunders):
+        return
+    for v in sorted(resolver.values(receiver, scope)[0], key=_order):
+        if v.kind != "instance":
+            continue
+        for dunder in dunders:
+            for m in resolver.protocol_methods(v, dunder, 0):
+                if m.kind == "bound":
+                    scope_edges.append((scope, Target("def", m.value[0], "implicit")))
+                    f = project.scopes.get(NodeId(m.value[0]))
+                    if f is not None and f.params:
+                        pending.append(((m.value[0], f.params[0]), None, v))
+                    if dunder == "__iter__":
+                        for it in resolver.callee_results(m, 0)[0]:
+                            for n in resolver.protocol_methods(it, "__next__", 0):
+                                if n.kind == "bound":
+                                    scope_edges.append((scope, Target("def", n.value[0], "implicit")))
 
 
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")

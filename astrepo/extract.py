@@ -75,6 +75,12 @@ LITERAL_TYPES = {
     "set_comprehension": "<set>", "integer": "<int>", "float": "<float>",
 }
 
+#: Expression types that imply calls (dunders) or bind names outside statements.
+IMPLICIT_TYPES = frozenset((
+    "binary_operator", "comparison_operator", "unary_operator", "subscript", "for_in_clause",
+    "yield", "named_expression",
+))
+
 _BINDING_RANK = {
     BindingKind.LOCAL: 0,
     BindingKind.PARAM: 1,
@@ -123,6 +129,82 @@ def dotted_name(node: tree_sitter.Node | None) -> str:
     return ".".join(reversed(parts))
 
 
+#: Binary operators -> the dunder they call on the left operand.
+BINARY_DUNDERS = {
+    "+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__", "//": "__floordiv__",
+    "%": "__mod__", "**": "__pow__", "@": "__matmul__", "&": "__and__", "|": "__or__", "^": "__xor__",
+    "<<": "__lshift__", ">>": "__rshift__",
+}
+COMPARE_DUNDERS = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
+UNARY_DUNDERS = {"-": "__neg__", "+": "__pos__", "~": "__invert__"}
+
+#: How deep `expr_of` encodes nested expressions.
+MAX_EXPR_DEPTH = 6
+
+
+def _literal_key(node: tree_sitter.Node | None) -> str:
+    """The text of a constant subscript/dict key (``"a"`` -> ``'a'``, ``0`` -> ``0``), "" otherwise."""
+    if node is None:
+        return ""
+    if node.type == "integer":
+        return _text(node)
+    if node.type == "string" and node.named_child_count <= 3:
+        text = _text(node)
+        if text[:1] in "'\"" and "{" not in text:
+            return "'" + text.strip("'\"") + "'"
+    return ""
+
+
+def expr_of(node: tree_sitter.Node | None, depth: int = 0):
+    """The resolver's view of an expression (see `astrepo.model.Expr`), None when it says nothing."""
+    if node is None or depth > MAX_EXPR_DEPTH:
+        return None
+    t = node.type
+    if t in ("identifier", "attribute"):
+        dotted = dotted_name(node)
+        if dotted:
+            return ("n", dotted)
+        if t == "attribute":
+            inner = expr_of(node.child_by_field_name("object"), depth + 1)
+            return ("a", inner, _text(node.child_by_field_name("attribute"))) if inner else None
+        return None
+    if t == "call":
+        return ("c", node.end_byte)
+    if t == "lambda":
+        return ("f", node.start_byte)
+    if t in ("list", "tuple", "set", "expression_list"):
+        items = tuple(e for e in (expr_of(c, depth + 1) for c in node.named_children) if e is not None)
+        return ("l", items)
+    if t == "dictionary":
+        pairs = []
+        for c in node.named_children:
+            if c.type == "pair":
+                value = expr_of(c.child_by_field_name("value"), depth + 1)
+                if value is not None:
+                    pairs.append((_literal_key(c.child_by_field_name("key")), value))
+        return ("m", tuple(pairs))
+    if t == "subscript":
+        inner = expr_of(node.child_by_field_name("value"), depth + 1)
+        subs = node.children_by_field_name("subscript")
+        return ("s", inner, _literal_key(subs[0]) if len(subs) == 1 else "") if inner else None
+    if t == "parenthesized_expression" or t == "await":
+        return expr_of(node.named_children[0], depth) if node.named_child_count else None
+    if t == "boolean_operator":
+        items = tuple(e for e in (expr_of(node.child_by_field_name(f), depth + 1) for f in ("left", "right"))
+                      if e is not None)
+        return ("o", items) if items else None
+    if t == "conditional_expression":
+        items = tuple(e for e in (expr_of(c, depth + 1) for c in node.named_children[:1] + node.named_children[2:3])
+                      if e is not None)
+        return ("o", items) if items else None
+    if t == "named_expression":
+        return expr_of(node.child_by_field_name("value"), depth)
+    literal = LITERAL_TYPES.get(t)
+    if literal:
+        return ("n", literal)
+    return None
+
+
 def _docstring(body: tree_sitter.Node | None) -> str:
     if body is None:
         return ""
@@ -163,6 +245,20 @@ class _Scope:
     bases: tuple[str, ...] = ()
     decorators: tuple[str, ...] = ()
     params: tuple[str, ...] = ()
+    start: int = -1
+    flows: list = field(default_factory=list)
+    returns: list = field(default_factory=list)
+    yields: list = field(default_factory=list)
+    decorated_by: tuple = ()
+    implicit: dict = field(default_factory=dict)  #: insertion-ordered set
+
+    def flow(self, target: str, value) -> None:
+        if value is not None:
+            self.flows.append((target, value))
+
+    def implied(self, protocol: str, receiver) -> None:
+        if receiver is not None:
+            self.implicit[(protocol, receiver)] = None
 
     def next_ordinal(self, kind: str) -> int:
         n = self.counters.get(kind, 0)
@@ -178,7 +274,9 @@ class _Scope:
         return ScopeFacts(
             id=self.id, kind=self.kind, qualname=self.qualname,
             parent=self.parent.id if self.parent else None, bindings=self.bindings,
-            bases=self.bases, decorators=self.decorators, params=self.params,
+            bases=self.bases, decorators=self.decorators, params=self.params, start=self.start,
+            flows=tuple(self.flows), returns=tuple(self.returns), yields=tuple(self.yields),
+            decorated_by=self.decorated_by, implicit=tuple(self.implicit),
         )
 
 
@@ -265,6 +363,8 @@ class _Extractor:
                 continue
             elif t == "expression_statement" or t in stmt_types:
                 cid, ckind = self._visit_stmt(node, t, scope, cid, ckind)
+            elif t in IMPLICIT_TYPES:
+                self._visit_implicit(node, t, scope)
             elif t == "decorated_definition":
                 pass
             elif t == "comment":
@@ -275,6 +375,65 @@ class _Extractor:
         self.facts.scopes = [s.facts() for s in self.scopes]
 
     # -- visitors --------------------------------------------------------
+    def _visit_implicit(self, node: tree_sitter.Node, t: str, scope: _Scope) -> None:
+        if t == "binary_operator":
+            op = node.child_by_field_name("operator")
+            dunder = BINARY_DUNDERS.get(_text(op)) if op is not None else None
+            if dunder:
+                scope.implied(dunder, _receiver(node.child_by_field_name("left")))
+        elif t == "comparison_operator":
+            ops = node.children_by_field_name("operators")
+            if len(ops) == 1 and node.named_child_count == 2:
+                op = _text(ops[0])
+                left, right = node.named_children
+                if op == "in":
+                    scope.implied("__contains__", _receiver(right))
+                elif op in COMPARE_DUNDERS:
+                    scope.implied(COMPARE_DUNDERS[op], _receiver(left))
+        elif t == "unary_operator":
+            op = node.child_by_field_name("operator")
+            dunder = UNARY_DUNDERS.get(_text(op)) if op is not None else None
+            if dunder:
+                scope.implied(dunder, _receiver(node.child_by_field_name("argument")))
+        elif t == "subscript":
+            parent = node.parent
+            store = parent is not None and parent.type in ("assignment", "augmented_assignment") and \
+                parent.child_by_field_name("left") == node
+            scope.implied("__setitem__" if store else "__getitem__", _receiver(node.child_by_field_name("value")))
+        elif t == "for_in_clause":
+            right = node.child_by_field_name("right")
+            value = expr_of(right)
+            left = node.child_by_field_name("left")
+            self._bind_targets(left, scope)
+            self._flow_targets(left, ("i", value) if value is not None else None, scope)
+            scope.implied("iter", _receiver(right))
+        elif t == "yield":
+            value = expr_of(node.named_children[0]) if node.named_child_count else None
+            if value is not None:
+                scope.yields.append(value)
+        elif t == "named_expression":
+            name = node.child_by_field_name("name")
+            if name is not None:
+                scope.bind(_text(name), BindingKind.LOCAL, "", node.start_point[0] + 1)
+                scope.flow(_text(name), expr_of(node.child_by_field_name("value")))
+
+    def _flow_targets(self, node: tree_sitter.Node | None, value, scope: _Scope) -> None:
+        """Record ``value`` flowing into the names (and ``obj.attr`` targets) of an assignment target."""
+        if node is None or value is None:
+            return
+        t = node.type
+        if t == "identifier":
+            scope.flow(_text(node), value)
+        elif t == "attribute":
+            dotted = dotted_name(node)
+            if dotted:
+                scope.flow(dotted, value)
+        elif t in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "expression_list"):
+            for child in node.named_children:
+                self._flow_targets(child, ("i", value), scope)
+        elif t == "parenthesized_expression" and node.named_child_count == 1:
+            self._flow_targets(node.named_children[0], value, scope)
+
     def _visit_stmt(self, node: tree_sitter.Node, t: str, scope: _Scope, cid: NodeId, ckind: NodeKind) -> tuple[NodeId, NodeKind]:
         if t == "expression_statement":
             first = node.named_children[0] if node.named_child_count else None
@@ -284,8 +443,14 @@ class _Extractor:
                 self._bind_assignment(first, scope)
             elif ft == "augmented_assignment":
                 kind = "augassign"
+                op = first.child_by_field_name("operator")
+                dunder = BINARY_DUNDERS.get(_text(op)[:-1]) if op is not None else None
+                if dunder:
+                    scope.implied("__i" + dunder[2:], _receiver(first.child_by_field_name("left")))
             else:
                 kind = "expr"
+                if ft == "attribute":
+                    scope.implied("get", expr_of(first))
         elif t == "type_alias_statement" and _misparsed_type_call(node) is not None:
             # tree-sitter reads `type(x).attr = v` as a type alias; Python reads an
             # assignment whose target calls type(). Record what Python sees.
@@ -306,7 +471,16 @@ class _Extractor:
             if kind == "import":
                 self._visit_import(node, t, scope)
             elif t == "for_statement":
-                self._bind_targets(node.child_by_field_name("left"), scope)
+                left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+                self._bind_targets(left, scope)
+                value = expr_of(right)
+                self._flow_targets(left, ("i", value) if value is not None else None, scope)
+                scope.implied("iter", _receiver(right))
+            elif kind == "return":
+                if node.named_child_count:
+                    value = expr_of(node.named_children[0])
+                    if value is not None:
+                        scope.returns.append(value)
             elif t == "with_statement":
                 self._bind_with(node, scope)
             elif kind == "except":
@@ -327,7 +501,25 @@ class _Extractor:
         label = callee or _one_line(_text(func), 80)
         self._add_node(call_id, NodeKind.CALLSITE, label, span, callee=callee, n_args=n_args, caller=scope.id)
         self._edge(EdgeKind.CONTAINS, cid, ckind, call_id, NodeKind.CALLSITE)
-        self.facts.calls.append(CallFact(call_id, scope.id, callee, span.start_line))
+        positional: list = []
+        keywords: list = []
+        if args is not None and args.type == "argument_list":
+            for arg in args.named_children:
+                at = arg.type
+                if at == "keyword_argument":
+                    keywords.append((_text(arg.child_by_field_name("name")), expr_of(arg.child_by_field_name("value"))))
+                elif at == "list_splat":
+                    inner = expr_of(arg.named_children[0]) if arg.named_child_count else None
+                    positional.append(("*", inner) if inner is not None else None)
+                elif at in ("dictionary_splat", "comment"):
+                    continue
+                else:
+                    positional.append(expr_of(arg))
+        elif args is not None:  # a bare generator expression argument
+            positional.append(None)
+        self.facts.calls.append(CallFact(
+            call_id, scope.id, callee, span.start_line, node.end_byte,
+            None if callee else expr_of(func), tuple(positional), tuple(keywords)))
         return call_id, NodeKind.CALLSITE
 
     def _decorators(self, node: tree_sitter.Node) -> tuple[str, ...]:
@@ -345,6 +537,14 @@ class _Extractor:
                     out.append(dotted_name(expr) or _one_line(_text(expr), 80))
         return tuple(out)
 
+    @staticmethod
+    def _decorator_exprs(node: tree_sitter.Node) -> tuple:
+        parent = node.parent
+        if parent is None or parent.type != "decorated_definition":
+            return ()
+        return tuple(expr_of(c.named_children[0]) if c.named_child_count else None
+                     for c in parent.named_children if c.type == "decorator")
+
     def _visit_function(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind, push) -> None:
         name = _text(node.child_by_field_name("name")) or "<anonymous>"
         previous = scope.def_names.get(name, 0)
@@ -352,6 +552,8 @@ class _Extractor:
         fscope = self._new_scope(scope, "function", scope_segment(name, previous), name, NodeKind.FUNCTION)
         decorators = self._decorators(node)
         fscope.decorators = decorators
+        fscope.decorated_by = self._decorator_exprs(node)
+        fscope.start = node.start_byte
         is_async = node.child_count > 0 and node.children[0].type == "async"
         params_node = node.child_by_field_name("parameters")
         returns = node.child_by_field_name("return_type")
@@ -384,6 +586,10 @@ class _Extractor:
         scope.lambdas += 1
         segment = lambda_segment(scope.lambdas)
         lscope = self._new_scope(scope, "lambda", segment, segment, NodeKind.FUNCTION)
+        lscope.start = node.start_byte
+        body_expr = expr_of(node.child_by_field_name("body"))
+        if body_expr is not None:
+            lscope.returns.append(body_expr)
         params_node = node.child_by_field_name("parameters")
         body = node.child_by_field_name("body")
         n_params = self._visit_params(params_node, lscope, scope, param_ids := [])
@@ -418,6 +624,7 @@ class _Extractor:
         cscope.bases = tuple(bases)
         decorators = self._decorators(node)
         cscope.decorators = decorators
+        cscope.decorated_by = self._decorator_exprs(node)
         body = node.child_by_field_name("body")
         span = _span(node)
         self._add_node(
@@ -470,6 +677,7 @@ class _Extractor:
                 name_node = p.child_by_field_name("name")
                 annotation = _one_line(_text(p.child_by_field_name("type")), 120)
                 default = _one_line(_text(p.child_by_field_name("value")), 120)
+                fscope.flow(_text(name_node), expr_of(p.child_by_field_name("value")))
             elif t == "typed_parameter":
                 inner = p.named_children[0] if p.named_child_count else None
                 annotation = _one_line(_text(p.child_by_field_name("type")), 120)
@@ -545,11 +753,17 @@ class _Extractor:
             dotted = dotted_name(right)
             if dotted:
                 kind, target = BindingKind.ALIAS, dotted
+        value = expr_of(right)
+        if value is None and node.child_by_field_name("type") is not None:
+            annotation = dotted_name(node.child_by_field_name("type").named_children[0]
+                                     if node.child_by_field_name("type").named_child_count else None)
+            value = ("t", annotation) if annotation else None
         for left in targets:
             if left.type == "identifier":
                 scope.bind(_text(left), kind, target, line)
             else:
                 self._bind_targets(left, scope)
+            self._flow_targets(left, value, scope)
 
     def _bind_targets(self, node: tree_sitter.Node | None, scope: _Scope) -> None:
         if node is None:
@@ -572,9 +786,16 @@ class _Extractor:
             for item in clause.named_children:
                 value = item.child_by_field_name("value")
                 if value is not None and value.type == "as_pattern":
+                    manager = value.named_children[0] if value.named_child_count else None
+                    scope.implied("with", _receiver(manager))
                     alias = value.child_by_field_name("alias")
                     if alias is not None:
-                        self._bind_targets(alias.named_children[0] if alias.named_child_count else alias, scope)
+                        alias_target = alias.named_children[0] if alias.named_child_count else alias
+                        self._bind_targets(alias_target, scope)
+                        entered = expr_of(manager)
+                        self._flow_targets(alias_target, ("e", entered) if entered is not None else None, scope)
+                elif value is not None:
+                    scope.implied("with", _receiver(value))
 
     def _bind_except(self, node: tree_sitter.Node, scope: _Scope) -> None:
         for child in node.named_children:
@@ -638,6 +859,13 @@ def _misparsed_type_call(node: tree_sitter.Node) -> tree_sitter.Node | None:
     if expr is not None and expr.type == "parenthesized_expression" and expr.start_byte == node.children[0].end_byte:
         return expr
     return None
+
+
+def _receiver(node: tree_sitter.Node | None):
+    """The receiver of an implied dunder call, when it is worth resolving (a name or a call)."""
+    if node is None or node.type not in ("identifier", "attribute", "call", "parenthesized_expression"):
+        return None
+    return expr_of(node)
 
 
 def _first_identifier(node: tree_sitter.Node) -> tree_sitter.Node | None:

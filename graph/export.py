@@ -58,6 +58,8 @@ def pycg_callgraph(db: GraphDB) -> dict[str, list[str]]:
         if caller is None:
             continue
         if label == "External":
+            if dst_name in _PYCG_SKIPPED:
+                continue
             target = pycg_external_name(dst_name)
         elif label == "Class":
             target = constructor(dst)
@@ -69,6 +71,9 @@ def pycg_callgraph(db: GraphDB) -> dict[str, list[str]]:
         graph.setdefault(target, set())
     return {k: sorted(v) for k, v in sorted(graph.items())}
 
+
+#: Builtins PyCG does not list as callees: ``super()`` only builds a proxy.
+_PYCG_SKIPPED = frozenset(("<builtin>.super",))
 
 #: PyCG's names for builtin types' methods.
 _PYCG_TYPES = {"str": "PyStr", "bytes": "PyBytes", "list": "PyList", "dict": "PyDict", "set": "PySet",

@@ -9,7 +9,7 @@ def helper(x):
 
 class Base:
     def run(self):
-        return self.step()  # calls: pkg.core.Base.step
+        return self.step()  # calls: pkg.core.Engine.step
 
     def step(self):
         return helper([1])  # calls: pkg.core.helper

@@ -1,0 +1,6 @@
+def compute(x):
+    return x
+
+
+def other():
+    return compute(0)

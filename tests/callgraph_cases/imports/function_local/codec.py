@@ -1,0 +1,6 @@
+def encode(s):
+    return s
+
+
+def decode(s):
+    return s

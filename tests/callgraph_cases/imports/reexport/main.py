@@ -1,0 +1,5 @@
+import lib
+from lib import Parser
+
+lib.parse("x")
+Parser().feed("y")

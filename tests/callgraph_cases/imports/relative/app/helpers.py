@@ -1,0 +1,2 @@
+def trim(text):
+    return text

@@ -1,0 +1,5 @@
+from ..helpers import trim
+
+
+def shout(text):
+    return trim(text)

@@ -1,0 +1,2 @@
+def fill(name):
+    return "<" + name + ">"

@@ -1,0 +1,3 @@
+from app.views import render_page
+
+render_page("home")

@@ -267,7 +267,9 @@ class _Walker:
                 if info is None:
                     continue
                 types, alias = _handler_types(c)
-                handlers.append((info.id, types))
+                # A handler that re-raises what it caught guards nothing: the exception escapes.
+                if not _reraises(c, alias):
+                    handlers.append((info.id, types))
                 clauses.append((c, types, alias, info))
                 self.catches.extend(CatchFact(info.id, scope, t) for t in types)
         self.body(block_statements(node.child_by_field_name("body")), tries + [handlers] if handlers else tries, handler)
@@ -296,6 +298,22 @@ class _Walker:
         for typ in types:
             caught = self.caught_by(tries, typ) if typ else None
             self.raises.append(RaiseFact(info.id, info.scope, typ, kind, cause, caught, info.line))
+
+
+def _reraises(clause: tree_sitter.Node, alias: str) -> bool:
+    """Whether an except clause re-raises what it caught (``raise`` / ``raise <alias>``),
+    outside nested definitions."""
+    stack = list(clause.named_children)
+    while stack:
+        node = stack.pop()
+        if node.type in ("function_definition", "class_definition", "lambda"):
+            continue
+        if node.type == "raise_statement":
+            exc = node.named_children[0] if node.named_child_count else None
+            if exc is None or (alias and exc.type == "identifier" and exc.text == alias.encode()):
+                return True
+        stack.extend(node.named_children)
+    return False
 
 
 def _dotted(node: tree_sitter.Node | None) -> str:

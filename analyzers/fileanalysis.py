@@ -30,8 +30,9 @@ from astrepo.analyzers.metrics import Effect, FunctionMetrics, Role, analyze_met
 from astrepo.analyzers.statements import index_statements
 
 #: Bump when an analyzer changes what it produces (cached analyses of an older
-#: version are recomputed). History: 1 - CFG, data flow, exceptions, metrics.
-ANALYSIS_VERSION = 1
+#: version are recomputed). History: 1 - CFG, data flow, exceptions, metrics; 2 - handlers that
+#: re-raise guard nothing.
+ANALYSIS_VERSION = 2
 
 #: Table name -> record type.
 RECORD_TYPES: dict[str, type] = {

@@ -41,6 +41,34 @@ def exception_type_id(name: str) -> str:
     return node_id_for("<exception>", name, "exception_type")
 
 
+def canonical_exceptions(facts: FileFacts, analysis: FileAnalysis) -> FileAnalysis:
+    """Exception names that are import aliases (``from .errors import ShopError as Error``)
+    replaced by the imported name, in raises, handlers and guards, so that matching by
+    class name sees through aliases."""
+    from astrepo.model import BindingKind
+
+    scopes = {scope.id: scope for scope in facts.scopes}
+
+    def canonical(name: str, scope_id: str) -> str:
+        head, _, rest = name.partition(".")
+        scope = scopes.get(scope_id)
+        while scope is not None:
+            binding = scope.bindings.get(head)
+            if binding is not None:
+                if binding.kind is BindingKind.IMPORT_FROM and binding.target.rsplit(".", 1)[-1] != head:
+                    return binding.target + (f".{rest}" if rest else "")
+                return name
+            scope = scopes.get(scope.parent) if scope.parent else None
+        return name
+
+    tables = dict(analysis.tables)
+    tables["raises"] = [r[:2] + (canonical(r[2], r[1]),) + r[3:] for r in tables.get("raises", [])]
+    tables["catches"] = [c[:2] + (canonical(c[2], c[1]),) + c[3:] for c in tables.get("catches", [])]
+    tables["guards"] = [g[:3] + (tuple(tuple(canonical(t, g[1]) for t in handler) for handler in g[3]),) + g[4:]
+                        for g in tables.get("guards", [])]
+    return analysis._replace(tables=tables)
+
+
 def enrich_facts(facts: FileFacts, analysis: FileAnalysis) -> None:
     """Add the per-file analysis results to the file's node columns (in place)."""
     for node in analysis.records("cfg_nodes"):

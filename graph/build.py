@@ -36,7 +36,8 @@ from astrepo.source import DEFAULT_MAX_BYTES
 from astrepo.analyzers.callgraph import ModuleInputs, Resolution, resolve_project
 from astrepo.analyzers.fileanalysis import ANALYSIS_VERSION, FileAnalysis, analyze_file
 from astrepo.graph.analysis_rows import (
-    AnalysisInputs, ProjectAnalysis, analysis_edges, analysis_inputs, analyze_project, dedupe_exception_types,
+    AnalysisInputs, ProjectAnalysis, analysis_edges, analysis_inputs, analyze_project, canonical_exceptions,
+    dedupe_exception_types,
     enrich_facts, join_function_columns,
 )
 from astrepo.graph.db import GraphDB
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
 #: Key of cached per-file results: facts and analyses together.
-CACHE_VERSION = f"facts{FACTS_VERSION}.analysis{ANALYSIS_VERSION}"
+CACHE_VERSION = f"facts{FACTS_VERSION}.analysis{ANALYSIS_VERSION}.rows1"
 
 #: Largest number of files per task sent to a worker process (smaller
 #: batches when there are few files, so every worker gets several).
@@ -195,7 +196,8 @@ def _analyzed_one(source: SourceFile, parser: SourceParser, cache: FactsCache,
                 and cached[0].hash == digest and cached[0].module == source.module:
             return cached  # type: ignore[return-value]
     facts, tree = parse_file(source, parser, max_bytes)
-    analysis = analyze_file(tree, facts) if tree is not None else FileAnalysis(facts.path, {}, [], [])
+    analysis = (canonical_exceptions(facts, analyze_file(tree, facts)) if tree is not None
+                else FileAnalysis(facts.path, {}, [], []))
     if facts.hash:
         cache.put(source.path, facts.hash, (facts, analysis))
     return facts, analysis

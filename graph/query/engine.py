@@ -7,6 +7,7 @@ matched. User text only ever reaches Kuzu as a query parameter.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +24,6 @@ _CALLERS = "Function:Class:Module"
 
 #: Filters and subjects that need facts later index or trace stages provide.
 _NEEDS = {
-    "raising": "exception-flow facts (may-raise), which this index does not hold yet",
-    "catching": "exception-handler facts, which this index does not hold yet",
-    "complexity": "complexity metrics, which this index does not hold yet",
     "raised": "runtime events: run `astrepo trace -- COMMAND` first",
     "slower_than": "runtime timings: run `astrepo trace -- COMMAND` first",
     "called_more_than": "runtime call counts: run `astrepo trace -- COMMAND` first",
@@ -124,7 +122,7 @@ class QueryEngine:
         if form in ("functions", "classes"):
             label = "Function" if form == "functions" else "Class"
             project = "n.id, n.kind, n.name, n.file, n.start_line" if label == "Function" else _NODE
-            narrowing = next((c for c in query.filters if c.form in ("calling", "called_by")), None)
+            narrowing = next((c for c in query.filters if c.form in _NARROWING), None)
             if narrowing is not None:
                 # Start from the few nodes the call filter allows, not from every function.
                 ids = sorted(self._allowed(narrowing))
@@ -199,33 +197,17 @@ class QueryEngine:
         return rows
 
     def _recursive(self) -> dict[str, Row]:
-        import networkx as nx  # only this question needs it
-
-        edges = self._run("MATCH (a:Function)-[:CALLS]->(b:Function) RETURN a.id, b.id, a.name, b.name")
-        graph = nx.DiGraph()
-        names: dict[str, str] = {}
-        for a, b, an, bn in edges:
-            graph.add_edge(a, b)
-            names[a], names[b] = an, bn
-        why: dict[str, str] = {}
-        for component in nx.strongly_connected_components(graph):
-            if len(component) > 1:
-                cycle = " -> ".join(sorted(names[c] for c in component))
-                for c in component:
-                    why[c] = f"mutually recursive with {cycle}"
-            else:
-                (c,) = component
-                if graph.has_edge(c, c):
-                    why[c] = "calls itself"
-        rows = self._rows(self._run(f"MATCH (n:Function) WHERE n.id IN $ids RETURN {_NODE}", {"ids": sorted(why)}))
-        for row in rows.values():
-            row.why.append(why[row.id])
+        records = self._run("MATCH (n:Function) WHERE n.recursion <> '' "
+                            "RETURN n.id, n.kind, n.name, n.file, n.start_line, n.recursion")
+        rows = self._rows(records, kinds_known=True)
+        for rec in records:
+            rows[rec[0]].why.append(f"{rec[5]} recursion (a call cycle through it)")
         return rows
 
     def _unused(self) -> dict[str, Row]:
         records = self._run(
-            f"MATCH (n:Function) WHERE NOT EXISTS {{ MATCH ()-[:CALLS]->(n) }} "
-            f"RETURN {_NODE}, n.short_name, n.kind, n.decorators")
+            "MATCH (n:Function) WHERE n.fan_in = 0 "
+            "RETURN n.id, n.kind, n.name, n.file, n.start_line, n.short_name, n.kind AS fkind, n.decorators")
         # Overrides are reached through the base class (dynamic dispatch): not unused.
         overrides = {r[0] for r in self._run(
             f"MATCH (c:Class)-[:DEFINES]->(n:Function), (c)-[:INHERITS*1..{MAX_DEPTH}]->(b:Class)-[:DEFINES]->(m:Function) "
@@ -241,7 +223,7 @@ class QueryEngine:
                     or "/tests/" in f"/{file}"):
                 continue
             keep.append(rec)
-        rows = self._rows(keep)
+        rows = self._rows(keep, kinds_known=True)
         for row in rows.values():
             row.why.append("no call to it in the project (not a test, entry point, override, dunder or decorated function)")
         return rows
@@ -289,8 +271,16 @@ class QueryEngine:
 
     # -- filters -----------------------------------------------------------------
     def _allowed(self, clause: Clause) -> dict[str, str]:
-        """IDs a call filter lets through, with the reason. Only the named targets go to
+        """IDs a filter lets through, with the reason. Only the named targets go to
         Kuzu (small IN lists); the caller intersects in Python."""
+        if clause.form == "raising":
+            return self._raising(clause.args[0], implicit=clause.args[1])
+        if clause.form == "catching":
+            return self._catching(clause.args[0])
+        if clause.form == "complexity":
+            op, n = clause.args
+            return {r[0]: f"cyclomatic complexity {r[1]} (cognitive {r[2]})" for r in self._run(
+                f"MATCH (f:Function) WHERE f.cyclomatic {op} $n RETURN f.id, f.cyclomatic, f.cognitive", {"n": n})}
         ids = [t.id for t in self._targets(clause.args[0])]
         allowed: dict[str, str] = {}
         if clause.form == "calling":
@@ -311,9 +301,87 @@ class QueryEngine:
             prefix = clause.args[0]
             return {k: r for k, r in rows.items()
                     if r.file.startswith(prefix) or r.name == prefix or r.name.startswith(prefix + ".")}
-        if form in ("calling", "called_by"):
+        if form in _NARROWING:
             return _narrow(rows, self._allowed(clause))
         raise QueryError(f"unsupported filter {form!r}")  # pragma: no cover
+
+
+    # -- exceptions ------------------------------------------------------------------
+    def _exception_names(self, name: str, direction: str) -> set[str]:
+        """Short names of ``name`` and its subclasses (``down``) or superclasses (``up``),
+        builtin and project classes alike."""
+        short = name.rsplit(".", 1)[-1]
+        names = {short}
+        builtin = getattr(builtins, short, None)
+        if isinstance(builtin, type) and issubclass(builtin, BaseException):
+            if direction == "up":
+                names.update(c.__name__ for c in builtin.__mro__ if c is not object)
+            else:
+                names.update(c.__name__ for c in _builtin_exceptions() if issubclass(c, builtin))
+        try:
+            targets = resolve_name(self.db, name, ("Class", "External"), allow_many=True)
+        except QueryError:
+            targets = []
+        if targets:
+            ids = [t.id for t in targets]
+            pattern = ("(n:Class)-[:INHERITS*1..{d}]->(t)" if direction == "down" else "(t)-[:INHERITS*1..{d}]->(n)")
+            for (found,) in self._run(f"MATCH {pattern.format(d=MAX_DEPTH)} WHERE t.id IN $ids RETURN DISTINCT n.name",
+                                      {"ids": ids}):
+                names.add(found.rsplit(".", 1)[-1])
+            if direction == "up":
+                for (found,) in self._run(f"MATCH (t)-[:INHERITS*1..{MAX_DEPTH}]->(n:External) WHERE t.id IN $ids "
+                                          "RETURN DISTINCT n.name", {"ids": ids}):
+                    base = getattr(builtins, found.rsplit(".", 1)[-1], None)
+                    if isinstance(base, type) and issubclass(base, BaseException):
+                        names.update(c.__name__ for c in base.__mro__ if c is not object)
+        return names
+
+    def _raising(self, name: str, implicit: bool) -> dict[str, str]:
+        names = sorted(self._exception_names(name, "down"))
+        records = self._run("MATCH (f)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names "
+                            "RETURN f.id, e.name, r.origin, r.via", {"names": names})
+        places = self._places([r[2] for r in records] + [v for r in records for v in r[3]])
+        allowed: dict[str, str] = {}
+        for fid, exc, origin, via in records:
+            if fid in allowed:
+                continue
+            where = places.get(origin, "?")
+            path = " -> ".join(places.get(v, "?") for v in via)
+            allowed[fid] = f"may raise {exc} (raised at {where}" + (f", via calls at {path})" if via else ")")
+        if implicit:
+            for scope, exc, file, line, op in self._run(
+                    "MATCH (s:Stmt)-[r:IMPLICIT_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names AND NOT r.caught "
+                    "RETURN s.scope, e.name, s.file, s.start_line, r.op", {"names": names}):
+                allowed.setdefault(scope, f"implicitly raises {exc} ({op} at {file}:{line})")
+        return allowed
+
+    def _catching(self, name: str) -> dict[str, str]:
+        names = sorted(self._exception_names(name, "up"))
+        allowed: dict[str, str] = {}
+        for scope, exc, file, line in self._run(
+                "MATCH (s:Stmt)-[:CATCHES]->(e:ExceptionType) WHERE e.short_name IN $names "
+                "RETURN s.scope, e.name, s.file, s.start_line", {"names": names}):
+            allowed.setdefault(scope, f"catches {exc} at {file}:{line}")
+        return allowed
+
+    def _places(self, ids: list[str]) -> dict[str, str]:
+        """``file:line`` of statements and call sites by ID."""
+        if not ids:
+            return {}
+        out = {}
+        for label in ("Stmt", "CallSite"):
+            for node_id, file, line in self._run(f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n.id, n.file, n.start_line",
+                                                 {"ids": sorted(set(ids))}):
+                out[node_id] = f"{file}:{line}"
+        return out
+
+
+#: Filters that can start a `functions` question from a small set.
+_NARROWING = ("calling", "called_by", "raising", "catching", "complexity")
+
+
+def _builtin_exceptions() -> list[type]:
+    return [v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException)]
 
 
 def _narrow(rows: dict[str, Row], allowed: dict[str, str]) -> dict[str, Row]:

@@ -56,6 +56,21 @@ ANSWERS = {
     "entry points reaching shop.pricing.discount": [
         "app.main", "tests.test_shop.test_failed_order_takes_nothing", "tests.test_shop.test_order_takes_stock"],
     "paths from app.main to shop.pricing.price_of": ["app.main"],
+    # Exceptions: `raising` counts subclasses (OutOfStock < KeyError), `catching` superclasses.
+    "functions raising KeyError": ["app.main", "shop.inventory.CountingInventory.take", "shop.inventory.Inventory.take",
+                                   "shop.orders.place_order", "tests.test_shop.test_failed_order_takes_nothing",
+                                   "tests.test_shop.test_order_takes_stock"],
+    "callers of Inventory.take raising OutOfStock": ["shop.inventory.CountingInventory.take", "shop.orders.place_order"],
+    "functions in shop raising InvalidQuantity": [
+        "shop.inventory.CountingInventory.take", "shop.inventory.Inventory._check", "shop.inventory.Inventory.add",
+        "shop.inventory.Inventory.take", "shop.orders.place_order", "shop.orders.try_order"],
+    "functions in shop implicitly raising KeyError": [
+        "shop.inventory.CountingInventory.take", "shop.inventory.Inventory.add", "shop.inventory.Inventory.take",
+        "shop.orders.place_order", "shop.pricing.price_of"],
+    "functions catching OutOfStock": ["shop.orders.place_order", "shop.orders.try_order"],  # ShopError, KeyError
+    "functions catching ShopError": ["shop.orders.place_order"],  # `except Error`, an alias of ShopError
+    "functions with complexity > 2": ["shop.inventory.Inventory._check", "shop.orders.place_order",
+                                      "shop.pricing.total_price"],
 }
 
 
@@ -63,6 +78,12 @@ ANSWERS = {
 def test_exact_answers(db: Path, text: str) -> None:
     got = names(db, text)
     assert sorted(got) == sorted(ANSWERS[text])
+
+
+def test_raise_rows_name_the_raise_site_and_the_call_path(db: Path) -> None:
+    rows = {r.name: r for r in run_query("functions raising OutOfStock", db).rows}
+    assert rows["shop.orders.place_order"].why == [
+        "may raise OutOfStock (raised at shop/inventory.py:27, via calls at shop/orders.py:17)"]
 
 
 def test_every_row_says_why(db: Path) -> None:

@@ -17,6 +17,7 @@ def query(
     explain: bool = typer.Option(False, "--explain", help="Also show the Cypher the question compiled to."),
     db: Path = DB_OPTION,
     limit: int = typer.Option(0, "--limit", help="At most this many rows (0: all)."),
+    run: Optional[str] = typer.Option(None, "--run", help="Traced run for runtime questions (default: the latest)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Answer a question about the code (see the README for the phrases), or run --cypher."""
@@ -36,7 +37,7 @@ def query(
         raise QueryError('give a question, e.g. astrepo query "callers of NAME", or --cypher "MATCH ..."')
     from astrepo.graph.query import run_query
 
-    result = run_query(text, db, limit)
+    result = run_query(text, db, limit, run)
     if as_json:
         document = {"query": result.query, "rows": [r.as_dict() for r in result.rows]}
         if explain:

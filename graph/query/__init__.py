@@ -22,10 +22,10 @@ def open_engine(db: str | Path = ".astrepo") -> QueryEngine:
     return QueryEngine(GraphStore(Layout(Path(db))).open_read())
 
 
-def run_query(text: str, db: str | Path = ".astrepo", limit: int = 0) -> QueryResult:
-    """Answer one question on the graph under ``db``."""
+def run_query(text: str, db: str | Path = ".astrepo", limit: int = 0, run: str | None = None) -> QueryResult:
+    """Answer one question on the graph under ``db`` (runtime questions: ``run``, default the latest)."""
     engine = open_engine(db)
     try:
-        return engine.answer(text, limit)
+        return engine.answer(text, limit, run)
     finally:
         engine.db.close()

@@ -23,12 +23,13 @@ _NODE = "n.id, label(n), n.name, n.file, n.start_line"
 _CALLERS = "Function:Class:Module"
 
 #: Filters and subjects that need facts later index or trace stages provide.
+#: Questions about recorded runs.
+_RUNTIME = ("raised", "slower_than", "called_more_than", "slow", "never_executed")
+
+#: A function counts as slow when its mean call is at least this long and in the slowest tenth.
+SLOW_MIN_MS = 1.0
+
 _NEEDS = {
-    "raised": "runtime events: run `astrepo trace -- COMMAND` first",
-    "slower_than": "runtime timings: run `astrepo trace -- COMMAND` first",
-    "called_more_than": "runtime call counts: run `astrepo trace -- COMMAND` first",
-    "slow": "runtime timings: run `astrepo trace -- COMMAND` first",
-    "never_executed": "runtime coverage: run `astrepo trace -- COMMAND` first",
     "similar": "embeddings: use `astrepo search` until the query language reads them",
 }
 
@@ -68,6 +69,7 @@ class QueryEngine:
     def __init__(self, db: GraphDB) -> None:
         self.db = db
         self._log: list[tuple[str, dict[str, Any]]] = []
+        self._run_id: str | None = None
 
     # -- plumbing ------------------------------------------------------------
     def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
@@ -96,13 +98,16 @@ class QueryEngine:
                 rows[node_id].kind = kind
 
     # -- entry point -----------------------------------------------------------
-    def answer(self, text: str, limit: int = 0) -> QueryResult:
-        """Parse, compile and run one question."""
+    def answer(self, text: str, limit: int = 0, run: str | None = None) -> QueryResult:
+        """Parse, compile and run one question (runtime questions use ``run``, default the latest)."""
         self._log = []
+        self._run_id = run
         query = parse_query(text)
         for clause in (query.subject, *query.filters):
             if clause.form in _NEEDS:
                 raise QueryError(f"{_describe(clause)} needs {_NEEDS[clause.form]}")
+        if any(c.form in _RUNTIME for c in (query.subject, *query.filters)):
+            self._run_id = self._pick_run(run)
         rows = self._subject(query)
         for clause in query.filters:
             rows = self._filter(clause, rows)
@@ -156,6 +161,10 @@ class QueryEngine:
             return self._entry_points(s.args[0])
         if form == "paths":
             return self._paths(s.args[0], s.args[1])
+        if form == "slow":
+            return self._slow()
+        if form == "never_executed":
+            return self._never_executed()
         raise QueryError(f"unsupported question {form!r}")  # pragma: no cover - grammar and engine agree
 
     def _direct(self, form: str, name: str) -> dict[str, Row]:
@@ -277,6 +286,8 @@ class QueryEngine:
             return self._raising(clause.args[0], implicit=clause.args[1])
         if clause.form == "catching":
             return self._catching(clause.args[0])
+        if clause.form in ("raised", "slower_than", "called_more_than"):
+            return self._runtime_filter(clause)
         if clause.form == "complexity":
             op, n = clause.args
             return {r[0]: f"cyclomatic complexity {r[1]} (cognitive {r[2]})" for r in self._run(
@@ -364,6 +375,65 @@ class QueryEngine:
             allowed.setdefault(scope, f"catches {exc} at {file}:{line}")
         return allowed
 
+    # -- runtime ---------------------------------------------------------------------
+    def _pick_run(self, run: str | None) -> str:
+        if run:
+            found = self._run("MATCH (r:Run) WHERE r.id = $id OR starts_with(r.id, $id) RETURN r.id ORDER BY r.id",
+                              {"id": run})
+            if not found:
+                raise QueryError(f"no traced run {run!r}; `astrepo events --json` lists the runs")
+            return found[-1][0]
+        latest = self._run("MATCH (r:Run) RETURN r.id ORDER BY r.start_ns DESC LIMIT 1")
+        if not latest:
+            raise QueryError("no traced runs in this index: run `astrepo trace -- COMMAND` first")
+        return latest[0][0]
+
+    def _runtime_filter(self, clause: Clause) -> dict[str, str]:
+        run = self._run_id
+        allowed: dict[str, str] = {}
+        if clause.form == "raised":
+            names = sorted(self._exception_names(clause.args[0], "down"))
+            for fid, exc, file, line, role, message in self._run(
+                    "MATCH (e:Event)-[o:OBSERVED_AT]->(f) WHERE e.run = $run AND o.role IN ['raised', 'propagated'] "
+                    "RETURN f.id, e.exc_type, e.file, e.line, o.role, e.message ORDER BY e.ts_ns", {"run": run}):
+                if exc.rsplit(".", 1)[-1] in names:
+                    allowed.setdefault(fid, f"{role} {exc}({message!r}) raised at {file}:{line} in run {run}")
+            return allowed
+        stats = self._run("MATCH (s:RuntimeStat)-[:STAT_OF]->(f:Function) WHERE s.run = $run AND s.calls > 0 "
+                          "RETURN f.id, s.calls, s.mean_ns, s.max_ns", {"run": run})
+        for fid, calls, mean_ns, max_ns in stats:
+            if clause.form == "slower_than" and mean_ns / 1e6 > clause.args[0]:
+                allowed[fid] = f"mean {mean_ns / 1e6:.2f} ms over {calls} calls (max {max_ns / 1e6:.2f} ms)"
+            elif clause.form == "called_more_than" and calls > clause.args[0]:
+                allowed[fid] = f"called {calls} times in run {run}"
+        return allowed
+
+    def _slow(self) -> dict[str, Row]:
+        stats = self._run("MATCH (s:RuntimeStat)-[:STAT_OF]->(f:Function) WHERE s.run = $run AND s.calls > 0 "
+                          "RETURN f.id, s.calls, s.mean_ns, s.max_ns", {"run": self._run_id})
+        if not stats:
+            return {}
+        means = sorted(r[2] for r in stats)
+        cut = max(SLOW_MIN_MS * 1e6, means[int(0.9 * (len(means) - 1))])
+        why = {r[0]: f"mean {r[2] / 1e6:.2f} ms over {r[1]} calls (max {r[3] / 1e6:.2f} ms), in the slowest tenth"
+               for r in stats if r[2] >= cut}
+        rows = self._rows(self._run("MATCH (n:Function) WHERE n.id IN $ids "
+                                    "RETURN n.id, n.kind, n.name, n.file, n.start_line", {"ids": sorted(why)}),
+                          kinds_known=True)
+        for row in rows.values():
+            row.why.append(why[row.id])
+        return rows
+
+    def _never_executed(self) -> dict[str, Row]:
+        records = self._run(
+            "MATCH (n:Function) WHERE n.kind <> 'lambda' AND NOT EXISTS { MATCH (s:RuntimeStat)-[:STAT_OF]->(n) "
+            "WHERE s.run = $run AND s.calls > 0 } RETURN n.id, n.kind, n.name, n.file, n.start_line",
+            {"run": self._run_id})
+        rows = self._rows(records, kinds_known=True)
+        for row in rows.values():
+            row.why.append(f"no call recorded in run {self._run_id}")
+        return rows
+
     def _places(self, ids: list[str]) -> dict[str, str]:
         """``file:line`` of statements and call sites by ID."""
         if not ids:
@@ -377,7 +447,7 @@ class QueryEngine:
 
 
 #: Filters that can start a `functions` question from a small set.
-_NARROWING = ("calling", "called_by", "raising", "catching", "complexity")
+_NARROWING = ("calling", "called_by", "raising", "catching", "complexity", "raised", "slower_than", "called_more_than")
 
 
 def _builtin_exceptions() -> list[type]:

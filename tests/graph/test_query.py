@@ -126,3 +126,37 @@ def test_cli_json_contract(db: Path, astrepo_cli) -> None:
     for row in doc["rows"]:
         assert {"id", "kind", "name", "file", "line", "why"} <= set(row)
     assert doc["cypher"] and all("$" in c["query"] for c in doc["cypher"])
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory) -> Path:
+    """The example indexed and traced once under full_trace (real subprocess)."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("traced") / "shop"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".astrepo"))
+    for args in (["index", ".", "--no-embed", "-q"], ["trace", "--strategy", "full_trace", "--", sys.executable, "app.py"]):
+        done = subprocess.run([sys.executable, "-m", "astrepo.cli.app", *args], cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    return root / ".astrepo"
+
+
+RUNTIME_ANSWERS = {
+    "functions that raised KeyError": ["shop.inventory.Inventory.take", "shop.orders.place_order"],
+    "callers of Inventory.take that raised OutOfStock": ["shop.orders.place_order"],
+    "never executed functions in shop": ["shop.inventory.CountingInventory.__init__",
+                                         "shop.inventory.CountingInventory.take", "shop.inventory.Inventory.add"],
+    "functions in shop called more than 3 times": ["shop.inventory.Inventory._check", "shop.inventory.Inventory.take"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", sorted(RUNTIME_ANSWERS))
+def test_runtime_answers(traced: Path, text: str) -> None:
+    assert sorted(names(traced, text)) == sorted(RUNTIME_ANSWERS[text])
+
+
+def test_runtime_questions_without_a_run_say_so(db: Path) -> None:
+    with pytest.raises(QueryError, match="no traced runs"):
+        run_query("functions that raised KeyError", db)

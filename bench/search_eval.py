@@ -133,14 +133,14 @@ def index_graph(root: Path, db: Path) -> float:
     return time.perf_counter() - t
 
 
-def read_graph_symbols(db: Path):
+def read_graph_symbols(db: Path, check: bool = True):
     from astrepo.graph.db import GraphDB
-    from astrepo.graph.store import GraphStore
+    from astrepo.graph.store import DB_FILE, GraphStore
     from astrepo.graph.symbols import read_symbols
     from astrepo.layout import Layout
 
     store = GraphStore(Layout(db))
-    graph: GraphDB = store.open_read()
+    graph: GraphDB = store.open_read() if check else GraphDB(str(store.current_path() / DB_FILE), read_only=True)
     try:
         return read_symbols(graph)
     finally:
@@ -272,9 +272,16 @@ def run_throughput(args: argparse.Namespace) -> list[dict]:
 
     src = fetch_sdist(args.project)
     db = CACHE / "db" / f"speed-{src.name}"
-    if not db.exists():
-        index_graph(src, db)
-    symbols = read_graph_symbols(db)
+    from astrepo.errors import AstrepoError
+
+    try:
+        symbols = read_graph_symbols(db)
+    except AstrepoError:  # not indexed yet, or by another schema
+        try:  # a graph of an older schema still has every column read here
+            symbols = read_graph_symbols(db, check=False)
+        except Exception:  # noqa: BLE001 - no graph at all
+            index_graph(src, db)
+            symbols = read_graph_symbols(db)
     sample = random.Random(0).sample(symbols, min(args.sample, len(symbols)))
     out = []
     for spec in args.configs:

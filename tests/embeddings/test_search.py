@@ -109,7 +109,7 @@ def test_real_model_incremental_search_similar_and_clones(project, tmp_path, rea
     target, near = index.similar("compute_total", k=3)
     assert target.name == "shop.cart.compute_total" and target.id not in {h.id for h in near}
     assert {"shop.cart.compute_sum", "shop.cart.Cart.total_price"} & {h.name for h in near[:2]}
-    groups = index.clones(threshold=0.85)
+    groups = index.clones(threshold=0.8)
     assert any({h.name for h in g} >= {"shop.cart.compute_total", "shop.cart.Cart.total_price"} for g in groups)
     assert not any("shop.http.parse_http_header" in {h.name for h in g} for g in groups)
     # Change one function: only it is encoded again.
@@ -134,7 +134,7 @@ def test_cli_search_similar_clones_json(project, tmp_path, capsys):
     assert main(["similar", "shop.cart.compute_total", "--db", str(db), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["symbol"]["name"] == "shop.cart.compute_total"
-    assert main(["clones", "--db", str(db), "--threshold", "0.85", "--json"]) == 0
+    assert main(["clones", "--db", str(db), "--threshold", "0.8", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["groups_total"] >= 1
     assert main(["similar", "no_such_thing", "--db", str(db)]) == 1
     assert "no symbol named" in capsys.readouterr().err

@@ -19,7 +19,8 @@ __all__ = ["QueryEngine", "QueryResult", "Row", "open_engine", "parse_query", "r
 
 def open_engine(db: str | Path = ".astrepo") -> QueryEngine:
     """An engine on the published graph under ``db``, for many questions (close ``engine.db`` when done)."""
-    return QueryEngine(GraphStore(Layout(Path(db))).open_read())
+    layout = Layout(Path(db))
+    return QueryEngine(GraphStore(layout).open_read(), layout)
 
 
 def run_query(text: str, db: str | Path = ".astrepo", limit: int = 0, run: str | None = None) -> QueryResult:

@@ -13,6 +13,7 @@ from typing import Any
 
 from astrepo.errors import QueryError
 from astrepo.graph.db import GraphDB
+from astrepo.layout import Layout
 from astrepo.graph.query.grammar import Clause, Query, parse_query
 from astrepo.graph.query.names import Target, resolve_name
 
@@ -29,9 +30,10 @@ _RUNTIME = ("raised", "slower_than", "called_more_than", "slow", "never_executed
 #: A function counts as slow when its mean call is at least this long and in the slowest tenth.
 SLOW_MIN_MS = 1.0
 
-_NEEDS = {
-    "similar": "embeddings: use `astrepo search` until the query language reads them",
-}
+_NEEDS: dict[str, str] = {}
+
+#: How many nearest symbols a `similar to "..."` filter lets through.
+SIMILAR_K = 20
 
 
 @dataclass(slots=True)
@@ -45,12 +47,15 @@ class Row:
     line: int
     why: list[str] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
+    score: float | None = None  #: similarity, when a `similar to` filter ranked the row
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "kind": self.kind, "name": self.name, "file": self.file,
                                "line": self.line, "why": "; ".join(self.why)}
         if self.path:
             out["path"] = self.path
+        if self.score is not None:
+            out["score"] = round(self.score, 4)
         return out
 
 
@@ -66,10 +71,12 @@ class QueryResult:
 class QueryEngine:
     """Answers questions on one open (read-only) graph."""
 
-    def __init__(self, db: GraphDB) -> None:
+    def __init__(self, db: GraphDB, layout: Layout | None = None) -> None:
         self.db = db
+        self.layout = layout  #: needed only by `similar to` (the embedding index lives beside the graph)
         self._log: list[tuple[str, dict[str, Any]]] = []
         self._run_id: str | None = None
+        self._scores: dict[str, float] = {}
 
     # -- plumbing ------------------------------------------------------------
     def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
@@ -111,7 +118,8 @@ class QueryEngine:
         rows = self._subject(query)
         for clause in query.filters:
             rows = self._filter(clause, rows)
-        ordered = sorted(rows.values(), key=lambda r: (len(r.path) if r.path else 0, r.name, r.file, r.line))
+        ordered = sorted(rows.values(), key=lambda r: (-(r.score or 0.0), len(r.path) if r.path else 0,
+                                                       r.name, r.file, r.line))
         if limit:
             ordered = ordered[:limit]
         return QueryResult(text, ordered, list(self._log))
@@ -288,6 +296,8 @@ class QueryEngine:
             return self._catching(clause.args[0])
         if clause.form in ("raised", "slower_than", "called_more_than"):
             return self._runtime_filter(clause)
+        if clause.form == "similar":
+            return self._similar(clause.args[0])
         if clause.form == "complexity":
             op, n = clause.args
             return {r[0]: f"cyclomatic complexity {r[1]} (cognitive {r[2]})" for r in self._run(
@@ -313,7 +323,9 @@ class QueryEngine:
             return {k: r for k, r in rows.items()
                     if r.file.startswith(prefix) or r.name == prefix or r.name.startswith(prefix + ".")}
         if form in _NARROWING:
-            return _narrow(rows, self._allowed(clause))
+            self._scores = {}
+            allowed = self._allowed(clause)
+            return _narrow(rows, allowed, self._scores)
         raise QueryError(f"unsupported filter {form!r}")  # pragma: no cover
 
 
@@ -374,6 +386,19 @@ class QueryEngine:
                 "RETURN s.scope, e.name, s.file, s.start_line", {"names": names}):
             allowed.setdefault(scope, f"catches {exc} at {file}:{line}")
         return allowed
+
+    # -- similarity -------------------------------------------------------------------
+    def _similar(self, text: str) -> dict[str, str]:
+        """The symbols nearest to a description, from the embedding index (loaded only here:
+        torch and the model stay out of every other question)."""
+        from astrepo.embeddings.search import SemanticIndex
+
+        if self.layout is None:
+            raise QueryError("'similar to' needs the engine's database folder (open it with open_engine)")
+        self._log.append(("-- vector search (FAISS) --", {"text": text, "k": SIMILAR_K}))
+        hits = SemanticIndex.open(self.layout).search(text, k=SIMILAR_K)
+        self._scores = {h.id: h.score for h in hits}
+        return {h.id: f"similar to {text!r} (score {h.score:.2f})" for h in hits}
 
     # -- runtime ---------------------------------------------------------------------
     def _pick_run(self, run: str | None) -> str:
@@ -447,18 +472,21 @@ class QueryEngine:
 
 
 #: Filters that can start a `functions` question from a small set.
-_NARROWING = ("calling", "called_by", "raising", "catching", "complexity", "raised", "slower_than", "called_more_than")
+_NARROWING = ("calling", "called_by", "raising", "catching", "complexity", "raised", "slower_than", "called_more_than",
+              "similar")
 
 
 def _builtin_exceptions() -> list[type]:
     return [v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException)]
 
 
-def _narrow(rows: dict[str, Row], allowed: dict[str, str]) -> dict[str, Row]:
+def _narrow(rows: dict[str, Row], allowed: dict[str, str], scores: dict[str, float] | None = None) -> dict[str, Row]:
     out = {}
     for key, row in rows.items():
         if row.id in allowed:
             row.why.append(allowed[row.id])
+            if scores and row.id in scores:
+                row.score = scores[row.id]
             out[key] = row
     return out
 

@@ -160,3 +160,11 @@ def test_runtime_answers(traced: Path, text: str) -> None:
 def test_runtime_questions_without_a_run_say_so(db: Path) -> None:
     with pytest.raises(QueryError, match="no traced runs"):
         run_query("functions that raised KeyError", db)
+
+
+@pytest.mark.slow
+def test_similar_to_ranks_by_meaning(traced: Path) -> None:
+    """`similar to` reads the embedding index (real model; embeds on first use)."""
+    rows = run_query('functions similar to "apply a percentage discount to a total"', traced, limit=3).rows
+    assert rows[0].name == "shop.pricing.discount"
+    assert rows[0].score is not None and rows[0].score >= rows[1].score >= rows[2].score

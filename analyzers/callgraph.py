@@ -46,7 +46,7 @@ MAX_VALUES = 64
 #: Rounds of "resolve every call, then feed arguments into parameters": each
 #: round lets values travel one more call deep. On overrun the result is
 #: marked partial (logged), never an error.
-MAX_FLOW_ROUNDS = 4
+MAX_FLOW_ROUNDS = 3
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +210,26 @@ def _vals(targets, reason: str = "") -> Vals:
     return (frozenset(targets), reason)
 
 
-def _order(t: Target) -> tuple[str, str]:
-    return (t.kind, str(t.value))
+#: When one target is reached several ways, the provenance kept is the first of these.
+_HOW_RANK = {h: i for i, h in enumerate((
+    "local", "import", "self", "super", "builtin", "literal", "external", "annotation", "argument",
+    "implicit", "decorator", "callback", "property"))}
+
+
+def _order(t: Target) -> tuple[str, str, int, str]:
+    """A total, deterministic order of targets (the best provenance first among equal ones)."""
+    return (t.kind, str(t.value), _HOW_RANK.get(t.how, 99), t.how)
+
+
+def _unique(targets) -> list[Target]:
+    """Targets sorted, one per (kind, value): the best-ranked provenance wins."""
+    out: list[Target] = []
+    seen: set = set()
+    for t in sorted(targets, key=_order):
+        if (t.kind, t.value) not in seen:
+            seen.add((t.kind, t.value))
+            out.append(t)
+    return out
 
 
 class _Resolver:
@@ -231,9 +249,13 @@ class _Resolver:
         #: parameters whose inflow was read this round
         self.demanded: set[tuple[str, str]] = set()
         self.partial = False
+        #: memo key -> the inflow keys its value depends on; a stack of such sets being collected
+        self.memo_deps: dict = {}
+        self.deps_stack: list[set] = []
 
     def reset(self) -> None:
         self.memo.clear()
+        self.memo_deps.clear()
         self.active.clear()
 
     # -- values of expressions ---------------------------------------------------
@@ -241,21 +263,42 @@ class _Resolver:
         if expr is None:
             return (EMPTY, "expression not understood")
         key = (scope.id, expr)
+        return self._memoized(key, lambda: self._values(expr, scope, depth + 1), depth)
+
+    def _memoized(self, key, compute, depth: int):
+        """Memoize ``compute()`` under ``key``, remembering which parameter inflows it read."""
+        stack = self.deps_stack
         cached = self.memo.get(key)
         if cached is not None:
+            if stack:
+                stack[-1].update(self.memo_deps.get(key, EMPTY))
             return cached
         if key in self.active or depth > MAX_RESOLVE_DEPTH:
             return (EMPTY, "recursive value")
         self.active.add(key)
+        stack.append(set())
         try:
-            result = self._values(expr, scope, depth + 1)
+            result = compute()
         finally:
             self.active.discard(key)
-        if len(result[0]) > MAX_VALUES:
+            mine = stack.pop()
+            if stack:
+                stack[-1].update(mine)
+        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], frozenset) \
+                and len(result[0]) > MAX_VALUES:
             self.partial = True
             result = (frozenset(sorted(result[0], key=_order)[:MAX_VALUES]), result[1])
         self.memo[key] = result
+        if mine:
+            self.memo_deps[key] = frozenset(mine)
         return result
+
+    def invalidate(self, changed: set) -> None:
+        """Forget memoized values that read a parameter whose inflow changed."""
+        stale = [k for k, deps in self.memo_deps.items() if not deps.isdisjoint(changed)]
+        for k in stale:
+            self.memo.pop(k, None)
+            del self.memo_deps[k]
 
     def _union(self, parts) -> Vals:
         out: set = set()
@@ -288,7 +331,7 @@ class _Resolver:
             t = self.dotted(expr[1], scope, depth)
             return _vals(Target("instance", v.value, "annotation") for v in t[0]
                          if v.kind == "def" and self.is_class(v.value))
-        base = self.values(expr[1], scope, depth)
+        base = self.values(expr[2] if k == "p" else expr[1], scope, depth)
         if not base[0]:
             return base
         if k == "a":
@@ -299,6 +342,8 @@ class _Resolver:
             return self._union(self.iterate(v, depth) for v in base[0])
         if k == "e":
             return self._union(self.protocol_results(v, "__enter__", depth) for v in base[0])
+        if k == "p":
+            return self._union(self.protocol_results(v, expr[1], depth) for v in base[0])
         return (EMPTY, "expression not understood")
 
     def dotted(self, dotted: str, scope: ScopeFacts, depth: int) -> Vals:
@@ -313,9 +358,12 @@ class _Resolver:
             if not head[0]:
                 return head
             # provenance stays that of the first name (how the chain was entered)
-            head = self._union(_vals([Target(a.kind, a.value, v.how) for a in self.attribute(v, attr, depth)[0]],
-                                     self.attribute(v, attr, depth)[1]) for v in head[0])
+            head = self._union(self._retag(self.attribute(v, attr, depth), v.how) for v in head[0])
         return head
+
+    @staticmethod
+    def _retag(vals: Vals, how: str) -> Vals:
+        return (frozenset(Target(a.kind, a.value, how) for a in vals[0]), vals[1])
 
     def super_member(self, parts: list[str], scope: ScopeFacts, depth: int) -> Vals:
         cls = self.enclosing_class(scope)
@@ -357,6 +405,15 @@ class _Resolver:
                 return self.name_values(name, binding, s, depth)
             first = False
             s = self.p.scopes.get(s.parent) if s.parent else None
+        module = self.module_of(scope)
+        for star in self.p.star_imports.get(module, ()):
+            found = self.p.find_module(star, module)
+            if found is not None:
+                member = self.module_member(found, name, depth + 1)
+                if not isinstance(member, tuple):
+                    return _vals([Target(member.kind, member.value, "import")])
+                if member[0]:
+                    return _vals([Target(v.kind, v.value, "import") for v in member[0]])
         if name in BUILTIN_NAMES:
             return _vals([Target("external", f"<builtin>.{name}", "builtin")])
         if name in LITERAL_HEADS:
@@ -425,18 +482,19 @@ class _Resolver:
     def inflow_of(self, function_id: str, name: str) -> frozenset:
         key = (function_id, name)
         self.demanded.add(key)
+        if self.deps_stack:
+            self.deps_stack[-1].add(key)
         return self.inflow.get(key, EMPTY)
 
     def decorated(self, fscope: ScopeFacts, depth: int) -> tuple[Vals, list]:
         """What a decorated name holds, and the decorator applications [(decorator, argument values)]."""
         key = ("decorated", fscope.id)
-        cached = self.memo.get(key)
-        if cached is not None:
-            return cached
         if key in self.active:
             return (_vals([Target("def", fscope.id, "local")]), [])
-        self.active.add(key)
-        try:
+        return self._memoized(key, lambda: self._decorated(fscope, depth), depth)
+
+    def _decorated(self, fscope: ScopeFacts, depth: int) -> tuple[Vals, list]:
+        if True:
             vals = frozenset([Target("def", fscope.id, "local")])
             applications: list = []
             outer = self.p.scopes.get(fscope.parent) if fscope.parent else None
@@ -460,11 +518,7 @@ class _Resolver:
                     else:
                         new.update(vals)
                 vals = frozenset(new) or vals
-            result = (_vals(vals), applications)
-        finally:
-            self.active.discard(key)
-        self.memo[key] = result
-        return result
+            return (_vals(vals), applications)
 
     # -- attributes, items, iteration, calls -------------------------------------------
     def attribute(self, target: Target, attr: str, depth: int) -> Vals:
@@ -601,26 +655,17 @@ class _Resolver:
 
     def callees(self, call: CallFact, scope: ScopeFacts, depth: int = 0) -> Vals:
         if call.callee:
-            return self.dotted(call.callee, scope, depth)
+            return self.values(("n", call.callee), scope, depth)  # memoized per (scope, text)
         if call.func is not None:
             return self.values(call.func, scope, depth)
         return (EMPTY, "callee is not a name")
 
     def call_results(self, call: CallFact, scope: ScopeFacts, depth: int) -> Vals:
-        key = ("result", call.id)
-        cached = self.memo.get(key)
-        if cached is not None:
-            return cached
-        if key in self.active:
-            return (EMPTY, "recursive value")
-        self.active.add(key)
-        try:
+        def compute() -> Vals:
             vals = self.callees(call, scope, depth)
-            result = self._union(self.callee_results(t, depth) for t in vals[0]) if vals[0] else vals
-        finally:
-            self.active.discard(key)
-        self.memo[key] = result
-        return result
+            return self._union(self.callee_results(t, depth) for t in vals[0]) if vals[0] else vals
+
+        return self._memoized(("result", call.id), compute, depth)
 
     # -- modules and classes ------------------------------------------------------------
     def module_of(self, scope: ScopeFacts) -> str:
@@ -802,10 +847,10 @@ def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
             scope = project.scopes.get(call.scope)
             if scope is not None:
                 calls.append((call, scope))
+    items: dict = {}  #: per call / decorated scope / implicit fact: (result, inflow keys it read)
+    changed: set | None = None
     for round_no in range(MAX_FLOW_ROUNDS):
-        resolver.reset()
-        resolver.demanded = set()
-        found_calls, scope_edges, pending = _resolve_round(project, resolver, calls)
+        found_calls, scope_edges, pending = _resolve_round(project, resolver, calls, items, changed)
         inflow: dict[tuple[str, str], set] = {}
         for key, scope, expr in pending:
             if key in resolver.demanded:
@@ -816,7 +861,9 @@ def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
         frozen = {k: frozenset(v) for k, v in inflow.items()}
         if frozen == resolver.inflow:
             break
+        changed = {k for k in frozen.keys() | resolver.inflow.keys() if frozen.get(k) != resolver.inflow.get(k)}
         resolver.inflow = frozen
+        resolver.invalidate(changed)
     else:
         resolver.partial = True
         log.warning("call resolution stopped after %d rounds (MAX_FLOW_ROUNDS); the call graph is partial",
@@ -854,7 +901,7 @@ def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
             out.edges.append(Edge(EdgeKind.CALLS, call.id, NodeKind.CALLSITE, NodeId(end[0]), end[1],
                                   (("provenance", t.how),)))
             scope_edge(scope, end[0], end[1], t.how)
-    for scope, t in scope_edges:
+    for scope, t in sorted(scope_edges, key=lambda e: (e[0].id, _order(e[1]))):
         end = endpoint(t)
         if end is not None:
             scope_edge(scope, end[0], end[1], t.how)
@@ -865,8 +912,12 @@ def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
     return out
 
 
-def _resolve_round(project: _Project, resolver: _Resolver, calls: list[tuple[CallFact, ScopeFacts]]):
+def _resolve_round(project: _Project, resolver: _Resolver, calls: list[tuple[CallFact, ScopeFacts]],
+                   items: dict, changed: set | None):
     """One pass over every call site, implicit call and decorator application.
+
+    Incremental: an item whose previous result (in ``items``) read no
+    parameter inflow in ``changed`` keeps that result.
 
     Returns (per call: call, scope, sorted callee targets, reason when none),
     scope-level edges [(scope, target)] of implicit calls, and the argument
@@ -918,7 +969,31 @@ def _resolve_round(project: _Project, resolver: _Resolver, calls: list[tuple[Cal
             return [t]
         return []
 
+    stack = resolver.deps_stack
+
+    def cached(key) -> bool:
+        """Replay an item's previous result if nothing it read changed."""
+        old = items.get(key)
+        if old is None or changed is None or not old[1].isdisjoint(changed):
+            return False
+        f, e, p = old[0]
+        found.extend(f)
+        scope_edges.extend(e)
+        pending.extend(p)
+        return True
+
+    def begin() -> tuple[int, int, int]:
+        stack.append(set())
+        return len(found), len(scope_edges), len(pending)
+
+    def end(key, marks: tuple[int, int, int]) -> None:
+        deps = stack.pop()
+        items[key] = ((found[marks[0]:], scope_edges[marks[1]:], pending[marks[2]:]), frozenset(deps))
+
     for call, scope in calls:
+        if cached(call.id):
+            continue
+        marks = begin()
         vals, reason = resolver.callees(call, scope)
         targets: set = set()
         for t in sorted(vals, key=_order):
@@ -934,15 +1009,19 @@ def _resolve_round(project: _Project, resolver: _Resolver, calls: list[tuple[Cal
                                 scope_edges.append((scope, Target(callee.kind, callee.value, "callback")))
         if not targets and vals:
             reason = f"calling a {sorted(vals, key=_order)[0].kind}"
-        found.append((call, scope, sorted(targets, key=_order), reason))
+        found.append((call, scope, _unique(targets), reason))
+        end(call.id, marks)
     for scope in project.scopes.values():
-        if scope.implicit:
+        if scope.implicit and not cached(("implicit", scope.id)):
+            marks = begin()
             for protocol, receiver in scope.implicit:
                 _implicit_calls(project, resolver, scope, protocol, receiver, scope_edges, pending)
-        if scope.decorated_by:
+            end(("implicit", scope.id), marks)
+        if scope.decorated_by and not cached(("decorated", scope.id)):
             outer = project.scopes.get(scope.parent) if scope.parent else None
             if outer is None:
                 continue
+            marks = begin()
             for d, arg_vals in resolver.decorated(scope, 0)[1]:
                 for callee in invoke(d, (), (), outer):
                     if callee.kind == "def" or (callee.kind == "external" and not callee.value.startswith("<")):
@@ -951,6 +1030,7 @@ def _resolve_round(project: _Project, resolver: _Resolver, calls: list[tuple[Cal
                         if fscope is not None and fscope.params:
                             for v in arg_vals:
                                 pending.append(((callee.value, fscope.params[0]), None, v))
+            end(("decorated", scope.id), marks)
     return found, scope_edges, pending
 
 

@@ -199,6 +199,11 @@ def expr_of(node: tree_sitter.Node | None, depth: int = 0):
         return ("o", items) if items else None
     if t == "named_expression":
         return expr_of(node.child_by_field_name("value"), depth)
+    if t == "binary_operator":
+        op = node.child_by_field_name("operator")
+        dunder = BINARY_DUNDERS.get(_text(op)) if op is not None else None
+        left = _receiver(node.child_by_field_name("left"))
+        return ("p", dunder, left) if dunder and left is not None else None
     literal = LITERAL_TYPES.get(t)
     if literal:
         return ("n", literal)

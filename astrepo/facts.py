@@ -17,8 +17,10 @@ from astrepo.source import DEFAULT_MAX_BYTES, SourceText, decode_source
 
 #: Bump when extraction changes what it produces: cached facts of an older
 #: version are ignored. History: 1 - first version; 2 - lambda bindings,
-#: literal heads (<str>.join); 3 - `type(x).a = v` is an assignment calling type().
-FACTS_VERSION = 3
+#: literal heads (<str>.join); 3 - `type(x).a = v` is an assignment calling type();
+#: 4 - value flows, returns, yields, decorator and call-argument expressions,
+#: implicit (dunder/property) calls for the call graph.
+FACTS_VERSION = 4
 
 
 def add_file_node(facts: FileFacts, status: str) -> None:

@@ -167,7 +167,7 @@ class ScopeFacts(NamedTuple):
 #: ``("n", "a.b")`` name chain; ``("c", end)`` result of the call ending at byte ``end``;
 #: ``("f", start)`` the lambda starting at byte ``start``; ``("l", (e, ...))`` list/tuple/set
 #: display; ``("m", ((key, e), ...))`` dict display (key: literal text or ""); ``("s", e, key)``
-#: subscript; ``("a", e, attr)`` attribute of a non-name expression; ``("o", (e, ...))`` one of
+#: subscript; ``("p", "__add__", e)`` result of an operator on e; ``("a", e, attr)`` attribute of a non-name expression; ``("o", (e, ...))`` one of
 #: (``or``, ``if``-``else``); ``("i", e)`` an element of iterating e; ``("e", e)`` what
 #: ``with e as x`` binds; ``("t", "Cls")`` an instance of an annotated type. None: unknown.
 Expr = tuple

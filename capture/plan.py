@@ -329,6 +329,10 @@ def make_plan(inputs: Inputs, options: PlanOptions, costs: Costs = DEFAULT_COSTS
     if budget is not None:
         _fit_budget(decisions, floors, funcs, counts, costs, baseline_ns * budget / 100.0, notes, with_stats)
     points, predictions = _emit_points(inputs, decisions, counts, options.strategy == "full_trace")
+    stale = sorted({p["node_id"] for p in points if p["node_id"] not in inputs.graph_ids})
+    if stale:
+        points = [p for p in points if p["node_id"] not in set(stale)]
+        notes.append(f"{len(stale)} node(s) not in the current graph (re-run `astrepo index`): dropped")
     variable_ns = sum(function_cost(funcs[fid], d.level, counts, costs, d.sampling) for fid, d in decisions.items())
     variable_ns += _exception_cost(inputs, counts, costs) + _module_cost(inputs, options.strategy, costs)
     fixed_ns = costs.process + costs.instrument_point * len(points)
@@ -339,6 +343,7 @@ def make_plan(inputs: Inputs, options: PlanOptions, costs: Costs = DEFAULT_COSTS
         "budget_pct": budget,
         "provider": selection.provider + (f" (fallback: {selection.fallback})" if selection.fallback else ""),
         "provider_dropped": selection.dropped,
+        "stale_dropped": len(stale),
         "estimate": {
             "overhead_pct": round(100.0 * variable_ns / baseline_ns, 1) if baseline_ns else None,
             "variable_ms": round(variable_ns / 1e6, 3),

@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "astrepo.cli.query_cmd",
     "astrepo.cli.export_cmd",
     "astrepo.cli.search_cmd",
+    "astrepo.cli.plan_cmd",
+    "astrepo.cli.calibrate_cmd",
     "astrepo.cli.trace_cmd",
     "astrepo.cli.events_cmd",
     "astrepo.cli.show_cmd",

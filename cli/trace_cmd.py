@@ -31,6 +31,12 @@ def trace(
     if plan is not None and strategy is not None:
         raise ConfigError("give either --plan or --strategy, not both")
     args = list(command or []) + list(ctx.args)
+    if plan is None and strategy is not None:  # with an index, the planner decides (issue 7)
+        from astrepo.capture.plan import plan_for_trace
+
+        planned = plan_for_trace(str(db), str(root), strategy)
+        if planned is not None:
+            plan, strategy = Path(planned), None
     result = run_traced(args, str(root), str(db), str(plan) if plan else None, strategy)
     note = f"events in {result.events_dir}"
     if not no_ingest:

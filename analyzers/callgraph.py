@@ -8,19 +8,31 @@ are skipped from nested functions, as Python does), then walking attributes:
 a module's members (following re-exports and star imports), a class's
 members along its bases in declaration order, an instance's class members.
 
-What resolves: module-level functions and classes of the same module; names
-brought in by ``import``/``from ... import`` (aliases, relative imports,
-package ``__init__`` re-exports, implicit script-folder siblings); methods
-on ``self``/``cls`` (first parameter of a method) and ``super()``; class
-instantiation (edge to the class); ``x = C()`` then ``x.m()``; parameters
-annotated with a project class; builtins and external libraries as named
-external targets (``<builtin>.len``, ``json.dumps``).
+Values are sets (points-to style): a name stands for every value flowing
+into it in its scope (assignments, ``or``/``if`` alternatives, loops over
+list/tuple displays, ``with ... as``, parameter defaults), calls stand for
+what their callees return (classes -> instances, functions -> their
+``return``s, generator functions -> generator objects whose iteration yields
+their ``yield``s), attributes of instances include ``self.attr = ...`` fields,
+decorated names hold what the decorator returns, and parameters receive the
+arguments of resolved call sites (``self`` the receiver). Parameter values
+need the call graph and vice versa, so resolution runs in rounds
+(MAX_FLOW_ROUNDS, incremental: only what read a changed parameter is redone);
+on overrun the result is marked partial and logged. Implicit calls (operator
+dunders, ``for`` -> ``__iter__``/``__next__``, ``with`` ->
+``__enter__``/``__exit__``, calling an instance -> ``__call__``, property reads)
+and decorator applications become scope-level CALLS edges; builtins calling a
+function argument (``map``, ``filter``, ``sorted(key=)``) add edges from the
+calling scope. Every edge carries its provenance (local, import, self, super,
+annotation, argument, implicit, decorator, callback, property, builtin, external).
 
 Invariants: the result is a pure function of the inputs, sorted, so an
-incremental index equals a full one. Known limits: no flow sensitivity
-(the highest-ranked binding of a name in a scope wins), no return types,
-no attributes assigned in ``__init__``, no decorators' effects; those calls
-are reported unresolved with the reason.
+incremental index equals a full one. Known limits: flow-insensitive within a
+scope (every assignment of a name counts); container contents are tracked for
+displays only (not ``append``/``update``); results of external calls are
+unknown; a value computed inside a recursive cycle may be cut short
+("recursive value"); sets larger than MAX_VALUES are cut (partial). Such
+calls are reported unresolved with the reason.
 """
 
 from __future__ import annotations
@@ -851,13 +863,17 @@ def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
     changed: set | None = None
     for round_no in range(MAX_FLOW_ROUNDS):
         found_calls, scope_edges, pending = _resolve_round(project, resolver, calls, items, changed)
-        inflow: dict[tuple[str, str], set] = {}
-        for key, scope, expr in pending:
-            if key in resolver.demanded:
-                # scope None: ``expr`` is a value already (a receiver, a decorated function)
-                vals = resolver.values(expr, scope)[0] if scope is not None else (expr,)
-                if vals:
-                    inflow.setdefault(key, set()).update(Target(v.kind, v.value, "argument") for v in vals)
+        while True:  # evaluating arguments may demand more parameters: repeat until it does not
+            demanded = len(resolver.demanded)
+            inflow: dict[tuple[str, str], set] = {}
+            for key, scope, expr in pending:
+                if key in resolver.demanded:
+                    # scope None: ``expr`` is a value already (a receiver, a decorated function)
+                    vals = resolver.values(expr, scope)[0] if scope is not None else (expr,)
+                    if vals:
+                        inflow.setdefault(key, set()).update(Target(v.kind, v.value, "argument") for v in vals)
+            if len(resolver.demanded) == demanded:
+                break
         frozen = {k: frozenset(v) for k, v in inflow.items()}
         if frozen == resolver.inflow:
             break

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -20,6 +22,8 @@ def index(
     max_bytes: int = typer.Option(2 * 1024 * 1024, "--max-bytes", help="Skip files larger than this."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Ignore the previous index and build from scratch."),
     no_embed: bool = typer.Option(False, "--no-embed", help="Do not compute embeddings."),
+    model: Optional[str] = typer.Option(None, "--model", help="Sentence-transformers model name or folder "
+                                                              "(default: the bundled all-MiniLM-L6-v2)."),
     as_json: bool = JSON_OPTION,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
@@ -28,8 +32,20 @@ def index(
 
     config = IndexConfig(root=path, db_dir=db, include=tuple(include), exclude=tuple(exclude),
                          max_bytes=max_bytes, jobs=jobs, rebuild=rebuild)
+    embeddings: dict = {}
     with stage_progress(not (as_json or quiet)) as progress:
         summary = build_index(config, progress)
+        if not no_embed:
+            # Embed what changed (torch is imported only here, never by queries).
+            from astrepo.embeddings.encode import EncoderConfig
+            from astrepo.embeddings.search import refresh_embeddings
+            from astrepo.layout import Layout
+
+            started = time.perf_counter()
+            embeddings = refresh_embeddings(Layout(db), EncoderConfig(model=model) if model else None,
+                                            progress) or {"encoded": 0, "note": "already current"}
+            summary.stage_seconds["embed"] = time.perf_counter() - started
+            summary.seconds += summary.stage_seconds["embed"]
     document = {
         "root": summary.root,
         "full": summary.full,
@@ -47,6 +63,7 @@ def index(
         "node_counts": summary.node_counts,
         "edge_counts": summary.edge_counts,
         "calls": summary.calls,
+        "embeddings": embeddings,
         "runtime": summary.runtime,
         "seconds": round(summary.seconds, 3),
         "stage_seconds": {k: round(v, 3) for k, v in summary.stage_seconds.items()},
@@ -60,6 +77,8 @@ def index(
         ["nodes", f"{summary.nodes:,}"], ["edges", f"{summary.edges:,}"],
         ["calls resolved / external / unresolved",
          f"{summary.calls.get('resolved', 0):,} / {summary.calls.get('external', 0):,} / {summary.calls.get('unresolved', 0):,}"],
+        ["embedded", "skipped (--no-embed)" if no_embed else
+         f"{embeddings.get('encoded', 0):,} encoded / {embeddings.get('reused', 0):,} cached"],
         ["seconds", f"{summary.seconds:.2f}"],
     ]
     print_table(f"astrepo index {summary.root}", ["", "value"], rows)

@@ -21,7 +21,7 @@ from astrepo.analyzers.exceptions import ExceptionFacts, propagate_exceptions, s
 from astrepo.analyzers.fileanalysis import FileAnalysis
 from astrepo.analyzers.metrics import FunctionMetrics, project_metrics, propagate_impurity
 from astrepo.graph.load import PATH_COLUMN, EdgePair
-from astrepo.graph.schema import edge_columns
+from astrepo.graph.schema import EDGE_TABLES, edge_columns
 
 #: Function columns computed per file (the rest are project-wide).
 FILE_FUNCTION_COLUMNS = ("cyclomatic", "cognitive", "lines", "statements", "max_nesting", "roles", "effects", "pure")
@@ -105,8 +105,8 @@ def analysis_edges(facts: FileFacts, analysis: FileAnalysis) -> tuple[dict[EdgeP
     def add(table: EdgeKind, src: str, dst: str, dst_kind: NodeKind | None = None, **props: Any) -> None:
         a = kind_of.get(src)
         b = dst_kind or kind_of.get(dst)
-        if a is None or b is None:
-            return
+        if a is None or b is None or (a, b) not in EDGE_TABLES[table][0]:
+            return  # an endpoint outside the graph (or a pair the schema does not hold)
         rows[(table, a, b)].append({"from": src, "to": dst, **props})
 
     for e in analysis.records("cfg_edges"):

@@ -155,19 +155,19 @@ EDGE_TABLES: dict[EdgeKind, tuple[tuple[tuple[NodeKind, NodeKind], ...], tuple[C
          Column("scope", "STRING", "the function")),
     ),
     EdgeKind.RAISES_AT: (
-        ((NodeKind.STMT, NodeKind.EXCEPTION_TYPE),),
+        tuple((a, NodeKind.EXCEPTION_TYPE) for a in _CFG),
         (Column("kind", "STRING", "raise | raise_from | reraise"),
          Column("cause", "STRING", "the `from` expression as written"),
          Column("caught_by", "STRING", "except Stmt of the same scope catching it, '' if it escapes"),
          Column("scope", "STRING", "enclosing function")),
     ),
     EdgeKind.IMPLICIT_RAISE: (
-        ((NodeKind.STMT, NodeKind.EXCEPTION_TYPE),),
+        tuple((a, NodeKind.EXCEPTION_TYPE) for a in _CFG),
         (Column("op", "STRING", "subscript | attribute | division | int() | ..."),
          Column("caught", "BOOLEAN", "an enclosing try of the same scope catches it")),
     ),
     EdgeKind.CATCHES: (
-        ((NodeKind.STMT, NodeKind.EXCEPTION_TYPE),),
+        tuple((a, NodeKind.EXCEPTION_TYPE) for a in _CFG),
         (),
     ),
     EdgeKind.MAY_RAISE: (

@@ -100,40 +100,51 @@ def analysis_edges(facts: FileFacts, analysis: FileAnalysis) -> tuple[dict[EdgeP
     for kind, table in facts.node_tables.items():
         for node_id in table.ids:
             kind_of[node_id] = kind
-    rows: dict[EdgePair, list[dict[str, Any]]] = defaultdict(list)
+    # (table, from kind, to kind) -> column name -> values; built column-wise (this runs per file).
+    columns: dict[EdgePair, dict[str, list]] = {}
 
-    def add(table: EdgeKind, src: str, dst: str, dst_kind: NodeKind | None = None, **props: Any) -> None:
+    def add(table: EdgeKind, src: str, dst: str, dst_kind: NodeKind | None, values: tuple) -> None:
         a = kind_of.get(src)
         b = dst_kind or kind_of.get(dst)
-        if a is None or b is None or (a, b) not in EDGE_TABLES[table][0]:
-            return  # an endpoint outside the graph (or a pair the schema does not hold)
-        rows[(table, a, b)].append({"from": src, "to": dst, **props})
+        key = (table, a, b)
+        cols = columns.get(key)
+        if cols is None:
+            if a is None or b is None or (a, b) not in EDGE_TABLES[table][0]:
+                return  # an endpoint outside the graph (or a pair the schema does not hold)
+            cols = columns[key] = {"from": [], "to": [], **{c.name: [] for c in edge_columns(table)}}
+        cols["from"].append(src)
+        cols["to"].append(dst)
+        for col, value in zip(_EDGE_PROPS[table], values):
+            cols[col].append(value)
 
-    for e in analysis.records("cfg_edges"):
-        add(EdgeKind.CFG_NEXT, e.src, e.dst, label=e.label, scope=e.scope)
-    for r in analysis.records("reaches"):
-        add(EdgeKind.REACHES, r.src, r.dst, var=r.var, scope=r.scope)
+    cfg, reach, raises, catches, implicit = (EdgeKind.CFG_NEXT, EdgeKind.REACHES, EdgeKind.RAISES_AT,
+                                             EdgeKind.CATCHES, EdgeKind.IMPLICIT_RAISE)
+    for scope, src, dst, label in analysis.tables.get("cfg_edges", ()):
+        add(cfg, src, dst, None, (label, scope))
+    for src, dst, var, scope in analysis.tables.get("reaches", ()):
+        add(reach, src, dst, None, (var, scope))
     types: set[str] = set()
+    exc = NodeKind.EXCEPTION_TYPE
     for r in analysis.records("raises"):
         if r.type:
             types.add(r.type)
-            add(EdgeKind.RAISES_AT, r.stmt, exception_type_id(r.type), NodeKind.EXCEPTION_TYPE, kind=r.kind,
-                cause=r.cause, caught_by=r.caught_by or "", scope=r.scope)
+            add(raises, r.stmt, exception_type_id(r.type), exc, (r.kind, r.cause, r.caught_by or "", r.scope))
     for c in analysis.records("catches"):
         types.add(c.type)
-        add(EdgeKind.CATCHES, c.handler, exception_type_id(c.type), NodeKind.EXCEPTION_TYPE)
+        add(catches, c.handler, exception_type_id(c.type), exc, ())
     for i in analysis.records("implicit"):
         types.add(i.type)
-        add(EdgeKind.IMPLICIT_RAISE, i.stmt, exception_type_id(i.type), NodeKind.EXCEPTION_TYPE, op=i.op,
-            caught=bool(i.caught))
+        add(implicit, i.stmt, exception_type_id(i.type), exc, (i.op, bool(i.caught)))
     tables = {}
-    for (kind, a, b), items in rows.items():
-        data: dict[str, list] = {"from": [x["from"] for x in items], "to": [x["to"] for x in items]}
-        for col in edge_columns(kind):
-            data[col.name] = [x.get(col.name) for x in items]
-        data[PATH_COLUMN] = [facts.path] * len(items)
-        tables[(kind, a, b)] = pa.table(data)
+    for key, cols in columns.items():
+        cols[PATH_COLUMN] = [facts.path] * len(cols["from"])
+        tables[key] = pa.table(cols)
     return tables, exception_type_rows(sorted(types), facts.path)
+
+
+#: Property columns of each analysis edge table, in the order `add` receives them.
+_EDGE_PROPS = {kind: tuple(c.name for c in edge_columns(kind)) for kind in
+               (EdgeKind.CFG_NEXT, EdgeKind.REACHES, EdgeKind.RAISES_AT, EdgeKind.CATCHES, EdgeKind.IMPLICIT_RAISE)}
 
 
 def exception_type_rows(names: list[str], file: str) -> pa.Table | None:

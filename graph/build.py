@@ -45,7 +45,7 @@ from astrepo.graph.join import RuntimeRows, load_runtime, load_runtime_rows
 from astrepo.graph.load import facts_to_arrow, load_arrow, load_edges, load_nodes
 from astrepo.graph.rowcache import load_rows, save_rows
 from astrepo.graph.schema import EDGE_TABLES
-from astrepo.graph.store import GraphStore
+from astrepo.graph.store import Generation, GraphStore
 
 log = logging.getLogger(__name__)
 
@@ -341,13 +341,8 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         node_rows, edge_rows = _merge_rows(kept, parsed)
     gen = store.begin()
     try:
-        gen.db.begin()
-        _load_all(gen.db, node_rows, edge_rows, resolution, project, progress)
-        runtime = _runtime_rows(layout, node_rows, resolution)
-        load_runtime(gen.db, runtime)
-        gen.db.commit()
-        save_rows(gen.path, node_rows, edge_rows)
-        node_counts, edge_counts = count_tables(gen.db)
+        node_counts, edge_counts, runtime = _fill_generation(gen, layout, node_rows, edge_rows, resolution,
+                                                             project, progress)
         state = IndexState(
             version=STATE_VERSION, facts_version=FACTS_VERSION, root=str(root),
             files={f.path: _entry(f, changes, new_by_path, previous) for f in files},
@@ -388,19 +383,27 @@ def republish_current(layout: Layout, store: GraphStore) -> dict[str, int] | Non
     resolution, project = derive_project(state.inputs, state.analysis_inputs)
     gen = store.begin()
     try:
-        gen.db.begin()
-        _load_all(gen.db, node_rows, edge_rows, resolution, project, None)
-        runtime = _runtime_rows(layout, node_rows, resolution)
-        load_runtime(gen.db, runtime)
-        gen.db.commit()
-        save_rows(gen.path, node_rows, edge_rows)
-        node_counts, edge_counts = count_tables(gen.db)
+        node_counts, edge_counts, runtime = _fill_generation(gen, layout, node_rows, edge_rows, resolution,
+                                                             project, None)
         new_counts = dict(counts, nodes=node_counts, edges=edge_counts, runtime=runtime.counts())
         store.publish(gen, (state, new_counts))
     except BaseException:
         store.discard(gen)
         raise
     return new_counts["runtime"]
+
+
+def _fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows: dict, resolution: Resolution,
+                     project: ProjectAnalysis, progress: Progress | None) -> tuple[dict, dict, RuntimeRows]:
+    """Load a new generation in one transaction (static rows, then every ingested run's), keep its rows."""
+    gen.db.begin()
+    _load_all(gen.db, node_rows, edge_rows, resolution, project, progress)
+    runtime = _runtime_rows(layout, node_rows, resolution)
+    load_runtime(gen.db, runtime)
+    gen.db.commit()
+    save_rows(gen.path, node_rows, edge_rows)
+    node_counts, edge_counts = count_tables(gen.db)
+    return node_counts, edge_counts, runtime
 
 
 def _runtime_rows(layout: Layout, node_rows: dict, resolution: Resolution) -> RuntimeRows:

@@ -1,0 +1,109 @@
+"""Real test suites of pure-Python PyPI packages, plain and under ``astrepo trace --strategy full_trace``.
+
+Usage: ``python bench/package_suites.py [--sdist-dir DIR] [--strategy full_trace] [--json]``
+
+Each package's source distribution (``pip download --no-deps --no-binary :all: NAME==VERSION``,
+once, into ``--sdist-dir``) is unpacked into a temporary folder and its own test suite is run
+from there with ``python -m pytest`` (so the package is imported from the unpacked sources,
+which makes it project code the import hook instruments). The pass/fail/skip counts must be
+identical plain and traced; the script exits 4 when they are not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+#: (name, version, test arguments): small pure-Python packages whose tests run in seconds here.
+PACKAGES = (
+    ("six", "1.17.0", ["test_six.py"]),
+    ("idna", "3.20", ["tests"]),
+    ("more_itertools", "11.2.1", ["tests"]),
+)
+
+_COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed)")
+
+
+def counts(output: str) -> dict[str, int]:
+    """pytest's final tally (``3 passed, 1 skipped``) as a dict."""
+    lines = [ln for ln in output.splitlines() if _COUNT.search(ln) and (" in " in ln)]
+    if not lines:
+        return {}
+    return {kind.rstrip("s") if kind.startswith("error") else kind: int(n) for n, kind in _COUNT.findall(lines[-1])}
+
+
+def sdist(directory: str, name: str, version: str) -> str:
+    for candidate in os.listdir(directory) if os.path.isdir(directory) else ():
+        if candidate.lower().replace("-", "_").startswith(f"{name}_{version}".lower()) and candidate.endswith(".tar.gz"):
+            return os.path.join(directory, candidate)
+    os.makedirs(directory, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                    "-d", directory, f"{name}=={version}"], check=True, capture_output=True)
+    return sdist(directory, name, version)
+
+
+def run_suite(src: str, test_args: list[str], traced: str | None, db: str,
+              ingest: bool = True) -> tuple[dict, float, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASTREPO_")}
+    env["PYTHONHASHSEED"] = "0"
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *test_args]
+    if traced:
+        cmd = [sys.executable, "-m", "astrepo.cli.app", "trace", "--strategy", traced, "--db", db, "--root", src,
+               *([] if ingest else ["--no-ingest"]), "--", *cmd]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=1800)
+    return counts(proc.stdout), time.perf_counter() - started, proc.stdout[-1500:] + proc.stderr[-1500:]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sdist-dir", default=os.path.join(tempfile.gettempdir(), "astrepo-sdists"))
+    parser.add_argument("--strategy", default="full_trace")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-ingest", action="store_true",
+                        help="Record only (joining a multi-million-event run needs much memory: see graph/join.py)")
+    args = parser.parse_args()
+    results = []
+    ok = True
+    for name, version, test_args in PACKAGES:
+        tmp = tempfile.mkdtemp(prefix=f"astrepo-{name}-")
+        try:
+            with tarfile.open(sdist(args.sdist_dir, name, version)) as archive:
+                archive.extractall(tmp, filter="data")
+            (top,) = os.listdir(tmp)
+            src = os.path.join(tmp, top)
+            plain, plain_s, _ = run_suite(src, test_args, None, "")
+            db = os.path.join(tmp, "astrepo-db")
+            traced, traced_s, tail = run_suite(src, test_args, args.strategy, db, not args.no_ingest)
+            from astrepo.graph.join import list_ingested
+
+            runs = list_ingested(db)
+            row = {"package": f"{name} {version}", "plain": plain, "traced": traced, "same": plain == traced and bool(plain),
+                   "plain_s": round(plain_s, 2), "traced_s": round(traced_s, 2),
+                   "events": runs[-1]["events"] if runs else None, "exceptions": runs[-1]["exceptions"] if runs else None}
+            if not row["same"]:
+                row["tail"] = tail
+            ok &= row["same"]
+            results.append(row)
+            if not args.json:
+                print(f"{row['package']:<24} plain {plain}  traced {traced}  {'SAME' if row['same'] else 'DIFFERENT'}  "
+                      f"{row['plain_s']}s / {row['traced_s']}s  events {row['events']}", flush=True)
+                if "tail" in row:
+                    print(tail)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if args.json:
+        print(json.dumps({"format": 1, "strategy": args.strategy, "results": results}, indent=1))
+    return 0 if ok else 4
+
+
+if __name__ == "__main__":
+    sys.exit(main())

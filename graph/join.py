@@ -48,11 +48,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.ipc as ipc
 
 from astrepo.capture.events import Event, RunSummary, read_run
 from astrepo.model import NodeKind
 from astrepo.graph.schema import RUNTIME_EDGE_TABLES, RUNTIME_NODE_TABLES, edge_columns
+from astrepo.graph.rowcache import read_table, write_table
 
 log = logging.getLogger(__name__)
 
@@ -444,9 +444,9 @@ def save_run_rows(db_dir: Path, rows: RunRows) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for name, table in rows.nodes.items():
-        _write(tmp / f"node.{name}.arrow", table)
+        write_table(tmp / f"node.{name}.arrow", table)
     for (rel, src, dst), table in rows.edges.items():
-        _write(tmp / f"edge.{rel}.{src}.{dst}.arrow", table)
+        write_table(tmp / f"edge.{rel}.{src}.{dst}.arrow", table)
     (tmp / RUN_FILE).write_text(json.dumps(rows.summary, indent=1, sort_keys=True))
     if final.exists():
         shutil.rmtree(final)
@@ -471,7 +471,7 @@ def list_ingested(db_dir: Path) -> list[dict]:
 def read_run_table(db_dir: Path, run: str, name: str) -> pa.Table | None:
     """One node table of one ingested run (``Run``, ``Event``, ``RuntimeStat``), None if absent."""
     path = runs_dir(db_dir) / run / f"node.{name}.arrow"
-    return _read(path) if path.exists() else None
+    return read_table(path) if path.exists() else None
 
 
 @dataclass(slots=True)
@@ -507,7 +507,7 @@ def load_runtime_rows(db_dir: Path, node_ids: pa.Array, static_calls: Iterable[t
     calls: dict[tuple[str, str], set] = defaultdict(set)
     for run_path in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:
-            tables = {p.name: _read(p) for p in sorted(run_path.glob("*.arrow"))}
+            tables = {p.name: read_table(p) for p in sorted(run_path.glob("*.arrow"))}
         except (OSError, pa.ArrowInvalid) as err:
             log.warning("ignoring unreadable run rows %s: %s", run_path, err)
             continue
@@ -570,11 +570,3 @@ def load_runtime(db, rows: RuntimeRows) -> None:
             db.copy_from(rel, pa.concat_tables(parts), f"from='{src}', to='{dst}'")
 
 
-def _write(path: Path, table: pa.Table) -> None:
-    with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-
-
-def _read(path: Path) -> pa.Table:
-    with pa.memory_map(str(path), "r") as source:
-        return ipc.open_file(source).read_all()

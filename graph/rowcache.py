@@ -30,10 +30,10 @@ def save_rows(gen_path: Path, node_tables: dict[NodeKind, list[pa.Table]],
     directory.mkdir(parents=True, exist_ok=True)
     for kind, parts in node_tables.items():
         if parts:
-            _write(directory / f"node.{kind.value}.arrow", pa.concat_tables(parts))
+            write_table(directory / f"node.{kind.value}.arrow", pa.concat_tables(parts))
     for (kind, src, dst), parts in edge_tables.items():
         if parts:
-            _write(directory / f"edge.{kind.value}.{src.value}.{dst.value}.arrow", pa.concat_tables(parts))
+            write_table(directory / f"edge.{kind.value}.{src.value}.{dst.value}.arrow", pa.concat_tables(parts))
 
 
 def load_rows(gen_path: Path, drop_paths: list[str]) -> tuple[dict[NodeKind, list[pa.Table]], dict[EdgePair, list[pa.Table]]] | None:
@@ -47,7 +47,7 @@ def load_rows(gen_path: Path, drop_paths: list[str]) -> tuple[dict[NodeKind, lis
     try:
         for path in sorted(directory.glob("*.arrow")):
             parts = path.name.split(".")
-            table = _read(path)
+            table = read_table(path)
             if parts[0] == "node":
                 nodes[NodeKind(parts[1])] = [_without(table, "file", drop)]
             else:
@@ -65,11 +65,13 @@ def _without(table: pa.Table, column: str, drop: pa.Array) -> pa.Table:
     return table.filter(pc.invert(pc.is_in(table[column], value_set=drop)))
 
 
-def _write(path: Path, table: pa.Table) -> None:
+def write_table(path: Path, table: pa.Table) -> None:
+    """Write one Arrow table as an IPC file."""
     with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
 
 
-def _read(path: Path) -> pa.Table:
+def read_table(path: Path) -> pa.Table:
+    """Read an Arrow IPC file (memory-mapped)."""
     with pa.memory_map(str(path), "r") as source:
         return ipc.open_file(source).read_all()

@@ -26,11 +26,11 @@ import json
 import logging
 import os
 import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from astrepo.errors import ConfigError
+from astrepo.llm import CONFIG_FILE, LlmConfig, chat_json, llm_config, read_config_file
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +39,8 @@ LEVELS = ("exceptions", "counted", "timed", "boundary", "deep", "full")
 
 #: Environment variables configuring the HTTP provider.
 ENV_PROVIDER = "ASTREPO_PLAN_PROVIDER"  #: offline | openai
-ENV_BASE_URL = "ASTREPO_LLM_BASE_URL"  #: e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1
-ENV_MODEL = "ASTREPO_LLM_MODEL"
-ENV_API_KEY = "ASTREPO_LLM_API_KEY"  #: falls back to OPENAI_API_KEY
-ENV_TIMEOUT = "ASTREPO_LLM_TIMEOUT"  #: seconds, default DEFAULT_TIMEOUT
-ENV_SEND_SOURCE = "ASTREPO_LLM_SEND_SOURCE"  #: "1": include function sources in the request
-PROVIDER_CONFIG_FILE = "planner.json"
+PROVIDER_CONFIG_FILE = CONFIG_FILE
 
-DEFAULT_TIMEOUT = 20.0
 #: Candidates sent to a remote provider at most (the most important first).
 MAX_REMOTE_CANDIDATES = 400
 
@@ -127,13 +121,8 @@ class MockProvider:
         return validate_answer(self.name, {"selection": self.items}, request)
 
 
-@dataclass(frozen=True, slots=True)
-class HttpConfig:
-    base_url: str
-    model: str
-    api_key: str = ""
-    timeout: float = DEFAULT_TIMEOUT
-    send_source: bool = False
+#: The endpoint configuration (shared with the query language's ``--llm``).
+HttpConfig = LlmConfig
 
 
 class OpenAIProvider:
@@ -141,29 +130,11 @@ class OpenAIProvider:
 
     name = "openai"
 
-    def __init__(self, config: HttpConfig) -> None:
+    def __init__(self, config: LlmConfig) -> None:
         self.config = config
 
     def select(self, request: PlanRequest) -> Selection:
-        body = json.dumps({
-            "model": self.config.model,
-            "temperature": 0,
-            "response_format": {"type": "json_object"},
-            "messages": [{"role": "system", "content": SYSTEM_PROMPT},
-                         {"role": "user", "content": json.dumps(request_summary(request, self.config.send_source))}],
-        }).encode()
-        url = self.config.base_url.rstrip("/") + "/chat/completions"
-        headers = {"Content-Type": "application/json"}
-        if self.config.api_key:
-            headers["Authorization"] = f"Bearer {self.config.api_key}"
-        req = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        with urllib.request.urlopen(req, timeout=self.config.timeout) as response:  # noqa: S310 - user-configured
-            doc = json.loads(response.read().decode("utf-8"))
-        try:
-            content = doc["choices"][0]["message"]["content"]
-        except (KeyError, IndexError, TypeError) as err:
-            raise ValueError("the provider's answer has no choices[0].message.content") from err
-        answer = json.loads(content) if isinstance(content, str) else content
+        answer = chat_json(self.config, SYSTEM_PROMPT, json.dumps(request_summary(request, self.config.send_source)))
         return validate_answer(self.name, answer, request)
 
 
@@ -213,34 +184,14 @@ def provider_from_config(name: str | None, db_dir: str, environ: dict | None = N
     """The provider the user asked for (``--provider``, ``ASTREPO_PLAN_PROVIDER``, ``.astrepo/planner.json``),
     offline by default."""
     env = os.environ if environ is None else environ
-    file_conf: dict = {}
-    try:
-        with open(os.path.join(db_dir, PROVIDER_CONFIG_FILE), encoding="utf-8") as handle:
-            file_conf = json.load(handle)
-    except (OSError, ValueError):
-        file_conf = {}
-    if not isinstance(file_conf, dict):
-        file_conf = {}
-    name = name or env.get(ENV_PROVIDER) or file_conf.get("provider") or "offline"
+    name = name or env.get(ENV_PROVIDER) or read_config_file(db_dir).get("provider") or "offline"
     if name == "offline":
         return OfflineProvider()
     if name == "mock":
         return MockProvider()
     if name != "openai":
         raise ConfigError(f"unknown plan provider {name!r}: use offline or openai")
-    base_url = env.get(ENV_BASE_URL) or file_conf.get("base_url")
-    model = env.get(ENV_MODEL) or file_conf.get("model")
-    if not base_url or not model:
-        raise ConfigError(f"the openai plan provider needs a base URL and a model: set {ENV_BASE_URL} and "
-                          f"{ENV_MODEL} (or base_url/model in {os.path.join(db_dir, PROVIDER_CONFIG_FILE)})")
-    key_env = file_conf.get("api_key_env") or ENV_API_KEY
-    api_key = env.get(key_env) or env.get(ENV_API_KEY) or env.get("OPENAI_API_KEY") or ""
-    try:
-        timeout = float(env.get(ENV_TIMEOUT) or file_conf.get("timeout") or DEFAULT_TIMEOUT)
-    except ValueError as err:
-        raise ConfigError(f"{ENV_TIMEOUT} must be a number of seconds") from err
-    send_source = (env.get(ENV_SEND_SOURCE) or str(file_conf.get("send_source", ""))).lower() in ("1", "true", "yes")
-    return OpenAIProvider(HttpConfig(base_url, model, api_key, timeout, send_source))
+    return OpenAIProvider(llm_config(db_dir, env))  # type: ignore[arg-type]
 
 
 def select_with_fallback(provider: PlanProvider, request: PlanRequest) -> Selection:

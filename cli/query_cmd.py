@@ -15,6 +15,8 @@ def query(
     text: Optional[str] = typer.Argument(None, help='A question, e.g. "callers of place_order".'),
     cypher: Optional[str] = typer.Option(None, "--cypher", help="Run this read-only Cypher instead."),
     explain: bool = typer.Option(False, "--explain", help="Also show the Cypher the question compiled to."),
+    llm: bool = typer.Option(False, "--llm", help="Let the configured LLM translate a question that does not parse "
+                                                  "(ASTREPO_LLM_BASE_URL, ASTREPO_LLM_MODEL; never on by default)."),
     db: Path = DB_OPTION,
     limit: int = typer.Option(0, "--limit", help="At most this many rows (0: all)."),
     run: Optional[str] = typer.Option(None, "--run", help="Traced run for runtime questions (default: the latest)."),
@@ -35,11 +37,28 @@ def query(
         return
     if not text:
         raise QueryError('give a question, e.g. astrepo query "callers of NAME", or --cypher "MATCH ..."')
-    from astrepo.graph.query import run_query
+    from astrepo.graph.query import parse_query, run_query
 
-    result = run_query(text, db, limit, run)
+    question: object = text
+    translated_from = None
+    if llm:
+        try:
+            question = parse_query(text)
+        except QueryError:
+            from astrepo.llm import llm_config
+            from astrepo.graph.query.llm import translate_question
+
+            question = translate_question(text, llm_config(str(db)))  # type: ignore[arg-type]
+            translated_from = text
+            if not as_json:
+                from astrepo.cli.render import console
+
+                console(stderr=True).print(f"[cyan]translated to:[/] {question.text}")
+    result = run_query(question, db, limit, run)  # type: ignore[arg-type]
     if as_json:
         document = {"query": result.query, "rows": [r.as_dict() for r in result.rows]}
+        if translated_from is not None:
+            document["translated_from"] = translated_from
         if explain:
             document["cypher"] = [{"query": q, "parameters": p} for q, p in result.cypher]
         emit_json(document)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from astrepo.layout import Layout
 from astrepo.graph.query.engine import QueryEngine, QueryResult, Row
-from astrepo.graph.query.grammar import parse_query
+from astrepo.graph.query.grammar import Query, parse_query
 from astrepo.graph.store import GraphStore
 
 __all__ = ["QueryEngine", "QueryResult", "Row", "open_engine", "parse_query", "run_query"]
@@ -23,7 +23,8 @@ def open_engine(db: str | Path = ".astrepo") -> QueryEngine:
     return QueryEngine(GraphStore(layout).open_read(), layout)
 
 
-def run_query(text: str, db: str | Path = ".astrepo", limit: int = 0, run: str | None = None) -> QueryResult:
+def run_query(text: "str | Query", db: str | Path = ".astrepo", limit: int = 0,
+              run: str | None = None) -> QueryResult:
     """Answer one question on the graph under ``db`` (runtime questions: ``run``, default the latest)."""
     engine = open_engine(db)
     try:

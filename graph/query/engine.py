@@ -105,11 +105,13 @@ class QueryEngine:
                 rows[node_id].kind = kind
 
     # -- entry point -----------------------------------------------------------
-    def answer(self, text: str, limit: int = 0, run: str | None = None) -> QueryResult:
-        """Parse, compile and run one question (runtime questions use ``run``, default the latest)."""
+    def answer(self, text: str | Query, limit: int = 0, run: str | None = None) -> QueryResult:
+        """Parse (unless given parsed), compile and run one question (runtime questions use ``run``,
+        default the latest)."""
         self._log = []
         self._run_id = run
-        query = parse_query(text)
+        query = parse_query(text) if isinstance(text, str) else text
+        text = query.text
         for clause in (query.subject, *query.filters):
             if clause.form in _NEEDS:
                 raise QueryError(f"{_describe(clause)} needs {_NEEDS[clause.form]}")

@@ -275,6 +275,13 @@ class _Resolver:
         if expr is None:
             return (EMPTY, "expression not understood")
         key = (scope.id, expr)
+        cached = self.memo.get(key)
+        if cached is not None:  # the hit path of _memoized, inlined: most lookups end here
+            if self.deps_stack:
+                deps = self.memo_deps.get(key)
+                if deps:
+                    self.deps_stack[-1].update(deps)
+            return cached
         return self._memoized(key, lambda: self._values(expr, scope, depth + 1), depth)
 
     def _memoized(self, key, compute, depth: int):
@@ -283,7 +290,9 @@ class _Resolver:
         cached = self.memo.get(key)
         if cached is not None:
             if stack:
-                stack[-1].update(self.memo_deps.get(key, EMPTY))
+                deps = self.memo_deps.get(key)
+                if deps:
+                    stack[-1].update(deps)
             return cached
         if key in self.active or depth > MAX_RESOLVE_DEPTH:
             return (EMPTY, "recursive value")
@@ -503,7 +512,10 @@ class _Resolver:
         key = ("decorated", fscope.id)
         if key in self.active:
             return (_vals([Target("def", fscope.id, "local")]), [])
-        return self._memoized(key, lambda: self._decorated(fscope, depth), depth)
+        result = self._memoized(key, lambda: self._decorated(fscope, depth), depth)
+        if isinstance(result[1], str):  # cut short (too deep): the function itself
+            return (_vals([Target("def", fscope.id, "local")]), [])
+        return result
 
     def _decorated(self, fscope: ScopeFacts, depth: int) -> tuple[Vals, list]:
         if True:
@@ -740,6 +752,10 @@ class _Resolver:
 
     def bases(self, cls: ScopeFacts, depth: int) -> list[Target | str]:
         """Each base class expression resolved to one target (the first value), or the reason."""
+        result = self._memoized(("bases", cls.id), lambda: self._bases(cls, depth), depth)
+        return result if isinstance(result, list) else []
+
+    def _bases(self, cls: ScopeFacts, depth: int) -> list[Target | str]:
         parent = self.p.scopes.get(cls.parent) if cls.parent else None
         if parent is None:
             return []
@@ -863,15 +879,22 @@ def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
     changed: set | None = None
     for round_no in range(MAX_FLOW_ROUNDS):
         found_calls, scope_edges, pending = _resolve_round(project, resolver, calls, items, changed)
+        # The same argument often flows many times (one call site, many callees; replayed items):
+        # evaluate and re-tag each distinct (scope, expression) once per round.
+        as_argument: dict = {}
         while True:  # evaluating arguments may demand more parameters: repeat until it does not
             demanded = len(resolver.demanded)
             inflow: dict[tuple[str, str], set] = {}
             for key, scope, expr in pending:
                 if key in resolver.demanded:
                     # scope None: ``expr`` is a value already (a receiver, a decorated function)
-                    vals = resolver.values(expr, scope)[0] if scope is not None else (expr,)
+                    akey = (scope.id, expr) if scope is not None else expr
+                    vals = as_argument.get(akey)
+                    if vals is None:
+                        found = resolver.values(expr, scope)[0] if scope is not None else (expr,)
+                        vals = as_argument[akey] = [Target(v.kind, v.value, "argument") for v in found]
                     if vals:
-                        inflow.setdefault(key, set()).update(Target(v.kind, v.value, "argument") for v in vals)
+                        inflow.setdefault(key, set()).update(vals)
             if len(resolver.demanded) == demanded:
                 break
         frozen = {k: frozenset(v) for k, v in inflow.items()}

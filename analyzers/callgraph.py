@@ -233,6 +233,12 @@ def _order(t: Target) -> tuple[str, str, int, str]:
     return (t.kind, str(t.value), _HOW_RANK.get(t.how, 99), t.how)
 
 
+def _ordered(targets) -> list[Target]:
+    """Value sets in a fixed order: evaluating them in hash order made memoized results (with
+    their cycle cut-offs) depend on PYTHONHASHSEED, so the call graph differed between runs."""
+    return sorted(targets, key=_order) if len(targets) > 1 else list(targets)
+
+
 def _unique(targets) -> list[Target]:
     """Targets sorted, one per (kind, value): the best-ranked provenance wins."""
     out: list[Target] = []
@@ -350,21 +356,21 @@ class _Resolver:
             return self._union(self.values(e, scope, depth) for e in expr[1])
         if k == "t":
             t = self.dotted(expr[1], scope, depth)
-            return _vals(Target("instance", v.value, "annotation") for v in t[0]
+            return _vals(Target("instance", v.value, "annotation") for v in _ordered(t[0])
                          if v.kind == "def" and self.is_class(v.value))
         base = self.values(expr[2] if k == "p" else expr[1], scope, depth)
         if not base[0]:
             return base
         if k == "a":
-            return self._union(self.attribute(v, expr[2], depth) for v in base[0])
+            return self._union(self.attribute(v, expr[2], depth) for v in _ordered(base[0]))
         if k == "s":
-            return self._union(self.subscript(v, expr[2], depth) for v in base[0])
+            return self._union(self.subscript(v, expr[2], depth) for v in _ordered(base[0]))
         if k == "i":
-            return self._union(self.iterate(v, depth) for v in base[0])
+            return self._union(self.iterate(v, depth) for v in _ordered(base[0]))
         if k == "e":
-            return self._union(self.protocol_results(v, "__enter__", depth) for v in base[0])
+            return self._union(self.protocol_results(v, "__enter__", depth) for v in _ordered(base[0]))
         if k == "p":
-            return self._union(self.protocol_results(v, expr[1], depth) for v in base[0])
+            return self._union(self.protocol_results(v, expr[1], depth) for v in _ordered(base[0]))
         return (EMPTY, "expression not understood")
 
     def dotted(self, dotted: str, scope: ScopeFacts, depth: int) -> Vals:
@@ -379,12 +385,12 @@ class _Resolver:
             if not head[0]:
                 return head
             # provenance stays that of the first name (how the chain was entered)
-            head = self._union(self._retag(self.attribute(v, attr, depth), v.how) for v in head[0])
+            head = self._union(self._retag(self.attribute(v, attr, depth), v.how) for v in _ordered(head[0]))
         return head
 
     @staticmethod
     def _retag(vals: Vals, how: str) -> Vals:
-        return (frozenset(Target(a.kind, a.value, how) for a in vals[0]), vals[1])
+        return (frozenset(Target(a.kind, a.value, how) for a in _ordered(vals[0])), vals[1])
 
     def super_member(self, parts: list[str], scope: ScopeFacts, depth: int) -> Vals:
         cls = self.enclosing_class(scope)
@@ -397,7 +403,7 @@ class _Resolver:
         receivers = [cls.id]
         if method is not None and method.params:
             inflow = self.inflow_of(method.id, method.params[0])
-            receivers = sorted({v.value for v in inflow if v.kind == "instance"}) or receivers
+            receivers = sorted({v.value for v in _ordered(inflow) if v.kind == "instance"}) or receivers
         out: set = set()
         for rid in receivers:
             mro = self.mro(rid, depth)
@@ -405,7 +411,7 @@ class _Resolver:
                 mro = self.mro(cls.id, depth)
             after = mro[mro.index(cls.id) + 1:]
             member = self.member_in(after, parts[1], depth)
-            for v in member[0]:
+            for v in _ordered(member[0]):
                 out.add(self.bind_method(v, Target("instance", rid, "super"), "super"))
             if not member[0]:
                 ext = self.external_base(cls.id, depth)
@@ -434,7 +440,7 @@ class _Resolver:
                 if not isinstance(member, tuple):
                     return _vals([Target(member.kind, member.value, "import")])
                 if member[0]:
-                    return _vals([Target(v.kind, v.value, "import") for v in member[0]])
+                    return _vals([Target(v.kind, v.value, "import") for v in _ordered(member[0])])
         if name in BUILTIN_NAMES:
             return _vals([Target("external", f"<builtin>.{name}", "builtin")])
         if name in LITERAL_HEADS:
@@ -470,8 +476,8 @@ class _Resolver:
             return self.dotted(b.target, scope, depth + 1)
         if kind is BindingKind.INSTANCE:
             t = self.dotted(b.target, scope, depth + 1)
-            out = [Target("instance", v.value, v.how) for v in t[0] if v.kind == "def" and self.is_class(v.value)]
-            out += [v for v in t[0] if v.kind == "external" and v.value in BUILTIN_TYPES]
+            out = [Target("instance", v.value, v.how) for v in _ordered(t[0]) if v.kind == "def" and self.is_class(v.value)]
+            out += [v for v in _ordered(t[0]) if v.kind == "external" and v.value in BUILTIN_TYPES]
             return _vals(out, f"{name!r} holds the result of a call to {b.target!r}")
         if kind is BindingKind.PARAM:
             return self.param_values(name, b, scope, depth)
@@ -487,16 +493,16 @@ class _Resolver:
                     return _vals(inflow, f"{name!r} is a parameter of a staticmethod")
                 if "classmethod" in decorators or owner.qualname.rsplit(".", 1)[-1] in (
                         "__new__", "__init_subclass__", "__class_getitem__"):
-                    classes = {Target("def", v.value, "self") for v in inflow if v.kind in ("def", "instance")}
+                    classes = {Target("def", v.value, "self") for v in _ordered(inflow) if v.kind in ("def", "instance")}
                     return _vals(classes or [Target("def", parent.id, "self")])
-                instances = {Target("instance", v.value, "self") for v in inflow if v.kind == "instance"}
+                instances = {Target("instance", v.value, "self") for v in _ordered(inflow) if v.kind == "instance"}
                 return _vals(instances or [Target("instance", parent.id, "self")])
         out = set(inflow)
         annotation = _annotation_name(b.target)
         if annotation:
             outer = self.p.scopes.get(owner.parent) if owner.parent else None
             t = self.dotted(annotation, outer or owner, depth + 1)
-            out.update(Target("instance", v.value, "annotation") for v in t[0]
+            out.update(Target("instance", v.value, "annotation") for v in _ordered(t[0])
                        if v.kind == "def" and self.is_class(v.value))
         return _vals(out, f"{name!r} is a parameter")
 
@@ -567,7 +573,7 @@ class _Resolver:
         mro = self.mro(class_id, depth)
         member = self.member_in(mro, attr, depth)
         out: set = set()
-        for v in member[0]:
+        for v in _ordered(member[0]):
             if instance is not None:
                 fscope = self.p.scopes.get(NodeId(v.value)) if v.kind == "def" else None
                 if fscope is not None and fscope.kind == "function" and "property" in fscope.decorators:
@@ -687,7 +693,7 @@ class _Resolver:
     def call_results(self, call: CallFact, scope: ScopeFacts, depth: int) -> Vals:
         def compute() -> Vals:
             vals = self.callees(call, scope, depth)
-            return self._union(self.callee_results(t, depth) for t in vals[0]) if vals[0] else vals
+            return self._union(self.callee_results(t, depth) for t in _ordered(vals[0])) if vals[0] else vals
 
         return self._memoized(("result", call.id), compute, depth)
 
@@ -712,7 +718,7 @@ class _Resolver:
             return Target("external", name, "external")
         member = self.module_member(found, attr, depth)
         if isinstance(member, tuple):
-            return _vals([Target(v.kind, v.value, "import") for v in member[0]], member[1])
+            return _vals([Target(v.kind, v.value, "import") for v in _ordered(member[0])], member[1])
         return Target(member.kind, member.value, "import")
 
     def module_member(self, module: str, attr: str, depth: int):
@@ -892,7 +898,7 @@ def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
                     vals = as_argument.get(akey)
                     if vals is None:
                         found = resolver.values(expr, scope)[0] if scope is not None else (expr,)
-                        vals = as_argument[akey] = [Target(v.kind, v.value, "argument") for v in found]
+                        vals = as_argument[akey] = [Target(v.kind, v.value, "argument") for v in _ordered(found)]
                     if vals:
                         inflow.setdefault(key, set()).update(vals)
             if len(resolver.demanded) == demanded:

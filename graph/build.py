@@ -152,12 +152,37 @@ class ParsedFiles:
 _WORKER: dict[str, object] = {}
 
 
+def _init_pool_worker(cache_dir: str, max_bytes: int) -> None:
+    """Pool initializer: die with the parent, then set up the worker's state."""
+    _exit_with_parent()
+    _init_worker(cache_dir, max_bytes)
+
+
 def _init_worker(cache_dir: str, max_bytes: int) -> None:
     # One parser and cache handle per worker process; this dict is the worker's
-    # own state, set once by the pool initializer.
+    # own state, set once by the pool initializer (or once in-process for small runs).
     _WORKER["parser"] = SourceParser()
     _WORKER["cache"] = FactsCache(Path(cache_dir), CACHE_VERSION)
     _WORKER["max_bytes"] = max_bytes
+
+
+def _exit_with_parent() -> None:
+    """In a worker: exit when the process that started the pool dies (a killed `astrepo index`).
+
+    Forked workers otherwise wait forever on the task queue, whose pipe their
+    siblings keep open.
+    """
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="astrepo-parent-watch", daemon=True).start()
 
 
 def _facts_batch(batch: list[SourceFile]) -> tuple[list[FileResult], dict, dict]:
@@ -236,7 +261,7 @@ def compute_facts(files: list[SourceFile], layout: Layout, max_bytes: int, jobs:
     batches = [ordered[i:i + size] for i in range(0, total, size)]
     context = multiprocessing.get_context("fork")
     done = 0
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_pool_worker,
                              initargs=(str(layout.facts_cache), max_bytes)) as pool:
         for result in pool.map(_facts_batch, batches):
             out.add_batch(*result)

@@ -134,6 +134,10 @@ def test_killed_runs_leave_the_previous_graph_intact(tmp_path: Path) -> None:
         assert now in (before, after), f"partial graph after SIGKILL at {delay}s"
         outcomes.append(now == before)
     assert outcomes[0], "the earliest kill should have left the old graph"
+    # Worker processes of a killed run exit too (they watch their parent).
+    time.sleep(2.5)
+    leftover = subprocess.run(["pgrep", "-f", f"index {root}"], capture_output=True, text=True).stdout.split()
+    assert leftover == [], f"orphaned index workers: {leftover}"
     # Ctrl-C: exit 130 with one line and no traceback, graph old or new.
     proc = subprocess.Popen([sys.executable, "-m", "astrepo.cli.app", "index", str(root), "--db", str(db_dir),
                              "--rebuild"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -109,7 +109,8 @@ def _position(node: ast.AST) -> tuple[int, int, int, int]:
     return (node.lineno, node.col_offset, -(node.end_lineno or node.lineno), -(node.end_col_offset or 0))
 
 
-def _arg_list(args: ast.arguments) -> list[ast.arg]:
+def arg_list(args: ast.arguments) -> list[ast.arg]:
+    """Every parameter of a signature, in declaration order."""
     out = list(args.posonlyargs) + list(args.args)
     if args.vararg is not None:
         out.append(args.vararg)
@@ -132,7 +133,7 @@ def _outer_parts(node: ast.AST) -> list[ast.AST]:
         parts.extend(args.defaults)
         parts.extend(d for d in args.kw_defaults if d is not None)
         if not isinstance(node, ast.Lambda):
-            parts.extend(a.annotation for a in _arg_list(args) if a.annotation is not None)
+            parts.extend(a.annotation for a in arg_list(args) if a.annotation is not None)
             if node.returns is not None:
                 parts.append(node.returns)
     parts.extend(getattr(node, "type_params", ()) or ())
@@ -217,6 +218,6 @@ def _walk_scope(result: AstIds, owner: ast.AST, spath: str, qual: str, roots: li
             result.params[node] = [
                 IdRecord(node_id_for(path, child_path, "param", a.arg), "param", child_path, a.arg,
                          a.lineno, a.col_offset)
-                for a in _arg_list(node.args)
+                for a in arg_list(node.args)
             ]
         pending.append((node, child_path, child_qual, _body(node)))

@@ -50,7 +50,7 @@ import ast
 import copy
 from dataclasses import dataclass
 
-from astrepo.capture.ast_ids import FUNCTION_TYPES, AstIds, assign_ids
+from astrepo.capture.ast_ids import FUNCTION_TYPES, AstIds, arg_list, assign_ids
 from astrepo.capture.points import PointTable
 from astrepo.capture.recorder import REDACTED, SAMPLE_EVERY, SAMPLE_FIRST, is_secret_name
 
@@ -456,13 +456,7 @@ class _Rewriter(ast.NodeTransformer):
         return node
 
     def _enter_event(self, node: ast.AST, fid: str, boundary, light: bool = False) -> ast.stmt:
-        args = node.args
-        params = list(args.posonlyargs) + list(args.args)
-        if args.vararg is not None:
-            params.append(args.vararg)
-        params.extend(args.kwonlyargs)
-        if args.kwarg is not None:
-            params.append(args.kwarg)
+        params = arg_list(node.args)
         previews: list[ast.expr] = []
         if boundary.capture.get("args") and not light:
             for p in params:

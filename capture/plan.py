@@ -232,19 +232,11 @@ def _assigned_count(node: ast.AST) -> int:
 
 def load_run_stats(db_dir: str, run: str | None = None) -> RunStats | None:
     """Statistics of run ``run`` (default: the latest ingested one), or None."""
-    from astrepo.graph.join import list_ingested, read_run_table
+    from astrepo.graph.join import list_ingested, read_run_table, select_run
 
-    runs = list_ingested(Path(db_dir))
-    if not runs:
+    chosen = select_run(list_ingested(Path(db_dir)), run)
+    if chosen is None:
         return None
-    chosen = None
-    if run is None:
-        chosen = runs[-1]
-    else:
-        matches = [r for r in runs if r["id"] == run or r["id"].startswith(run)]
-        if len(matches) != 1:
-            raise ConfigError(f"no single ingested run matches {run!r}")
-        chosen = matches[0]
     table = read_run_table(Path(db_dir), chosen["id"], "RuntimeStat")
     rows = {r["node"]: r for r in table.to_pylist()} if table is not None else {}
     plan_levels, default_level = _levels_of_run(chosen.get("strategy", ""))

@@ -47,18 +47,11 @@ def measured_events(row: dict, kind: str) -> float:
 def review_run(db_dir: str, run: str | None = None, plan_path: str | None = None,
                baseline_s: float | None = None, rerun: int = 0, limit: int = 20) -> dict:
     """The review document (see the module docstring)."""
-    from astrepo.graph.join import list_ingested, read_run_table
+    from astrepo.graph.join import list_ingested, read_run_table, select_run
 
-    runs = list_ingested(Path(db_dir))
-    if not runs:
+    summary = select_run(list_ingested(Path(db_dir)), run)
+    if summary is None:
         raise ConfigError(f"no ingested runs under {db_dir}: run `astrepo trace --strategy balanced -- ...` first")
-    if run is None:
-        summary = runs[-1]
-    else:
-        matches = [r for r in runs if r["id"] == run or r["id"].startswith(run)]
-        if len(matches) != 1:
-            raise ConfigError(f"no single ingested run matches {run!r}")
-        summary = matches[0]
     plan_path = plan_path or summary.get("strategy", "")
     try:
         with open(plan_path, encoding="utf-8") as handle:

@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+
+from astrepo.errors import ConfigError
 import pyarrow.compute as pc
 
 from astrepo.capture.events import Event, RunSummary, read_run
@@ -452,6 +454,22 @@ def save_run_rows(db_dir: Path, rows: RunRows) -> Path:
         shutil.rmtree(final)
     os.replace(tmp, final)
     return final
+
+
+def select_run(runs: list[dict], run: str | None) -> dict | None:
+    """The run ``run`` names (an ID or a unique prefix), or the latest when None; None if there are none.
+
+    Raises:
+        ConfigError: ``run`` matches no run, or several.
+    """
+    if not runs:
+        return None
+    if run is None:
+        return runs[-1]
+    matches = [r for r in runs if r["id"] == run or r["id"].startswith(run)]
+    if len(matches) != 1:
+        raise ConfigError(f"no single ingested run matches {run!r}")
+    return matches[0]
 
 
 def list_ingested(db_dir: Path) -> list[dict]:

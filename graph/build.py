@@ -27,10 +27,9 @@ import pyarrow as pa
 from astrepo.discover import SourceFile, discover_files
 from astrepo.errors import ConfigError
 from astrepo.facts import FACTS_VERSION, parse_file
-from astrepo.ids import NodeId
 from astrepo.index_state import STATE_VERSION, Changes, FactsCache, FileEntry, IndexState, detect_changes, file_hash
 from astrepo.layout import Layout, WriterLock
-from astrepo.model import Edge, FileFacts, Node, NodeKind, Severity
+from astrepo.model import FileFacts, NodeKind, Severity
 from astrepo.parse import SourceParser
 from astrepo.source import DEFAULT_MAX_BYTES
 from astrepo.analyzers.callgraph import ModuleInputs, Resolution, resolve_project
@@ -43,8 +42,8 @@ from astrepo.graph.analysis_rows import (
 from astrepo.graph.db import GraphDB
 from astrepo.graph.join import RuntimeRows, load_runtime, load_runtime_rows
 from astrepo.graph.load import facts_to_arrow, load_arrow, load_edges, load_nodes
+from astrepo.graph.read import count_tables
 from astrepo.graph.rowcache import load_rows, save_rows
-from astrepo.graph.schema import EDGE_TABLES
 from astrepo.graph.store import Generation, GraphStore
 
 log = logging.getLogger(__name__)
@@ -519,13 +518,6 @@ def _load_all(db: GraphDB, node_rows: dict, edge_rows: dict, resolution: Resolut
     load_edges(db, project.may_raise)
     if progress:
         progress("load", 2, 2)
-
-
-def count_tables(db: GraphDB) -> tuple[dict[str, int], dict[str, int]]:
-    """Rows per node table and per relationship table."""
-    nodes = {k.value: int(db.scalar(f"MATCH (n:{k.value}) RETURN count(*)") or 0) for k in NodeKind}
-    edges = {k.value: int(db.scalar(f"MATCH ()-[r:{k.value}]->() RETURN count(*)") or 0) for k in EDGE_TABLES}
-    return nodes, edges
 
 
 def _call_stats(resolution: Resolution) -> dict[str, object]:

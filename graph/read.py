@@ -7,7 +7,9 @@ from typing import Any
 
 from astrepo.errors import QueryError, StoreError
 from astrepo.layout import Layout
-from astrepo.graph.build import count_tables
+from astrepo.graph.db import GraphDB
+from astrepo.graph.schema import EDGE_TABLES
+from astrepo.model import NodeKind
 from astrepo.graph.store import GraphStore
 
 _WRITE_CLAUSES = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|ALTER|COPY|INSTALL|LOAD|ATTACH|IMPORT|EXPORT|CHECKPOINT)\b",
@@ -44,3 +46,10 @@ def graph_counts(layout: Layout) -> tuple[dict[str, int], dict[str, int]]:
 
 def _strip_strings(query: str) -> str:
     return re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "''", query)
+
+
+def count_tables(db: GraphDB) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows per node table and per relationship table."""
+    nodes = {k.value: int(db.scalar(f"MATCH (n:{k.value}) RETURN count(*)") or 0) for k in NodeKind}
+    edges = {k.value: int(db.scalar(f"MATCH ()-[r:{k.value}]->() RETURN count(*)") or 0) for k in EDGE_TABLES}
+    return nodes, edges

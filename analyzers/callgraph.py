@@ -86,9 +86,12 @@ class ModuleInputs(NamedTuple):
     imports: tuple[ImportFact, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """What a name or expression evaluates to, as far as we know statically."""
+class Target(NamedTuple):
+    """What a name or expression evaluates to, as far as we know statically.
+
+    A NamedTuple rather than a frozen dataclass: millions are built and hashed
+    per project, and tuple construction, hashing and equality run in C.
+    """
 
     #: module | def | instance | external, and inside the resolver also bound (a method
     #: with its receiver), gen (a generator object), seq / map (a list or dict display)
@@ -437,7 +440,7 @@ class _Resolver:
             found = self.p.find_module(star, module)
             if found is not None:
                 member = self.module_member(found, name, depth + 1)
-                if not isinstance(member, tuple):
+                if isinstance(member, Target):
                     return _vals([Target(member.kind, member.value, "import")])
                 if member[0]:
                     return _vals([Target(v.kind, v.value, "import") for v in _ordered(member[0])])
@@ -471,7 +474,7 @@ class _Resolver:
             return _vals([Target("external", b.target, "external")])
         if kind is BindingKind.IMPORT_FROM:
             t = self.qualified(b.target, self.module_of(scope), depth + 1)
-            return t if isinstance(t, tuple) else _vals([t])
+            return _vals([t]) if isinstance(t, Target) else t
         if kind is BindingKind.ALIAS:
             return self.dotted(b.target, scope, depth + 1)
         if kind is BindingKind.INSTANCE:
@@ -557,7 +560,7 @@ class _Resolver:
             return _vals([Target("external", f"{target.value}.{attr}", target.how)])
         if kind == "module":
             t = self.module_member(target.value, attr, depth)
-            return t if isinstance(t, tuple) else _vals([t])
+            return _vals([t]) if isinstance(t, Target) else t
         if kind == "seq":
             return _vals([Target("external", f"<builtin>.list.{attr}", target.how)])
         if kind == "map":
@@ -717,9 +720,9 @@ class _Resolver:
         if found is None:
             return Target("external", name, "external")
         member = self.module_member(found, attr, depth)
-        if isinstance(member, tuple):
-            return _vals([Target(v.kind, v.value, "import") for v in _ordered(member[0])], member[1])
-        return Target(member.kind, member.value, "import")
+        if isinstance(member, Target):
+            return Target(member.kind, member.value, "import")
+        return _vals([Target(v.kind, v.value, "import") for v in _ordered(member[0])], member[1])
 
     def module_member(self, module: str, attr: str, depth: int):
         if depth > MAX_RESOLVE_DEPTH:
@@ -737,7 +740,7 @@ class _Resolver:
             if found is None:
                 continue
             member = self.module_member(found, attr, depth + 1)
-            if not isinstance(member, tuple) or member[0]:
+            if isinstance(member, Target) or member[0]:
                 return member
         if scope is None:
             return (EMPTY, f"module {module} has no source in the project")

@@ -27,6 +27,7 @@ import pyarrow as pa
 from astrepo.discover import SourceFile, discover_files
 from astrepo.errors import ConfigError
 from astrepo.facts import FACTS_VERSION, parse_file
+from astrepo.gcpause import gc_paused
 from astrepo.index_state import STATE_VERSION, Changes, FactsCache, FileEntry, IndexState, detect_changes, file_hash
 from astrepo.layout import Layout, WriterLock
 from astrepo.model import FileFacts, NodeKind, Severity
@@ -184,6 +185,7 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="astrepo-parent-watch", daemon=True).start()
 
 
+@gc_paused()
 def _facts_batch(batch: list[SourceFile]) -> tuple[list[FileResult], dict, dict]:
     parser: SourceParser = _WORKER["parser"]  # type: ignore[assignment]
     cache: FactsCache = _WORKER["cache"]  # type: ignore[assignment]
@@ -293,7 +295,7 @@ def build_index(config: IndexConfig, progress: Progress | None = None) -> IndexS
         raise ConfigError(f"{config.root} is not a folder")
     layout = Layout(config.db_dir)
     store = GraphStore(layout)
-    with WriterLock(layout):
+    with WriterLock(layout), gc_paused():
         return _build_locked(config, root, layout, store, progress)
 
 
@@ -387,6 +389,7 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     return summary
 
 
+@gc_paused()
 def republish_current(layout: Layout, store: GraphStore) -> dict[str, int] | None:
     """Publish a new generation holding the current one's rows plus every ingested run's.
 

@@ -1,0 +1,35 @@
+"""Keeping Python's cyclic garbage collector out of allocation-heavy batch work.
+
+Resolution and loading build millions of small, long-lived objects (value
+sets, memo entries, rows). Every few hundred allocations the collector walks
+the young generation, and now and then the whole heap: measured on Django's
+call graph, half of the resolver's CPU time was collection that found
+almost nothing to free. Inside `gc_paused` the collector is off; on leaving
+it, it is switched back on (if it was on) and one collection frees whatever
+cyclic garbage the work left behind.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def gc_paused(collect: bool = True) -> Iterator[None]:
+    """Run the body with the cyclic collector off; restore it (and collect once) afterwards.
+
+    While the collector is off nothing is promoted, so the one collection of
+    the youngest generation afterwards examines just what the body allocated.
+    Nesting is fine: only the outermost block switches the collector back on.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+            if collect:
+                gc.collect(0)

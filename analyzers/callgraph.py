@@ -975,47 +975,8 @@ def _resolve_round(project: _Project, resolver: _Resolver, calls: list[tuple[Cal
     scope_edges: list = []
     pending: list = []
 
-    def flow_args(fid: str, args, kwargs, scope: ScopeFacts, receiver: Target | None) -> None:
-        fscope = project.scopes.get(NodeId(fid))
-        if fscope is None or fscope.kind not in ("function", "lambda"):
-            return
-        params = fscope.params
-        if receiver is not None and params:
-            pending.append(((fid, params[0]), None, receiver))
-            params = params[1:]
-        for i, arg in enumerate(args):
-            if arg is None:
-                continue
-            if arg[0] == "*" or i >= len(params):
-                break
-            pending.append(((fid, params[i]), scope, arg))
-        for name, arg in kwargs:
-            if arg is not None and name in fscope.params:
-                pending.append(((fid, name), scope, arg))
-
     def invoke(t: Target, args, kwargs, scope: ScopeFacts) -> list[Target]:
-        """The callable(s) a call of ``t`` runs; records argument flows."""
-        if t.kind == "def":
-            if resolver.is_class(t.value):
-                inits = resolver.member_in(resolver.mro(t.value), "__init__", 0)[0]
-                for init in inits:
-                    if init.kind == "def":
-                        flow_args(init.value, args, kwargs, scope, Target("instance", t.value, "self"))
-                return [t]
-            flow_args(t.value, args, kwargs, scope, None)
-            return [t]
-        if t.kind == "bound":
-            fid, cid = t.value
-            flow_args(fid, args, kwargs, scope, Target("instance", cid, "self"))
-            return [Target("def", fid, t.how)]
-        if t.kind == "instance":
-            out = []
-            for m in resolver.protocol_methods(t, "__call__", 0):
-                out.extend(invoke(m, args, kwargs, scope))
-            return out
-        if t.kind == "external":
-            return [t]
-        return []
+        return _invoke(project, resolver, pending, t, args, kwargs, scope)
 
     stack = resolver.deps_stack
 
@@ -1080,6 +1041,54 @@ def _resolve_round(project: _Project, resolver: _Resolver, calls: list[tuple[Cal
                                 pending.append(((callee.value, fscope.params[0]), None, v))
             end(("decorated", scope.id), marks)
     return found, scope_edges, pending
+
+
+def _flow_args(project: _Project, pending: list, fid: str, args, kwargs, scope: ScopeFacts,
+               receiver: Target | None) -> None:
+    """Record the argument expressions of a call of function ``fid`` as flows into its parameters."""
+    fscope = project.scopes.get(NodeId(fid))
+    if fscope is None or fscope.kind not in ("function", "lambda"):
+        return
+    params = fscope.params
+    if receiver is not None and params:
+        pending.append(((fid, params[0]), None, receiver))
+        params = params[1:]
+    for i, arg in enumerate(args):
+        if arg is None:
+            continue
+        if arg[0] == "*" or i >= len(params):
+            break
+        pending.append(((fid, params[i]), scope, arg))
+    for name, arg in kwargs:
+        if arg is not None and name in fscope.params:
+            pending.append(((fid, name), scope, arg))
+
+
+def _invoke(project: _Project, resolver: _Resolver, pending: list, t: Target, args, kwargs,
+            scope: ScopeFacts) -> list[Target]:
+    """The callable(s) a call of ``t`` runs; records argument flows."""
+    if t.kind == "def":
+        if resolver.is_class(t.value):
+            inits = resolver.member_in(resolver.mro(t.value), "__init__", 0)[0]
+            for init in inits:
+                if init.kind == "def":
+                    _flow_args(project, pending, init.value, args, kwargs, scope,
+                               Target("instance", t.value, "self"))
+            return [t]
+        _flow_args(project, pending, t.value, args, kwargs, scope, None)
+        return [t]
+    if t.kind == "bound":
+        fid, cid = t.value
+        _flow_args(project, pending, fid, args, kwargs, scope, Target("instance", cid, "self"))
+        return [Target("def", fid, t.how)]
+    if t.kind == "instance":
+        out = []
+        for m in resolver.protocol_methods(t, "__call__", 0):
+            out.extend(_invoke(project, resolver, pending, m, args, kwargs, scope))
+        return out
+    if t.kind == "external":
+        return [t]
+    return []
 
 
 def _implicit_calls(project: _Project, resolver: _Resolver, scope: ScopeFacts, protocol: str, receiver,

@@ -1,15 +1,28 @@
-"""Planner evidence: point counts, estimated vs measured overhead, exceptions kept, per strategy.
+"""Planner evidence: points, estimated vs measured overhead and exceptions kept, per strategy.
 
-Usage: ``python bench/plan_eval.py PROJECT -- COMMAND...`` (run in PROJECT), e.g.
-``python bench/plan_eval.py examples/shop -- python app.py``.
+Usage::
 
-Indexes PROJECT into a temporary database, times COMMAND untraced (median of
-``--runs``), then for each strategy traces it with ``astrepo trace --strategy S``
-on a fresh copy of the index (a first run: no statistics), and for ``balanced``
-a second time on the same copy (statistics of the first run known). Reports
-points, the plan's estimated overhead, the measured wall-clock ratio, and how
-many distinct exceptions (type, file, line) of the ``full_trace`` run each run
-also recorded.
+    python bench/plan_eval.py [--runs 5] [--calibrate] [--json] PROJECT -- COMMAND...
+    python bench/plan_eval.py --pypi more_itertools==11.2.1 -- python -m pytest -q -p no:cacheprovider tests
+
+(``--pypi NAME==VERSION`` downloads that source distribution once, like
+``bench/package_suites.py``, unpacks it into a temporary folder and uses it as PROJECT.)
+
+Steps, all in one invocation so the untraced and traced runs share the machine's load:
+
+1. index PROJECT into a temporary database (``--calibrate``: also `astrepo calibrate` there,
+   else the project's ``.astrepo/calibration.json`` when there is one, else default costs);
+2. per strategy, on its own copy of the index: ``astrepo plan`` (no statistics: a first run),
+   then one ingested ``astrepo trace --plan`` (the exceptions it recorded; for ``balanced``, the
+   statistics a second plan, "balanced (stats)", is made from and traced with in turn);
+3. timing: ``--runs`` rounds, each running the command untraced and then under every plan
+   (the same environment ``astrepo trace`` sets up, compiled-code cache warm, events discarded);
+   medians of wall time and of CPU time (user + sys of the child processes) per configuration.
+
+Reported per configuration: points (by kind), budget, the plan's estimate (capture overhead in
+percent of the untraced run, the fixed per-process cost), the predicted ratio (1 + estimate +
+fixed / measured plain time), the measured ratios (wall and CPU, medians), events, and how many
+of the distinct exceptions (type, file, line) recorded under ``full_trace`` this run recorded too.
 """
 
 from __future__ import annotations
@@ -17,84 +30,176 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
 
+CONFIGS = ("full_trace", "minimal", "balanced", "balanced (stats)")
+
 
 def astrepo(*args: str, cwd: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "astrepo.cli.app", *args], cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "astrepo.cli.app", *args], cwd=cwd, capture_output=True, text=True)
+    return proc
 
 
-def timed(cmd: list[str], cwd: str) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASTREPO_")}
+def _checked(proc: subprocess.CompletedProcess, what: str) -> subprocess.CompletedProcess:
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return proc
+
+
+def timed(cmd: list[str], cwd: str, env: dict) -> tuple[float, float]:
+    """(wall s, CPU s of the child processes) of one run, output discarded."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def run_once(project: str, db: str, strategy: str, cmd: list[str]) -> dict:
+def make_plan(project: str, db: str, strategy: str, out: str) -> dict:
+    proc = _checked(astrepo("plan", "--db", db, "--root", project, "--strategy", strategy, "-o", out, "--json",
+                            cwd=project), f"plan {strategy}")
+    return json.loads(proc.stdout)
+
+
+def traced_ingested(project: str, db: str, plan: str, cmd: list[str]) -> dict:
+    """Trace once with ``plan`` and ingest; the run's summary and its distinct exceptions."""
     from astrepo.graph.join import list_ingested, read_run_table
 
-    proc = astrepo("trace", "--db", db, "--strategy", strategy, "--quiet", "--", *cmd, cwd=project)
-    if proc.returncode not in (0, 1):
-        raise RuntimeError(proc.stderr[-2000:])
-    summary = list_ingested(Path(db))[-1]
+    proc = astrepo("trace", "--db", db, "--root", project, "--plan", plan, "--quiet", "--", *cmd, cwd=project)
+    runs = list_ingested(Path(db))
+    if not runs or runs[-1].get("strategy") != plan:
+        raise RuntimeError(f"traced run not ingested ({proc.returncode}): {proc.stderr[-2000:]}")
+    summary = runs[-1]
     events = read_run_table(Path(db), summary["id"], "Event")
-    exc = set()
-    if events is not None:
-        for row in events.to_pylist():
-            exc.add((row["exc_type"], row["file"], row["line"]))
-    plan = json.loads(Path(summary["strategy"]).read_text()) if os.path.exists(summary["strategy"]) else {}
-    kinds: dict[str, int] = {}
-    for p in plan.get("points", ()):
-        kinds[p["kind"]] = kinds.get(p["kind"], 0) + 1
-    return {"strategy": strategy, "seconds": summary["duration_s"], "events": summary["events"],
-            "exceptions": exc, "points": len(plan.get("points", ())), "kinds": kinds,
-            "estimate": plan.get("estimate", {}), "budget": plan.get("budget_pct")}
+    exc = {(r["exc_type"], r["file"], r["line"]) for r in events.to_pylist()} if events is not None else set()
+    return {"summary": summary, "exceptions": exc}
+
+
+def unpack_pypi(spec: str, into: str) -> str:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from package_suites import sdist  # the same download cache
+
+    name, version = spec.split("==")
+    with tarfile.open(sdist(os.path.join(tempfile.gettempdir(), "astrepo-sdists"), name, version)) as archive:
+        archive.extractall(into, filter="data")
+    (top,) = [d for d in os.listdir(into) if os.path.isdir(os.path.join(into, d))]
+    return os.path.join(into, top)
+
+
+def evaluate(project: str, cmd: list[str], runs: int, calibrate: bool, tmp: str) -> dict:
+    from astrepo.capture.bootstrap import trace_environment, write_bootstrap
+    from astrepo.capture.hook import new_run_id
+
+    base = os.path.join(tmp, "base")
+    t0 = time.perf_counter()
+    _checked(astrepo("index", project, "--db", base, "--no-embed", "--quiet", cwd=project), "index")
+    index_s = time.perf_counter() - t0
+    mine = os.path.join(project, ".astrepo", "calibration.json")
+    if calibrate:
+        _checked(astrepo("calibrate", "--db", base, "--json", cwd=project), "calibrate")
+    elif os.path.exists(mine):
+        shutil.copy(mine, base)
+    configs: dict[str, dict] = {}
+    for label in CONFIGS:
+        strategy = label.split()[0]
+        db = os.path.join(tmp, strategy)
+        if label == strategy:
+            shutil.copytree(base, db)
+        plan_path = os.path.join(tmp, label.replace(" (stats)", "-stats") + ".json")
+        info = make_plan(project, db, strategy, plan_path)
+        run = traced_ingested(project, db, plan_path, cmd)
+        configs[label] = {"plan": plan_path, "db": db, "info": info, **run}
+        sys.stderr.write(f"plan_eval: {label}: {info['points']} points, traced once "
+                         f"({run['summary']['events']:,} events)\n")
+    plain_env = {k: v for k, v in os.environ.items() if not k.startswith("ASTREPO_")}
+    times: dict[str, list] = {"plain": [], **{label: [] for label in configs}}
+    for r in range(runs):
+        times["plain"].append(timed(cmd, project, plain_env))
+        for label, c in configs.items():
+            bootstrap = write_bootstrap(os.path.join(c["db"], "bootstrap"))
+            run_id = new_run_id()
+            env = trace_environment(plain_env, bootstrap, project, c["db"], run_id, c["plan"], None)
+            times[label].append(timed(cmd, project, env))
+            shutil.rmtree(os.path.join(c["db"], "events", run_id), ignore_errors=True)
+        sys.stderr.write(f"plan_eval: timing round {r + 1}/{runs} done\n")
+    plain_wall = statistics.median(t[0] for t in times["plain"])
+    plain_cpu = statistics.median(t[1] for t in times["plain"])
+    full_exc = configs["full_trace"]["exceptions"]
+    rows = []
+    for label, c in configs.items():
+        est = c["info"]["estimate"]
+        wall = statistics.median(t[0] for t in times[label])
+        cpu = statistics.median(t[1] for t in times[label])
+        pct = est.get("overhead_pct")
+        fixed_s = (est.get("fixed_ms") or 0.0) / 1000
+        rows.append({
+            "config": label, "points": c["info"]["points"], "kinds": c["info"]["point_kinds"],
+            "budget_pct": c["info"]["budget_pct"], "basis": est.get("basis"),
+            "estimated_pct": pct, "estimated_fixed_s": round(fixed_s, 3),
+            "predicted_ratio": None if pct is None else round(1 + pct / 100 + fixed_s / plain_wall, 2),
+            "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+            "ratio_wall": round(wall / plain_wall, 2), "ratio_cpu": round(cpu / plain_cpu, 2),
+            "measured_pct_beyond_fixed": round(100 * (wall - plain_wall - fixed_s) / plain_wall, 1),
+            "events": c["summary"]["events"], "exit_code": c["summary"].get("exit_code"),
+            "exceptions_kept": len(full_exc & c["exceptions"]), "exceptions_full": len(full_exc),
+        })
+    return {"format": 1, "project": project, "command": cmd, "runs": runs, "index_s": round(index_s, 1),
+            "plain_wall_s": round(plain_wall, 3), "plain_cpu_s": round(plain_cpu, 3),
+            "costs": configs["full_trace"]["info"]["estimate"].get("costs"),
+            "load": os.getloadavg(), "rows": rows}
+
+
+def print_report(doc: dict) -> None:
+    print(f"{doc['project']}: {' '.join(doc['command'])}")
+    print(f"plain {doc['plain_wall_s']:.3f} s wall, {doc['plain_cpu_s']:.3f} s CPU (medians of {doc['runs']}); "
+          f"costs {doc['costs']}; load {' '.join(f'{x:.2f}' for x in doc['load'])}")
+    print(f"{'configuration':18} {'points':>6} {'budget':>6} {'est.':>7} {'fixed':>7} {'pred.':>6} "
+          f"{'wall':>8} {'ratio':>6} {'cpu':>6} {'beyond':>7} {'events':>11} {'exc kept':>9}")
+    for r in doc["rows"]:
+        est = "-" if r["estimated_pct"] is None else f"{r['estimated_pct']:.1f}%"
+        pred = "-" if r["predicted_ratio"] is None else f"{r['predicted_ratio']:.2f}x"
+        print(f"{r['config']:18} {r['points']:6} {str(r['budget_pct']):>6} {est:>7} {r['estimated_fixed_s']:6.2f}s "
+              f"{pred:>6} {r['wall_s']:7.3f}s {r['ratio_wall']:5.2f}x {r['ratio_cpu']:5.2f}x "
+              f"{r['measured_pct_beyond_fixed']:6.1f}% {r['events']:11,} {r['exceptions_kept']:>4}/"
+              f"{r['exceptions_full']:<4}")
+    for r in doc["rows"]:
+        print(f"  {r['config']}: {', '.join(f'{k} {v}' for k, v in r['kinds'].items())}; basis: {r['basis']}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("project")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("cmd", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
-    cmd = args.cmd[1:] if args.cmd and args.cmd[0] == "--" else args.cmd
-    project = os.path.abspath(args.project)
+    parser.add_argument("project", nargs="?", help="Project folder (omit with --pypi).")
+    parser.add_argument("--pypi", help="NAME==VERSION: use this source distribution as the project.")
+    parser.add_argument("--runs", type=int, default=5, help="Timing rounds (medians).")
+    parser.add_argument("--calibrate", action="store_true", help="Run `astrepo calibrate` first.")
+    parser.add_argument("--json", action="store_true")
+    argv = sys.argv[1:]
+    if "--" not in argv:
+        parser.error("give the command after --")
+    cut = argv.index("--")
+    args = parser.parse_args(argv[:cut])
+    cmd = argv[cut + 1:]
+    if not cmd or bool(args.project) == bool(args.pypi):
+        parser.error("give PROJECT or --pypi NAME==VERSION, and the command after --")
     tmp = tempfile.mkdtemp(prefix="astrepo-plan-eval-")
     try:
-        base = os.path.join(tmp, "base")
-        proc = astrepo("index", project, "--db", base, "--no-embed", "--quiet", cwd=project)
-        if proc.returncode != 0:
-            raise RuntimeError(proc.stderr)
-        # A calibration shared by all copies, when the user made one in the project.
-        plain = statistics.median(timed(cmd, project) for _ in range(args.runs))
-        rows = []
-        for strategy in ("full_trace", "minimal", "balanced"):
-            db = os.path.join(tmp, strategy)
-            shutil.copytree(base, db)
-            if os.path.exists(os.path.join(project, ".astrepo", "calibration.json")):
-                shutil.copy(os.path.join(project, ".astrepo", "calibration.json"), db)
-            rows.append(dict(run_once(project, db, strategy, cmd), label=f"{strategy} (1st run)"))
-            if strategy == "balanced":
-                rows.append(dict(run_once(project, db, strategy, cmd), label="balanced (2nd run, stats known)"))
-        full = rows[0]["exceptions"]
-        print(f"{project}: {' '.join(cmd)}; plain {plain:.3f} s (median of {args.runs})")
-        print(f"{'run':34} {'points':>6} {'budget':>7} {'est.capture':>11} {'est.fixed':>9} {'traced':>8} "
-              f"{'ratio':>6} {'capture':>8} {'events':>9} {'exc kept':>9}")
-        for r in rows:
-            est = r["estimate"]
-            fixed = (est.get("fixed_ms") or 0) / 1000
-            capture = 100 * max(0.0, r["seconds"] - plain - fixed) / plain
-            kept = len(full & r["exceptions"])
-            print(f"{r['label']:34} {r['points']:6} {str(r['budget']):>7} {str(est.get('overhead_pct')) + '%':>11} "
-                  f"{fixed * 1000:8.0f}ms {r['seconds']:7.3f}s {r['seconds'] / plain:5.2f}x {capture:7.1f}% "
-                  f"{r['events']:9} {kept:>4}/{len(full):<4}")
+        project = unpack_pypi(args.pypi, os.path.join(tmp, "src")) if args.pypi else os.path.abspath(args.project)
+        doc = evaluate(project, cmd, args.runs, args.calibrate, tmp)
+        if args.pypi:
+            doc["project"] = args.pypi
+        if args.json:
+            print(json.dumps(doc, indent=1))
+        else:
+            print_report(doc)
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -6,26 +6,42 @@ registers with the recorder. The rewritten code refers to ``_ar_*`` globals
 (see `astrepo.capture.recorder.runtime_names`) that the import hook puts into
 the module's namespace before running it.
 
-Event codes are string constants ``"<tag>:<node id>"`` (see `EVENT_TAGS`); the
-reader (`astrepo.capture.events`) decodes frames by tag.
+Events are integer frames (`astrepo.capture.codes`): an event code constant
+(node key and tag), then ints; previews go to the buffer's side list through
+the ``_ar_s*`` helpers, on sampled executions only (`sampler`: the first N,
+then one in M; ``_ar_q[k]()`` says which).
 
 What a function with a ``function_boundary`` and an ``exception`` point becomes::
 
     def f(a, b):
         '''doc'''                                  # docstring stays first
-        _ar_b = _ar_D; _ar_t = 0                   # cannot fail
         try:
-            _ar_b = _ar_tl.b; _ar_t = _ar_clock()
-            _ar_b += ("C2:<id>", _ar_t, _ar_pv(a), _ar_pv(b))
+            _ar_b = _ar_tl.b                       # the thread's buffer
+        except Exception:
+            <_ar_b = _ar_D, then the registering _ar_nb(), guarded>
+        _ar_t = 0; _ar_s = 0                       # cannot fail
+        try:
+            _ar_t = _ar_clock()
+            if _ar_q[3]():                         # a sampled execution: previews
+                _ar_s = 1; _ar_sv(_ar_b, (a, b)); _ar_b += (<C1 code>, _ar_t)
+            else:
+                _ar_b += (<C0 code>, _ar_t)
         except Exception:
             pass
         try:
-            <body; ``return x`` becomes: _ar_rv = x; <record>; return _ar_rv>
+            <body; ``return x`` becomes: _ar_rv = x; <record R0/R1>; return _ar_rv>
             <record the implicit ``return None``>
         except BaseException as _ar_e:
-            try: _ar_x("X:<id>", _ar_t, _ar_e)
+            try: _ar_x(<X code>, _ar_e, _ar_b)
             except Exception: pass
             raise
+
+A call expression with an ``expression`` point, in a function's own code,
+becomes ``(_ar_y := CALL, _ar_b.append(<V0>) if not _ar_q[k]() else
+_ar_vs(_ar_b, <V1>, _ar_y), _ar_y := None)[0]`` (the value, recorded after
+it is computed, and not kept alive); at module or class level, in lambdas
+and comprehensions (where ``_ar_y`` would leak into a class namespace or
+become a closure cell) it becomes ``_ar_v(<V0>, _ar_q[k](), CALL)``.
 
 Semantics preserved by construction: the docstring, signature, decorators,
 ``__qualname__``, the ``__class__`` cell and zero-argument ``super()`` are
@@ -38,8 +54,8 @@ MemoryError) are guarded so the user's exception is never replaced; nothing
 is injected into class namespaces. Annotations are never rewritten (they may
 be strings under ``from __future__ import annotations``).
 
-Known limits: functions gain locals ``_ar_b``, ``_ar_t``, ``_ar_rv`` (visible to
-``locals()``); lambdas get no boundary events; generator durations include
+Known limits: functions gain locals ``_ar_b``, ``_ar_t``, ``_ar_s``, ``_ar_rv``, ``_ar_y``
+(visible to ``locals()``); lambdas get no boundary events; generator durations include
 time suspended; a hook call counts one frame against the recursion limit
 (the same depth as a builtin call would).
 """
@@ -51,29 +67,19 @@ import copy
 from dataclasses import dataclass
 
 from astrepo.capture.ast_ids import FUNCTION_TYPES, AstIds, arg_list, assign_ids
+from astrepo.capture.codes import event_code
 from astrepo.capture.points import PointTable
-from astrepo.capture.recorder import REDACTED, SAMPLE_EVERY, SAMPLE_FIRST, is_secret_name
+from astrepo.capture.recorder import SAMPLE_EVERY, SAMPLE_FIRST, is_secret_name
 
 #: Bump when the rewrite changes: part of the compiled-code cache key.
 #: History: 1 - first version; 2 - no line points on docstrings and ``__future__`` imports;
-#: 3 - sampled value previews (per-node counters ``_ar_c``, `SAMPLE_FIRST`/`SAMPLE_EVERY`).
-INSTRUMENT_VERSION = 3
+#: 3 - sampled value previews (per-node counters ``_ar_c``, `SAMPLE_FIRST`/`SAMPLE_EVERY`);
+#: 4 - integer frames and side lists (`astrepo.capture.codes`), C-level samplers ``_ar_q``,
+#: inline expression events in function bodies.
+INSTRUMENT_VERSION = 4
 
-# Sampling of value previews: see SAMPLE_FIRST / SAMPLE_EVERY in astrepo.capture.recorder.
-
-#: Event tags: tag -> (meaning, number of items after the code; "n" = from the code's count).
-EVENT_TAGS = {
-    "C": "call enter: ts, n argument previews",
-    "A": "coroutine/async generator enter: ts, task id, n argument previews",
-    "R": "return: duration ns, return preview",
-    "X": "exception leaving a function: ts, type, message preview, line, raised here",
-    "H": "exception caught by an except clause: ts, type, message preview, origin file, origin line",
-    "L": "line (statement) executed",
-    "T": "branch taken (if body, loop iteration, case)",
-    "F": "branch not taken (if else / loop exhausted)",
-    "V": "expression value: preview",
-    "W": "variables written: n pairs (name, preview)",
-}
+#: Nodes whose scope is not the enclosing function's (``_ar_y``/``_ar_b`` must not be used inside).
+_SCOPED_EXPRS = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,20 +107,19 @@ def instrument_module(tree: ast.Module, ids: AstIds, points: PointTable) -> Inst
     qualnames = {memo[id(n)]: q for n, q in ids.qualnames.items() if id(n) in memo}
     rewriter = _Rewriter(records, qualnames, points)
     rewriter.visit(clone)
-    n_counters = rewriter.counters
     table = []
     for node, record in records.items():
         if record.id in points:
             qual = qualnames.get(node) or _enclosing_qualname(record.scope)
             table.append((record.id, record.kind, qual, record.line))
     table.sort(key=lambda row: (row[3], row[0]))
-    _add_prologue(clone, ids.path, tuple(table), n_counters)
+    _add_prologue(clone, ids.path, tuple(table), tuple(rewriter.sampling))
     ast.fix_missing_locations(clone)
     return Instrumented(clone, tuple(table), sum(len(v) for v in points.values()))
 
 
-def _add_prologue(tree: ast.Module, path: str, table: tuple, n_counters: int = 0) -> None:
-    """Bind the ``_ar_*`` runtime names, register the module and create its sampling counters,
+def _add_prologue(tree: ast.Module, path: str, table: tuple, sampling: tuple = ()) -> None:
+    """Bind the ``_ar_*`` runtime names, register the module and create its samplers (``_ar_q``),
     after the docstring and futures."""
     body = tree.body
     i = 0
@@ -126,12 +131,10 @@ def _add_prologue(tree: ast.Module, path: str, table: tuple, n_counters: int = 0
     prologue = [
         ast.ImportFrom(module="astrepo.capture.recorder", names=[ast.alias(name="bind_module", asname="_ar_bind")],
                        level=0),
-        ast.Expr(ast.Call(func=_name("_ar_bind"), args=[_call("globals"), _const(path), _const(table)],
-                          keywords=[])),
+        _assign("_ar_q", ast.Call(func=_name("_ar_bind"),
+                                  args=[_call("globals"), _const(path), _const(table), _const(sampling)],
+                                  keywords=[])),
     ]
-    if n_counters:
-        prologue.append(_assign("_ar_c", ast.BinOp(left=ast.List(elts=[_const(0)], ctx=ast.Load()), op=ast.Mult(),
-                                                   right=_const(n_counters))))
     if like is not None:
         _locate(prologue, like)
     body[i:i] = prologue
@@ -179,33 +182,36 @@ def _extend(buf: ast.expr, items: list[ast.expr]) -> ast.stmt:
 
 
 def _sampling_of(point) -> tuple[int, int]:
-    """(first, every) of a point's ``sampling``; every is rounded up to a power of two."""
+    """(first, every) of a point's ``sampling`` (default `SAMPLE_FIRST`, `SAMPLE_EVERY`)."""
     raw = getattr(point, "sampling", None)
     first, every = SAMPLE_FIRST, SAMPLE_EVERY
     if isinstance(raw, dict):
-        first = int(raw.get("first", first))
+        first = max(0, int(raw.get("first", first)))
         every = max(1, int(raw.get("every", every)))
-    every = 1 << (every - 1).bit_length()
     return first, every
 
 
-def _sampled(counter: int, point, full: list[ast.stmt], light: list[ast.stmt]) -> list[ast.stmt]:
-    """``_ar_c[k] += 1; if _ar_c[k] <= first or not _ar_c[k] & (every - 1): full else: light``."""
-    first, every = _sampling_of(point)
-    slot = lambda ctx=None: ast.Subscript(value=_name("_ar_c"), slice=_const(counter), ctx=ctx or ast.Load())  # noqa: E731
-    if every == 1:
-        return full
-    bump = ast.AugAssign(target=slot(ast.Store()), op=ast.Add(), value=_const(1))
-    test = ast.BoolOp(op=ast.Or(), values=[
-        ast.Compare(left=slot(), ops=[ast.LtE()], comparators=[_const(first)]),
-        ast.UnaryOp(op=ast.Not(), operand=ast.BinOp(left=slot(), op=ast.BitAnd(), right=_const(every - 1))),
-    ])
-    return [bump, ast.If(test=test, body=full, orelse=light)]
+def _sample_test(slot: int) -> ast.expr:
+    """``_ar_q[slot]()``: 1 on the executions that carry previews."""
+    return ast.Call(func=ast.Subscript(value=_name("_ar_q"), slice=_const(slot), ctx=ast.Load()),
+                    args=[], keywords=[])
 
 
-def _append(buf: ast.expr, code: str) -> ast.stmt:
-    return ast.Expr(ast.Call(func=ast.Attribute(value=buf, attr="append", ctx=ast.Load()),
-                             args=[_const(code)], keywords=[]))
+def _append(buf: ast.expr, code: int) -> ast.stmt:
+    return ast.Expr(_append_call(buf, code))
+
+
+def _append_call(buf: ast.expr, code: int) -> ast.Call:
+    return ast.Call(func=ast.Attribute(value=buf, attr="append", ctx=ast.Load()), args=[_const(code)], keywords=[])
+
+
+def _guarded_fetch() -> list[ast.stmt]:
+    """``_ar_b = _ar_tl.b``, registering the thread's buffer (``_ar_nb()``) on its first event."""
+    register = _guarded([_assign("_ar_b", _call("_ar_nb"))])
+    return [ast.Try(body=[_assign("_ar_b", ast.Attribute(value=_name("_ar_tl"), attr="b", ctx=ast.Load()))],
+                    handlers=[ast.ExceptHandler(type=_name("Exception"), name=None,
+                                                body=[_assign("_ar_b", _name("_ar_D")), register])],
+                    orelse=[], finalbody=[])]
 
 
 def _locate(nodes: ast.AST | list, like: ast.AST) -> None:
@@ -219,6 +225,13 @@ def _locate(nodes: ast.AST | list, like: ast.AST) -> None:
         for n in ast.walk(item):
             if "lineno" in n._attributes:
                 n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = lineno, col, end_lineno, end_col
+
+
+def _positioned(new: ast.AST, like: ast.AST) -> ast.AST:
+    """Give ``new`` itself (not its children) the position of ``like``."""
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+        setattr(new, attr, getattr(like, attr))
+    return new
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
@@ -247,16 +260,17 @@ def _ends_in_jump(body: list[ast.stmt]) -> bool:
 class _Scope:
     """Rewrite state of the definition being walked."""
 
-    __slots__ = ("kind", "node", "buffer", "fid", "ret_code", "boundary", "sampled")
+    __slots__ = ("kind", "node", "local", "fid", "boundary", "ret_code", "capture_return", "sampler")
 
     def __init__(self, kind: str, node: ast.AST | None) -> None:
-        self.kind = kind  #: "module", "class", "function"
+        self.kind = kind  #: "module", "class", "function", "lambda"
         self.node = node
-        self.buffer: ast.expr | None = None  #: how this scope reaches its thread's buffer
+        self.local = False  #: the function holds its thread's buffer in ``_ar_b``
         self.fid = ""
-        self.ret_code = ""  #: set when returns are recorded
-        self.boundary = False
-        self.sampled = False  #: previews of arguments/return only when ``_ar_s`` (see `_sampled`)
+        self.boundary = False  #: entry and returns are recorded
+        self.ret_code = 0  #: R0 code of the function (R1 is one more)
+        self.capture_return = False
+        self.sampler = -1  #: slot of ``_ar_q`` deciding argument/return previews, -1: never sampled
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -267,11 +281,13 @@ class _Rewriter(ast.NodeTransformer):
         self.qualnames = qualnames
         self.points = points
         self.scopes: list[_Scope] = []
-        self.counters = 0  #: sampling counters allocated (``_ar_c`` slots)
+        self.sampling: list[tuple[int, int]] = []  #: (first, every) of each ``_ar_q`` slot
+        self.nested = 0  #: depth inside comprehensions (not the function's own scope)
 
-    def _counter(self) -> int:
-        self.counters += 1
-        return self.counters - 1
+    def _sampler(self, point=None) -> int:
+        """A new ``_ar_q`` slot with ``point``'s sampling (the default without one)."""
+        self.sampling.append(_sampling_of(point))
+        return len(self.sampling) - 1
 
     # -- helpers -------------------------------------------------------------
     def _point(self, node: ast.AST, kind: str):
@@ -283,26 +299,33 @@ class _Rewriter(ast.NodeTransformer):
             return record.id, None
         return record.id, kinds[kind]
 
+    def _local(self) -> bool:
+        """Whether events here can use the function's ``_ar_b``."""
+        return self.scopes[-1].local and not self.nested
+
     def _buf(self) -> ast.expr:
-        scope = self.scopes[-1]
-        if scope.buffer is not None:
-            return _name(scope.buffer.id) if isinstance(scope.buffer, ast.Name) else copy.deepcopy(scope.buffer)
-        return ast.Attribute(value=_name("_ar_tl"), attr="b", ctx=ast.Load())
+        """The buffer: ``_ar_b`` in functions, else ``_ar_nb()`` (only in guarded statements)."""
+        return _name("_ar_b") if self.scopes[-1].local else _call("_ar_nb")
+
+    def _event(self, stmt: ast.stmt, like: ast.AST) -> ast.stmt:
+        """A statement appending an event, placed at ``like``; guarded where it calls a helper."""
+        out = stmt if self.scopes[-1].local else _guarded([stmt])
+        _locate(out, like)
+        return out
 
     def _needs_local_buffer(self, func: ast.AST) -> bool:
-        """Whether a function's own statements have inline events (then it fetches its buffer once)."""
+        """Whether a function's own code has inline events (then it fetches its buffer once)."""
         stack = list(func.body)
         while stack:
             node = stack.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, *_SCOPED_EXPRS)):
                 continue
             record = self.records.get(node)
             if record is not None:
                 kinds = self.points.get(record.id)
-                if kinds and ({"line", "branch", "variable"} & kinds.keys()):
+                if kinds and ({"line", "branch", "variable", "expression"} & kinds.keys()):
                     return True
-            if isinstance(node, ast.stmt) or isinstance(node, (ast.ExceptHandler, ast.match_case)):
-                stack.extend(ast.iter_child_nodes(node))
+            stack.extend(ast.iter_child_nodes(node))
         return False
 
     # -- statement lists -------------------------------------------------------
@@ -314,20 +337,18 @@ class _Rewriter(ast.NodeTransformer):
             _, var_point = self._point(stmt, "variable")
             new = self.visit(stmt)
             if line_point is not None and not protected:
-                event = _append(self._buf(), f"L:{sid}")
-                _locate(event, stmt)
-                out.append(event)
+                out.append(self._event(_append(self._buf(), event_code(sid, "L")), stmt))
             if isinstance(new, list):
                 out.extend(new)
             elif new is not None:
                 out.append(new)
             if var_point is not None:
-                event = self._variables_event(stmt, sid)
+                event = self._variables_event(stmt, sid, var_point)
                 if event is not None:
                     out.append(event)
         return out
 
-    def _variables_event(self, stmt: ast.stmt, sid: str) -> ast.stmt | None:
+    def _variables_event(self, stmt: ast.stmt, sid: str, point) -> ast.stmt | None:
         if isinstance(stmt, ast.Assign):
             names: list[str] = []
             for target in stmt.targets:
@@ -339,13 +360,16 @@ class _Rewriter(ast.NodeTransformer):
         names = list(dict.fromkeys(names))
         if not names:
             return None
-        items: list[ast.expr] = [_const(f"W{len(names)}:{sid}")]
-        for name in names:
-            items.append(_const(name))
-            items.append(_const(REDACTED) if is_secret_name(name) else _call("_ar_pv", _name(name)))
-        _, point = self._point(stmt, "variable")
-        event = _guarded(_sampled(self._counter(), point, [_extend(self._buf(), items)],
-                                  [_append(self._buf(), f"W0:{sid}")]))
+        values = [_name("_ar_SECRET") if is_secret_name(n) else _name(n) for n in names]
+        full = [ast.Expr(ast.Call(func=_name("_ar_sw"), args=[
+                    self._buf(), _const(tuple(names)), ast.Tuple(elts=values, ctx=ast.Load())], keywords=[])),
+                _append(self._buf(), event_code(sid, "W1"))]
+        light = [_append(self._buf(), event_code(sid, "W0"))]
+        if _sampling_of(point)[1] == 1:
+            body = full
+        else:
+            body = [ast.If(test=_sample_test(self._sampler(point)), body=full, orelse=light)]
+        event = _guarded(body)  # reading a name the statement did not bind (e.g. ``del``-ed) must not fail
         _locate(event, stmt)
         return event
 
@@ -353,9 +377,7 @@ class _Rewriter(ast.NodeTransformer):
         sid, point = self._point(node, "branch")
         if point is None:
             return None
-        event = _append(self._buf(), f"{tag}:{sid}")
-        _locate(event, like)
-        return event
+        return self._event(_append(self._buf(), event_code(sid, tag)), like)
 
     # -- scopes ------------------------------------------------------------------
     def visit_Module(self, node: ast.Module) -> ast.Module:
@@ -382,10 +404,19 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
         node.args = self._outer_args(node.args)
-        self.scopes.append(_Scope("function", node))  # lambda: no local buffer, no statements
+        self.scopes.append(_Scope("lambda", node))  # no local buffer, no statements
         node.body = self.visit(node.body)
         self.scopes.pop()
         return node
+
+    def _comprehension(self, node: ast.AST) -> ast.AST:
+        self.nested += 1
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.nested -= 1
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
 
     def _outer_args(self, args: ast.arguments) -> ast.arguments:
         args.defaults = [self.visit(d) for d in args.defaults]
@@ -399,46 +430,44 @@ class _Rewriter(ast.NodeTransformer):
         _, exc_point = self._point(node, "exception")
         scope = _Scope("function", node)
         scope.fid = fid or ""
-        local = boundary is not None or self._needs_local_buffer(node)
-        if local:
-            scope.buffer = _name("_ar_b")
+        scope.local = boundary is not None or self._needs_local_buffer(node)
+        capture_args = False
         if boundary is not None:
             scope.boundary = True
-            scope.ret_code = f"R:{fid}"
-            capture = boundary.capture
-            scope.sampled = bool(capture.get("args") or capture.get("return")) and _sampling_of(boundary)[1] > 1
+            scope.ret_code = event_code(fid, "R0")
+            capture_args = bool(boundary.capture.get("args"))
+            scope.capture_return = bool(boundary.capture.get("return"))
+            if capture_args or scope.capture_return:
+                scope.sampler = self._sampler(boundary)
+        saved_nested, self.nested = self.nested, 0
         self.scopes.append(scope)
         body = list(node.body)
         doc = [body.pop(0)] if body and _is_docstring(body[0]) else []
         first = body[0] if body else node
         new_body = self._stmts(body)
-        if boundary is not None:
-            capture_return = bool(boundary.capture.get("return"))
-            self._rewrite_returns(new_body, scope, capture_return)
+        if scope.boundary:
+            self._rewrite_returns(new_body, scope)
             if not _ends_in_jump(new_body):
-                end = self._return_event(scope, None, capture_return)
+                end = self._return_event(scope, None)
                 _locate(end, body[-1] if body else node)
                 new_body.append(end)
         self.scopes.pop()
+        self.nested = saved_nested
         prologue: list[ast.stmt] = []
-        if local:
-            prologue.append(_assign("_ar_b", _name("_ar_D")))
-            prologue.append(_assign("_ar_t", _const(0)))
-            fetch: list[ast.stmt] = [_assign("_ar_b", ast.Attribute(value=_name("_ar_tl"), attr="b", ctx=ast.Load()))]
-            if boundary is not None:
-                fetch.append(_assign("_ar_t", _call("_ar_clock")))
-                if scope.sampled:
+        if scope.local:
+            prologue.extend(_guarded_fetch())
+            if scope.boundary:
+                prologue.append(_assign("_ar_t", _const(0)))
+                if scope.sampler >= 0:
                     prologue.append(_assign("_ar_s", _const(0)))
-                    fetch.extend(_sampled(self._counter(), boundary,
-                                          [_assign("_ar_s", _const(1)), self._enter_event(node, fid, boundary)],
-                                          [self._enter_event(node, fid, boundary, light=True)]))
-                else:
-                    fetch.append(self._enter_event(node, fid, boundary))
-            prologue.append(_guarded(fetch))
+                prologue.append(_guarded([_assign("_ar_t", _call("_ar_clock")),
+                                          *self._enter_event(node, fid, scope, capture_args)]))
         if exc_point is not None:
-            t0 = _name("_ar_t") if local else _const(0)
+            args: list[ast.expr] = [_const(event_code(fid, "X")), _name("_ar_e")]
+            if scope.local:
+                args.append(_name("_ar_b"))
             handler_body: list[ast.stmt] = [
-                _guarded([ast.Expr(_call("_ar_x", _const(f"X:{fid}"), t0, _name("_ar_e")))]),
+                _guarded([ast.Expr(ast.Call(func=_name("_ar_x"), args=args, keywords=[]))]),
                 ast.Raise(exc=None, cause=None),
             ]
             wrapped: list[ast.stmt] = [ast.Try(
@@ -455,28 +484,41 @@ class _Rewriter(ast.NodeTransformer):
         node.body = doc + prologue + (new_body or [ast.Pass()])
         return node
 
-    def _enter_event(self, node: ast.AST, fid: str, boundary, light: bool = False) -> ast.stmt:
-        params = arg_list(node.args)
-        previews: list[ast.expr] = []
-        if boundary.capture.get("args") and not light:
-            for p in params:
-                previews.append(_const(REDACTED) if is_secret_name(p.arg) else _call("_ar_pv", _name(p.arg)))
+    def _enter_event(self, node: ast.AST, fid: str, scope: _Scope, capture_args: bool) -> list[ast.stmt]:
+        """The call-enter frame (``_ar_t`` holds the timestamp): C0/C1 (A0/A1 for coroutines)."""
         is_async = isinstance(node, ast.AsyncFunctionDef)
-        tag = "A" if is_async else "C"
-        items: list[ast.expr] = [_const(f"{tag}{len(previews)}:{fid}"), _name("_ar_t")]
-        if is_async:
-            items.append(_call("_ar_task"))
-        return _extend(_name("_ar_b"), items + previews)
+        letter = "A" if is_async else "C"
+        items: list[ast.expr] = [_name("_ar_t")] + ([_call("_ar_task")] if is_async else [])
 
-    def _return_event(self, scope: _Scope, value: ast.expr | None, capture_return: bool) -> ast.stmt:
-        preview = _call("_ar_pv", value) if (capture_return and value is not None) else _const(None)
-        if capture_return and scope.sampled:
-            # Ellipsis: "not sampled" (the reader keeps no value for it).
-            preview = ast.IfExp(test=_name("_ar_s"), body=preview, orelse=_const(Ellipsis))
+        def frame(sampled: bool) -> list[ast.stmt]:
+            out: list[ast.stmt] = []
+            if sampled and capture_args:
+                values = [_name("_ar_SECRET") if is_secret_name(p.arg) else _name(p.arg)
+                          for p in arg_list(node.args)]
+                out.append(ast.Expr(ast.Call(func=_name("_ar_sv"), args=[
+                    _name("_ar_b"), ast.Tuple(elts=values, ctx=ast.Load())], keywords=[])))
+            code = event_code(fid, letter + ("1" if sampled and capture_args else "0"))
+            out.append(_extend(_name("_ar_b"), [_const(code)] + copy.deepcopy(items)))
+            return out
+
+        if scope.sampler < 0:
+            return frame(False)
+        first, every = self.sampling[scope.sampler]
+        if every == 1:
+            return [_assign("_ar_s", _const(1))] + frame(True)
+        return [ast.If(test=_sample_test(scope.sampler),
+                       body=[_assign("_ar_s", _const(1))] + frame(True), orelse=frame(False))]
+
+    def _return_event(self, scope: _Scope, value: ast.expr | None) -> ast.stmt:
         duration = ast.BinOp(left=_call("_ar_clock"), op=ast.Sub(), right=_name("_ar_t"))
-        return _guarded([_extend(_name("_ar_b"), [_const(scope.ret_code), duration, preview])])
+        light = [_extend(_name("_ar_b"), [_const(scope.ret_code), duration])]
+        if not scope.capture_return or scope.sampler < 0:
+            return _guarded(light)
+        full = [ast.Expr(ast.Call(func=_name("_ar_s1"), args=[_name("_ar_b"), value or _const(None)], keywords=[])),
+                _extend(_name("_ar_b"), [_const(scope.ret_code + 1), copy.deepcopy(duration)])]
+        return _guarded([ast.If(test=_name("_ar_s"), body=full, orelse=light)])
 
-    def _rewrite_returns(self, body: list[ast.stmt], scope: _Scope, capture_return: bool) -> None:
+    def _rewrite_returns(self, body: list[ast.stmt], scope: _Scope) -> None:
         """Replace ``return x`` (in this function only) by: evaluate, record, return."""
         for parent, field_name, stmts in list(_stmt_lists(body)):
             i = 0
@@ -484,7 +526,7 @@ class _Rewriter(ast.NodeTransformer):
                 stmt = stmts[i]
                 if isinstance(stmt, ast.Return):
                     if stmt.value is None:
-                        event = self._return_event(scope, None, capture_return)
+                        event = self._return_event(scope, None)
                         _locate(event, stmt)
                         stmts[i:i + 1] = [event, stmt]
                         i += 2
@@ -493,7 +535,7 @@ class _Rewriter(ast.NodeTransformer):
                     _locate(keep.targets, stmt)
                     keep.lineno, keep.col_offset = stmt.lineno, stmt.col_offset
                     keep.end_lineno, keep.end_col_offset = stmt.end_lineno, stmt.end_col_offset
-                    event = self._return_event(scope, _name("_ar_rv"), capture_return)
+                    event = self._return_event(scope, _name("_ar_rv"))
                     _locate(event, stmt)
                     stmt.value = _name("_ar_rv")
                     _locate(stmt.value, stmt)
@@ -575,7 +617,7 @@ class _Rewriter(ast.NodeTransformer):
         node.body = self._stmts(node.body)
         hid, point = self._point(node, "exception")
         if point is not None:
-            event = _guarded([ast.Expr(_call("_ar_h", _const(f"H:{hid}")))])
+            event = _guarded([ast.Expr(_call("_ar_h", _const(event_code(hid, "H"))))])
             _locate(event, node.body[0] if node.body else node)
             node.body.insert(0, event)
         return node
@@ -589,11 +631,24 @@ class _Rewriter(ast.NodeTransformer):
         func = node.func
         if isinstance(func, ast.Name) and (func.id == "super" or func.id.startswith("_ar_")):
             return node
-        wrapper = ast.Call(func=_name("_ar_v"), args=[_const(f"V:{cid}"), node], keywords=[])
-        for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-            setattr(wrapper, attr, getattr(node, attr))
-        _locate([wrapper.func, wrapper.args[0]], node)
-        return wrapper
+        code = event_code(cid, "V0")
+        test = _sample_test(self._sampler())
+        if not self._local():
+            # ``_ar_v(V0, _ar_q[k](), CALL)``: the helper fetches the buffer and returns the value.
+            head = [_name("_ar_v"), _const(code), test]
+            _locate(head, node)
+            return _positioned(ast.Call(func=head[0], args=[head[1], head[2], node], keywords=[]), node)
+        # ``(_ar_y := CALL, <V1 with preview> if _ar_q[k]() else _ar_b.append(V0), _ar_y := None)[0]``
+        record = ast.IfExp(test=test, body=ast.Call(func=_name("_ar_vs"), args=[
+            _name("_ar_b"), _const(code + 1), _name("_ar_y")], keywords=[]), orelse=_append_call(_name("_ar_b"), code))
+        reset = ast.NamedExpr(target=_name("_ar_y", ast.Store()), value=_const(None))
+        target = _name("_ar_y", ast.Store())
+        _locate([record, reset, target], node)
+        keep = _positioned(ast.NamedExpr(target=target, value=node), node)
+        items = _positioned(ast.Tuple(elts=[keep, record, reset], ctx=ast.Load()), node)
+        index = _const(0)
+        _locate(index, node)
+        return _positioned(ast.Subscript(value=items, slice=index, ctx=ast.Load()), node)
 
     # Annotations are never rewritten (strings under PEP 563, evaluated lazily by typing).
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:

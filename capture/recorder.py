@@ -3,32 +3,38 @@
 Runs inside the traced program, so it imports the standard library only and
 never raises into user code (failures are swallowed and counted).
 
-Hot path. Instrumented code appends whole events to its thread's buffer with
-one ``list.extend``/``+=`` of a flat tuple, e.g. ``("C2:<node id>", ts, a, b)``.
-The tuple is temporary (freed at once, so it does not advance the cyclic
-GC's allocation counter); what stays in the buffer are strings (node-ID
-codes are constants of the instrumented code object, shared, not copied),
-ints and other immutable scalars, none of them tracked by the collector.
-Values that are not plain scalars are turned into a preview tuple
-``(type name, truncated repr, len)`` at once by `preview` (never a live
-reference). Because one event is one ``extend`` (atomic under the GIL), a
-reader of the buffer never sees half an event.
+Hot path. Instrumented code appends integer frames to its thread's buffer
+(`astrepo.capture.codes`): ``buf.append(code)`` for a line, ``buf += (code, ts)``
+for a call. Codes are constants of the instrumented code object and the other
+items are ints, none of them tracked by the cyclic collector; a temporary
+tuple comes from the free list and goes back at once. Everything else
+(value previews, exception details) is made by the helpers of
+`runtime_names` on the rare sampled executions, and goes to the buffer's
+``side`` list, one item per frame that has one. A preview is
+``(type name, truncated repr, len)`` or an immutable scalar, computed at once
+(never a live reference).
 
 Writer. A daemon thread wakes every ``flush_interval`` (sooner when buffers
-grow), takes the current content of every thread's buffer (``buf[:n]`` then
-``del buf[:n]``: the owner thread only appends at the end, so this is safe
-without a lock) and appends one record per thread to this process's segment
-file with a single ``os.write`` on an ``O_APPEND`` descriptor. A SIGKILL
-loses at most what was appended since the last wake-up. At exit (``atexit``,
-multiprocessing's finalizers, a fork) the rest is flushed.
+grow), takes the current content of every thread's buffer and side list
+(``buf[:n]`` then ``del buf[:n]``: the owner thread only appends at the end,
+so this is safe without a lock) and appends one record per thread to this
+process's segment file with a single ``os.write`` on an ``O_APPEND``
+descriptor. The integers are converted with ``array('q', items).tobytes()``
+(a few ns per item, against ~30 ns for marshalling objects one by one; the
+conversion holds the GIL, so its cost is the traced program's). A batch may
+end in the middle of a frame: the reader joins a thread's batches before
+decoding. A SIGKILL loses at most what was appended since the last wake-up.
+At exit (``atexit``, multiprocessing's finalizers, a fork) the rest is flushed.
 
 Segment format (``.astrepo/events/<run>/<pid>-<n>.seg``): a sequence of
 records ``<u32 little-endian length><marshal payload>``; payloads are tuples
 whose first item says what they are: ``("H", header dict)``,
-``("M", path, table)`` (a module's instrumented nodes: id -> (kind, qualname,
-line)), ``("B", thread id, thread name, items)`` (a batch of raw events) and
-``("S", stats dict)``. A truncated last record (crash mid-write) is ignored
-by the reader (`astrepo.capture.events`).
+``("M", path, table)`` (a module's instrumented nodes: (id, kind, qualname,
+line) rows), ``("I", thread id, thread name, int64 bytes, side items)`` (a
+batch of frames), ``("B", thread id, thread name, items, side items)`` (the
+same as a list, when an item was not an int64) and ``("S", stats dict)``. A
+truncated last record (crash mid-write) is ignored by the reader
+(`astrepo.capture.events`).
 
 Known limits: a generator resumed in another thread keeps appending to the
 buffer of the thread that started it; asyncio tasks sharing a thread share
@@ -38,9 +44,10 @@ its buffer (coroutine enter/exit events carry the task id).
 from __future__ import annotations
 
 import _thread
+import array
 import atexit
-import itertools
 import collections
+import itertools
 import marshal
 import os
 import re
@@ -49,12 +56,13 @@ import sys
 import threading
 import time
 
-#: Version of the segment format. History: 1 - first version.
-SEGMENT_FORMAT = 1
+#: Version of the segment format. History: 1 - first version (string codes, marshalled item lists);
+#: 2 - integer frames (`astrepo.capture.codes`) written as int64 arrays, previews in side lists.
+SEGMENT_FORMAT = 2
 
 #: Value previews are the costly part of an event (a repr is ~1-3 us, the event itself ~50 ns):
 #: a node records previews on its first SAMPLE_FIRST executions, then on every SAMPLE_EVERY-th
-#: (a power of two); the other events carry ``...`` (Ellipsis) instead of a preview. Counts,
+#: (see `sampler`); the other events use the tag without previews. Counts,
 #: durations, branches and exceptions are always exact. A plan point's ``sampling``
 #: (``{"first": N, "every": M}``) overrides this; ``{"every": 1}`` records every value.
 SAMPLE_FIRST = 32
@@ -131,7 +139,7 @@ class Recorder:
         self.max_pending_items = max_pending_items
         self.batch_items = batch_items
         #: registration number -> (buffer, thread ident, thread name, thread); idents are reused, numbers not
-        self.buffers: dict[int, tuple[list, int, str, object]] = {}
+        self.buffers: dict[int, tuple[Buffer, int, str, object]] = {}
         self._thread_no = itertools.count()
         self.modules: list[tuple] = []
         self.stats = {"items": 0, "batches": 0, "overflow_items": 0, "errors": 0,
@@ -145,7 +153,8 @@ class Recorder:
         self._pid = -1
         self._writer: threading.Thread | None = None
         self._preview_depth = _thread._local()
-        self.local = _make_local(self)
+        #: ``local.b``: the calling thread's `Buffer`, set by `thread_buffer` on the thread's first event
+        self.local = _thread._local()
 
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> None:
@@ -190,6 +199,7 @@ class Recorder:
         try:
             for buf, *_ in self.buffers.values():
                 del buf[:]
+                del buf.side[:]
             self._lock = threading.Lock()
             self._wake = threading.Event()
             self._segment_no = 0
@@ -241,14 +251,19 @@ class Recorder:
         self._fd = -1
 
     # -- buffers -----------------------------------------------------------
-    def new_thread_buffer(self) -> list:
-        """Register and return the calling thread's buffer (called once per thread)."""
-        buf: list = []
+    def thread_buffer(self) -> Buffer:
+        """The calling thread's buffer, registered on first use (instrumented code calls this when
+        ``local.b`` is not set yet)."""
+        buf = getattr(self.local, "b", None)
+        if buf is not None:
+            return buf
+        buf = Buffer()
         try:
             thread = threading.current_thread()
             self.buffers[next(self._thread_no)] = (buf, _thread.get_ident(), thread.name, thread)
         except Exception:  # noqa: BLE001
             self.stats["errors"] += 1
+        self.local.b = buf
         return buf
 
     def register_module(self, path: str, table: tuple) -> None:
@@ -286,18 +301,33 @@ class Recorder:
                     continue
                 items = buf[:n]
                 del buf[:n]
+                # A frame and its side item may land in different batches (the owner thread runs
+                # between the two slices): the reader joins each thread's batches in order.
+                side = buf.side
+                m = len(side)
+                extras = side[:m]
+                del side[:m]
                 total += n
                 if n > self.max_pending_items:
+                    # The stream loses a stretch: the reader resynchronises on the next call frame.
                     self.stats["overflow_items"] += n
                     continue
                 try:
-                    self._write_record(("B", tid, name, items))
+                    try:
+                        data = array.array("q", items).tobytes()
+                    except (TypeError, OverflowError):
+                        self.stats["errors"] += 1
+                        self._write_record(("B", tid, name, [i if type(i) is int else 0 for i in items],
+                                            [_marshal_safe(x) for x in extras]))
+                    else:
+                        try:
+                            self._write_record(("I", tid, name, data, extras))
+                        except (ValueError, TypeError):
+                            # An unmarshallable preview slipped in: keep the rest of the batch.
+                            self.stats["errors"] += 1
+                            self._write_record(("I", tid, name, data, [_marshal_safe(x) for x in extras]))
                     self.stats["items"] += n
                     self.stats["batches"] += 1
-                except (ValueError, TypeError):
-                    # An unmarshallable value slipped in: keep the rest of the batch.
-                    self.stats["errors"] += 1
-                    self._write_record(("B", tid, name, [_marshal_safe(i) for i in items]))
                 except Exception:  # noqa: BLE001
                     self.stats["errors"] += 1
                     self.stats["overflow_items"] += n
@@ -341,9 +371,9 @@ class Recorder:
         local = self.local
         saved = None
         try:
-            # Events of code run by repr() go to a scratch list, not the real buffer.
-            saved = local.b
-            local.b = []
+            # Events of code run by repr() go to a scratch buffer, not the real one.
+            saved = self.thread_buffer()
+            local.b = Buffer()
             try:
                 text = _bounded_repr(value, t)
             except Exception as err:  # noqa: BLE001 - a failing repr is data, not an error
@@ -403,12 +433,14 @@ def _marshal_safe(item: object) -> object:
         return ("?", "<unrecordable>", -1)
 
 
-def _make_local(recorder: Recorder):
-    class _Local(_thread._local):
-        def __init__(self) -> None:
-            self.b = recorder.new_thread_buffer()
+class Buffer(list):
+    """A thread's main buffer (integer frames) with its ``side`` list (previews, exception details)."""
 
-    return _Local()
+    __slots__ = ("side",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.side: list = []
 
 
 # -- the process-wide recorder and the names instrumented code uses -------------------
@@ -431,55 +463,133 @@ def start(directory: str, run_id: str, **options: object) -> Recorder:
     return recorder
 
 
+class _Sink(collections.deque):
+    """Where instrumented code appends when its thread's buffer could not be had: nowhere."""
+
+    __slots__ = ("side",)
+
+    def __init__(self) -> None:
+        super().__init__((), 0)
+        self.side = collections.deque((), 0)
+
+
+#: Stands for a value that must not be recorded (a secret-looking name); previews as `REDACTED`.
+_SECRET = object()
+
+#: (first, every) -> (tuple of ``first`` ones, ``every``-long period starting with a one), shared.
+_PATTERNS: dict[tuple[int, int], tuple[tuple, tuple]] = {}
+
+
+def sampler(first: int = SAMPLE_FIRST, every: int = SAMPLE_EVERY):
+    """A callable returning 1 on the executions whose values are previewed, else 0: the first
+    ``first`` calls, then one in every ``every`` (a C-level iterator: ~30 ns, no per-node memory
+    beyond the iterator itself, as the patterns are shared)."""
+    key = (max(0, int(first)), max(1, int(every)))
+    pattern = _PATTERNS.get(key)
+    if pattern is None:
+        pattern = _PATTERNS[key] = ((1,) * key[0], (1,) + (0,) * (key[1] - 1))
+    return itertools.chain.from_iterable(itertools.chain((pattern[0],), itertools.repeat(pattern[1]))).__next__
+
+
+def samplers(spec: tuple) -> list:
+    """One `sampler` per ``(first, every)`` of ``spec``; never raises (never samples on failure)."""
+    try:
+        return [sampler(first, every) for first, every in spec]
+    except Exception:  # noqa: BLE001
+        return [itertools.repeat(0).__next__ for _ in range(len(spec))]
+
+
 def runtime_names() -> dict[str, object]:
-    """The ``_ar_*`` names the instrumented code refers to (put into each module's globals)."""
+    """The ``_ar_*`` names the instrumented code refers to (put into each module's globals).
+
+    Frames and side items follow `astrepo.capture.codes`; every helper swallows its own errors.
+    """
     recorder = active()
     if recorder is None:
         recorder = Recorder(os.devnull, "inactive")
         recorder._fd = -1
-    local = recorder.local
     pv = recorder.preview
     clock = time.perf_counter_ns
+    thread_buffer = recorder.thread_buffer
+    stats = recorder.stats
 
-    seen: dict[str, int] = {}
-    first, mask = SAMPLE_FIRST, SAMPLE_EVERY - 1
+    def preview(v: object) -> object:
+        return REDACTED if v is _SECRET else pv(v)
 
-    def value(code: str, v: object) -> object:
+    def side_values(buf: Buffer, values: tuple) -> None:
+        """Side item of a sampled call enter: the arguments' previews."""
         try:
-            n = seen[code] = seen.get(code, 0) + 1
-            if n <= first or not n & mask:
-                local.b.extend((code, pv(v)))
-            else:
-                local.b.extend((code, ...))
+            buf.side.append(tuple([preview(v) for v in values]))
         except Exception:  # noqa: BLE001
-            recorder.stats["errors"] += 1
+            stats["errors"] += 1
+            buf.side.append(())
+
+    def side_one(buf: Buffer, v: object) -> None:
+        """Side item of a sampled return: the value's preview."""
+        try:
+            buf.side.append(preview(v))
+        except Exception:  # noqa: BLE001
+            stats["errors"] += 1
+            buf.side.append(None)
+
+    def side_names(buf: Buffer, names: tuple, values: tuple) -> None:
+        """Side item of a sampled variables event: names and previews, interleaved."""
+        try:
+            out = []
+            for name, v in zip(names, values):
+                out.append(name)
+                out.append(preview(v))
+            buf.side.append(tuple(out))
+        except Exception:  # noqa: BLE001
+            stats["errors"] += 1
+            buf.side.append(())
+
+    def value_sampled(buf: Buffer, code: int, v: object) -> None:
+        """A sampled expression value (``code`` is the V1 code)."""
+        try:
+            buf.side.append(pv(v))
+        except Exception:  # noqa: BLE001
+            stats["errors"] += 1
+            buf.side.append(None)
+        buf.append(code)
+
+    def value(code: int, sampled: int, v: object) -> object:
+        """An expression value where no local buffer is at hand (``code`` is the V0 code)."""
+        try:
+            buf = thread_buffer()
+            if sampled:
+                buf.side.append(pv(v))
+                buf.append(code + 1)
+            else:
+                buf.append(code)
+        except Exception:  # noqa: BLE001
+            stats["errors"] += 1
         return v
 
-    def exc(code: str, t0: int, e: BaseException) -> None:
+    def exc(code: int, e: BaseException, buf: Buffer | None = None) -> None:
         try:
+            if buf is None:
+                buf = thread_buffer()
             tb = e.__traceback__
             line = tb.tb_lineno if tb is not None else 0
             here = tb is not None and tb.tb_next is None
-            local.b.extend((code, clock(), _type_name(type(e)), pv(_exc_text(e)), line, here))
+            buf.side.append((_type_name(type(e)), pv(_exc_text(e)), line, here))
+            buf += (code, clock())
         except Exception:  # noqa: BLE001
-            recorder.stats["errors"] += 1
+            stats["errors"] += 1
 
-    def handler(code: str) -> None:
+    def handler(code: int) -> None:
         try:
+            buf = thread_buffer()
             e = sys.exc_info()[1]
             tb = e.__traceback__ if e is not None else None
             while tb is not None and tb.tb_next is not None:
                 tb = tb.tb_next
             origin = (tb.tb_frame.f_code.co_filename, tb.tb_lineno) if tb is not None else ("", 0)
-            local.b.extend((code, clock(), _type_name(type(e)), pv(_exc_text(e)), origin[0], origin[1]))
+            buf.side.append((_type_name(type(e)), pv(_exc_text(e)), origin[0], origin[1]))
+            buf += (code, clock())
         except Exception:  # noqa: BLE001
-            recorder.stats["errors"] += 1
-
-    def ret(buf: list, code: str, t0: int, v: object) -> None:
-        try:
-            buf.extend((code, clock() - t0, pv(v)))
-        except Exception:  # noqa: BLE001
-            recorder.stats["errors"] += 1
+            stats["errors"] += 1
 
     def task_id() -> int:
         try:
@@ -490,23 +600,28 @@ def runtime_names() -> dict[str, object]:
             return 0
 
     return {
-        "_ar_tl": local,
+        "_ar_tl": recorder.local,
+        "_ar_nb": thread_buffer,
         "_ar_clock": clock,
-        "_ar_pv": pv,
+        "_ar_sv": side_values,
+        "_ar_s1": side_one,
+        "_ar_sw": side_names,
+        "_ar_vs": value_sampled,
         "_ar_v": value,
         "_ar_x": exc,
         "_ar_h": handler,
-        "_ar_r": ret,
         "_ar_task": task_id,
-        "_ar_D": collections.deque(maxlen=0),
+        "_ar_SECRET": _SECRET,
+        "_ar_D": _Sink(),
     }
 
 
 _NAMES: list[dict] = []
 
 
-def bind_module(namespace: dict, path: str, table: tuple) -> None:
-    """Called by an instrumented module first thing: provide the ``_ar_*`` names, register it."""
+def bind_module(namespace: dict, path: str, table: tuple, sampling: tuple = ()) -> list:
+    """Called by an instrumented module first thing: provide the ``_ar_*`` names, register the
+    module, and return its samplers (one per ``(first, every)`` of ``sampling``)."""
     try:
         if not _NAMES or _NAMES[0]["_ar_tl"] is not getattr(active(), "local", None):
             _NAMES[:] = [runtime_names()]
@@ -516,6 +631,7 @@ def bind_module(namespace: dict, path: str, table: tuple) -> None:
             recorder.register_module(path, table)
     except Exception:  # noqa: BLE001
         namespace.update(runtime_names())
+    return samplers(sampling)
 
 
 def _exc_text(e: BaseException) -> str:

@@ -3,37 +3,49 @@
 The subject yields candidate rows; each filter yields the IDs it allows (with
 a reason); the answer is their intersection, every row saying why it
 matched. User text only ever reaches Kuzu as a query parameter.
+
+Speed (Kuzu 0.11): only ``id`` is indexed, and only ``n.id = $x`` on a single
+label uses the index; ``n.id IN $list`` and multi-label patterns scan, and an
+``IN`` list is searched linearly per row. So resolved names are looked up one
+node at a time with their label in the pattern, each query returns the
+columns its rows need (no second round trip for details), and sets of IDs are
+fetched with one hash join (`UNWIND`) when they are large. Reasons that need
+more lookups (a raise site's ``file:line``) are settled only for the rows that
+survive every filter.
 """
 
 from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from astrepo.errors import QueryError
 from astrepo.graph.db import GraphDB
 from astrepo.layout import Layout
 from astrepo.graph.query.grammar import Clause, Query, parse_query
 from astrepo.graph.query.names import Target, resolve_name
+from astrepo.graph.query.reach import MAX_DEPTH, node_columns, reach, shortest_paths
 
-#: Longest call chain followed by transitive questions and path searches.
-MAX_DEPTH = 12
+__all__ = ["MAX_DEPTH", "QueryEngine", "QueryResult", "Row"]
 
-_NODE = "n.id, label(n), n.name, n.file, n.start_line"
+#: Tables a call can start from, and tables a call can end at.
 _CALLERS = "Function:Class:Module"
+_CALLABLE = ("Function", "Class", "External")
 
-#: Filters and subjects that need facts later index or trace stages provide.
 #: Questions about recorded runs.
 _RUNTIME = ("raised", "slower_than", "called_more_than", "slow", "never_executed")
 
 #: A function counts as slow when its mean call is at least this long and in the slowest tenth.
 SLOW_MIN_MS = 1.0
 
-_NEEDS: dict[str, str] = {}
-
 #: How many nearest symbols a `similar to "..."` filter lets through.
 SIMILAR_K = 20
+
+#: Up to this many IDs are fetched one indexed lookup each (~0.4 ms); more take one hash join,
+#: which scans the table (Django: ~5 ms for Function, ~45 ms for Stmt, ~30 ms for CallSite).
+_FEW_IDS = {"Stmt": 64, "CallSite": 64}
+_FEW_IDS_DEFAULT = 8
 
 
 @dataclass(slots=True)
@@ -68,6 +80,19 @@ class QueryResult:
     cypher: list[tuple[str, dict[str, Any]]]
 
 
+@dataclass(frozen=True, slots=True)
+class _RaiseWhy:
+    """A may-raise reason whose places (``file:line``) are looked up once the answer is known."""
+
+    exc: str
+    origin: str  #: the raise statement's ID
+    via: tuple[str, ...]  #: call-site IDs from the function down to the raise
+
+
+#: Node details as queries return them: (label, name, file, line, kind).
+_Details = tuple[str, str, str, int, "str | None"]
+
+
 class QueryEngine:
     """Answers questions on one open (read-only) graph."""
 
@@ -77,6 +102,7 @@ class QueryEngine:
         self._log: list[tuple[str, dict[str, Any]]] = []
         self._run_id: str | None = None
         self._scores: dict[str, float] = {}
+        self._seen: dict[str, _Details] = {}  #: details of nodes queries returned during one answer
 
     # -- plumbing ------------------------------------------------------------
     def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
@@ -87,211 +113,270 @@ class QueryEngine:
     def _targets(self, name: str, labels: tuple[str, ...] = ("Function", "Class", "Module")) -> list[Target]:
         return resolve_name(self.db, name, labels)
 
-    def _rows(self, records: list[list[Any]], kinds_known: bool = False) -> dict[str, Row]:
-        """Rows from (id, label or kind, name, file, line, ...) records."""
+    def _nodes(self, records: list[list[Any]]) -> dict[str, Row]:
+        """Rows from records starting with `node_columns` (id, label, name, file, line, kind)."""
         rows: dict[str, Row] = {}
         for rec in records:
-            node_id, label, name, file, line = rec[:5]
-            if node_id not in rows:
-                rows[node_id] = Row(node_id, label.lower(), name, file or "", int(line or 0))
-        if not kinds_known:
-            self._fill_kinds(rows)
+            if rec[0] not in rows:
+                self._seen[rec[0]] = (rec[1], rec[2], rec[3] or "", int(rec[4] or 0), rec[5])
+                rows[rec[0]] = self._row(rec[0])
         return rows
 
-    def _fill_kinds(self, rows: dict[str, Row]) -> None:
-        ids = [r.id for r in rows.values() if r.kind == "function"]
-        if ids:
-            for node_id, kind in self._run("MATCH (f:Function) WHERE f.id IN $ids RETURN f.id, f.kind", {"ids": ids}):
-                rows[node_id].kind = kind
+    def _row(self, node_id: str) -> Row:
+        label, name, file, line, kind = self._seen[node_id]
+        return Row(node_id, kind if label == "Function" and kind else label.lower(), name, file, line)
+
+    def _by_id(self, ids: list[str] | set[str], labels: tuple[str, ...],
+               columns: Callable[[str], str]) -> dict[str, list[Any]]:
+        """Records (``columns(label)`` over ``n``) of the nodes with these IDs, trying each label in turn."""
+        found: dict[str, list[Any]] = {}
+        missing = sorted(set(ids))
+        for label in labels:
+            if not missing:
+                break
+            cols = columns(label)
+            if len(missing) <= _FEW_IDS.get(label, _FEW_IDS_DEFAULT):
+                for node_id in missing:
+                    for rec in self._run(f"MATCH (n:{label}) WHERE n.id = $id RETURN {cols}", {"id": node_id}):
+                        found[node_id] = rec
+            else:
+                for rec in self._run(f"UNWIND $ids AS i MATCH (n:{label}) WHERE n.id = i RETURN i, {cols}",
+                                     {"ids": missing}):
+                    found[rec[0]] = rec[1:]
+            missing = [i for i in missing if i not in found]
+        return found
+
+    def _lookup(self, ids: Iterable[str], labels: tuple[str, ...]) -> dict[str, Row]:
+        """Rows for node IDs, keeping only nodes with one of ``labels``."""
+        ids = sorted(set(ids))
+        unknown = [i for i in ids if i not in self._seen]
+        if unknown:
+            for node_id, rec in self._by_id(unknown, labels, lambda label: node_columns("n", label)).items():
+                self._seen[node_id] = (rec[1], rec[2], rec[3] or "", int(rec[4] or 0), rec[5])
+        return {i: self._row(i) for i in ids if i in self._seen and self._seen[i][0] in labels}
 
     # -- entry point -----------------------------------------------------------
     def answer(self, text: str | Query, limit: int = 0, run: str | None = None) -> QueryResult:
         """Parse (unless given parsed), compile and run one question (runtime questions use ``run``,
         default the latest)."""
         self._log = []
+        self._seen = {}
+        self._scores = {}
         self._run_id = run
         query = parse_query(text) if isinstance(text, str) else text
-        text = query.text
-        for clause in (query.subject, *query.filters):
-            if clause.form in _NEEDS:
-                raise QueryError(f"{_describe(clause)} needs {_NEEDS[clause.form]}")
         if any(c.form in _RUNTIME for c in (query.subject, *query.filters)):
             self._run_id = self._pick_run(run)
-        rows = self._subject(query)
+        rows, consumed = self._subject(query)
         for clause in query.filters:
-            rows = self._filter(clause, rows)
+            if clause is not consumed:
+                rows = self._filter(clause, rows)
+        self._settle_reasons(rows.values())
         ordered = sorted(rows.values(), key=lambda r: (-(r.score or 0.0), len(r.path) if r.path else 0,
                                                        r.name, r.file, r.line))
         if limit:
             ordered = ordered[:limit]
-        return QueryResult(text, ordered, list(self._log))
+        return QueryResult(query.text, ordered, list(self._log))
 
     # -- subjects --------------------------------------------------------------
-    def _subject(self, query: Query) -> dict[str, Row]:
+    def _subject(self, query: Query) -> tuple[dict[str, Row], Clause | None]:
+        """The subject's rows, and the filter it already applied (if any)."""
         s = query.subject
         form = s.form
-        if form in ("callers", "callees"):
-            return self._direct(form, s.args[0])
-        if form in ("transitive_callers", "transitive_callees"):
-            return self._transitive(form, s.args[0])
         if form in ("functions", "classes"):
-            label = "Function" if form == "functions" else "Class"
-            project = "n.id, n.kind, n.name, n.file, n.start_line" if label == "Function" else _NODE
-            narrowing = next((c for c in query.filters if c.form in _NARROWING), None)
-            if narrowing is not None:
-                # Start from the few nodes the call filter allows, not from every function.
-                ids = sorted(self._allowed(narrowing))
-                return self._rows(self._run(f"MATCH (n:{label}) WHERE n.id IN $ids RETURN {project}", {"ids": ids}),
-                                  kinds_known=True)
-            prefix = next((c.args[0] for c in query.filters if c.form == "in"), None)
-            if prefix is None:
-                return self._rows(self._run(f"MATCH (n:{label}) RETURN {project}"), kinds_known=True)
-            return self._rows(self._run(
-                f"MATCH (n:{label}) WHERE starts_with(n.file, $p) OR n.name = $p OR starts_with(n.name, $dotted) "
-                f"RETURN {project}", {"p": prefix, "dotted": prefix + "."}), kinds_known=True)
-        if form == "methods":
-            classes = self._targets(s.args[0], ("Class",))
-            rows = self._rows(self._run(
-                f"MATCH (c:Class)-[:DEFINES]->(n:Function) WHERE c.id IN $ids RETURN {_NODE}, c.name",
-                {"ids": [c.id for c in classes]}))
-            for row in rows.values():
-                row.why.append(f"defined in {classes[0].name}")
-            return rows
-        if form == "subclasses":
-            bases = self._targets(s.args[0], ("Class", "External"))
-            records = self._run(
-                f"MATCH p = (n:Class)-[:INHERITS* SHORTEST 1..{MAX_DEPTH}]->(c) WHERE c.id IN $ids "
-                f"RETURN {_NODE}, properties(nodes(p), 'name')", {"ids": [b.id for b in bases]})
-            return self._with_paths(records, "inherits via")
-        if form == "recursive":
-            return self._recursive()
-        if form == "unused":
-            return self._unused()
-        if form == "entry_points":
-            return self._entry_points(s.args[0])
-        if form == "paths":
-            return self._paths(s.args[0], s.args[1])
-        if form == "slow":
-            return self._slow()
-        if form == "never_executed":
-            return self._never_executed()
-        raise QueryError(f"unsupported question {form!r}")  # pragma: no cover - grammar and engine agree
+            return self._all_of(query)
+        if form in ("callers", "callees"):
+            rows = self._callers(s.args[0]) if form == "callers" else self._callees(s.args[0])
+        elif form == "transitive_callers":
+            rows = self._transitive(self._targets(s.args[0]), "CALLS", True, _CALLERS, "via")
+        elif form == "transitive_callees":
+            rows = self._transitive(self._targets(s.args[0]), "CALLS", False, "Function:Class:External", "via")
+        elif form == "methods":
+            rows = self._methods(s.args[0])
+        elif form == "subclasses":
+            rows = self._transitive(self._targets(s.args[0], ("Class", "External")), "INHERITS", True, "Class",
+                                    "inherits via")
+        elif form == "recursive":
+            rows = self._recursive()
+        elif form == "unused":
+            rows = self._unused()
+        elif form == "entry_points":
+            rows = self._entry_points(s.args[0])
+        elif form == "paths":
+            rows = self._paths(s.args[0], s.args[1])
+        elif form == "slow":
+            rows = self._slow()
+        elif form == "never_executed":
+            rows = self._never_executed()
+        else:  # pragma: no cover - grammar and engine agree
+            raise QueryError(f"unsupported question {form!r}")
+        return rows, None
 
-    def _direct(self, form: str, name: str) -> dict[str, Row]:
-        targets = self._targets(name)
-        ids = [t.id for t in targets]
-        if form == "callers":
-            sites = self._run("MATCH (s:CallSite)-[:CALLS]->(t) WHERE t.id IN $ids "
-                              "RETURN s.caller, s.file, s.start_line, t.name ORDER BY s.file, s.start_line", {"ids": ids})
-            callers = self._rows(self._run(f"MATCH (n:{_CALLERS}) WHERE n.id IN $ids RETURN {_NODE}",
-                                           {"ids": sorted({r[0] for r in sites})}))
-            for caller, file, line, target in sites:
-                if caller in callers:
-                    callers[caller].why.append(f"calls {target} at {file}:{line}")
-            return callers
-        records = self._run("MATCH (s:CallSite)-[:CALLS]->(n) WHERE s.caller IN $ids "
-                            f"RETURN {_NODE}, s.file, s.start_line ORDER BY s.file, s.start_line", {"ids": ids})
-        rows = self._rows(records)
-        for rec in records:
-            rows[rec[0]].why.append(f"called at {rec[5]}:{rec[6]}")
+    def _all_of(self, query: Query) -> tuple[dict[str, Row], Clause | None]:
+        label = "Function" if query.subject.form == "functions" else "Class"
+        narrowing = next((c for c in query.filters if c.form in _NARROWING), None)
+        if narrowing is not None:
+            # Start from the few nodes the filter allows, not from every function.
+            self._scores = {}
+            allowed = self._allowed(narrowing)
+            return _narrow(self._lookup(allowed.keys(), (label,)), allowed, self._scores), narrowing
+        cols = node_columns("n", label)
+        prefix = next((c.args[0] for c in query.filters if c.form == "in"), None)
+        if prefix is None:
+            return self._nodes(self._run(f"MATCH (n:{label}) RETURN {cols}")), None
+        return self._nodes(self._run(
+            f"MATCH (n:{label}) WHERE starts_with(n.file, $p) OR n.name = $p OR starts_with(n.name, $dotted) "
+            f"RETURN {cols}", {"p": prefix, "dotted": prefix + "."})), None
+
+    def _call_sites_to(self, targets: list[Target]) -> list[tuple[str, str, int, str]]:
+        """(caller ID, file, line, callee name) of every call site calling one of ``targets``, in
+        file order; the callers' details come from the function-level CALLS edges (one query each)."""
+        sites: list[tuple[str, str, int, str]] = []
+        for t in targets:
+            if t.label not in _CALLABLE:
+                continue
+            sites += [(c, f or "", int(n or 0), t.name) for c, f, n in self._run(
+                f"MATCH (s:CallSite)-[:CALLS]->(t:{t.label}) WHERE t.id = $id RETURN s.caller, s.file, s.start_line",
+                {"id": t.id})]
+            self._nodes(self._run(f"MATCH (n:{_CALLERS})-[:CALLS]->(t:{t.label}) WHERE t.id = $id "
+                                  f"RETURN {node_columns('n', _CALLERS)}", {"id": t.id}))
+        return sorted(sites, key=lambda s: (s[1], s[2], s[0]))
+
+    def _call_sites_in(self, targets: list[Target]) -> list[tuple[str, str, int]]:
+        """(callee ID, file, line) of every call made by one of ``targets``, in file order."""
+        sites: list[tuple[str, str, int]] = []
+        for t in targets:
+            if t.label not in _CALLERS.split(":"):
+                continue
+            # Walk from the caller's function-level edges to each callee's call sites: filtering all
+            # call sites on `caller` would scan the largest table.
+            records = self._run(
+                f"MATCH (f:{t.label})-[e1:CALLS]->(n:Function:Class:External)<-[e2:CALLS]-(s:CallSite) "
+                "WHERE f.id = $id AND s.caller = $id HINT (((f JOIN e1) JOIN n) JOIN e2) JOIN s "
+                f"RETURN {node_columns('n', 'Function:Class:External')}, s.file, s.start_line", {"id": t.id})
+            self._nodes(records)
+            sites += [(r[0], r[6] or "", int(r[7] or 0)) for r in records]
+        return sorted(sites, key=lambda s: (s[1], s[2], s[0]))
+
+    def _callers(self, name: str) -> dict[str, Row]:
+        sites = self._call_sites_to(self._targets(name))
+        rows = self._lookup({c for c, _, _, _ in sites}, tuple(_CALLERS.split(":")))
+        for caller, file, line, target in sites:
+            if caller in rows:
+                rows[caller].why.append(f"calls {target} at {file}:{line}")
         return rows
 
-    def _transitive(self, form: str, name: str) -> dict[str, Row]:
-        ids = [t.id for t in self._targets(name)]
-        if form == "transitive_callers":
-            cypher = (f"MATCH p = (n:{_CALLERS})-[:CALLS* SHORTEST 1..{MAX_DEPTH}]->(t) WHERE t.id IN $ids "
-                      f"RETURN {_NODE}, properties(nodes(p), 'name')")
-        else:
-            cypher = (f"MATCH p = (s)-[:CALLS* SHORTEST 1..{MAX_DEPTH}]->(n:Function:Class:External) "
-                      f"WHERE s.id IN $ids RETURN {_NODE}, properties(nodes(p), 'name')")
-        return self._with_paths(self._run(cypher, {"ids": ids}), "via")
+    def _callees(self, name: str) -> dict[str, Row]:
+        sites = self._call_sites_in(self._targets(name))
+        rows = {callee: self._row(callee) for callee, _, _ in sites}
+        for callee, file, line in sites:
+            rows[callee].why.append(f"called at {file}:{line}")
+        return rows
 
-    def _with_paths(self, records: list[list[Any]], verb: str) -> dict[str, Row]:
-        rows = self._rows(records)
-        for rec in records:
-            row, path = rows[rec[0]], list(rec[5])
-            if not row.path or len(path) < len(row.path):
-                row.path = path
-                row.why = [f"{verb} {' -> '.join(path)}"]
+    def _transitive(self, targets: list[Target], rel: str, backward: bool, labels: str, verb: str,
+                    keep: tuple[str, ...] = ()) -> dict[str, Row]:
+        """Rows reaching (``backward``) or reached from ``targets`` over ``rel``, each with one
+        shortest path; only nodes with a label in ``keep`` when given."""
+        ends = _CALLABLE if rel == "CALLS" and backward else _CALLERS.split(":") if rel == "CALLS" else None
+        rows: dict[str, Row] = {}
+        for t in targets:
+            if ends is not None and t.label not in ends:
+                continue
+            found = reach(self._run, rel, t.id, t.label, t.name, backward, labels)
+            for node_id, path in shortest_paths(found, backward).items():
+                label, name, file, line, kind = found.nodes[node_id][:5]
+                if keep and label not in keep:
+                    continue
+                if node_id not in rows:
+                    self._seen[node_id] = (label, name, file, line, kind)
+                    rows[node_id] = self._row(node_id)
+                row = rows[node_id]
+                if not row.path or len(path) < len(row.path):
+                    row.path = path
+                    row.why = [f"{verb} {' -> '.join(path)}"]
+        return rows
+
+    def _methods(self, name: str) -> dict[str, Row]:
+        rows: dict[str, Row] = {}
+        for c in self._targets(name, ("Class",)):
+            for node_id, row in self._nodes(self._run(
+                    f"MATCH (c:Class)-[:DEFINES]->(n:Function) WHERE c.id = $id RETURN {node_columns('n', 'Function')}",
+                    {"id": c.id})).items():
+                row.why.append(f"defined in {c.name}")
+                rows.setdefault(node_id, row)
         return rows
 
     def _recursive(self) -> dict[str, Row]:
-        records = self._run("MATCH (n:Function) WHERE n.recursion <> '' "
-                            "RETURN n.id, n.kind, n.name, n.file, n.start_line, n.recursion")
-        rows = self._rows(records, kinds_known=True)
+        records = self._run(f"MATCH (n:Function) WHERE n.recursion <> '' "
+                            f"RETURN {node_columns('n', 'Function')}, n.recursion")
+        rows = self._nodes(records)
         for rec in records:
-            rows[rec[0]].why.append(f"{rec[5]} recursion (a call cycle through it)")
+            rows[rec[0]].why.append(f"{rec[6]} recursion (a call cycle through it)")
         return rows
 
     def _unused(self) -> dict[str, Row]:
-        records = self._run(
-            "MATCH (n:Function) WHERE n.fan_in = 0 "
-            "RETURN n.id, n.kind, n.name, n.file, n.start_line, n.short_name, n.kind AS fkind, n.decorators")
-        # Overrides are reached through the base class (dynamic dispatch): not unused.
-        overrides = {r[0] for r in self._run(
-            f"MATCH (c:Class)-[:DEFINES]->(n:Function), (c)-[:INHERITS*1..{MAX_DEPTH}]->(b:Class)-[:DEFINES]->(m:Function) "
-            "WHERE m.short_name = n.short_name RETURN DISTINCT n.id")}
-        keep = []
-        for rec in records:
-            if rec[0] in overrides:
-                continue
-            short, kind, decorators, file = rec[5], rec[6], rec[7], rec[3] or ""
-            base = file.rsplit("/", 1)[-1]
-            if (kind == "lambda" or decorators or short == "main" or (short.startswith("__") and short.endswith("__"))
-                    or short.startswith("test") or base.startswith("test_") or base == "conftest.py"
-                    or "/tests/" in f"/{file}"):
-                continue
-            keep.append(rec)
-        rows = self._rows(keep, kinds_known=True)
+        # Not unused: lambdas, decorated functions, `main`, dunders, tests, test files, and overrides
+        # (reached through the base class by dynamic dispatch).
+        rows = self._nodes(self._run(
+            "MATCH (n:Function) WHERE n.fan_in = 0 AND n.kind <> 'lambda' "
+            "AND (n.decorators IS NULL OR size(n.decorators) = 0) AND n.short_name <> 'main' "
+            "AND NOT (starts_with(n.short_name, '__') AND ends_with(n.short_name, '__')) "
+            "AND NOT starts_with(n.short_name, 'test') "
+            "AND NOT regexp_matches(coalesce(n.file, ''), '(^|/)(test_[^/]*|conftest[.]py)$') "
+            "AND NOT contains('/' + coalesce(n.file, ''), '/tests/') "
+            f"AND NOT EXISTS {{ MATCH (c:Class)-[:DEFINES]->(n), (c)-[:INHERITS*1..{MAX_DEPTH}]->(b:Class)"
+            "-[:DEFINES]->(m:Function) WHERE m.short_name = n.short_name } "
+            f"RETURN {node_columns('n', 'Function')}"))
         for row in rows.values():
             row.why.append("no call to it in the project (not a test, entry point, override, dunder or decorated function)")
         return rows
 
-    def _entry_ids(self) -> dict[str, str]:
-        """Entry points: functions called from module-level code, ``main`` functions, tests."""
-        entries: dict[str, str] = {}
-        for fid, module in self._run("MATCH (m:Module)-[:CALLS]->(f:Function) RETURN f.id, m.name"):
-            entries.setdefault(fid, f"called from module-level code of {module}")
-        for fid, short, file in self._run(
-                "MATCH (f:Function) WHERE f.short_name = 'main' OR starts_with(f.short_name, 'test') "
-                "RETURN f.id, f.short_name, f.file"):
-            base = (file or "").rsplit("/", 1)[-1]
-            if short == "main" or base.startswith("test") or base.endswith("_test.py"):
-                entries.setdefault(fid, "a main function" if short == "main" else "a test")
+    def _entry_points(self, name: str) -> dict[str, Row]:
+        """Entry points (functions called from module-level code, ``main`` functions, tests) among the
+        transitive callers: a backward search from the target is far cheaper than a forward search
+        from every entry point (thousands of tests)."""
+        rows = self._transitive(self._targets(name), "CALLS", True, _CALLERS, "reaches it via", keep=("Function",))
+        from_module: dict[str, str] = {}
+        if rows:
+            for fid, module in self._run("MATCH (m:Module)-[:CALLS]->(f:Function) RETURN f.id, m.name ORDER BY m.name"):
+                from_module.setdefault(fid, module)
+        entries: dict[str, Row] = {}
+        for node_id, row in rows.items():
+            short = row.name.rsplit(".", 1)[-1]
+            base = row.file.rsplit("/", 1)[-1]
+            if node_id in from_module:
+                reason = f"called from module-level code of {from_module[node_id]}"
+            elif short == "main":
+                reason = "a main function"
+            elif short.startswith("test") and (base.startswith("test") or base.endswith("_test.py")):
+                reason = "a test"
+            else:
+                continue
+            row.why.insert(0, reason)
+            entries[node_id] = row
         return entries
 
-    def _entry_points(self, name: str) -> dict[str, Row]:
-        # Search backwards from the target (its transitive callers), then keep the entry points:
-        # a forward search from every entry point (thousands of tests) is far slower.
-        entries = self._entry_ids()
-        targets = [t.id for t in self._targets(name)]
-        records = self._run(
-            f"MATCH p = (n:Function)-[:CALLS* SHORTEST 1..{MAX_DEPTH}]->(t) WHERE t.id IN $ids "
-            f"RETURN {_NODE}, properties(nodes(p), 'name')", {"ids": targets})
-        rows = self._with_paths([r for r in records if r[0] in entries], "reaches it via")
-        for row in rows.values():
-            row.why.insert(0, entries[row.id])
-        return rows
-
     def _paths(self, start: str, end: str) -> dict[str, Row]:
-        a = [t.id for t in self._targets(start)]
-        b = [t.id for t in self._targets(end)]
-        records = self._run(
-            f"MATCH p = (n)-[:CALLS* ALL SHORTEST 1..{MAX_DEPTH}]->(t) WHERE n.id IN $a AND t.id IN $b "
-            f"RETURN {_NODE}, properties(nodes(p), 'name'), properties(nodes(p), 'id')", {"a": a, "b": b})
         rows: dict[str, Row] = {}
-        base = self._rows(records)
-        for rec in records:
-            names, ids = list(rec[5]), list(rec[6])
-            key = "/".join(ids)
-            src = base[rec[0]]
-            rows[key] = Row(src.id, src.kind, src.name, src.file, src.line, [" -> ".join(names)], names)
+        for a in self._targets(start):
+            for b in self._targets(end):
+                if a.label not in _CALLERS.split(":") or b.label not in _CALLABLE:
+                    continue
+                records = self._run(
+                    f"MATCH p = (n:{a.label})-[:CALLS* ALL SHORTEST 1..{MAX_DEPTH}]->(t:{b.label}) "
+                    f"WHERE n.id = $a AND t.id = $b "
+                    f"RETURN {node_columns('n', a.label)}, properties(nodes(p), 'name'), properties(nodes(p), 'id')",
+                    {"a": a.id, "b": b.id})
+                self._nodes(records)
+                for rec in records:
+                    names, ids = list(rec[6]), list(rec[7])
+                    row = self._row(rec[0])
+                    row.why, row.path = [" -> ".join(names)], names
+                    rows["/".join(ids)] = row
         return rows
 
     # -- filters -----------------------------------------------------------------
-    def _allowed(self, clause: Clause) -> dict[str, str]:
-        """IDs a filter lets through, with the reason. Only the named targets go to
-        Kuzu (small IN lists); the caller intersects in Python."""
+    def _allowed(self, clause: Clause) -> dict[str, Any]:
+        """IDs a filter lets through, with the reason (a string, or a `_RaiseWhy` settled later)."""
         if clause.form == "raising":
             return self._raising(clause.args[0], implicit=clause.args[1])
         if clause.form == "catching":
@@ -302,19 +387,17 @@ class QueryEngine:
             return self._similar(clause.args[0])
         if clause.form == "complexity":
             op, n = clause.args
-            return {r[0]: f"cyclomatic complexity {r[1]} (cognitive {r[2]})" for r in self._run(
-                f"MATCH (f:Function) WHERE f.cyclomatic {op} $n RETURN f.id, f.cyclomatic, f.cognitive", {"n": n})}
-        ids = [t.id for t in self._targets(clause.args[0])]
-        allowed: dict[str, str] = {}
+            records = self._run(f"MATCH (n:Function) WHERE n.cyclomatic {op} $n "
+                                f"RETURN {node_columns('n', 'Function')}, n.cyclomatic, n.cognitive", {"n": n})
+            self._nodes(records)
+            return {r[0]: f"cyclomatic complexity {r[6]} (cognitive {r[7]})" for r in records}
+        targets = self._targets(clause.args[0])
+        allowed: dict[str, Any] = {}
         if clause.form == "calling":
-            for caller, file, line, target in self._run(
-                    "MATCH (s:CallSite)-[:CALLS]->(t) WHERE t.id IN $ids "
-                    "RETURN s.caller, s.file, s.start_line, t.name", {"ids": ids}):
+            for caller, file, line, target in self._call_sites_to(targets):
                 allowed.setdefault(caller, f"calls {target} at {file}:{line}")
         else:
-            for callee, file, line in self._run(
-                    "MATCH (s:CallSite)-[:CALLS]->(t) WHERE s.caller IN $ids "
-                    "RETURN t.id, s.file, s.start_line", {"ids": ids}):
+            for callee, file, line in self._call_sites_in(targets):
                 allowed.setdefault(callee, f"called by {clause.args[0]} at {file}:{line}")
         return allowed
 
@@ -329,7 +412,6 @@ class QueryEngine:
             allowed = self._allowed(clause)
             return _narrow(rows, allowed, self._scores)
         raise QueryError(f"unsupported filter {form!r}")  # pragma: no cover
-
 
     # -- exceptions ------------------------------------------------------------------
     def _exception_names(self, name: str, direction: str) -> set[str]:
@@ -347,32 +429,31 @@ class QueryEngine:
             targets = resolve_name(self.db, name, ("Class", "External"), allow_many=True)
         except QueryError:
             targets = []
-        if targets:
-            ids = [t.id for t in targets]
-            pattern = ("(n:Class)-[:INHERITS*1..{d}]->(t)" if direction == "down" else "(t)-[:INHERITS*1..{d}]->(n)")
-            for (found,) in self._run(f"MATCH {pattern.format(d=MAX_DEPTH)} WHERE t.id IN $ids RETURN DISTINCT n.name",
-                                      {"ids": ids}):
-                names.add(found.rsplit(".", 1)[-1])
-            if direction == "up":
-                for (found,) in self._run(f"MATCH (t)-[:INHERITS*1..{MAX_DEPTH}]->(n:External) WHERE t.id IN $ids "
-                                          "RETURN DISTINCT n.name", {"ids": ids}):
-                    base = getattr(builtins, found.rsplit(".", 1)[-1], None)
-                    if isinstance(base, type) and issubclass(base, BaseException):
-                        names.update(c.__name__ for c in base.__mro__ if c is not object)
+        for t in targets:
+            if direction == "down":
+                found = self._run(f"MATCH (n:Class)-[:INHERITS*1..{MAX_DEPTH}]->(t:{t.label}) WHERE t.id = $id "
+                                  "RETURN DISTINCT n.name", {"id": t.id})
+                names.update(n.rsplit(".", 1)[-1] for (n,) in found)
+                continue
+            if t.label != "Class":  # externals inherit from nothing we know
+                continue
+            found = self._run(f"MATCH (t:Class)-[:INHERITS*1..{MAX_DEPTH}]->(n) WHERE t.id = $id "
+                              "RETURN DISTINCT n.name, label(n)", {"id": t.id})
+            for base_name, label in found:
+                names.add(base_name.rsplit(".", 1)[-1])
+                base = getattr(builtins, base_name.rsplit(".", 1)[-1], None) if label == "External" else None
+                if isinstance(base, type) and issubclass(base, BaseException):
+                    names.update(c.__name__ for c in base.__mro__ if c is not object)
         return names
 
-    def _raising(self, name: str, implicit: bool) -> dict[str, str]:
+    def _raising(self, name: str, implicit: bool) -> dict[str, Any]:
         names = sorted(self._exception_names(name, "down"))
-        records = self._run("MATCH (f)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names "
-                            "RETURN f.id, e.name, r.origin, r.via", {"names": names})
-        places = self._places([r[2] for r in records] + [v for r in records for v in r[3]])
-        allowed: dict[str, str] = {}
-        for fid, exc, origin, via in records:
-            if fid in allowed:
-                continue
-            where = places.get(origin, "?")
-            path = " -> ".join(places.get(v, "?") for v in via)
-            allowed[fid] = f"may raise {exc} (raised at {where}" + (f", via calls at {path})" if via else ")")
+        records = self._run("MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names "
+                            f"RETURN {node_columns('n', _CALLERS)}, e.name, r.origin, r.via", {"names": names})
+        self._nodes(records)
+        allowed: dict[str, Any] = {}
+        for rec in records:
+            allowed.setdefault(rec[0], _RaiseWhy(rec[6], rec[7], tuple(rec[8] or ())))
         if implicit:
             for scope, exc, file, line, op in self._run(
                     "MATCH (s:Stmt)-[r:IMPLICIT_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names AND NOT r.caught "
@@ -380,17 +461,29 @@ class QueryEngine:
                 allowed.setdefault(scope, f"implicitly raises {exc} ({op} at {file}:{line})")
         return allowed
 
-    def _catching(self, name: str) -> dict[str, str]:
+    def _catching(self, name: str) -> dict[str, Any]:
         names = sorted(self._exception_names(name, "up"))
-        allowed: dict[str, str] = {}
+        allowed: dict[str, Any] = {}
         for scope, exc, file, line in self._run(
                 "MATCH (s:Stmt)-[:CATCHES]->(e:ExceptionType) WHERE e.short_name IN $names "
                 "RETURN s.scope, e.name, s.file, s.start_line", {"names": names}):
             allowed.setdefault(scope, f"catches {exc} at {file}:{line}")
         return allowed
 
+    def _settle_reasons(self, rows: Any) -> None:
+        """Turn the may-raise reasons of the final rows into text: the raise site and the call path."""
+        pending = [w for row in rows for w in row.why if isinstance(w, _RaiseWhy)]
+        if not pending:
+            return
+        places = {i: f"{r[0]}:{r[1]}" for i, r in self._by_id(
+            [w.origin for w in pending], ("Stmt", "Function", "Class"), _place_columns).items()}
+        places.update({i: f"{r[0]}:{r[1]}" for i, r in self._by_id(
+            [v for w in pending for v in w.via], ("CallSite",), _place_columns).items()})
+        for row in rows:
+            row.why = [_raise_text(w, places) if isinstance(w, _RaiseWhy) else w for w in row.why]
+
     # -- similarity -------------------------------------------------------------------
-    def _similar(self, text: str) -> dict[str, str]:
+    def _similar(self, text: str) -> dict[str, Any]:
         """The symbols nearest to a description, from the embedding index (loaded only here:
         torch and the model stay out of every other question)."""
         from astrepo.embeddings.search import SemanticIndex
@@ -415,9 +508,9 @@ class QueryEngine:
             raise QueryError("no traced runs in this index: run `astrepo trace -- COMMAND` first")
         return latest[0][0]
 
-    def _runtime_filter(self, clause: Clause) -> dict[str, str]:
+    def _runtime_filter(self, clause: Clause) -> dict[str, Any]:
         run = self._run_id
-        allowed: dict[str, str] = {}
+        allowed: dict[str, Any] = {}
         if clause.form == "raised":
             names = sorted(self._exception_names(clause.args[0], "down"))
             for fid, exc, file, line, role, message in self._run(
@@ -426,51 +519,42 @@ class QueryEngine:
                 if exc.rsplit(".", 1)[-1] in names:
                     allowed.setdefault(fid, f"{role} {exc}({message!r}) raised at {file}:{line} in run {run}")
             return allowed
-        stats = self._run("MATCH (s:RuntimeStat)-[:STAT_OF]->(f:Function) WHERE s.run = $run AND s.calls > 0 "
-                          "RETURN f.id, s.calls, s.mean_ns, s.max_ns", {"run": run})
-        for fid, calls, mean_ns, max_ns in stats:
+        for fid, calls, mean_ns, max_ns in self._stats():
             if clause.form == "slower_than" and mean_ns / 1e6 > clause.args[0]:
                 allowed[fid] = f"mean {mean_ns / 1e6:.2f} ms over {calls} calls (max {max_ns / 1e6:.2f} ms)"
             elif clause.form == "called_more_than" and calls > clause.args[0]:
                 allowed[fid] = f"called {calls} times in run {run}"
         return allowed
 
+    def _stats(self) -> list[list[Any]]:
+        """(function ID, calls, mean ns, max ns) of the functions called in the run; seeds their details."""
+        records = self._run(f"MATCH (s:RuntimeStat)-[:STAT_OF]->(n:Function) WHERE s.run = $run AND s.calls > 0 "
+                            f"RETURN {node_columns('n', 'Function')}, s.calls, s.mean_ns, s.max_ns",
+                            {"run": self._run_id})
+        self._nodes(records)
+        return [[r[0], *r[6:]] for r in records]
+
     def _slow(self) -> dict[str, Row]:
-        stats = self._run("MATCH (s:RuntimeStat)-[:STAT_OF]->(f:Function) WHERE s.run = $run AND s.calls > 0 "
-                          "RETURN f.id, s.calls, s.mean_ns, s.max_ns", {"run": self._run_id})
+        stats = self._stats()
         if not stats:
             return {}
         means = sorted(r[2] for r in stats)
         cut = max(SLOW_MIN_MS * 1e6, means[int(0.9 * (len(means) - 1))])
-        why = {r[0]: f"mean {r[2] / 1e6:.2f} ms over {r[1]} calls (max {r[3] / 1e6:.2f} ms), in the slowest tenth"
-               for r in stats if r[2] >= cut}
-        rows = self._rows(self._run("MATCH (n:Function) WHERE n.id IN $ids "
-                                    "RETURN n.id, n.kind, n.name, n.file, n.start_line", {"ids": sorted(why)}),
-                          kinds_known=True)
-        for row in rows.values():
-            row.why.append(why[row.id])
+        rows: dict[str, Row] = {}
+        for fid, calls, mean_ns, max_ns in stats:
+            if mean_ns >= cut:
+                rows[fid] = self._row(fid)
+                rows[fid].why.append(f"mean {mean_ns / 1e6:.2f} ms over {calls} calls (max {max_ns / 1e6:.2f} ms), "
+                                     "in the slowest tenth")
         return rows
 
     def _never_executed(self) -> dict[str, Row]:
-        records = self._run(
+        rows = self._nodes(self._run(
             "MATCH (n:Function) WHERE n.kind <> 'lambda' AND NOT EXISTS { MATCH (s:RuntimeStat)-[:STAT_OF]->(n) "
-            "WHERE s.run = $run AND s.calls > 0 } RETURN n.id, n.kind, n.name, n.file, n.start_line",
-            {"run": self._run_id})
-        rows = self._rows(records, kinds_known=True)
+            f"WHERE s.run = $run AND s.calls > 0 }} RETURN {node_columns('n', 'Function')}", {"run": self._run_id}))
         for row in rows.values():
             row.why.append(f"no call recorded in run {self._run_id}")
         return rows
-
-    def _places(self, ids: list[str]) -> dict[str, str]:
-        """``file:line`` of statements and call sites by ID."""
-        if not ids:
-            return {}
-        out = {}
-        for label in ("Stmt", "CallSite"):
-            for node_id, file, line in self._run(f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n.id, n.file, n.start_line",
-                                                 {"ids": sorted(set(ids))}):
-                out[node_id] = f"{file}:{line}"
-        return out
 
 
 #: Filters that can start a `functions` question from a small set.
@@ -482,7 +566,17 @@ def _builtin_exceptions() -> list[type]:
     return [v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException)]
 
 
-def _narrow(rows: dict[str, Row], allowed: dict[str, str], scores: dict[str, float] | None = None) -> dict[str, Row]:
+def _place_columns(label: str) -> str:
+    return "n.file, n.start_line"
+
+
+def _raise_text(why: _RaiseWhy, places: dict[str, str]) -> str:
+    where = places.get(why.origin, "?")
+    path = " -> ".join(places.get(v, "?") for v in why.via)
+    return f"may raise {why.exc} (raised at {where}" + (f", via calls at {path})" if why.via else ")")
+
+
+def _narrow(rows: dict[str, Row], allowed: dict[str, Any], scores: dict[str, float] | None = None) -> dict[str, Row]:
     out = {}
     for key, row in rows.items():
         if row.id in allowed:
@@ -491,10 +585,3 @@ def _narrow(rows: dict[str, Row], allowed: dict[str, str], scores: dict[str, flo
                 row.score = scores[row.id]
             out[key] = row
     return out
-
-
-def _describe(clause: Clause) -> str:
-    return {"raising": "'raising'", "catching": "'catching'", "complexity": "'with complexity'",
-            "raised": "'that raised'", "slower_than": "'slower than'", "called_more_than": "'called more than'",
-            "slow": "'slow functions'", "never_executed": "'never executed functions'",
-            "similar": "'similar to'"}.get(clause.form, repr(clause.form))

@@ -34,55 +34,54 @@ class Target:
 
 def resolve_name(db: GraphDB, text: str, labels: tuple[str, ...] = ("Function", "Class", "Module"),
                  allow_many: bool = False) -> list[Target]:
-    """Nodes named ``text`` (several only when ``allow_many`` or all are overloads of one name)."""
+    """Nodes named ``text`` (several only when ``allow_many`` or all are overloads of one name).
+
+    An exact qualified name wins over a dotted suffix (which covers short names: a node's
+    ``name`` always ends with ``.`` + its ``short_name``); project nodes win over externals.
+    Names are not indexed in Kuzu (only IDs are), so each label group costs one scan: one
+    query for the project tables together, one for externals.
+    """
     place = _PLACE.match(text)
     if place:
         return [_at_place(db, place.group("file"), int(place.group("line")), text)]
-    found: list[Target] = []
-    for label in labels:
-        found += _rows(db, f"MATCH (n:{label}) WHERE n.name = $name RETURN n.id, n.name, n.file, n.start_line",
-                       {"name": text}, label)
-    if not found and "." in text:
-        for label in labels:
-            if label == "External":
-                continue
-            found += _rows(db, f"MATCH (n:{label}) WHERE ends_with(n.name, $suffix) "
-                               "RETURN n.id, n.name, n.file, n.start_line", {"suffix": "." + text}, label)
-    if not found:
-        for label in labels:
-            column = "n.short_name" if label in ("Function", "Class", "Module") else "n.name"
-            found += _rows(db, f"MATCH (n:{label}) WHERE {column} = $name RETURN n.id, n.name, n.file, n.start_line",
-                           {"name": text}, label)
-    if not found and "External" in labels:
-        found += _rows(db, "MATCH (n:External) WHERE ends_with(n.name, $suffix) RETURN n.id, n.name, n.file, 0",
-                       {"suffix": "." + text}, "External")
+    params = {"name": text, "suffix": "." + text}
+    exact: list[Target] = []
+    suffix: list[Target] = []
+    external_suffix: list[Target] = []
+    project = ":".join(label for label in labels if label != "External")
+    if project:
+        for target in _rows(db, f"MATCH (n:{project}) WHERE n.name = $name OR ends_with(n.name, $suffix) "
+                                "RETURN n.id, label(n), n.name, n.file, n.start_line", params):
+            (exact if target.name == text else suffix).append(target)
+    if "External" in labels:
+        for target in _rows(db, "MATCH (n:External) WHERE n.name = $name OR ends_with(n.name, $suffix) "
+                                "RETURN n.id, label(n), n.name, n.file, 0", params):
+            (exact if target.name == text else external_suffix).append(target)
+    found = exact or suffix or external_suffix
     if not found:
         raise QueryError(f"no function or class named {text!r}" + _suggest(db, text, labels))
     distinct = sorted({t.name for t in found})
     if len(distinct) > 1 and not allow_many:
         shown = ", ".join(distinct[:MAX_CANDIDATES]) + (" ..." if len(distinct) > MAX_CANDIDATES else "")
         raise QueryError(f"{text!r} is ambiguous ({len(distinct)} candidates): {shown}; use a qualified name")
-    return sorted(found, key=lambda t: (t.name, t.file, t.line))
+    return sorted(found, key=lambda t: (t.name, t.file, t.line, t.id))
 
 
-def _rows(db: GraphDB, query: str, params: dict, label: str) -> list[Target]:
+def _rows(db: GraphDB, query: str, params: dict) -> list[Target]:
     _, rows = db.execute(query, params)
-    return [Target(r[0], label, r[1], r[2] or "", int(r[3] or 0)) for r in rows]
+    return [Target(r[0], r[1], r[2], r[3] or "", int(r[4] or 0)) for r in rows]
 
 
 def _at_place(db: GraphDB, file: str, line: int, text: str) -> Target:
-    candidates: list[Target] = []
-    for label in ("Function", "Class"):
-        _, rows = db.execute(
-            f"MATCH (n:{label}) WHERE (n.file = $file OR ends_with(n.file, $suffix)) "
-            "AND n.start_line <= $line AND n.end_line >= $line "
-            "RETURN n.id, n.name, n.file, n.start_line, n.end_line - n.start_line",
-            {"file": file, "suffix": "/" + file, "line": line})
-        candidates += [(r[4], Target(r[0], label, r[1], r[2], int(r[3]))) for r in rows]  # type: ignore[misc]
-    if not candidates:
+    _, rows = db.execute(
+        "MATCH (n:Function:Class) WHERE (n.file = $file OR ends_with(n.file, $suffix)) "
+        "AND n.start_line <= $line AND n.end_line >= $line "
+        "RETURN n.id, label(n), n.name, n.file, n.start_line, n.end_line - n.start_line",
+        {"file": file, "suffix": "/" + file, "line": line})
+    if not rows:
         raise QueryError(f"no function or class at {text}")
-    candidates.sort(key=lambda pair: pair[0])  # innermost = shortest span
-    return candidates[0][1]  # type: ignore[return-value]
+    innermost = min(rows, key=lambda r: (r[5], r[0]))  # the shortest span
+    return Target(innermost[0], innermost[1], innermost[2], innermost[3], int(innermost[4]))
 
 
 def _suggest(db: GraphDB, text: str, labels: tuple[str, ...]) -> str:

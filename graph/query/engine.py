@@ -277,11 +277,14 @@ class QueryEngine:
         """Rows reaching (``backward``) or reached from ``targets`` over ``rel``, each with one
         shortest path; only nodes with a label in ``keep`` when given."""
         ends = _CALLABLE if rel == "CALLS" and backward else _CALLERS.split(":") if rel == "CALLS" else None
+        # Tables a path steps into: towards the start (backward) only inner nodes, forward any end.
+        steps = {("CALLS", True): "Function:Class", ("CALLS", False): "Function:Class:External",
+                 ("INHERITS", True): "Class", ("INHERITS", False): "Class:External"}[(rel, backward)]
         rows: dict[str, Row] = {}
         for t in targets:
             if ends is not None and t.label not in ends:
                 continue
-            found = reach(self._run, rel, t.id, t.label, t.name, backward, labels)
+            found = reach(self._run, rel, t.id, t.label, t.name, backward, labels, steps)
             for node_id, path in shortest_paths(found, backward).items():
                 label, name, file, line, kind = found.nodes[node_id][:5]
                 if keep and label not in keep:
@@ -314,18 +317,15 @@ class QueryEngine:
         return rows
 
     def _unused(self) -> dict[str, Row]:
-        # Not unused: lambdas, decorated functions, `main`, dunders, tests, test files, and overrides
-        # (reached through the base class by dynamic dispatch).
-        rows = self._nodes(self._run(
-            "MATCH (n:Function) WHERE n.fan_in = 0 AND n.kind <> 'lambda' "
-            "AND (n.decorators IS NULL OR size(n.decorators) = 0) AND n.short_name <> 'main' "
-            "AND NOT (starts_with(n.short_name, '__') AND ends_with(n.short_name, '__')) "
-            "AND NOT starts_with(n.short_name, 'test') "
-            "AND NOT regexp_matches(coalesce(n.file, ''), '(^|/)(test_[^/]*|conftest[.]py)$') "
-            "AND NOT contains('/' + coalesce(n.file, ''), '/tests/') "
-            f"AND NOT EXISTS {{ MATCH (c:Class)-[:DEFINES]->(n), (c)-[:INHERITS*1..{MAX_DEPTH}]->(b:Class)"
-            "-[:DEFINES]->(m:Function) WHERE m.short_name = n.short_name } "
-            f"RETURN {node_columns('n', 'Function')}"))
+        # Overrides are reached through the base class (dynamic dispatch): not unused. Asking for them
+        # among the candidates only is ~20x cheaper than a NOT EXISTS per function.
+        rows = self._nodes(self._run(f"MATCH (n:Function) WHERE {_UNUSED_WHERE} RETURN {node_columns('n', 'Function')}"))
+        overrides = self._run(
+            f"MATCH (n:Function) WHERE {_UNUSED_WHERE} AND n.kind = 'method' WITH n "
+            f"MATCH (c:Class)-[:DEFINES]->(n) WITH c, n MATCH (c)-[:INHERITS* SHORTEST 1..{MAX_DEPTH}]->(b:Class) "
+            "WITH n, b MATCH (b)-[:DEFINES]->(m:Function) WHERE m.short_name = n.short_name RETURN DISTINCT n.id")
+        for (node_id,) in overrides:
+            rows.pop(node_id, None)
         for row in rows.values():
             row.why.append("no call to it in the project (not a test, entry point, override, dunder or decorated function)")
         return rows
@@ -556,6 +556,16 @@ class QueryEngine:
             row.why.append(f"no call recorded in run {self._run_id}")
         return rows
 
+
+#: Functions that `unused functions` may list: no caller, and not a lambda, decorated, `main`, a
+#: dunder, a test or in a test file (the base name via string_split: regexp_matches costs ~15 us a row).
+_UNUSED_WHERE = (
+    "n.fan_in = 0 AND n.kind <> 'lambda' AND (n.decorators IS NULL OR size(n.decorators) = 0) "
+    "AND n.short_name <> 'main' AND NOT starts_with(n.short_name, 'test') "
+    "AND NOT (starts_with(n.short_name, '__') AND ends_with(n.short_name, '__')) "
+    "AND NOT contains('/' + coalesce(n.file, ''), '/tests/') "
+    "AND NOT starts_with(string_split(coalesce(n.file, ''), '/')[-1], 'test_') "
+    "AND string_split(coalesce(n.file, ''), '/')[-1] <> 'conftest.py'")
 
 #: Filters that can start a `functions` question from a small set.
 _NARROWING = ("calling", "called_by", "raising", "catching", "complexity", "raised", "slower_than", "called_more_than",

@@ -29,13 +29,12 @@ import urllib.error
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from astrepo.capture.levels import LEVELS
 from astrepo.errors import ConfigError
 from astrepo.llm import CONFIG_FILE, LlmConfig, chat_json, llm_config, read_config_file
 
 log = logging.getLogger(__name__)
 
-#: Capture levels of a function, shallow to deep (see astrepo.capture.plan).
-LEVELS = ("exceptions", "counted", "timed", "boundary", "deep", "full")
 
 #: Environment variables configuring the HTTP provider.
 ENV_PROVIDER = "ASTREPO_PLAN_PROVIDER"  #: offline | openai

@@ -45,8 +45,8 @@ def plan(
             return
         _print_review(doc, print_table)
         return
-    from astrepo.capture.plan import (count_points, explain_lines, load_inputs, make_plan, plan_digest,
-                                      read_graph_ids, validate_plan, write_plan)
+    from astrepo.capture.plan_document import count_points, explain_lines, plan_digest, validate_plan, write_plan
+    from astrepo.capture.plan_signals import load_inputs, read_graph_ids
 
     if check is not None:
         from astrepo.errors import ConfigError
@@ -66,7 +66,7 @@ def plan(
                        + (f" (clean plan written to {output})" if stale and output else ""))
         return
     from astrepo.capture.cost import load_costs
-    from astrepo.capture.plan import PlanOptions
+    from astrepo.capture.plan import PlanOptions, make_plan
     from astrepo.capture.providers import provider_from_config
 
     inputs = load_inputs(str(db), str(root), run, use_stats=not no_stats)

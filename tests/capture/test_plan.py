@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from astrepo.capture.cost import DEFAULT_COSTS, Costs, load_costs, sampled_previews, save_costs
-from astrepo.capture.plan import PlanOptions, load_inputs, make_plan, validate_plan
+from astrepo.capture.plan import PlanOptions, make_plan
+from astrepo.capture.plan_document import validate_plan
+from astrepo.capture.plan_signals import RunStats, load_inputs
 from astrepo.capture.points import plan_from_json
 
 pytestmark = pytest.mark.integration
@@ -45,7 +47,7 @@ def test_three_strategies_nest_and_load(indexed_shop: Path, astrepo_cli) -> None
     for s, p in plans.items():
         plan = plan_from_json(json.dumps(p["doc"]))  # the runtime reads it
         assert plan.explicit and plan.strategy == s
-        assert p["estimate"]["basis"].startswith("heuristic")  # no run yet
+        assert p["estimate"]["basis"].startswith("model")  # no run yet
         # exceptions everywhere, in every strategy
         for f in p["doc"]["functions"]:
             assert "exception" in _kinds(p["doc"], f["id"]), (s, f["name"])
@@ -154,8 +156,6 @@ def test_costs_roundtrip_and_sampling(tmp_path: Path) -> None:
 def test_planner_in_process_with_stats_lowers_hot_cheap(indexed_shop: Path) -> None:
     inputs = load_inputs(str(indexed_shop / ".astrepo"), str(indexed_shop))
     count = next(f for f in inputs.functions.values() if f.name == "shop.inventory.Inventory.count")
-    from astrepo.capture.plan import RunStats
-
     inputs.stats = RunStats("r", {"duration_s": 1.0, "processes": 1},
                             {count.id: {"calls": 1_000_000, "mean_ns": 200.0, "exceptions": 0}}, None, 3)
     doc = make_plan(inputs, PlanOptions("balanced"))

@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from astrepo.capture.plan import Function, Inputs, PlanOptions, make_plan
+from astrepo.capture.plan import PlanOptions, make_plan
+from astrepo.capture.plan_signals import Function, Inputs
 from astrepo.capture.providers import (Candidate, HttpConfig, MockProvider, OfflineProvider, OpenAIProvider,
                                        PlanRequest, provider_from_config, select_with_fallback)
 from astrepo.errors import ConfigError

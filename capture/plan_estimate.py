@@ -1,0 +1,322 @@
+"""The planner's estimate: predicted executions per node, the capture cost of a function at a level,
+and the untraced run time that cost is relative to.
+
+Executions (`Counts`) come from an earlier run's statistics when known; for the
+other functions they are predicted statically (`static_calls`): a function
+nobody in the project calls runs `ENTRY_CALLS` time (a test, ``main``, a
+callback), and each call site passes its function's calls on to the functions
+it may call, times `LOOP_ITERATIONS` per enclosing loop, split among its
+possible callees; recursive cycles multiply by `RECURSION_FACTOR`.
+
+Costs (`function_cost`) are those calibrated per event (`astrepo.capture.cost`)
+times the predicted events of the function's points at a level. Value
+previews are sampled (the first N executions of a node, then one in M): with
+statistics their number is exact; without, the part bounded by N does not
+grow with the run's length and counts as a fixed cost (`bounded_preview_cost`),
+the rest scales with the calls.
+
+The untraced time (`baseline`) is the earlier run's duration minus what its own
+capture cost, when known; otherwise the modelled own time of the project's
+functions (`own_time_ns`: a cost per call, per statement, per call of
+something outside the project), with the same predicted executions, so the
+estimate is a ratio that holds whatever the run's length. Known limits: time
+spent outside the project's code (the interpreter's start, libraries, a test
+runner) is not in the first-run baseline, so a first-run estimate is an upper
+bound when that time is large.
+"""
+
+from __future__ import annotations
+
+from astrepo.capture.cost import Costs, sampled_previews
+from astrepo.capture.levels import BOUNDARY, COUNTED, DEEP, FULL, TIMED
+from astrepo.capture.plan_signals import Function, Inputs
+
+#: Calls of a function no project code calls (an entry point, a test, a callback), per run.
+ENTRY_CALLS = 1.0
+#: Predicted iterations per enclosing loop (without statistics).
+LOOP_ITERATIONS = 4
+#: Multiplier of the calls of a recursive function (or a cycle of them), without statistics.
+RECURSION_FACTOR = 4.0
+#: Upper bound of a predicted count (deep loop nests in long call chains).
+MAX_PREDICTED = 1e12
+#: Modelled own time of untraced code (ns, without statistics): per call (frame setup, argument
+#: binding, return), per executed statement, per executed call of a non-project callable.
+CALL_NS = 150.0
+STATEMENT_NS = 60.0
+EXTERNAL_CALL_NS = 250.0
+#: Default sampling of value previews (astrepo.capture.recorder.SAMPLE_FIRST / SAMPLE_EVERY).
+SAMPLE_FIRST, SAMPLE_EVERY = 32, 1024
+
+
+class Counts:
+    """Predicted executions per function and node: runtime statistics when known, else `static_calls`."""
+
+    def __init__(self, inputs: Inputs) -> None:
+        self.inputs = inputs
+        self._calls: dict[str, float] = {}
+        self._known: set[str] = set()
+        self._mean: dict[str, float] = {}
+        self._exc: dict[str, int] = {}
+        stats = inputs.stats
+        rows = stats.rows if stats else {}
+        for fid, fn in inputs.functions.items():
+            row = rows.get(fid)
+            level = stats.level_of(fid) if stats else None
+            if row is not None:
+                self._exc[fid] = int(row.get("exceptions") or 0)
+            if row is not None and (row.get("calls") or 0) > 0:
+                self._calls[fid] = float(row["calls"])
+                self._mean[fid] = float(row.get("mean_ns") or 0.0)
+                self._known.add(fid)
+            elif fn.first_stmt and (rows.get(fn.first_stmt) or {}).get("hits"):
+                self._calls[fid] = float(rows[fn.first_stmt]["hits"])
+                self._known.add(fid)
+            elif row is not None and level is not None and level >= COUNTED:
+                self._calls[fid] = 0.0  # instrumented, never called
+                self._known.add(fid)
+        self._calls.update(static_calls(inputs, self._calls))
+
+    @property
+    def any_known(self) -> bool:
+        return bool(self._known)
+
+    def known(self, fid: str) -> bool:
+        return fid in self._known
+
+    def calls(self, fid: str) -> float:
+        return self._calls.get(fid, 0.0)
+
+    def mean_ns(self, fid: str) -> float | None:
+        return self._mean.get(fid)
+
+    def exceptions(self, fid: str) -> int:
+        return self._exc.get(fid, 0)
+
+    def node(self, fid: str, node_id: str, kind: str, depth: int) -> float:
+        """Predicted events of one own node of function ``fid``."""
+        row = self.inputs.stats.rows.get(node_id) if self.inputs.stats else None
+        if row is not None:
+            if kind == "branch" and (row.get("taken") or row.get("not_taken")):
+                return float(row["taken"] + row["not_taken"])
+            if kind != "branch" and row.get("hits"):
+                return float(row["hits"])
+            if self.known(fid) and self.calls(fid) == 0:
+                return 0.0
+        return self.calls(fid) * (LOOP_ITERATIONS ** depth)
+
+
+def static_calls(inputs: Inputs, known: dict[str, float]) -> dict[str, float]:
+    """Predicted calls of every function whose count ``known`` lacks (see the module docstring).
+
+    Functions are visited callers first (strongly connected components of the call graph in
+    topological order); known counts are kept and passed on to callees.
+    """
+    funcs = inputs.functions
+    # Call-graph edges with their weight: executions of the callee per call of the caller.
+    owner: dict[str, tuple[str, int]] = {}
+    for fid, fn in funcs.items():
+        for node_id, kind, depth, _ in fn.own:
+            if kind == "expression":
+                owner[node_id] = (fid, depth)
+    weights: dict[tuple[str, str], float] = {}
+    module_calls: dict[str, float] = {}  # callee -> calls from module and class bodies (once each)
+    for site, callees in inputs.site_callees.items():
+        targets = [c for c in callees if c in funcs]
+        if not targets:
+            continue
+        where = owner.get(site)
+        for callee in targets:
+            if where is None:
+                module_calls[callee] = module_calls.get(callee, 0.0) + 1.0 / len(targets)
+            else:
+                key = (where[0], callee)
+                weights[key] = weights.get(key, 0.0) + LOOP_ITERATIONS ** where[1] / len(targets)
+    for a, b in inputs.calls:  # function-level edges the call sites did not give (e.g. decorators)
+        if a in funcs and b in funcs and (a, b) not in weights:
+            weights[(a, b)] = 1.0
+    callees_of: dict[str, list] = {}
+    callers_of: dict[str, set] = {}
+    for (a, b), w in weights.items():
+        callees_of.setdefault(a, []).append((b, w))
+        callers_of.setdefault(b, set()).add(a)
+    incoming: dict[str, float] = dict(module_calls)
+    out: dict[str, float] = {}
+    for component in _components_callers_first(list(funcs), callees_of):
+        members = set(component)
+        recursive = len(component) > 1 or any(b == component[0] for b, _ in callees_of.get(component[0], ()))
+        # No caller outside its own cycle and no module-level call: an entry point.
+        value = {fid: known.get(fid, incoming.get(fid, 0.0) + (
+            0.0 if fid in module_calls or callers_of.get(fid, set()) - members else ENTRY_CALLS))
+            for fid in component}
+        if len(component) > 1:
+            # Inside a cycle each member runs at least as often as its most frequent caller in it.
+            for _ in range(min(len(component), 8)):
+                for fid in component:
+                    for callee, _w in callees_of.get(fid, ()):
+                        if callee in members and callee not in known and value[fid] > value[callee]:
+                            value[callee] = value[fid]
+        for fid in component:
+            if fid not in known:
+                out[fid] = min(MAX_PREDICTED, value[fid] * (RECURSION_FACTOR if recursive else 1.0))
+        for fid in component:
+            calls = known[fid] if fid in known else out[fid]
+            for callee, w in callees_of.get(fid, ()):
+                if callee not in members:
+                    incoming[callee] = incoming.get(callee, 0.0) + calls * w
+    return out
+
+
+def _components_callers_first(nodes: list[str], edges: dict[str, list]) -> list[list[str]]:
+    """Strongly connected components (Tarjan, iterative), callers before callees."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for start in nodes:
+        if start in index:
+            continue
+        work = [(start, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            succ = edges.get(node, ())
+            if i < len(succ):
+                work.append((node, i + 1))
+                nxt = succ[i][0]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                found.append(sorted(component))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    found.reverse()  # Tarjan emits callees first
+    return found
+
+
+# -- costs ----------------------------------------------------------------------------------------
+
+def sampling_pair(sampling: dict | None) -> tuple[int, int]:
+    """(first, every) of a point's ``sampling`` (None: the recorder's default)."""
+    if not sampling:
+        return SAMPLE_FIRST, SAMPLE_EVERY
+    return int(sampling.get("first", SAMPLE_FIRST)), max(1, int(sampling.get("every", SAMPLE_EVERY)))
+
+
+def _previews(executions: float, sampling: dict | None, exact: bool) -> float:
+    """Previewed executions of a node: all of them with statistics (``exact``), else only the part
+    that grows with the run (the first ``first`` are `bounded_preview_cost`'s)."""
+    first, every = sampling_pair(sampling)
+    if exact or every <= 1:
+        return sampled_previews(executions, first, every)
+    return executions / every
+
+
+def function_cost(fn: Function, level: int, counts: Counts, costs: Costs, sampling: dict | None = None) -> float:
+    """Predicted capture cost (ns) of one function at ``level``, exception events and the bounded
+    first previews of a first run apart."""
+    c = counts.calls(fn.id)
+    exact = counts.known(fn.id)
+    total = c * costs.exc_wrapper
+    if level == COUNTED:
+        return total + c * (costs.local_fetch + costs.line)
+    if level >= TIMED:
+        total += c * costs.boundary
+    if level >= BOUNDARY:
+        total += c * costs.sample_check + _previews(c, sampling, exact) * (fn.params + 1) * costs.preview
+    if level >= DEEP:
+        for node_id, kind, depth, names in fn.own:
+            n = counts.node(fn.id, node_id, kind, depth)
+            if kind == "branch":
+                total += n * costs.branch
+            elif kind == "variable":
+                total += n * (costs.variable + costs.sample_check) + _previews(n, None, exact) * names * costs.preview
+            elif level >= FULL and kind == "line":
+                total += n * costs.line
+            elif level >= FULL and kind == "expression":
+                total += n * costs.expression + _previews(n, None, exact) * costs.preview
+    return total
+
+
+def bounded_preview_cost(fn: Function, level: int, counts: Counts, costs: Costs, sampling: dict | None = None) -> float:
+    """The first previews of each node of ``fn`` (ns) when its calls are not known: bounded by the
+    sampling's ``first``, whatever the run's length (0 with statistics)."""
+    if counts.known(fn.id) or level < BOUNDARY:
+        return 0.0
+    first, every = sampling_pair(sampling)
+    if every <= 1:
+        return 0.0  # every execution previewed: already in function_cost
+    c = counts.calls(fn.id)
+    total = min(c, first) * (fn.params + 1) * costs.preview
+    if level >= DEEP:
+        for node_id, kind, depth, names in fn.own:
+            n = min(counts.node(fn.id, node_id, kind, depth), SAMPLE_FIRST)
+            if kind == "variable":
+                total += n * names * costs.preview
+            elif level >= FULL and kind == "expression":
+                total += n * costs.preview
+    return total
+
+
+def exception_cost(inputs: Inputs, counts: Counts, costs: Costs) -> float:
+    """Exception events of the last run, priced (every plan records them everywhere)."""
+    return sum(counts.exceptions(fid) for fid in inputs.functions) * costs.exception
+
+
+def module_cost(inputs: Inputs, strategy: str, costs: Costs) -> float:
+    """Import-time line events of module and class bodies (full_trace only)."""
+    if strategy != "full_trace":
+        return 0.0
+    return sum(len(v) for v in inputs.module_nodes.values()) * costs.line
+
+
+# -- the untraced run -----------------------------------------------------------------------------
+
+def own_time_ns(fn: Function, inputs: Inputs) -> float:
+    """Modelled own time of one call of ``fn`` when not traced (without statistics)."""
+    total = CALL_NS
+    for node_id, kind, depth, _ in fn.own:
+        if kind == "line":
+            total += STATEMENT_NS * LOOP_ITERATIONS ** depth
+        elif kind == "expression" and node_id not in inputs.site_callees:
+            total += EXTERNAL_CALL_NS * LOOP_ITERATIONS ** depth
+    return total
+
+
+def baseline(inputs: Inputs, counts: Counts, costs: Costs, baseline_s: float | None,
+             run_cost=function_cost) -> tuple[float, str, bool]:
+    """The untraced run time (ns) the overhead is relative to, where it comes from, and whether it
+    is absolute (measured) rather than modelled."""
+    if baseline_s:
+        return baseline_s * 1e9, "given baseline", True
+    stats = inputs.stats
+    if stats is not None and stats.rows and stats.summary.get("duration_s"):
+        duration = float(stats.summary["duration_s"]) * 1e9
+        spent = costs.process * max(1, int(stats.summary.get("processes") or 1))
+        for fid, fn in inputs.functions.items():
+            level = stats.level_of(fid)
+            if level is not None:
+                spent += run_cost(fn, level, counts, costs)
+        spent += exception_cost(inputs, counts, costs)
+        work = max(duration - spent, 0.05 * duration)
+        return work, (f"run {stats.run} ({stats.summary['duration_s']:.3f} s traced, minus its estimated "
+                      "capture cost)"), True
+    total = sum(counts.calls(fid) * own_time_ns(fn, inputs) for fid, fn in inputs.functions.items())
+    return max(total, 1.0), ("model (no runtime statistics: predicted calls x modelled own time of the "
+                             "project's code)"), False

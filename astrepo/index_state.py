@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 #: Bump when the pickled state's shape changes; an older state means a full run.
 #: History: 1 - first version; 2 - analysis inputs per file.
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 
 class FileEntry(NamedTuple):
@@ -42,8 +42,9 @@ class IndexState:
     facts_version: int
     root: str
     files: dict[str, FileEntry] = field(default_factory=dict)
-    #: per file: the resolution inputs (analyzers.callgraph.ModuleInputs)
-    inputs: dict[str, object] = field(default_factory=dict)
+    #: per file: the resolution inputs (analyzers.callgraph.ModuleInputs), pickled by the worker
+    #: that parsed the file: the state is written without pickling them again
+    inputs: dict[str, bytes] = field(default_factory=dict)
     #: per file: diagnostics (rendered), so an unchanged bad file is still reported
     diagnostics: dict[str, list] = field(default_factory=dict)
     #: per file: what project-level analyses read (graph.build.AnalysisInputs)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from astrepo.graph.analysis_rows import (
     enrich_facts, join_function_columns,
 )
 from astrepo.graph.db import GraphDB
-from astrepo.graph.join import RuntimeRows, load_runtime, load_runtime_rows
+from astrepo.graph.join import RuntimeRows, load_runtime, load_runtime_rows, runs_dir
 from astrepo.graph.load import facts_to_arrow, load_arrow, load_edges, load_nodes
 from astrepo.graph.read import count_tables
 from astrepo.graph.rowcache import load_rows, save_rows
@@ -128,7 +129,7 @@ class FileResult(NamedTuple):
     path: str
     module: str
     hash: str
-    inputs: ModuleInputs
+    inputs: bytes  #: the pickled ModuleInputs (decoded once, by derive_project)
     diagnostics: list
     analysis: AnalysisInputs
 
@@ -207,7 +208,8 @@ def _facts_batch(batch: list[SourceFile]) -> tuple[list[FileResult], dict, dict]
         nodes[kind].append(table)
     for key, table in base_edges.items():
         edges[key].append(table)
-    results = [FileResult(f.path, f.module, f.hash, module_inputs(f), f.diagnostics, analysis_inputs(a))
+    results = [FileResult(f.path, f.module, f.hash, pickle.dumps(module_inputs(f), protocol=pickle.HIGHEST_PROTOCOL),
+                          f.diagnostics, analysis_inputs(a))
                for f, a in analyzed]
     return results, dict(nodes), dict(edges)
 
@@ -341,7 +343,7 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     t = time.perf_counter()
     if progress:
         progress("resolve", 0, 1)
-    inputs: dict[str, object] = {} if full else dict(previous.inputs)
+    inputs: dict[str, bytes] = {} if full else dict(previous.inputs)
     diagnostics: dict[str, list] = {} if full else dict(previous.diagnostics)
     for path in changes.deleted:
         inputs.pop(path, None)
@@ -435,8 +437,8 @@ def _fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows
 
 def _runtime_rows(layout: Layout, node_rows: dict, resolution: Resolution) -> RuntimeRows:
     """Every ingested run's rows that still name nodes of this generation."""
-    import pyarrow as pa
-
+    if not runs_dir(layout.root).is_dir():
+        return RuntimeRows()
     chunks = [c for parts in node_rows.values() for t in parts for c in t.column("id").chunks]
     chunks.append(pa.array([n.id for n in resolution.externals], type=pa.string()))
     ids = pa.concat_arrays(chunks)
@@ -480,15 +482,19 @@ def _merge_rows(kept: tuple[dict, dict], parsed: ParsedFiles) -> tuple[dict, dic
     return nodes, edges
 
 
-def derive_project(inputs: dict[str, object], analyses: dict[str, object]) -> tuple[Resolution, ProjectAnalysis]:
-    """Everything computed over all files: name resolution, then the project-wide analyses."""
-    resolution = resolve_project([inputs[p] for p in sorted(inputs)])  # type: ignore[misc]
+def derive_project(inputs: dict[str, bytes], analyses: dict[str, object]) -> tuple[Resolution, ProjectAnalysis]:
+    """Everything computed over all files: name resolution, then the project-wide analyses.
+
+    ``inputs`` holds each file's pickled `ModuleInputs` (as `FileResult` carries them).
+    """
+    modules: list[ModuleInputs] = [pickle.loads(inputs[p]) for p in sorted(inputs)]
+    resolution = resolve_project(modules)
     call_scopes: dict[str, str] = {}
     scope_kinds: dict[str, NodeKind] = {}
-    for module in inputs.values():
-        for call in module.calls:  # type: ignore[attr-defined]
+    for module in modules:
+        for call in module.calls:
             call_scopes[call.id] = call.scope
-        for scope in module.scopes:  # type: ignore[attr-defined]
+        for scope in module.scopes:
             scope_kinds[scope.id] = _SCOPE_TABLE[scope.kind]
     project = analyze_project([analyses[p] for p in sorted(analyses)], resolution.edges,  # type: ignore[misc]
                               call_scopes, scope_kinds)

@@ -96,10 +96,12 @@ def edges_to_arrow(kind: EdgeKind, edges: list[Edge]) -> pa.Table:
         "from": pa.array([e.src for e in edges], type=pa.string()),
         "to": pa.array([e.dst for e in edges], type=pa.string()),
     }
-    for col in edge_columns(kind):
-        default = _DEFAULTS[col.type]
-        values = [next((v for k, v in e.attrs if k == col.name), default) for e in edges]
-        data[col.name] = pa.array(values, type=_ARROW_TYPES[col.type])
+    columns = edge_columns(kind)
+    if columns:
+        attrs = [dict(e.attrs) if e.attrs else {} for e in edges]
+        for col in columns:
+            default = _DEFAULTS[col.type]
+            data[col.name] = pa.array([a.get(col.name, default) for a in attrs], type=_ARROW_TYPES[col.type])
     return pa.table(data)
 
 

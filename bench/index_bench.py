@@ -103,6 +103,7 @@ def main() -> None:
             full_times, parse_times, cpu_times = [], [], []
             summary: dict = {}
             for _ in range(opts.runs):
+                shutil.rmtree(db, ignore_errors=True)  # cold: no graph, no per-file cache
                 seconds, summary = run_index(copy, db, opts.jobs, rebuild=True)
                 full_times.append(seconds)
                 cpu_times.append(summary["cpu_s"])

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 #: Bump when the pickled state's shape changes; an older state means a full run.
 #: History: 1 - first version; 2 - analysis inputs per file.
-STATE_VERSION = 3
+STATE_VERSION = 4
 
 
 class FileEntry(NamedTuple):

@@ -47,6 +47,8 @@ class EdgeKind(str, Enum):
     IMPLICIT_RAISE = "IMPLICIT_RAISE"
     CATCHES = "CATCHES"
     MAY_RAISE = "MAY_RAISE"
+    PASSES = "PASSES"  #: a call site passes an argument to a parameter of its callee
+    RETURNS_TO = "RETURNS_TO"  #: the value of a ``return`` flows to a call site of its function
 
 
 @dataclass(frozen=True, slots=True)

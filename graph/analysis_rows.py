@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from astrepo.ids import node_id_for
 from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind, Span
+from astrepo.analyzers.dataflow import CallArgs, CallableInfo, ParamInfo, ReturnSite, interprocedural_edges
 from astrepo.analyzers.exceptions import ExceptionFacts, propagate_exceptions, short_name
 from astrepo.analyzers.fileanalysis import FileAnalysis
 from astrepo.analyzers.metrics import FunctionMetrics, project_metrics, propagate_impurity
@@ -34,6 +35,8 @@ class AnalysisInputs(NamedTuple):
 
     exceptions: tuple  #: ExceptionFacts fields as plain tuples: raises, guards, classes
     functions: list[tuple]  #: FunctionMetrics rows as plain tuples
+    #: data-flow records binding calls across files, as plain tuples: call_args, params, callables, returns
+    dataflow: tuple = ((), (), (), ())
 
 
 def exception_type_id(name: str) -> str:
@@ -161,15 +164,18 @@ def exception_type_rows(names: list[str], file: str) -> pa.Table | None:
 
 def analysis_inputs(analysis: FileAnalysis) -> AnalysisInputs:
     """The small part of a file's analysis that project-wide analyses read."""
-    return AnalysisInputs((analysis.tables.get("raises", []), analysis.tables.get("guards", []), analysis.classes),
-                          analysis.tables.get("functions", []))
+    t = analysis.tables
+    return AnalysisInputs((t.get("raises", []), t.get("guards", []), analysis.classes), t.get("functions", []),
+                          tuple(t.get(name, []) for name in ("call_args", "params", "callables", "returns")))
 
 
 class ProjectAnalysis(NamedTuple):
-    """Project-wide results: Function columns by ID, MAY_RAISE edges, and whether propagation was cut short."""
+    """Project-wide results: Function columns by ID, MAY_RAISE edges, interprocedural data-flow edges
+    (PASSES, RETURNS_TO), and whether propagation was cut short."""
 
     function_columns: dict[str, dict[str, Any]]
     may_raise: list[Edge]
+    flows: list[Edge]
     exception_types: pa.Table | None
     partial: bool
 
@@ -180,7 +186,7 @@ def analyze_project(inputs: list[AnalysisInputs], calls: list[Edge], call_scopes
     from astrepo.analyzers.exceptions import CallSiteGuard, RaiseFact
 
     files = [ExceptionFacts([RaiseFact._make(r) for r in raises], [], [], [CallSiteGuard._make(g) for g in guards],
-                            list(classes)) for (raises, guards, classes), _ in inputs]
+                            list(classes)) for (raises, guards, classes), _, _ in inputs]
     propagation = propagate_exceptions(files, calls, call_scopes)
     columns: dict[str, dict[str, Any]] = defaultdict(dict)
     may_types: dict[str, set[str]] = defaultdict(set)
@@ -198,11 +204,27 @@ def analyze_project(inputs: list[AnalysisInputs], calls: list[Edge], call_scopes
         columns[function]["may_raise"] = sorted(types)
     for m in project_metrics(calls):
         columns[m.id].update(fan_in=m.fan_in, fan_out=m.fan_out, pagerank=m.pagerank, recursion=m.recursion)
-    metrics = [FunctionMetrics._make(row) for _, functions in inputs for row in functions]
+    metrics = [FunctionMetrics._make(row) for _, functions, _ in inputs for row in functions]
     for function in propagate_impurity(metrics, calls):
         columns[function]["impure_via_calls"] = True
     names = sorted({f.type for f in propagation.may_raise})
-    return ProjectAnalysis(dict(columns), edges, exception_type_rows(names, ""), propagation.partial)
+    return ProjectAnalysis(dict(columns), edges, flow_edges(inputs, calls), exception_type_rows(names, ""),
+                           propagation.partial)
+
+
+def flow_edges(inputs: list[AnalysisInputs], calls: list[Edge]) -> list[Edge]:
+    """PASSES (call site -> parameter) and RETURNS_TO (return -> call site) edges over resolved calls."""
+    parts: list[list] = [[], [], [], []]
+    for file_inputs in inputs:
+        for bucket, rows in zip(parts, file_inputs.dataflow):
+            bucket.extend(rows)
+    args, rets = interprocedural_edges(
+        calls, [CallArgs._make(r) for r in parts[0]], [ParamInfo._make(r) for r in parts[1]],
+        [CallableInfo._make(r) for r in parts[2]], [ReturnSite._make(r) for r in parts[3]])
+    out = [Edge(EdgeKind.PASSES, a.call, NodeKind.CALLSITE, a.param, NodeKind.PARAMETER, (("argument", a.argument),))
+           for a in args]
+    out.extend(Edge(EdgeKind.RETURNS_TO, r.stmt, NodeKind.STMT, r.call, NodeKind.CALLSITE) for r in rets)
+    return out
 
 
 def join_function_columns(table: pa.Table, columns: dict[str, dict[str, Any]]) -> pa.Table:

@@ -525,6 +525,7 @@ def _load_all(db: GraphDB, node_rows: dict, edge_rows: dict, resolution: Resolut
         progress("load", 1, 2)
     load_edges(db, resolution.edges)
     load_edges(db, project.may_raise)
+    load_edges(db, project.flows)
     if progress:
         progress("load", 2, 2)
 

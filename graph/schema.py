@@ -20,7 +20,8 @@ from astrepo.model import EdgeKind, NodeKind
 #: 3 - static analyses (analyzers/): ExceptionType; CFG entry/exit Stmt rows; metrics, roles, effects,
 #: fan-in/out, PageRank, recursion and may-raise types on functions; CFG_NEXT, REACHES, RAISES_AT,
 #: IMPLICIT_RAISE, CATCHES, MAY_RAISE.
-SCHEMA_VERSION = 3
+#: 4 - interprocedural data flow: PASSES (argument -> parameter), RETURNS_TO (return -> call site).
+SCHEMA_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,14 @@ EDGE_TABLES: dict[EdgeKind, tuple[tuple[tuple[NodeKind, NodeKind], ...], tuple[C
         tuple((a, NodeKind.EXCEPTION_TYPE) for a in _SCOPES),
         (Column("origin", "STRING", "the raise Stmt"),
          Column("via", "STRING[]", "call sites from this function down to the raising one")),
+    ),
+    EdgeKind.PASSES: (
+        ((NodeKind.CALLSITE, NodeKind.PARAMETER),),
+        (Column("argument", "STRING", "0, 1, ... for a positional argument, the name for a keyword"),),
+    ),
+    EdgeKind.RETURNS_TO: (
+        ((NodeKind.STMT, NodeKind.CALLSITE),),
+        (),
     ),
 }
 

@@ -451,6 +451,10 @@ class QueryEngine:
         records = self._run("MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names "
                             f"RETURN {node_columns('n', _CALLERS)}, e.name, r.origin, r.via", {"names": names})
         self._nodes(records)
+        # One reason per function, the same every time: the asked class before its subclasses,
+        # then the shortest call path.
+        asked = name.rsplit(".", 1)[-1]
+        records.sort(key=lambda r: (r[6].rsplit(".", 1)[-1] != asked, len(r[8] or ()), r[6], r[7]))
         allowed: dict[str, Any] = {}
         for rec in records:
             allowed.setdefault(rec[0], _RaiseWhy(rec[6], rec[7], tuple(rec[8] or ())))

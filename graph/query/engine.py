@@ -111,7 +111,7 @@ class QueryEngine:
         return self.db.execute(cypher, params)[1]
 
     def _targets(self, name: str, labels: tuple[str, ...] = ("Function", "Class", "Module")) -> list[Target]:
-        return resolve_name(self.db, name, labels)
+        return resolve_name(self._run, name, labels)
 
     def _nodes(self, records: list[list[Any]]) -> dict[str, Row]:
         """Rows from records starting with `node_columns` (id, label, name, file, line, kind)."""
@@ -214,13 +214,14 @@ class QueryEngine:
     def _all_of(self, query: Query) -> tuple[dict[str, Row], Clause | None]:
         label = "Function" if query.subject.form == "functions" else "Class"
         narrowing = next((c for c in query.filters if c.form in _NARROWING), None)
+        prefix = next((c.args[0] for c in query.filters if c.form == "in"), None)
         if narrowing is not None:
-            # Start from the few nodes the filter allows, not from every function.
+            # Start from the few nodes the filter allows, not from every function. A path prefix
+            # (names never hold a "/") can narrow the filter's own query by file.
             self._scores = {}
-            allowed = self._allowed(narrowing)
+            allowed = self._allowed(narrowing, prefix if prefix and "/" in prefix else None)
             return _narrow(self._lookup(allowed.keys(), (label,)), allowed, self._scores), narrowing
         cols = node_columns("n", label)
-        prefix = next((c.args[0] for c in query.filters if c.form == "in"), None)
         if prefix is None:
             return self._nodes(self._run(f"MATCH (n:{label}) RETURN {cols}")), None
         return self._nodes(self._run(
@@ -375,20 +376,22 @@ class QueryEngine:
         return rows
 
     # -- filters -----------------------------------------------------------------
-    def _allowed(self, clause: Clause) -> dict[str, Any]:
-        """IDs a filter lets through, with the reason (a string, or a `_RaiseWhy` settled later)."""
+    def _allowed(self, clause: Clause, file_prefix: str | None = None) -> dict[str, Any]:
+        """IDs a filter lets through, with the reason (a string, or a `_RaiseWhy` settled later);
+        with ``file_prefix``, only nodes in files under it (the rest may be left out)."""
+        where, params = ("", {}) if file_prefix is None else (" AND starts_with({}.file, $prefix)", {"prefix": file_prefix})
         if clause.form == "raising":
-            return self._raising(clause.args[0], implicit=clause.args[1])
+            return self._raising(clause.args[0], clause.args[1], where, params)
         if clause.form == "catching":
-            return self._catching(clause.args[0])
+            return self._catching(clause.args[0], where, params)
         if clause.form in ("raised", "slower_than", "called_more_than"):
             return self._runtime_filter(clause)
         if clause.form == "similar":
             return self._similar(clause.args[0])
         if clause.form == "complexity":
             op, n = clause.args
-            records = self._run(f"MATCH (n:Function) WHERE n.cyclomatic {op} $n "
-                                f"RETURN {node_columns('n', 'Function')}, n.cyclomatic, n.cognitive", {"n": n})
+            records = self._run(f"MATCH (n:Function) WHERE n.cyclomatic {op} $n{where.format('n')} "
+                                f"RETURN {node_columns('n', 'Function')}, n.cyclomatic, n.cognitive", {"n": n, **params})
             self._nodes(records)
             return {r[0]: f"cyclomatic complexity {r[6]} (cognitive {r[7]})" for r in records}
         targets = self._targets(clause.args[0])
@@ -426,7 +429,7 @@ class QueryEngine:
             else:
                 names.update(c.__name__ for c in _builtin_exceptions() if issubclass(c, builtin))
         try:
-            targets = resolve_name(self.db, name, ("Class", "External"), allow_many=True)
+            targets = resolve_name(self._run, name, ("Class", "External"), allow_many=True)
         except QueryError:
             targets = []
         for t in targets:
@@ -446,10 +449,11 @@ class QueryEngine:
                     names.update(c.__name__ for c in base.__mro__ if c is not object)
         return names
 
-    def _raising(self, name: str, implicit: bool) -> dict[str, Any]:
+    def _raising(self, name: str, implicit: bool, where: str = "", params: dict | None = None) -> dict[str, Any]:
         names = sorted(self._exception_names(name, "down"))
-        records = self._run("MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names "
-                            f"RETURN {node_columns('n', _CALLERS)}, e.name, r.origin, r.via", {"names": names})
+        params = {"names": names, **(params or {})}
+        records = self._run(f"MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names{where.format('n')} "
+                            f"RETURN {node_columns('n', _CALLERS)}, e.name, r.origin, r.via", params)
         self._nodes(records)
         # One reason per function, the same every time: the asked class before its subclasses,
         # then the shortest call path.
@@ -460,17 +464,17 @@ class QueryEngine:
             allowed.setdefault(rec[0], _RaiseWhy(rec[6], rec[7], tuple(rec[8] or ())))
         if implicit:
             for scope, exc, file, line, op in self._run(
-                    "MATCH (s:Stmt)-[r:IMPLICIT_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names AND NOT r.caught "
-                    "RETURN s.scope, e.name, s.file, s.start_line, r.op", {"names": names}):
+                    "MATCH (s:Stmt)-[r:IMPLICIT_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names AND NOT r.caught"
+                    f"{where.format('s')} RETURN s.scope, e.name, s.file, s.start_line, r.op", params):
                 allowed.setdefault(scope, f"implicitly raises {exc} ({op} at {file}:{line})")
         return allowed
 
-    def _catching(self, name: str) -> dict[str, Any]:
+    def _catching(self, name: str, where: str = "", params: dict | None = None) -> dict[str, Any]:
         names = sorted(self._exception_names(name, "up"))
         allowed: dict[str, Any] = {}
         for scope, exc, file, line in self._run(
-                "MATCH (s:Stmt)-[:CATCHES]->(e:ExceptionType) WHERE e.short_name IN $names "
-                "RETURN s.scope, e.name, s.file, s.start_line", {"names": names}):
+                f"MATCH (s:Stmt)-[:CATCHES]->(e:ExceptionType) WHERE e.short_name IN $names{where.format('s')} "
+                "RETURN s.scope, e.name, s.file, s.start_line", {"names": names, **(params or {})}):
             allowed.setdefault(scope, f"catches {exc} at {file}:{line}")
         return allowed
 

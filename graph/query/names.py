@@ -12,8 +12,9 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from typing import Any, Callable
+
 from astrepo.errors import QueryError
-from astrepo.graph.db import GraphDB
 
 _PLACE = re.compile(r"^(?P<file>.+\.py):(?P<line>\d+)$")
 
@@ -32,7 +33,11 @@ class Target:
     line: int
 
 
-def resolve_name(db: GraphDB, text: str, labels: tuple[str, ...] = ("Function", "Class", "Module"),
+#: Runs one parameterized read-only query and returns its rows (the engine's, which logs it).
+Runner = Callable[[str, dict[str, Any]], list[list[Any]]]
+
+
+def resolve_name(run: Runner, text: str, labels: tuple[str, ...] = ("Function", "Class", "Module"),
                  allow_many: bool = False) -> list[Target]:
     """Nodes named ``text`` (several only when ``allow_many`` or all are overloads of one name).
 
@@ -43,23 +48,23 @@ def resolve_name(db: GraphDB, text: str, labels: tuple[str, ...] = ("Function", 
     """
     place = _PLACE.match(text)
     if place:
-        return [_at_place(db, place.group("file"), int(place.group("line")), text)]
+        return [_at_place(run, place.group("file"), int(place.group("line")), text)]
     params = {"name": text, "suffix": "." + text}
     exact: list[Target] = []
     suffix: list[Target] = []
     external_suffix: list[Target] = []
     project = ":".join(label for label in labels if label != "External")
     if project:
-        for target in _rows(db, f"MATCH (n:{project}) WHERE n.name = $name OR ends_with(n.name, $suffix) "
+        for target in _rows(run, f"MATCH (n:{project}) WHERE n.name = $name OR ends_with(n.name, $suffix) "
                                 "RETURN n.id, label(n), n.name, n.file, n.start_line", params):
             (exact if target.name == text else suffix).append(target)
     if "External" in labels:
-        for target in _rows(db, "MATCH (n:External) WHERE n.name = $name OR ends_with(n.name, $suffix) "
+        for target in _rows(run, "MATCH (n:External) WHERE n.name = $name OR ends_with(n.name, $suffix) "
                                 "RETURN n.id, label(n), n.name, n.file, 0", params):
             (exact if target.name == text else external_suffix).append(target)
     found = exact or suffix or external_suffix
     if not found:
-        raise QueryError(f"no function or class named {text!r}" + _suggest(db, text, labels))
+        raise QueryError(f"no function or class named {text!r}" + _suggest(run, text, labels))
     distinct = sorted({t.name for t in found})
     if len(distinct) > 1 and not allow_many:
         shown = ", ".join(distinct[:MAX_CANDIDATES]) + (" ..." if len(distinct) > MAX_CANDIDATES else "")
@@ -67,13 +72,13 @@ def resolve_name(db: GraphDB, text: str, labels: tuple[str, ...] = ("Function", 
     return sorted(found, key=lambda t: (t.name, t.file, t.line, t.id))
 
 
-def _rows(db: GraphDB, query: str, params: dict) -> list[Target]:
-    _, rows = db.execute(query, params)
+def _rows(run: Runner, query: str, params: dict) -> list[Target]:
+    rows = run(query, params)
     return [Target(r[0], r[1], r[2], r[3] or "", int(r[4] or 0)) for r in rows]
 
 
-def _at_place(db: GraphDB, file: str, line: int, text: str) -> Target:
-    _, rows = db.execute(
+def _at_place(run: Runner, file: str, line: int, text: str) -> Target:
+    rows = run(
         "MATCH (n:Function:Class) WHERE (n.file = $file OR ends_with(n.file, $suffix)) "
         "AND n.start_line <= $line AND n.end_line >= $line "
         "RETURN n.id, label(n), n.name, n.file, n.start_line, n.end_line - n.start_line",
@@ -84,11 +89,11 @@ def _at_place(db: GraphDB, file: str, line: int, text: str) -> Target:
     return Target(innermost[0], innermost[1], innermost[2], innermost[3], int(innermost[4]))
 
 
-def _suggest(db: GraphDB, text: str, labels: tuple[str, ...]) -> str:
+def _suggest(run: Runner, text: str, labels: tuple[str, ...]) -> str:
     names: set[str] = set()
     for label in labels:
         column = "n.short_name" if label in ("Function", "Class", "Module") else "n.name"
-        _, rows = db.execute(f"MATCH (n:{label}) RETURN DISTINCT {column}, n.name")
+        rows = run(f"MATCH (n:{label}) RETURN DISTINCT {column}, n.name", {})
         for short, full in rows:
             names.add(short or "")
             names.add(full or "")

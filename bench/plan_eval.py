@@ -50,7 +50,7 @@ def astrepo(*args: str, cwd: str) -> subprocess.CompletedProcess:
 
 def _checked(proc: subprocess.CompletedProcess, what: str) -> subprocess.CompletedProcess:
     if proc.returncode != 0:
-        raise RuntimeError(f"{what} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        raise RuntimeError(f"{what} failed ({proc.returncode}): {proc.stdout[-1000:]} {proc.stderr[-2000:]}")
     return proc
 
 

@@ -196,27 +196,33 @@ def _probe(repeats: int, calls: int) -> dict:
                                                 pt(by[("catch", "except", 0)], "exception"))}
     a, b = "abcdef", [1, 2, 3]
 
-    def timed(points, fn_name: str, arg_sets) -> float:
+    def load(points, fn_name: str):
         if points is None:
             code = compile(tree, "probe.py", "exec")
         else:
             code = compile(instrument_module(tree, ids, points).tree, "probe.py", "exec")
         ns: dict = {"__name__": "probe"}
         exec(code, ns)
-        fn = ns[fn_name]
-        best = float("inf")
-        for _ in range(repeats):
-            t0 = time.perf_counter_ns()
-            for args in arg_sets:
-                fn(*args)
-            best = min(best, time.perf_counter_ns() - t0)
-            recorder.active().flush()
-        return best / len(arg_sets)
+        return ns[fn_name]
 
-    args = [(a, b)] * calls
-    t = {name: timed(points, "f", args) for name, points in variants.items()}
-    exc_args = [(1,)] * max(1000, calls // 20)
-    te = {name: timed(points, "catch", exc_args) for name, points in exc_variants.items()}
+    def measure(fns: dict, arg_sets: list) -> dict[str, float]:
+        """Median ns per call of each function; rounds interleave the variants (the machine's load
+        hits them alike) and include writing the events out (the writer's share of the cost)."""
+        samples: dict[str, list] = {name: [] for name in fns}
+        rec = recorder.active()
+        for _ in range(repeats):
+            for name, fn in fns.items():
+                rec.flush()
+                t0 = time.perf_counter_ns()
+                for args in arg_sets:
+                    fn(*args)
+                rec.flush()
+                samples[name].append((time.perf_counter_ns() - t0) / len(arg_sets))
+        return {name: statistics.median(v) for name, v in samples.items()}
+
+    t = measure({name: load(points, "f") for name, points in variants.items()}, [(a, b)] * calls)
+    te = measure({name: load(points, "catch") for name, points in exc_variants.items()},
+                 [(1,)] * max(1000, calls // 20))
     recorder.active().close()
     line = max(1.0, (t["lines4"] - t["counted"]) / 3)
     local_fetch = max(1.0, t["counted"] - t["exc"] - line)
@@ -227,12 +233,12 @@ def _probe(repeats: int, calls: int) -> dict:
         "local_fetch": local_fetch,
         "line": line,
         "branch": max(1.0, t["branch"] - t["counted"]),
-        "variable": max(1.0, (t["variable"] - t["counted"]) / 2 - 0),
+        "variable": max(1.0, (t["variable"] - t["counted"]) / 2),
         "boundary": boundary,
-        "sample_check": max(0.0, t["sampled"] - t["boundary"] - 3 * preview * 32 / calls),
+        "sample_check": max(0.0, t["sampled"] - t["boundary"] - 3 * preview * sampled_previews(calls) / calls),
         "preview": preview,
         "expression": max(1.0, (t["expression"] - t["exc"]) / 2),
-        # one occurrence: leaving boom (X), leaving catch? no: caught in catch (H) and left boom (X)
+        # one call of catch records two exception events: leaving boom (X), caught in catch (H)
         "exception": max(1.0, (te["exc"] - te["plain"]) / 2),
     }
     import shutil

@@ -16,6 +16,9 @@ from astrepo.errors import StoreError
 
 log = logging.getLogger(__name__)
 
+#: Buffer pool of read-only connections, bytes (pages are evicted beyond it, never an error).
+READ_BUFFER_POOL = 1 << 30
+
 
 class GraphDB:
     """An open Kuzu database and one connection to it."""
@@ -24,7 +27,10 @@ class GraphDB:
         self.path = path
         self.read_only = read_only
         try:
-            self._db = kuzu.Database(path, read_only=read_only)
+            # Kuzu sizes its buffer pool at 80% of RAM by default; reserving that costs ~30 ms per open,
+            # a third of a whole query's time. Readers get a fixed pool (larger than Django's graph).
+            options = {"buffer_pool_size": READ_BUFFER_POOL} if read_only else {}
+            self._db = kuzu.Database(path, read_only=read_only, **options)
             self._conn = kuzu.Connection(self._db)
         except RuntimeError as err:
             raise StoreError(_explain_open_error(path, err)) from err

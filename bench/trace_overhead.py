@@ -1,6 +1,6 @@
 """Overhead of runtime capture: plain vs each strategy vs cProfile, coverage --branch, no-op settrace.
 
-Usage: ``python bench/trace_overhead.py [--runs 5] [--scale 1.0] [--json]``
+Usage: ``python bench/trace_overhead.py [--runs 5] [--scale 1.0] [--repeat N] [--json]``
 
 Two workloads, written into a temporary project so the import hook
 instruments them like user code:
@@ -9,11 +9,15 @@ instruments them like user code:
   records, string formatting, dict updates, a small sort);
 * ``calls``: call-heavy (recursive fib, tiny methods, property access).
 
-Each workload times its own work (``perf_counter`` around ``run()``), so
-interpreter start-up and the recorder's final flush are not counted. Every
-configuration runs ``--runs`` times; the median is reported with its ratio to
-plain. For the strategies, events/s is the number of decoded events of the
-run divided by its work time.
+Each workload times its own work (``run()`` called ``--repeat`` times), so
+interpreter start-up and the recorder's final flush are not counted: wall
+time (``perf_counter``) and CPU time of the process (``process_time``: the
+recorder's writer thread included). On a shared machine CPU time is the
+steadier measure, so ratios are computed from it (wall ratios are printed
+beside). Runs are interleaved (every configuration once, then again, ...)
+so a burst of load from elsewhere hits all of them alike; each reports the
+median of ``--runs``. For the strategies, events/s is the number of decoded
+events of the first run divided by the median CPU time.
 """
 
 from __future__ import annotations
@@ -102,9 +106,10 @@ DRIVER = '''
 import sys, time
 sys.path.insert(0, {root!r})
 import {module} as w
-t = time.perf_counter()
-w.run({scale})
-print("WORK", time.perf_counter() - t)
+t, c = time.perf_counter(), time.process_time()
+for _ in range({repeat}):
+    w.run({scale})
+print("WORK", time.perf_counter() - t, time.process_time() - c)
 '''
 
 NOOP_TRACE = '''
@@ -116,10 +121,12 @@ exec(compile(open(sys.argv[1]).read(), sys.argv[1], "exec"), {"__name__": "__mai
 '''
 
 
-def _work_time(out: str) -> float:
+def _work_time(out: str) -> tuple[float, float]:
+    """(wall, cpu) seconds of the work, from the driver's output."""
     for line in out.splitlines():
         if line.startswith("WORK "):
-            return float(line.split()[1])
+            _, wall, cpu = line.split()
+            return float(wall), float(cpu)
     raise RuntimeError(f"no timing in output: {out[-500:]}")
 
 
@@ -127,6 +134,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=1, help="run() calls per timed run")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="astrepo-bench-")
@@ -154,7 +162,7 @@ def _bench(tmp: str, args) -> int:
         # The driver lives outside the project (not instrumented); the workload module inside.
         driver = os.path.join(tmp, f"drive_{workload}.py")
         with open(driver, "w") as handle:
-            handle.write(DRIVER.format(root=project, module=f"w_{workload}", scale=args.scale))
+            handle.write(DRIVER.format(root=project, module=f"w_{workload}", scale=args.scale, repeat=args.repeat))
         configs: list[tuple[str, list[str], dict | None]] = [("plain", [sys.executable, driver], base)]
         for strategy in ("minimal", "balanced", "full_trace"):
             configs.append((strategy, [sys.executable, driver], strategy))
@@ -163,10 +171,10 @@ def _bench(tmp: str, args) -> int:
             configs.append(("coverage --branch", [sys.executable, "-m", "coverage", "run", "--branch",
                                                   f"--data-file={os.path.join(tmp, '.cov')}", driver], base))
         configs.append(("settrace no-op", [sys.executable, noop, driver], base))
-        rows = {}
-        for label, cmd, env in configs:
-            times, events = [], []
-            for i in range(args.runs):
+        samples: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in configs}
+        events: dict[str, int] = {}
+        for i in range(args.runs):
+            for label, cmd, env in configs:
                 if isinstance(env, str):
                     run_id = f"{workload}-{env}-{i}"
                     run_env = trace_environment(base, bootstrap, project, db, run_id, None, env)
@@ -175,28 +183,36 @@ def _bench(tmp: str, args) -> int:
                 proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, cwd=tmp)
                 if proc.returncode != 0:
                     raise RuntimeError(f"{label} failed: {proc.stderr[-2000:]}")
-                times.append(_work_time(proc.stdout))
+                samples[label].append(_work_time(proc.stdout))
                 if run_id is not None and i == 0:
                     evs, _ = read_run(os.path.join(db, "events", run_id))
-                    events.append(len(evs))
-            rows[label] = {"median_s": statistics.median(times), "runs": times,
-                           "events": events[0] if events else None}
-        plain = rows["plain"]["median_s"]
+                    events[label] = len(evs)
+        rows = {}
+        for label, runs in samples.items():
+            cpu = statistics.median(c for _, c in runs)
+            rows[label] = {"median_cpu_s": cpu, "median_s": statistics.median(w for w, _ in runs),
+                           "runs": runs, "events": events.get(label)}
+        plain, plain_wall = rows["plain"]["median_cpu_s"], rows["plain"]["median_s"]
         for row in rows.values():
-            row["ratio"] = row["median_s"] / plain
-            row["events_per_s"] = (row["events"] / row["median_s"]) if row["events"] else None
+            row["ratio"] = row["median_cpu_s"] / plain
+            row["wall_ratio"] = row["median_s"] / plain_wall
+            row["events_per_s"] = (row["events"] / row["median_cpu_s"]) if row["events"] else None
         results[workload] = rows
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     if args.json:
-        print(json.dumps({"format": 1, "python": sys.version.split()[0], "runs": args.runs,
-                          "scale": args.scale, "results": results}, indent=1))
+        print(json.dumps({"format": 2, "python": sys.version.split()[0], "runs": args.runs, "repeat": args.repeat,
+                          "scale": args.scale, "load_after": load, "results": results}, indent=1))
         return 0
     for workload, rows in results.items():
-        print(f"\n{workload} workload (median of {args.runs} runs, work time only)")
-        print(f"{'config':<20}{'median s':>10}{'ratio':>8}{'events':>12}{'events/s':>14}")
+        print(f"\n{workload} workload (median of {args.runs} interleaved runs, work only; ratio = CPU time / plain)")
+        print(f"{'config':<20}{'cpu s':>8}{'ratio':>8}{'wall s':>8}{'wall r':>8}{'events':>12}{'events/s':>14}")
         for label, row in rows.items():
             ev = f"{row['events']:,}" if row["events"] else ""
             eps = f"{row['events_per_s']:,.0f}" if row["events_per_s"] else ""
-            print(f"{label:<20}{row['median_s']:>10.3f}{row['ratio']:>7.2f}x{ev:>12}{eps:>14}")
+            print(f"{label:<20}{row['median_cpu_s']:>8.3f}{row['ratio']:>7.2f}x{row['median_s']:>8.3f}"
+                  f"{row['wall_ratio']:>7.2f}x{ev:>12}{eps:>14}")
+    if load is not None:
+        print(f"\nload average (1 min) at the end: {load:.2f}")
     return 0
 
 

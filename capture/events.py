@@ -1,30 +1,35 @@
 """The event store: reading trace segments back as typed events.
 
 Segments are written by `astrepo.capture.recorder` (format there). Reading
-concatenates each (process, thread) stream's batches in order, decodes the
-frames by their tag (`astrepo.capture.instrument.EVENT_TAGS`), rebuilds the
-call stack per thread to give every event its call and parent-call IDs, and
-turns raw values into previews. A truncated last record (a process killed
-mid-write) is ignored; an incomplete last frame of a stream likewise.
+concatenates each (process, thread) stream's batches in order (integer frames
+and side items apart), decodes the frames by their tag
+(`astrepo.capture.codes`), rebuilds the call stack per thread to give every
+event its call and parent-call IDs, and turns raw values into previews. A
+truncated last record (a process killed mid-write) is ignored; an incomplete
+last frame of a stream likewise. Segments of the first format (string codes)
+are skipped and counted (``summary.stats["old_segments"]``).
 
 Runs in the CLI process (never in the traced program).
 """
 
 from __future__ import annotations
 
+import array
 import marshal
 import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from astrepo.capture.recorder import REDACTED, redact_text
+from astrepo.capture.codes import FRAME_TYPECODE, HAS_SIDE, TAG, TAG_BITS, TAG_MASK, TAGS, WIDTH, node_key
+from astrepo.capture.recorder import REDACTED, SEGMENT_FORMAT, redact_text
 
-#: Event kinds by frame tag.
-KIND_OF_TAG = {"C": "call", "A": "call", "R": "return", "X": "exception", "H": "caught", "L": "line",
-               "T": "branch", "F": "branch", "V": "value", "W": "variable"}
+#: Event kinds by frame tag letter.
+KIND_OF_TAG = {"C0": "call", "C1": "call", "A0": "call", "A1": "call", "R0": "return", "R1": "return",
+               "X": "exception", "H": "caught", "L": "line", "T": "branch", "F": "branch",
+               "V0": "value", "V1": "value", "W0": "variable", "W1": "variable"}
 EVENT_KINDS = tuple(sorted(set(KIND_OF_TAG.values())))
-_FIXED_ITEMS = {"R": 2, "X": 5, "H": 5, "L": 0, "T": 0, "F": 0, "V": 1}
+_KIND = {tag: KIND_OF_TAG[letter] for tag, (letter, _) in TAGS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,20 +81,20 @@ def preview_json(value: object) -> dict:
 
 
 def read_records(path: str) -> Iterator[tuple]:
-    """The records of one segment file; stops quietly at a truncated tail."""
+    """The records of one segment file, read one at a time; stops quietly at a truncated tail."""
     with open(path, "rb") as handle:
-        data = handle.read()
-    pos, end = 0, len(data)
-    while pos + 4 <= end:
-        (length,) = struct.unpack_from("<I", data, pos)
-        if pos + 4 + length > end:
-            return
-        try:
-            record = marshal.loads(data[pos + 4:pos + 4 + length])
-        except (ValueError, EOFError, TypeError):
-            return
-        pos += 4 + length
-        yield record
+        while True:
+            head = handle.read(4)
+            if len(head) < 4:
+                return
+            (length,) = struct.unpack("<I", head)
+            payload = handle.read(length)
+            if len(payload) < length:
+                return
+            try:
+                yield marshal.loads(payload)
+            except (ValueError, EOFError, TypeError):
+                return
 
 
 def list_runs(events_root: str) -> list[str]:
@@ -110,27 +115,40 @@ class RunSummary:
     start_ns: int = 0
     end_ns: int = 0
     stats: dict = field(default_factory=dict)
+    #: node id -> (path, kind, qualname, line) of every instrumented node (the segments' module tables)
+    nodes: dict = field(default_factory=dict)
 
 
 def read_run(run_dir: str) -> tuple[list[Event], RunSummary]:
     """Every event of one run (all processes), and its summary."""
+    events: list[Event] = []
+    summary = None
+    for batch, summary in iter_run(run_dir):
+        events.extend(batch)
+    return events, summary if summary is not None else RunSummary(os.path.basename(run_dir.rstrip(os.sep)))
+
+
+def iter_run(run_dir: str) -> Iterator[tuple[list[Event], RunSummary]]:
+    """The events of one run, one (process, thread) stream at a time, each with the run's summary
+    (complete from the first yield on: headers and stats are read before decoding).
+
+    Memory: one segment's frames (8 bytes per item) and side items, plus the decoded events of
+    one stream; `astrepo.graph.join` consumes them stream by stream.
+    """
     run = os.path.basename(run_dir.rstrip(os.sep))
     summary = RunSummary(run)
-    events: list[Event] = []
-    segments = sorted(f for f in os.listdir(run_dir) if f.endswith(".seg"))
-    nodes: dict[str, tuple] = {}
-    streams: dict[tuple[int, int], list] = {}
-    headers: dict[int, dict] = {}
-    names: dict[tuple[int, int], str] = {}
-    order: list[tuple[int, int]] = []
-    for seg in segments:
-        pid = 0
+    nodes = summary.nodes
+    # Pass 1: headers, module tables and stats (batches are read and dropped).
+    headers: dict[str, dict] = {}  # segment -> its header
+    for seg in sorted(f for f in os.listdir(run_dir) if f.endswith(".seg")):
         for record in read_records(os.path.join(run_dir, seg)):
             tag = record[0]
             if tag == "H":
                 header = record[1]
-                pid = header.get("pid", 0)
-                headers[pid] = header
+                if header.get("format") != SEGMENT_FORMAT:
+                    summary.stats["old_segments"] = summary.stats.get("old_segments", 0) + 1
+                    break
+                headers[seg] = header
                 summary.processes += 1
                 if not summary.start_ns or header.get("start_ns", 0) < summary.start_ns:
                     summary.start_ns = header.get("start_ns", 0)
@@ -139,53 +157,68 @@ def read_run(run_dir: str) -> tuple[list[Event], RunSummary]:
                 _, path, table = record
                 for node_id, kind, qual, line in table:
                     nodes[node_id] = (path, kind, qual, line)
-            elif tag == "B":
-                _, tid, tname, items = record
-                key = (pid, tid)
-                if key not in streams:
-                    streams[key] = []
-                    order.append(key)
-                streams[key].extend(items)
-                names[key] = tname
             elif tag == "S":
                 for k, v in record[1].items():
                     if k == "end_ns":
                         summary.end_ns = max(summary.end_ns, v)
                     else:
                         summary.stats[k] = summary.stats.get(k, 0) + v
-    for key in order:
-        header = headers.get(key[0], {})
-        events.extend(_decode_stream(run, key, names[key], streams[key], nodes, header))
-    return events, summary
+    by_key = {node_key(node_id): node_id for node_id in nodes}
+    # Pass 2: one segment (one process) at a time, each thread's batches joined in order.
+    produced = False
+    for seg, header in headers.items():
+        streams: dict[int, tuple[array.array, list]] = {}
+        names: dict[int, str] = {}
+        for record in read_records(os.path.join(run_dir, seg)):
+            if record[0] not in ("I", "B"):
+                continue
+            _, tid, tname, data, side = record
+            frames, extras = streams.setdefault(tid, (array.array(FRAME_TYPECODE), []))
+            if record[0] == "I":
+                frames.frombytes(data)
+            else:
+                frames.extend(i if type(i) is int else 0 for i in data)
+            extras.extend(side)
+            names[tid] = tname
+        pid = header.get("pid", 0)
+        for tid in list(streams):
+            frames, extras = streams.pop(tid)
+            items = frames.tolist()
+            del frames
+            batch = list(_decode_stream(run, (pid, tid), names[tid], items, extras, by_key, nodes, header))
+            del items, extras
+            produced = True
+            yield batch, summary
+    if not produced:
+        yield [], summary
 
 
-def _decode_stream(run: str, key: tuple[int, int], tname: str, items: list, nodes: dict,
-                   header: dict) -> Iterator[Event]:
+def _decode_stream(run: str, key: tuple[int, int], tname: str, items: list[int], side: list, by_key: dict,
+                   nodes: dict, header: dict) -> Iterator[Event]:
     pid, tid = key
     offset = header.get("start_ns", 0) - header.get("clock_ns", 0)
     stack: list[tuple[str, int | None]] = []  # (call id, enter ts)
     calls = 0
-    i, n, seq = 0, len(items), 0
+    i, n, seq, j, n_side = 0, len(items), 0, 0, len(side)
+    tag_c0, tag_c1, tag_a0, tag_a1 = TAG["C0"], TAG["C1"], TAG["A0"], TAG["A1"]
+    tag_x, tag_h, tag_t, tag_f = TAG["X"], TAG["H"], TAG["T"], TAG["F"]
+    returns, values, variables = (TAG["R0"], TAG["R1"]), (TAG["V0"], TAG["V1"]), (TAG["W0"], TAG["W1"])
     while i < n:
         code = items[i]
-        if not isinstance(code, str) or ":" not in code:
-            i += 1  # resynchronise on garbage (should not happen)
-            continue
-        tag = code[0]
-        head, node_id = code.split(":", 1)
-        if tag in _FIXED_ITEMS:
-            width = _FIXED_ITEMS[tag]
-        elif tag == "C":
-            width = 1 + int(head[1:] or 0)
-        elif tag == "A":
-            width = 2 + int(head[1:] or 0)
-        elif tag == "W":
-            width = 2 * int(head[1:] or 0)
-        else:
-            i += 1
+        tag = code & TAG_MASK
+        node_id = by_key.get(code >> TAG_BITS)
+        width = WIDTH.get(tag)
+        if node_id is None or width is None:
+            i += 1  # resynchronise after a dropped (overflowed) stretch
             continue
         if i + 1 + width > n:
             break  # incomplete last frame
+        extra = None
+        if tag in HAS_SIDE:
+            if j >= n_side:
+                break  # its side item was not written (killed in between)
+            extra = side[j]
+            j += 1
         body = items[i + 1:i + 1 + width]
         i += 1 + width
         path, nkind, qual, line = nodes.get(node_id, ("", "", "", 0))
@@ -194,44 +227,54 @@ def _decode_stream(run: str, key: tuple[int, int], tname: str, items: list, node
         data: dict = {}
         ts = None
         duration = None
-        kind = KIND_OF_TAG[tag]
-        if tag in ("C", "A"):
+        if tag in (tag_c0, tag_c1, tag_a0, tag_a1):
             calls += 1
             call_id = f"{pid}:{tid}:{calls}"
             ts = body[0] + offset
-            args = body[2:] if tag == "A" else body[1:]
-            if tag == "A":
+            if tag in (tag_a0, tag_a1):
                 data["task"] = body[1]
-            data["args"] = [preview_json(a) for a in args]
+            data["args"] = [preview_json(a) for a in extra] if isinstance(extra, tuple) else []
             parent, current = current, call_id
             stack.append((call_id, body[0]))
-        elif tag == "R":
+        elif tag in returns:
             duration = body[0]
-            if body[1] is not ...:  # Ellipsis: not sampled
-                data["value"] = preview_json(body[1])
+            if tag == returns[1]:
+                data["value"] = preview_json(extra)
             if stack:
                 stack.pop()
-        elif tag == "X":
+        elif tag == tag_x:
             ts = body[0] + offset
-            data.update(exc_type=body[1], message=preview_json(body[2]).get("repr", ""), raised_here=bool(body[4]))
-            line = body[3] or line
+            exc_type, message, where, here = _fields(extra, 4)
+            data.update(exc_type=exc_type or "", message=preview_json(message).get("repr", ""),
+                        raised_here=bool(here))
+            line = where or line
             if stack:
                 _, t0 = stack.pop()
                 if t0 is not None:
                     duration = body[0] - t0
-        elif tag == "H":
+        elif tag == tag_h:
             ts = body[0] + offset
-            data.update(exc_type=body[1], message=preview_json(body[2]).get("repr", ""),
-                        origin_file=body[3], origin_line=body[4])
-        elif tag in ("T", "F"):
-            data["taken"] = tag == "T"
-        elif tag == "V":
-            if body[0] is not ...:
-                data["value"] = preview_json(body[0])
-        elif tag == "W":
-            data["values"] = {body[j]: preview_json(body[j + 1]) for j in range(0, len(body), 2)}
+            exc_type, message, origin_file, origin_line = _fields(extra, 4)
+            data.update(exc_type=exc_type or "", message=preview_json(message).get("repr", ""),
+                        origin_file=origin_file or "", origin_line=origin_line or 0)
+        elif tag in (tag_t, tag_f):
+            data["taken"] = tag == tag_t
+        elif tag in values:
+            if tag == values[1]:
+                data["value"] = preview_json(extra)
+        elif tag in variables:
+            pairs = extra if isinstance(extra, tuple) else ()
+            data["values"] = {pairs[k]: preview_json(pairs[k + 1]) for k in range(0, len(pairs) - 1, 2)}
         seq += 1
-        yield Event(run, pid, tname, tid, seq, kind, node_id, qual, path, line, current, parent, ts, duration, data)
+        yield Event(run, pid, tname, tid, seq, _KIND[tag], node_id, qual, path, line, current, parent, ts,
+                    duration, data)
+
+
+def _fields(extra: object, n: int) -> tuple:
+    """A side item's fields, padded (a damaged item decodes to empty fields rather than failing)."""
+    if isinstance(extra, tuple) and len(extra) == n:
+        return extra
+    return (None,) * n
 
 
 def event_times(events: list[Event]) -> list[int]:

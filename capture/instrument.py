@@ -9,7 +9,7 @@ the module's namespace before running it.
 Events are integer frames (`astrepo.capture.codes`): an event code constant
 (node key and tag), then ints; previews go to the buffer's side list through
 the ``_ar_s*`` helpers, on sampled executions only (`sampler`: the first N,
-then one in M; ``_ar_q[k]()`` says which).
+then one in M; ``_ar_next(_ar_q[k])`` says which).
 
 What a function with a ``function_boundary`` and an ``exception`` point becomes::
 
@@ -19,17 +19,18 @@ What a function with a ``function_boundary`` and an ``exception`` point becomes:
             _ar_b = _ar_tl.b                       # the thread's buffer
         except Exception:
             <_ar_b = _ar_D, then the registering _ar_nb(), guarded>
-        _ar_t = 0; _ar_s = 0                       # cannot fail
         try:
             _ar_t = _ar_clock()
-            if _ar_q[3]():                         # a sampled execution: previews
-                _ar_s = 1; _ar_sv(_ar_b, (a, b)); _ar_b += (<C1 code>, _ar_t)
+            _ar_s = _ar_next(_ar_q[3])             # 1: a sampled execution, with previews
+            if _ar_s:
+                _ar_sv(_ar_b, (a, b)); _ar_b.append(<C1 code>)
             else:
-                _ar_b += (<C0 code>, _ar_t)
+                _ar_b.append(<C0 code>)
+            _ar_b.append(_ar_t)
         except Exception:
             pass
         try:
-            <body; ``return x`` becomes: _ar_rv = x; <record R0/R1>; return _ar_rv>
+            <body; ``return x`` becomes: _ar_rv = x; <record R0/R1, duration>; return _ar_rv>
             <record the implicit ``return None``>
         except BaseException as _ar_e:
             try: _ar_x(<X code>, _ar_e, _ar_b)
@@ -37,11 +38,11 @@ What a function with a ``function_boundary`` and an ``exception`` point becomes:
             raise
 
 A call expression with an ``expression`` point, in a function's own code,
-becomes ``(_ar_y := CALL, _ar_b.append(<V0>) if not _ar_q[k]() else
-_ar_vs(_ar_b, <V1>, _ar_y), _ar_y := None)[0]`` (the value, recorded after
-it is computed, and not kept alive); at module or class level, in lambdas
-and comprehensions (where ``_ar_y`` would leak into a class namespace or
-become a closure cell) it becomes ``_ar_v(<V0>, _ar_q[k](), CALL)``.
+becomes ``(_ar_y := CALL, _ar_vs(_ar_b, <V1>, _ar_y) if _ar_next(_ar_q[k])
+else _ar_b.append(<V0>), _ar_y := None)[0]`` (the value, recorded after it
+is computed, and not kept alive); at module or class level, in lambdas and
+comprehensions (where ``_ar_y`` would leak into a class namespace or become
+a closure cell) it becomes ``_ar_v(<V0>, _ar_next(_ar_q[k]), CALL)``.
 
 Semantics preserved by construction: the docstring, signature, decorators,
 ``__qualname__``, the ``__class__`` cell and zero-argument ``super()`` are
@@ -171,16 +172,6 @@ def _guarded(body: list[ast.stmt], on_error: list[ast.stmt] | None = None) -> as
     )
 
 
-def _extend(buf: ast.expr, items: list[ast.expr]) -> ast.stmt:
-    """Append one whole event to a buffer with a single extend."""
-    if isinstance(buf, ast.Name):
-        return ast.AugAssign(target=_name(buf.id, ast.Store()), op=ast.Add(),
-                             value=ast.Tuple(elts=items, ctx=ast.Load()))
-    method = "append" if len(items) == 1 else "extend"
-    arg = items[0] if len(items) == 1 else ast.Tuple(elts=items, ctx=ast.Load())
-    return ast.Expr(ast.Call(func=ast.Attribute(value=buf, attr=method, ctx=ast.Load()), args=[arg], keywords=[]))
-
-
 def _sampling_of(point) -> tuple[int, int]:
     """(first, every) of a point's ``sampling`` (default `SAMPLE_FIRST`, `SAMPLE_EVERY`)."""
     raw = getattr(point, "sampling", None)
@@ -192,9 +183,10 @@ def _sampling_of(point) -> tuple[int, int]:
 
 
 def _sample_test(slot: int) -> ast.expr:
-    """``_ar_q[slot]()``: 1 on the executions that carry previews."""
-    return ast.Call(func=ast.Subscript(value=_name("_ar_q"), slice=_const(slot), ctx=ast.Load()),
-                    args=[], keywords=[])
+    """``_ar_next(_ar_q[slot])``: 1 on the executions that carry previews (builtin ``next`` on a
+    C iterator: cheaper than calling its bound ``__next__``)."""
+    return ast.Call(func=_name("_ar_next"), args=[
+        ast.Subscript(value=_name("_ar_q"), slice=_const(slot), ctx=ast.Load())], keywords=[])
 
 
 def _append(buf: ast.expr, code: int) -> ast.stmt:
@@ -457,9 +449,8 @@ class _Rewriter(ast.NodeTransformer):
         if scope.local:
             prologue.extend(_guarded_fetch())
             if scope.boundary:
-                prologue.append(_assign("_ar_t", _const(0)))
-                if scope.sampler >= 0:
-                    prologue.append(_assign("_ar_s", _const(0)))
+                # ``_ar_t``/``_ar_s`` stay unbound if this fails: the return event then fails too
+                # (guarded), so a call is recorded whole or not at all.
                 prologue.append(_guarded([_assign("_ar_t", _call("_ar_clock")),
                                           *self._enter_event(node, fid, scope, capture_args)]))
         if exc_point is not None:
@@ -490,33 +481,37 @@ class _Rewriter(ast.NodeTransformer):
         letter = "A" if is_async else "C"
         items: list[ast.expr] = [_name("_ar_t")] + ([_call("_ar_task")] if is_async else [])
 
-        def frame(sampled: bool) -> list[ast.stmt]:
+        def code(sampled: bool) -> list[ast.stmt]:
             out: list[ast.stmt] = []
             if sampled and capture_args:
                 values = [_name("_ar_SECRET") if is_secret_name(p.arg) else _name(p.arg)
                           for p in arg_list(node.args)]
                 out.append(ast.Expr(ast.Call(func=_name("_ar_sv"), args=[
                     _name("_ar_b"), ast.Tuple(elts=values, ctx=ast.Load())], keywords=[])))
-            code = event_code(fid, letter + ("1" if sampled and capture_args else "0"))
-            out.append(_extend(_name("_ar_b"), [_const(code)] + copy.deepcopy(items)))
+            out.append(_append(_name("_ar_b"), event_code(fid, letter + ("1" if sampled and capture_args else "0"))))
             return out
 
+        # Two appends (code, then items) beat one ``+=`` of a tuple; the reader joins split frames.
+        rest = [ast.Expr(_append_call(_name("_ar_b"), 0)) for _ in items]
+        for stmt, item in zip(rest, items):
+            stmt.value.args = [item]
         if scope.sampler < 0:
-            return frame(False)
+            return code(False) + rest
         first, every = self.sampling[scope.sampler]
         if every == 1:
-            return [_assign("_ar_s", _const(1))] + frame(True)
-        return [ast.If(test=_sample_test(scope.sampler),
-                       body=[_assign("_ar_s", _const(1))] + frame(True), orelse=frame(False))]
+            return [_assign("_ar_s", _const(1))] + code(True) + rest
+        return [_assign("_ar_s", _sample_test(scope.sampler)),
+                ast.If(test=_name("_ar_s"), body=code(True), orelse=code(False))] + rest
 
     def _return_event(self, scope: _Scope, value: ast.expr | None) -> ast.stmt:
-        duration = ast.BinOp(left=_call("_ar_clock"), op=ast.Sub(), right=_name("_ar_t"))
-        light = [_extend(_name("_ar_b"), [_const(scope.ret_code), duration])]
+        duration = ast.Expr(ast.Call(func=ast.Attribute(value=_name("_ar_b"), attr="append", ctx=ast.Load()), args=[
+            ast.BinOp(left=_call("_ar_clock"), op=ast.Sub(), right=_name("_ar_t"))], keywords=[]))
         if not scope.capture_return or scope.sampler < 0:
-            return _guarded(light)
+            return _guarded([_append(_name("_ar_b"), scope.ret_code), duration])
         full = [ast.Expr(ast.Call(func=_name("_ar_s1"), args=[_name("_ar_b"), value or _const(None)], keywords=[])),
-                _extend(_name("_ar_b"), [_const(scope.ret_code + 1), copy.deepcopy(duration)])]
-        return _guarded([ast.If(test=_name("_ar_s"), body=full, orelse=light)])
+                _append(_name("_ar_b"), scope.ret_code + 1)]
+        light = [_append(_name("_ar_b"), scope.ret_code)]
+        return _guarded([ast.If(test=_name("_ar_s"), body=full, orelse=light), duration])
 
     def _rewrite_returns(self, body: list[ast.stmt], scope: _Scope) -> None:
         """Replace ``return x`` (in this function only) by: evaluate, record, return."""
@@ -634,11 +629,11 @@ class _Rewriter(ast.NodeTransformer):
         code = event_code(cid, "V0")
         test = _sample_test(self._sampler())
         if not self._local():
-            # ``_ar_v(V0, _ar_q[k](), CALL)``: the helper fetches the buffer and returns the value.
+            # ``_ar_v(V0, _ar_next(_ar_q[k]), CALL)``: the helper fetches the buffer and returns the value.
             head = [_name("_ar_v"), _const(code), test]
             _locate(head, node)
             return _positioned(ast.Call(func=head[0], args=[head[1], head[2], node], keywords=[]), node)
-        # ``(_ar_y := CALL, <V1 with preview> if _ar_q[k]() else _ar_b.append(V0), _ar_y := None)[0]``
+        # ``(_ar_y := CALL, <V1 with preview> if _ar_next(_ar_q[k]) else _ar_b.append(V0), _ar_y := None)[0]``
         record = ast.IfExp(test=test, body=ast.Call(func=_name("_ar_vs"), args=[
             _name("_ar_b"), _const(code + 1), _name("_ar_y")], keywords=[]), orelse=_append_call(_name("_ar_b"), code))
         reset = ast.NamedExpr(target=_name("_ar_y", ast.Store()), value=_const(None))

@@ -22,8 +22,7 @@ Point kinds and what the instrumenter does for them:
 * ``expression`` (a ``call`` ID): a preview of the value.
 
 ``sampling`` (``{"first": N, "every": M}``, default null) says which executions carry value
-previews (argument/return/expression/variable values): the first N, then every M-th (M rounded
-up to a power of two); null means the recorder's default (`SAMPLE_FIRST`, `SAMPLE_EVERY` in
+previews (argument/return/expression/variable values): the first N, then one in every M; null means the recorder's default (`SAMPLE_FIRST`, `SAMPLE_EVERY` in
 astrepo.capture.recorder). Every execution is still counted and timed. Expression points always
 use the default.
 

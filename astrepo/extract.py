@@ -228,6 +228,35 @@ def _docstring(body: tree_sitter.Node | None) -> str:
     return ""
 
 
+def _exports(module: tree_sitter.Node) -> list[str]:
+    """The names a module's top-level ``__all__ = [...]`` / ``__all__ += (...)`` lists, as string literals.
+
+    Names built at run time (``__all__ = a.__all__ + b.__all__``) are not known statically and are left out.
+    """
+    names: list[str] = []
+    for child in module.named_children:
+        if child.type != "expression_statement" or child.named_child_count != 1:
+            continue
+        node = child.named_children[0]
+        if node.type not in ("assignment", "augmented_assignment"):
+            continue
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if left is None or right is None or left.type != "identifier" or _text(left) != "__all__":
+            continue
+        if node.type == "assignment":
+            names.clear()
+        if right.type in ("list", "tuple"):
+            for item in right.named_children:
+                if item.type == "string":
+                    try:
+                        value = ast.literal_eval(_text(item))
+                    except (ValueError, SyntaxError, MemoryError, RecursionError):
+                        continue
+                    if isinstance(value, str) and value not in names:
+                        names.append(value)
+    return names
+
+
 def _one_line(text: str, limit: int = 400) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
@@ -340,7 +369,7 @@ class _Extractor:
         self._add_node(
             module_scope.id, NodeKind.MODULE, self.module, Span(1, 0, max(lines, 1), 0),
             short_name=self.module.rsplit(".", 1)[-1], is_package=self.is_package,
-            docstring=_docstring(root),
+            docstring=_docstring(root), exports=_exports(root),
         )
         file_id = node_id_for(self.path, "", "file")
         self._edge(EdgeKind.CONTAINS, file_id, NodeKind.FILE, module_scope.id, NodeKind.MODULE)

@@ -19,8 +19,8 @@ from astrepo.source import DEFAULT_MAX_BYTES, SourceText, decode_source
 #: version are ignored. History: 1 - first version; 2 - lambda bindings,
 #: literal heads (<str>.join); 3 - `type(x).a = v` is an assignment calling type();
 #: 4 - value flows, returns, yields, decorator and call-argument expressions,
-#: implicit (dunder/property) calls for the call graph.
-FACTS_VERSION = 4
+#: implicit (dunder/property) calls for the call graph; 5 - module exports (``__all__``).
+FACTS_VERSION = 5
 
 
 def add_file_node(facts: FileFacts, status: str) -> None:

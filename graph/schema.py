@@ -21,7 +21,8 @@ from astrepo.model import EdgeKind, NodeKind
 #: fan-in/out, PageRank, recursion and may-raise types on functions; CFG_NEXT, REACHES, RAISES_AT,
 #: IMPLICIT_RAISE, CATCHES, MAY_RAISE.
 #: 4 - interprocedural data flow: PASSES (argument -> parameter), RETURNS_TO (return -> call site).
-SCHEMA_VERSION = 4
+#: 5 - Module.exports (``__all__``).
+SCHEMA_VERSION = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ NODE_COLUMNS: dict[NodeKind, tuple[Column, ...]] = {
         Column("short_name", "STRING", "last component of the module name"),
         Column("is_package", "BOOLEAN", "an __init__.py"),
         Column("docstring", "STRING", "module docstring"),
+        Column("exports", "STRING[]", "names listed in the module's `__all__` (string literals)"),
     ),
     NodeKind.CLASS: (
         Column("short_name", "STRING", "the class name as written"),

@@ -327,8 +327,11 @@ class QueryEngine:
             "WITH n, b MATCH (b)-[:DEFINES]->(m:Function) WHERE m.short_name = n.short_name RETURN DISTINCT n.id")
         for (node_id,) in overrides:
             rows.pop(node_id, None)
+        for (node_id,) in self._run(_EXPORTED_FUNCTIONS) + self._run(_EXPORTED_METHODS):
+            rows.pop(node_id, None)
         for row in rows.values():
-            row.why.append("no call to it in the project (not a test, entry point, override, dunder or decorated function)")
+            row.why.append("no call to it in the project (not a test, entry point, override, dunder, decorated "
+                           "or exported function)")
         return rows
 
     def _entry_points(self, name: str) -> dict[str, Row]:
@@ -574,6 +577,18 @@ _UNUSED_WHERE = (
     "AND NOT contains('/' + coalesce(n.file, ''), '/tests/') "
     "AND NOT starts_with(string_split(coalesce(n.file, ''), '/')[-1], 'test_') "
     "AND string_split(coalesce(n.file, ''), '/')[-1] <> 'conftest.py'")
+
+#: Candidates of `unused functions` that a module exports: named in its `__all__`, or in the `__all__` of a
+#: module importing it (a package re-exporting it); and the public methods of classes exported so.
+_EXPORTED_FUNCTIONS = (
+    f"MATCH (n:Function) WHERE {_UNUSED_WHERE} AND n.kind = 'function' WITH n "
+    "MATCH (m:Module)-[:DEFINES]->(n) WITH m, n OPTIONAL MATCH (p:Module)-[:IMPORTS]->(m) WITH m, n, p "
+    "WHERE list_contains(m.exports, n.short_name) OR list_contains(p.exports, n.short_name) RETURN DISTINCT n.id")
+_EXPORTED_METHODS = (
+    f"MATCH (n:Function) WHERE {_UNUSED_WHERE} AND n.kind = 'method' AND NOT starts_with(n.short_name, '_') WITH n "
+    "MATCH (m:Module)-[:DEFINES]->(c:Class)-[:DEFINES]->(n) WITH m, c, n "
+    "OPTIONAL MATCH (p:Module)-[:IMPORTS]->(m) WITH m, c, n, p "
+    "WHERE list_contains(m.exports, c.short_name) OR list_contains(p.exports, c.short_name) RETURN DISTINCT n.id")
 
 #: Filters that can start a `functions` question from a small set.
 _NARROWING = ("calling", "called_by", "raising", "catching", "complexity", "raised", "slower_than", "called_more_than",

@@ -168,3 +168,29 @@ def test_similar_to_ranks_by_meaning(traced: Path) -> None:
     rows = run_query('functions similar to "apply a percentage discount to a total"', traced, limit=3).rows
     assert rows[0].name == "shop.pricing.discount"
     assert rows[0].score is not None and rows[0].score >= rows[1].score >= rows[2].score
+
+
+def test_unused_functions_leave_out_what_a_module_exports(tmp_path: Path) -> None:
+    """`__all__` of the defining module, or of a package importing it, makes a function (and the public methods
+    of an exported class) part of the API: not unused."""
+    pkg = tmp_path / "proj" / "lib"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("from .core import api, Client\n\n__all__ = ['api', 'Client']\n")
+    (pkg / "core.py").write_text(
+        "def api():\n    return 1\n\n\n"
+        "def helper():\n    return 2\n\n\n"
+        "class Client:\n    def get(self):\n        return 3\n\n    def _raw(self):\n        return 4\n\n\n"
+        "class Hidden:\n    def get(self):\n        return 5\n")
+    (pkg / "extra.py").write_text("__all__ = ('listed',)\n__all__ += ['more']\n\n\n"
+                                  "def listed():\n    pass\n\n\ndef more():\n    pass\n\n\ndef not_listed():\n    pass\n")
+    db = tmp_path / "db"
+    build_index(IndexConfig(root=tmp_path / "proj", db_dir=db))
+    assert sorted(names(db, "unused functions")) == [
+        "lib.core.Client._raw", "lib.core.Hidden.get", "lib.core.helper", "lib.extra.not_listed"]
+    engine = open_engine(db)
+    try:
+        rows = engine.db.execute("MATCH (m:Module) WHERE m.name IN ['lib', 'lib.extra'] RETURN m.name, m.exports "
+                                 "ORDER BY m.name")[1]
+    finally:
+        engine.db.close()
+    assert rows == [["lib", ["api", "Client"]], ["lib.extra", ["listed", "more"]]]

@@ -96,17 +96,20 @@ def plan(
 def _print_review(doc: dict, print_table) -> None:
     t = doc["time"]
     typer.echo(f"run {doc['run']} ({doc['strategy']}, plan {doc['plan']})")
+    n = doc["nodes"]
     typer.echo(f"events: predicted {doc['events']['predicted']}, measured {doc['events']['measured']}; "
-               f"{doc['nodes']['within_10pct']}/{doc['nodes']['compared']} nodes within 10%")
+               f"{n['within_10pct']}/{n['compared']} nodes within 10%, {n['within_4x']} within 4x, rank "
+               f"correlation {n['rank_correlation']}"
+               + (f" ({n['modelled']} modelled counts scaled by {n['scale']:g})" if n["modelled"] else ""))
     line = (f"time: traced {t['traced_s']} s; predicted extra {t['predicted_extra_ms']} ms "
             f"(capture {t['predicted_capture_ms']} ms, fixed {t['predicted_fixed_ms']} ms)")
     if "plain_s" in t:
         line += (f"; plain {t['plain_s']} s, measured extra {t['measured_extra_ms']} ms, ratio {t['measured_ratio']}x, "
                  f"capture beyond fixed costs {t['measured_capture_pct']}%")
     typer.echo(line)
-    print_table("largest differences", ["node", "kind", "function", "predicted", "measured"],
-                [[n["node"], n["kind"], n["function"], f"{n['predicted']:g}", f"{n['measured']:g}"]
-                 for n in doc["worst"]])
+    print_table("largest differences", ["node", "kind", "function", "predicted", "expected", "measured"],
+                [[n["node"], n["kind"], n["function"], f"{n['predicted']:g}", f"{n['expected']:g}",
+                  f"{n['measured']:g}"] for n in doc["worst"]])
 
 
 def register(app: typer.Typer) -> None:

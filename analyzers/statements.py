@@ -474,8 +474,12 @@ class _Indexer:
                 if t == "attribute":
                     implicit.add(("AttributeError", "attribute"))
                 else:
-                    implicit.add(("KeyError", "subscript"))
-                    implicit.add(("IndexError", "subscript"))
+                    # A slice never raises a lookup error; a store ``x[k] = v`` raises IndexError
+                    # (lists), not KeyError (dicts); reads and ``del x[k]`` may raise either.
+                    if not all(c.type == "slice" for c in children[1:]):
+                        if mode != _DEF:
+                            implicit.add(("KeyError", "subscript"))
+                        implicit.add(("IndexError", "subscript"))
                     if mode != _USE:
                         push((mode, local))
                         extend(children[1:])
@@ -560,6 +564,8 @@ class _Indexer:
                     op = node.children[1].text if node.child_count > 2 else b""
                     if op in (b"/=", b"//=", b"%="):
                         implicit.add(("ZeroDivisionError", "division"))
+                    if left.type == "subscript" and not all(c.type == "slice" for c in left.named_children[1:]):
+                        implicit.add(("KeyError", "subscript"))  # ``d[k] += 1`` reads d[k] first
                     extend(children[1:])
                     if left.type == "identifier":
                         name = left.text.decode()

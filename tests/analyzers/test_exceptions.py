@@ -71,3 +71,18 @@ def dump(analyze, labels, source: str) -> str:
 def test_golden(case: str, golden, analyze, labels) -> None:
     path = GOLDEN / case
     golden(path.with_suffix(".exceptions.txt"), dump(analyze, labels, path.read_text()))
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("def f(d, k):\n    return d[k]\n", {"KeyError", "IndexError"}),
+    ("def f(s):\n    return s[1:]\n", set()),  # a slice never raises a lookup error
+    ("def f(s):\n    return s[::2]\n", set()),
+    ("def f(d, k):\n    d[k] = 1\n", {"IndexError"}),  # a dict store adds the key; a list store may be out of range
+    ("def f(d, k):\n    d[k] += 1\n", {"KeyError", "IndexError"}),  # reads d[k] first
+    ("def f(d, k):\n    del d[k]\n", {"KeyError", "IndexError"}),
+    ("def f(d, k):\n    d[k].x = 1\n", {"KeyError", "IndexError"}),  # d[k] is read to store on it
+])
+def test_implicit_lookup_errors_of_subscripts(source: str, expected: set[str], analyze) -> None:
+    tree, facts, index = analyze(source)
+    result = analyze_exceptions(tree, facts, index)
+    assert {i.type for i in result.implicit if i.op == "subscript"} == expected

@@ -125,8 +125,6 @@ def test_functions_implicitly_raising(engine, defs, django_facts, path: str) -> 
     assert names(engine, f"functions in {path} implicitly raising KeyError") == expected
 
 
-@pytest.mark.xfail(strict=True, reason="analyzers/statements.py counts every subscript as raising KeyError, "
-                                       "slices and stores too (Signer.unsign_object only slices, signing.py:244-247)")
 def test_functions_implicitly_raising_slices(engine, defs, django_facts) -> None:
     expected = django_facts.implicitly_raising_key_error([d for d in defs if d.file == "django/core/signing.py"])
     assert names(engine, "functions in django/core/signing.py implicitly raising KeyError") == expected

@@ -299,3 +299,14 @@ RUNTIME_ANSWERS = {
 @pytest.mark.parametrize("text", sorted(RUNTIME_ANSWERS))
 def test_runtime_answers(traced, text: str) -> None:
     assert sorted(r.name for r in run_query(text, traced).rows) == RUNTIME_ANSWERS[text]
+
+
+# -- similarity (the real model; the first `similar to` embeds the indexed subset) ----------------------
+
+@pytest.mark.parametrize("phrase, best", [
+    ("base64 encode the HMAC digest of a value with a salt and key", f"{SIGNING}.base64_hmac"),
+    ("decode latin-1 bytes and parse them as JSON", f"{SIGNING}.JSONSerializer.loads"),
+])
+def test_similar_to_ranks_the_described_function_first(engine, phrase: str, best: str) -> None:
+    rows = engine.answer(f'functions in django/core/signing.py similar to "{phrase}"').rows
+    assert rows and rows[0].name == best, [r.name for r in rows[:5]]

@@ -81,7 +81,8 @@ def preview_json(value: object) -> dict:
 
 
 def read_records(path: str) -> Iterator[tuple]:
-    """The records of one segment file, read one at a time; stops quietly at a truncated tail."""
+    """The records of one segment file, read one at a time; stops quietly at a truncated tail.
+    A frame batch comes as ``("F", thread id, thread name, frame bytes, side items)``."""
     with open(path, "rb") as handle:
         while True:
             head = handle.read(4)
@@ -92,9 +93,15 @@ def read_records(path: str) -> Iterator[tuple]:
             if len(payload) < length:
                 return
             try:
-                yield marshal.loads(payload)
+                record = marshal.loads(payload)
             except (ValueError, EOFError, TypeError):
                 return
+            if record[0] == "F":
+                raw = handle.read(record[3])
+                if len(raw) < record[3]:
+                    return
+                record = ("F", record[1], record[2], raw, record[4])
+            yield record
 
 
 def list_runs(events_root: str) -> list[str]:
@@ -138,6 +145,8 @@ def iter_run(run_dir: str) -> Iterator[tuple[list[Event], RunSummary]]:
     run = os.path.basename(run_dir.rstrip(os.sep))
     summary = RunSummary(run)
     nodes = summary.nodes
+    implied: dict[int, int] = {}  # line event code -> the branch event code it implies (before it)
+    follows: dict[int, int] = {}  # call event code -> the line event code it implies (after it)
     # Pass 1: headers, module tables and stats (batches are read and dropped).
     headers: dict[str, dict] = {}  # segment -> its header
     for seg in sorted(f for f in os.listdir(run_dir) if f.endswith(".seg")):
@@ -154,9 +163,11 @@ def iter_run(run_dir: str) -> Iterator[tuple[list[Event], RunSummary]]:
                     summary.start_ns = header.get("start_ns", 0)
                     summary.argv = header.get("argv", [])
             elif tag == "M":
-                _, path, table = record
+                path, table = record[1], record[2]
                 for node_id, kind, qual, line in table:
                     nodes[node_id] = (path, kind, qual, line)
+                implied.update(record[3] if len(record) > 3 else ())
+                follows.update(record[4] if len(record) > 4 else ())
             elif tag == "S":
                 for k, v in record[1].items():
                     if k == "end_ns":
@@ -170,11 +181,11 @@ def iter_run(run_dir: str) -> Iterator[tuple[list[Event], RunSummary]]:
         streams: dict[int, tuple[array.array, list]] = {}
         names: dict[int, str] = {}
         for record in read_records(os.path.join(run_dir, seg)):
-            if record[0] not in ("I", "B"):
+            if record[0] not in ("F", "B"):
                 continue
             _, tid, tname, data, side = record
             frames, extras = streams.setdefault(tid, (array.array(FRAME_TYPECODE), []))
-            if record[0] == "I":
+            if record[0] == "F":
                 frames.frombytes(data)
             else:
                 frames.extend(i if type(i) is int else 0 for i in data)
@@ -185,7 +196,8 @@ def iter_run(run_dir: str) -> Iterator[tuple[list[Event], RunSummary]]:
             frames, extras = streams.pop(tid)
             items = frames.tolist()
             del frames
-            batch = list(_decode_stream(run, (pid, tid), names[tid], items, extras, by_key, nodes, header))
+            batch = list(_decode_stream(run, (pid, tid), names[tid], items, extras, by_key, nodes, header,
+                                        implied, follows))
             del items, extras
             produced = True
             yield batch, summary
@@ -194,14 +206,15 @@ def iter_run(run_dir: str) -> Iterator[tuple[list[Event], RunSummary]]:
 
 
 def _decode_stream(run: str, key: tuple[int, int], tname: str, items: list[int], side: list, by_key: dict,
-                   nodes: dict, header: dict) -> Iterator[Event]:
+                   nodes: dict, header: dict, implied: dict | None = None,
+                   follows: dict | None = None) -> Iterator[Event]:
     pid, tid = key
     offset = header.get("start_ns", 0) - header.get("clock_ns", 0)
     stack: list[tuple[str, int | None]] = []  # (call id, enter ts)
     calls = 0
     i, n, seq, j, n_side = 0, len(items), 0, 0, len(side)
     tag_c0, tag_c1, tag_a0, tag_a1 = TAG["C0"], TAG["C1"], TAG["A0"], TAG["A1"]
-    tag_x, tag_h, tag_t, tag_f = TAG["X"], TAG["H"], TAG["T"], TAG["F"]
+    tag_x, tag_h, tag_t, tag_f, tag_l = TAG["X"], TAG["H"], TAG["T"], TAG["F"], TAG["L"]
     returns, values, variables = (TAG["R0"], TAG["R1"]), (TAG["V0"], TAG["V1"]), (TAG["W0"], TAG["W1"])
     while i < n:
         code = items[i]
@@ -224,6 +237,15 @@ def _decode_stream(run: str, key: tuple[int, int], tname: str, items: list[int],
         path, nkind, qual, line = nodes.get(node_id, ("", "", "", 0))
         current = stack[-1][0] if stack else ""
         parent = stack[-2][0] if len(stack) > 1 else ""
+        if tag == tag_l and implied and code in implied:
+            # The branch event the instrumented code left out: it always comes right before.
+            branch = implied[code]
+            branch_id = by_key.get(branch >> TAG_BITS)
+            if branch_id is not None:
+                b_path, _, b_qual, b_line = nodes.get(branch_id, ("", "", "", 0))
+                seq += 1
+                yield Event(run, pid, tname, tid, seq, "branch", branch_id, b_qual, b_path, b_line, current,
+                            parent, None, None, {"taken": branch & TAG_MASK == tag_t})
         data: dict = {}
         ts = None
         duration = None
@@ -268,6 +290,14 @@ def _decode_stream(run: str, key: tuple[int, int], tname: str, items: list[int],
         seq += 1
         yield Event(run, pid, tname, tid, seq, _KIND[tag], node_id, qual, path, line, current, parent, ts,
                     duration, data)
+        if follows and code in follows:
+            # The function's first line event, left out by the instrumented code.
+            line_code = follows[code]
+            line_id = by_key.get(line_code >> TAG_BITS)
+            if line_id is not None:
+                l_path, _, l_qual, l_line = nodes.get(line_id, ("", "", "", 0))
+                seq += 1
+                yield Event(run, pid, tname, tid, seq, "line", line_id, l_qual, l_path, l_line, current, parent)
 
 
 def _fields(extra: object, n: int) -> tuple:

@@ -38,11 +38,19 @@ What a function with a ``function_boundary`` and an ``exception`` point becomes:
             raise
 
 A call expression with an ``expression`` point, in a function's own code,
-becomes ``(_ar_y := CALL, _ar_vs(_ar_b, <V1>, _ar_y) if _ar_next(_ar_q[k])
-else _ar_b.append(<V0>), _ar_y := None)[0]`` (the value, recorded after it
-is computed, and not kept alive); at module or class level, in lambdas and
-comprehensions (where ``_ar_y`` would leak into a class namespace or become
-a closure cell) it becomes ``_ar_v(<V0>, _ar_next(_ar_q[k]), CALL)``.
+becomes ``_ar_vs(_ar_b, <V1>, CALL) if <sampled> else (_ar_b.append(<V0>)
+or CALL)`` when no call inside it has a value event (so the copy of CALL
+costs linear code size; also in the function's comprehensions, where
+``_ar_b`` becomes a cell of the function), else ``(_ar_y := CALL, _ar_vs(_ar_b, <V1>, _ar_y)
+if <sampled> else _ar_b.append(<V0>), _ar_y := None)[0]`` (no copy: the
+value goes through ``_ar_y``, reset at once so nothing lives longer). A
+sampled value event (V1) is recorded when the call returns; an unsampled one
+(V0) when the first form starts the call, when the second form has the value.
+<sampled> is ``_ar_next(_ar_q[k])``, behind ``_ar_s and`` in functions whose
+calls are sampled. At module or class level, in lambdas, and for the second
+form in comprehensions (where ``_ar_y`` would leak into a class namespace,
+bind in the function or change a lambda's closure) it becomes
+``_ar_v(<V0>, <sampled>, CALL)``.
 
 Semantics preserved by construction: the docstring, signature, decorators,
 ``__qualname__``, the ``__class__`` cell and zero-argument ``super()`` are
@@ -56,7 +64,8 @@ is injected into class namespaces. Annotations are never rewritten (they may
 be strings under ``from __future__ import annotations``).
 
 Known limits: functions gain locals ``_ar_b``, ``_ar_t``, ``_ar_s``, ``_ar_rv``, ``_ar_y``
-(visible to ``locals()``); lambdas get no boundary events; generator durations include
+(visible to ``locals()``; ``_ar_b`` also in a comprehension's ``locals()`` when it records
+values); lambdas get no boundary events; generator durations include
 time suspended; a hook call counts one frame against the recursion limit
 (the same depth as a builtin call would).
 """
@@ -76,11 +85,8 @@ from astrepo.capture.recorder import SAMPLE_EVERY, SAMPLE_FIRST, is_secret_name
 #: History: 1 - first version; 2 - no line points on docstrings and ``__future__`` imports;
 #: 3 - sampled value previews (per-node counters ``_ar_c``, `SAMPLE_FIRST`/`SAMPLE_EVERY`);
 #: 4 - integer frames and side lists (`astrepo.capture.codes`), C-level samplers ``_ar_q``,
-#: inline expression events in function bodies.
+#: inline expression events in function bodies, events implied by their neighbours (not appended).
 INSTRUMENT_VERSION = 4
-
-#: Nodes whose scope is not the enclosing function's (``_ar_y``/``_ar_b`` must not be used inside).
-_SCOPED_EXPRS = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,20 +99,24 @@ class Instrumented:
     n_points: int
 
 
-def instrument_source(source: str | bytes, path: str, points_for) -> Instrumented:
+def instrument_source(source: str | bytes, path: str, points_for, elide: bool = True) -> Instrumented:
     """Parse, assign IDs, pick points (``points_for(tree, ids)``) and instrument."""
     tree = ast.parse(source)
     ids = assign_ids(tree, path)
-    return instrument_module(tree, ids, points_for(tree, ids))
+    return instrument_module(tree, ids, points_for(tree, ids), elide)
 
 
-def instrument_module(tree: ast.Module, ids: AstIds, points: PointTable) -> Instrumented:
-    """Rewrite a copy of ``tree`` so it records the events of ``points``."""
+def instrument_module(tree: ast.Module, ids: AstIds, points: PointTable, elide: bool = True) -> Instrumented:
+    """Rewrite a copy of ``tree`` so it records the events of ``points``.
+
+    ``elide``: leave out events a neighbour implies (the reader puts them back); False is for
+    tests proving the decoded events are the same either way.
+    """
     # Side tables are keyed by the original nodes: map them onto the copy.
     clone = copy.deepcopy(tree, memo := {})
     records = {memo[id(n)]: r for n, r in ids.records.items() if id(n) in memo}
     qualnames = {memo[id(n)]: q for n, q in ids.qualnames.items() if id(n) in memo}
-    rewriter = _Rewriter(records, qualnames, points)
+    rewriter = _Rewriter(records, qualnames, points, elide)
     rewriter.visit(clone)
     table = []
     for node, record in records.items():
@@ -114,12 +124,14 @@ def instrument_module(tree: ast.Module, ids: AstIds, points: PointTable) -> Inst
             qual = qualnames.get(node) or _enclosing_qualname(record.scope)
             table.append((record.id, record.kind, qual, record.line))
     table.sort(key=lambda row: (row[3], row[0]))
-    _add_prologue(clone, ids.path, tuple(table), tuple(rewriter.sampling))
+    _add_prologue(clone, ids.path, tuple(table), tuple(rewriter.sampling), tuple(rewriter.implied),
+                  tuple(rewriter.follows))
     ast.fix_missing_locations(clone)
     return Instrumented(clone, tuple(table), sum(len(v) for v in points.values()))
 
 
-def _add_prologue(tree: ast.Module, path: str, table: tuple, sampling: tuple = ()) -> None:
+def _add_prologue(tree: ast.Module, path: str, table: tuple, sampling: tuple = (), implied: tuple = (),
+                  follows: tuple = ()) -> None:
     """Bind the ``_ar_*`` runtime names, register the module and create its samplers (``_ar_q``),
     after the docstring and futures."""
     body = tree.body
@@ -133,7 +145,8 @@ def _add_prologue(tree: ast.Module, path: str, table: tuple, sampling: tuple = (
         ast.ImportFrom(module="astrepo.capture.recorder", names=[ast.alias(name="bind_module", asname="_ar_bind")],
                        level=0),
         _assign("_ar_q", ast.Call(func=_name("_ar_bind"),
-                                  args=[_call("globals"), _const(path), _const(table), _const(sampling)],
+                                  args=[_call("globals"), _const(path), _const(table), _const(sampling),
+                                        _const(implied), _const(follows)],
                                   keywords=[])),
     ]
     if like is not None:
@@ -268,12 +281,17 @@ class _Scope:
 class _Rewriter(ast.NodeTransformer):
     """In-place rewrite of a (copied) module tree."""
 
-    def __init__(self, records: dict, qualnames: dict, points: PointTable) -> None:
+    def __init__(self, records: dict, qualnames: dict, points: PointTable, elide: bool = True) -> None:
+        self.elide = elide
         self.records = records
         self.qualnames = qualnames
         self.points = points
         self.scopes: list[_Scope] = []
         self.sampling: list[tuple[int, int]] = []  #: (first, every) of each ``_ar_q`` slot
+        #: (line event code, branch event code): branch events implied by a line event (not appended)
+        self.implied: list[tuple[int, int]] = []
+        #: (call-enter event code, line event code): line events implied by the event before them
+        self.follows: list[tuple[int, int]] = []
         self.nested = 0  #: depth inside comprehensions (not the function's own scope)
 
     def _sampler(self, point=None) -> int:
@@ -291,13 +309,18 @@ class _Rewriter(ast.NodeTransformer):
             return record.id, None
         return record.id, kinds[kind]
 
-    def _local(self) -> bool:
-        """Whether events here can use the function's ``_ar_b``."""
-        return self.scopes[-1].local and not self.nested
-
     def _buf(self) -> ast.expr:
         """The buffer: ``_ar_b`` in functions, else ``_ar_nb()`` (only in guarded statements)."""
         return _name("_ar_b") if self.scopes[-1].local else _call("_ar_nb")
+
+    def _value_test(self, point=None) -> ast.expr:
+        """Whether this execution previews its values: ``_ar_next(_ar_q[k])``; in the own code of a
+        function whose calls are sampled, only during sampled calls: ``_ar_s and _ar_next(...)``
+        (so most executions skip the sampler)."""
+        test = _sample_test(self._sampler(point))
+        if self.scopes[-1].sampler >= 0 and not self.nested:
+            return ast.BoolOp(op=ast.And(), values=[_name("_ar_s"), test])
+        return test
 
     def _event(self, stmt: ast.stmt, like: ast.AST) -> ast.stmt:
         """A statement appending an event, placed at ``like``; guarded where it calls a helper."""
@@ -310,7 +333,7 @@ class _Rewriter(ast.NodeTransformer):
         stack = list(func.body)
         while stack:
             node = stack.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, *_SCOPED_EXPRS)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                 continue
             record = self.records.get(node)
             if record is not None:
@@ -321,14 +344,17 @@ class _Rewriter(ast.NodeTransformer):
         return False
 
     # -- statement lists -------------------------------------------------------
-    def _stmts(self, body: list[ast.stmt], docstring_allowed: bool = False) -> list[ast.stmt]:
+    def _stmts(self, body: list[ast.stmt], docstring_allowed: bool = False,
+               first_implied: bool = False) -> list[ast.stmt]:
+        """Rewrite a statement list; ``first_implied``: the first statement's line event is left
+        out (the caller recorded what implies it)."""
         out: list[ast.stmt] = []
         for i, stmt in enumerate(body):
             protected = (docstring_allowed and i == 0 and _is_docstring(stmt)) or _is_future(stmt)
             sid, line_point = self._point(stmt, "line")
             _, var_point = self._point(stmt, "variable")
             new = self.visit(stmt)
-            if line_point is not None and not protected:
+            if line_point is not None and not protected and not (first_implied and i == 0):
                 out.append(self._event(_append(self._buf(), event_code(sid, "L")), stmt))
             if isinstance(new, list):
                 out.extend(new)
@@ -360,16 +386,10 @@ class _Rewriter(ast.NodeTransformer):
         if _sampling_of(point)[1] == 1:
             body = full
         else:
-            body = [ast.If(test=_sample_test(self._sampler(point)), body=full, orelse=light)]
+            body = [ast.If(test=self._value_test(point), body=full, orelse=light)]
         event = _guarded(body)  # reading a name the statement did not bind (e.g. ``del``-ed) must not fail
         _locate(event, stmt)
         return event
-
-    def _branch(self, node: ast.AST, tag: str, like: ast.AST) -> ast.stmt | None:
-        sid, point = self._point(node, "branch")
-        if point is None:
-            return None
-        return self._event(_append(self._buf(), event_code(sid, tag)), like)
 
     # -- scopes ------------------------------------------------------------------
     def visit_Module(self, node: ast.Module) -> ast.Module:
@@ -436,7 +456,13 @@ class _Rewriter(ast.NodeTransformer):
         body = list(node.body)
         doc = [body.pop(0)] if body and _is_docstring(body[0]) else []
         first = body[0] if body else node
-        new_body = self._stmts(body)
+        # The first statement always runs right after the call-enter event: its line event is implied.
+        first_line = self._point(first, "line") if scope.boundary and body and self.elide else (None, None)
+        if first_line[1] is not None:
+            letter = "A" if isinstance(node, ast.AsyncFunctionDef) else "C"
+            line_code = event_code(first_line[0], "L")
+            self.follows.extend((event_code(fid, letter + v), line_code) for v in "01")
+        new_body = self._stmts(body, first_implied=first_line[1] is not None)
         if scope.boundary:
             self._rewrite_returns(new_body, scope)
             if not _ends_in_jump(new_body):
@@ -449,7 +475,9 @@ class _Rewriter(ast.NodeTransformer):
         if scope.local:
             prologue.extend(_guarded_fetch())
             if scope.boundary:
-                # ``_ar_t``/``_ar_s`` stay unbound if this fails: the return event then fails too
+                if scope.sampler >= 0:
+                    prologue.append(_assign("_ar_s", _const(0)))  # read by unguarded value events
+                # ``_ar_t`` stays unbound if this fails: the return event then fails too
                 # (guarded), so a call is recorded whole or not at all.
                 prologue.append(_guarded([_assign("_ar_t", _call("_ar_clock")),
                                           *self._enter_event(node, fid, scope, capture_args)]))
@@ -567,43 +595,51 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_If(self, node: ast.If) -> ast.AST:
         node.test = self.visit(node.test)
-        node.body = self._stmts(node.body)
-        node.orelse = self._stmts(node.orelse)
-        self._add_branches(node, node.body, "orelse")
-        return node
+        return self._branches(node)
 
     def visit_While(self, node: ast.While) -> ast.AST:
         node.test = self.visit(node.test)
-        node.body = self._stmts(node.body)
-        node.orelse = self._stmts(node.orelse)
-        self._add_branches(node, node.body, "orelse")
-        return node
+        return self._branches(node)
 
     def visit_For(self, node: ast.For) -> ast.AST:
         node.iter = self.visit(node.iter)
-        node.body = self._stmts(node.body)
-        node.orelse = self._stmts(node.orelse)
-        self._add_branches(node, node.body, "orelse")
-        return node
+        return self._branches(node)
 
     visit_AsyncFor = visit_For
 
-    def _add_branches(self, node: ast.AST, body: list[ast.stmt], else_field: str) -> None:
-        taken = self._branch(node, "T", body[0] if body else node)
-        if taken is None:
-            return
-        body.insert(0, taken)
-        orelse = getattr(node, else_field)
-        not_taken = self._branch(node, "F", orelse[0] if orelse else node)
-        orelse.insert(0, not_taken)
+    def _branches(self, node: ast.If | ast.While | ast.For | ast.AsyncFor) -> ast.AST:
+        """Rewrite the body and ``else`` of ``node`` and record which way it went (T at the
+        start of the body, F at the start of ``else``)."""
+        first, first_else = (node.body or [None])[0], (node.orelse or [None])[0]
+        node.body = self._stmts(node.body)
+        node.orelse = self._stmts(node.orelse)
+        if self._branch_event(node, "T", node.body, first):
+            self._branch_event(node, "F", node.orelse, first_else)
+        return node
+
+    def _branch_event(self, node: ast.AST, tag: str, body: list[ast.stmt], first: ast.stmt | None) -> bool:
+        """Put the ``tag`` event of ``node`` first in ``body``; False when ``node`` has no branch point.
+
+        When ``body`` starts with the line event of its first statement, the branch event is
+        implied (that statement is reached from the branch only): the module table says so and
+        the reader puts it back, so the instrumented code skips one append per iteration.
+        """
+        sid, point = self._point(node, "branch")
+        if point is None:
+            return False
+        line_id, line_point = self._point(first, "line") if first is not None else (None, None)
+        if line_point is not None and self.elide and not _is_future(first):
+            self.implied.append((event_code(line_id, "L"), event_code(sid, tag)))
+            return True
+        body.insert(0, self._event(_append(self._buf(), event_code(sid, tag)), body[0] if body else node))
+        return True
 
     def visit_match_case(self, node: ast.match_case) -> ast.AST:
         if node.guard is not None:
             node.guard = self.visit(node.guard)
+        first = node.body[0]
         node.body = self._stmts(node.body)
-        taken = self._branch(node, "T", node.body[0])
-        if taken is not None:
-            node.body.insert(0, taken)
+        self._branch_event(node, "T", node.body, first)
         return node
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
@@ -619,31 +655,65 @@ class _Rewriter(ast.NodeTransformer):
 
     # -- expressions ----------------------------------------------------------------
     def visit_Call(self, node: ast.Call) -> ast.AST:
+        leaf = not self._has_recorded_calls(node)
         self.generic_visit(node)
         cid, point = self._point(node, "expression")
-        if point is None:
-            return node
-        func = node.func
-        if isinstance(func, ast.Name) and (func.id == "super" or func.id.startswith("_ar_")):
+        if point is None or self._exempt(node):
             return node
         code = event_code(cid, "V0")
-        test = _sample_test(self._sampler())
-        if not self._local():
+        test = self._value_test()
+        # In a comprehension of a function, a leaf call uses the function's ``_ar_b`` (a closure
+        # cell then: only the comprehension's hidden function sees it); anything needing ``_ar_y``
+        # (which would bind in the function, and cannot in a comprehension's iterable) does not.
+        inline = self.scopes[-1].local and (leaf or not self.nested)
+        if not inline:
             # ``_ar_v(V0, _ar_next(_ar_q[k]), CALL)``: the helper fetches the buffer and returns the value.
             head = [_name("_ar_v"), _const(code), test]
             _locate(head, node)
             return _positioned(ast.Call(func=head[0], args=[head[1], head[2], node], keywords=[]), node)
-        # ``(_ar_y := CALL, <V1 with preview> if _ar_next(_ar_q[k]) else _ar_b.append(V0), _ar_y := None)[0]``
-        record = ast.IfExp(test=test, body=ast.Call(func=_name("_ar_vs"), args=[
-            _name("_ar_b"), _const(code + 1), _name("_ar_y")], keywords=[]), orelse=_append_call(_name("_ar_b"), code))
+        sampled_head = [_name("_ar_vs"), _name("_ar_b"), _const(code + 1)]
+        _locate(sampled_head + [test], node)
+        if leaf:
+            # ``_ar_vs(_ar_b, V1, CALL) if <sampled> else (_ar_b.append(V0) or CALL)``: no call inside
+            # is instrumented, so duplicating CALL stays linear; the unsampled way needs no temporary
+            # (the event is appended when the call starts: ``append`` returns None, ``or`` goes on).
+            counted = _append_call(_name("_ar_b"), code)
+            _locate(counted, node)
+            sampled = _positioned(ast.Call(func=sampled_head[0], args=[*sampled_head[1:], copy.deepcopy(node)],
+                                           keywords=[]), node)
+            plain = _positioned(ast.BoolOp(op=ast.Or(), values=[counted, node]), node)
+            return _positioned(ast.IfExp(test=test, body=sampled, orelse=plain), node)
+        # ``(_ar_y := CALL, _ar_vs(_ar_b, V1, _ar_y) if <sampled> else _ar_b.append(V0), _ar_y := None)[0]``
+        value = _name("_ar_y")
+        _locate(value, node)
+        record = _positioned(ast.IfExp(test=test, body=_positioned(ast.Call(
+            func=sampled_head[0], args=[*sampled_head[1:], value], keywords=[]), node),
+            orelse=_append_call(_name("_ar_b"), code)), node)
+        _locate(record.orelse, node)
         reset = ast.NamedExpr(target=_name("_ar_y", ast.Store()), value=_const(None))
         target = _name("_ar_y", ast.Store())
-        _locate([record, reset, target], node)
+        _locate([reset, target], node)
         keep = _positioned(ast.NamedExpr(target=target, value=node), node)
         items = _positioned(ast.Tuple(elts=[keep, record, reset], ctx=ast.Load()), node)
         index = _const(0)
         _locate(index, node)
         return _positioned(ast.Subscript(value=items, slice=index, ctx=ast.Load()), node)
+
+    @staticmethod
+    def _exempt(node: ast.Call) -> bool:
+        """Calls never wrapped: zero-argument ``super()`` (it needs its frame) and our own helpers."""
+        func = node.func
+        return isinstance(func, ast.Name) and (func.id == "super" or func.id.startswith("_ar_"))
+
+    def _has_recorded_calls(self, node: ast.Call) -> bool:
+        """Whether a call anywhere inside ``node`` has a value event (then ``node`` is not copied)."""
+        stack = list(ast.iter_child_nodes(node))
+        while stack:
+            inner = stack.pop()
+            if isinstance(inner, ast.Call) and not self._exempt(inner) and self._point(inner, "expression")[1]:
+                return True
+            stack.extend(ast.iter_child_nodes(inner))
+        return False
 
     # Annotations are never rewritten (strings under PEP 563, evaluated lazily by typing).
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:

@@ -29,12 +29,15 @@ At exit (``atexit``, multiprocessing's finalizers, a fork) the rest is flushed.
 Segment format (``.astrepo/events/<run>/<pid>-<n>.seg``): a sequence of
 records ``<u32 little-endian length><marshal payload>``; payloads are tuples
 whose first item says what they are: ``("H", header dict)``,
-``("M", path, table)`` (a module's instrumented nodes: (id, kind, qualname,
-line) rows), ``("I", thread id, thread name, uint64 bytes, side items)`` (a
-batch of frames), ``("B", thread id, thread name, items, side items)`` (the
-same as a list, when an item was not an int64) and ``("S", stats dict)``. A
-truncated last record (crash mid-write) is ignored by the reader
-(`astrepo.capture.events`).
+``("M", path, table, implied, follows)`` (a module's instrumented nodes: (id,
+kind, qualname, line) rows; (line code, branch code) pairs: a branch event
+left out because the line event right after it implies it; (call code, line
+code) pairs: a function's first line event, implied by its call event), ``("F", thread id, thread name, n bytes, side items)`` (a batch
+of frames: the n bytes of native uint64 items follow the record, unframed,
+so the writer hands the kernel the array's own memory), ``("B", thread id,
+thread name, items, side items)`` (a batch as a list, when an item was not
+an unsigned 64-bit int) and ``("S", stats dict)``. A truncated last record
+(crash mid-write) is ignored by the reader (`astrepo.capture.events`).
 
 Known limits: a generator resumed in another thread keeps appending to the
 buffer of the thread that started it; asyncio tasks sharing a thread share
@@ -268,9 +271,10 @@ class Recorder:
         self.local.b = buf
         return buf
 
-    def register_module(self, path: str, table: tuple) -> None:
-        """Record which nodes a module was instrumented with (written once per segment)."""
-        record = ("M", path, table)
+    def register_module(self, path: str, table: tuple, implied: tuple = (), follows: tuple = ()) -> None:
+        """Record which nodes a module was instrumented with, and which events the instrumented
+        code leaves out because a neighbour implies them (written once per segment)."""
+        record = ("M", path, table, implied, follows)
         self.modules.append(record)
         try:
             self._write_record(record)
@@ -301,33 +305,41 @@ class Recorder:
                     if not thread.is_alive():
                         del self.buffers[key]
                     continue
-                items = buf[:n]
+                frames = array.array(FRAME_TYPECODE)
+                items = None
+                try:
+                    # Converts the list in place, in C without releasing the GIL (so the owner thread
+                    # cannot append meanwhile): no temporary copy of the list.
+                    frames.fromlist(buf)
+                    n = len(frames)
+                except (TypeError, OverflowError, ValueError, RuntimeError):
+                    n = len(buf)
+                    items = buf[:n]
                 del buf[:n]
+                total += n
                 # A frame and its side item may land in different batches (the owner thread runs
                 # between the two slices): the reader joins each thread's batches in order.
                 side = buf.side
                 m = len(side)
                 extras = side[:m]
                 del side[:m]
-                total += n
                 if n > self.max_pending_items:
-                    # The stream loses a stretch: the reader resynchronises on the next call frame.
+                    # The stream loses a stretch: the reader resynchronises on the next known code.
                     self.stats["overflow_items"] += n
                     continue
                 try:
-                    try:
-                        data = array.array(FRAME_TYPECODE, items).tobytes()
-                    except (TypeError, OverflowError, ValueError):
+                    if items is not None:
                         self.stats["errors"] += 1
                         self._write_record(("B", tid, name, [i if type(i) is int else 0 for i in items],
                                             [_marshal_safe(x) for x in extras]))
                     else:
                         try:
-                            self._write_record(("I", tid, name, data, extras))
+                            self._write_record(("F", tid, name, len(frames) * frames.itemsize, extras), frames)
                         except (ValueError, TypeError):
                             # An unmarshallable preview slipped in: keep the rest of the batch.
                             self.stats["errors"] += 1
-                            self._write_record(("I", tid, name, data, [_marshal_safe(x) for x in extras]))
+                            self._write_record(("F", tid, name, len(frames) * frames.itemsize,
+                                                [_marshal_safe(x) for x in extras]), frames)
                     self.stats["items"] += n
                     self.stats["batches"] += 1
                 except Exception:  # noqa: BLE001
@@ -335,12 +347,16 @@ class Recorder:
                     self.stats["overflow_items"] += n
         return total
 
-    def _write_record(self, payload: tuple) -> None:
+    def _write_record(self, payload: tuple, raw: object = None) -> None:
+        """Append one record (and the raw bytes following an ``F`` record) with one write."""
         if self._fd < 0:
             return
         data = marshal.dumps(payload)
-        self.stats["bytes"] += len(data) + 4
-        os.write(self._fd, struct.pack("<I", len(data)) + data)
+        parts = [struct.pack("<I", len(data)), data]
+        if raw is not None:
+            parts.append(raw)  # an array: written from its own memory, never copied
+        written = os.writev(self._fd, parts)
+        self.stats["bytes"] += written
 
     # -- previews ----------------------------------------------------------
     def preview(self, value: object) -> object:
@@ -546,14 +562,15 @@ def runtime_names() -> dict[str, object]:
             stats["errors"] += 1
             buf.side.append(())
 
-    def value_sampled(buf: Buffer, code: int, v: object) -> None:
-        """A sampled expression value (``code`` is the V1 code)."""
+    def value_sampled(buf: Buffer, code: int, v: object) -> object:
+        """A sampled expression value (``code`` is the V1 code); returns the value."""
         try:
             buf.side.append(pv(v))
         except Exception:  # noqa: BLE001
             stats["errors"] += 1
             buf.side.append(None)
         buf.append(code)
+        return v
 
     def value(code: int, sampled: int, v: object) -> object:
         """An expression value where no local buffer is at hand (``code`` is the V0 code)."""
@@ -622,16 +639,19 @@ def runtime_names() -> dict[str, object]:
 _NAMES: list[dict] = []
 
 
-def bind_module(namespace: dict, path: str, table: tuple, sampling: tuple = ()) -> list:
+def bind_module(namespace: dict, path: str, table: tuple, sampling: tuple = (), implied: tuple = (),
+                follows: tuple = ()) -> list:
     """Called by an instrumented module first thing: provide the ``_ar_*`` names, register the
-    module, and return its samplers (one per ``(first, every)`` of ``sampling``)."""
+    module (``implied``: (line code, branch code) pairs, ``follows``: (call code, line code)
+    pairs, see `Recorder.register_module`), and return its samplers (one per ``(first, every)``
+    of ``sampling``)."""
     try:
         if not _NAMES or _NAMES[0]["_ar_tl"] is not getattr(active(), "local", None):
             _NAMES[:] = [runtime_names()]
         namespace.update(_NAMES[0])
         recorder = active()
         if recorder is not None:
-            recorder.register_module(path, table)
+            recorder.register_module(path, table, implied, follows)
     except Exception:  # noqa: BLE001
         namespace.update(runtime_names())
     return samplers(sampling)

@@ -353,7 +353,7 @@ def read_node_table(run_dir: str) -> dict[str, tuple[str, str, str, int]]:
     for seg in segments:
         for record in read_records(os.path.join(run_dir, seg)):
             if record[0] == "M":
-                _, path, table = record
+                path, table = record[1], record[2]
                 for node_id, kind, qual, line in table:
                     nodes[node_id] = (path, kind, qual, line)
     return nodes

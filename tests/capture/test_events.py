@@ -1,0 +1,126 @@
+"""The event stream as decoded: implied events put back, sampling, side items, threads, many batches."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from astrepo.capture.events import read_run
+
+pytestmark = pytest.mark.integration
+
+FUNCTIONS = textwrap.dedent('''
+    import threading
+
+    def classify(n, password="hunter2"):
+        """Doc."""
+        kind = "small"
+        if n > 5:
+            kind = "big"
+        else:
+            kind = "tiny" if n < 2 else kind
+        for i in range(n % 3):
+            if i:
+                continue
+            kind = kind.upper()
+        else:
+            pass
+        while n > 100:
+            n -= 100
+        return kind
+
+    def safe(x):
+        try:
+            return {"a": 1}[x]
+        except KeyError:
+            return -1
+
+    def worker(k):
+        return [classify(i) for i in range(k)]
+''')
+PROGRAM = FUNCTIONS + textwrap.dedent('''
+    results = [classify(i) for i in range(3000)] + [safe("a"), safe("b")]
+    t = threading.Thread(target=worker, args=(50,), name="side")
+    t.start()
+    t.join()
+    print(len(results))
+''')
+
+RUNNER = textwrap.dedent('''
+    import sys
+    from astrepo.capture import recorder
+    from astrepo.capture.instrument import instrument_source
+    from astrepo.capture.points import plan_for_strategy, points_for_module
+
+    out_dir, elide, path = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
+    sys.setswitchinterval(1e-5)  # let the writer cut batches anywhere, mid-frame included
+    rec = recorder.start(out_dir, "run", batch_items=1000, flush_interval=0.0005)
+    plan = plan_for_strategy("full_trace")
+    source = open(path).read()
+    result = instrument_source(source, "prog.py", lambda tree, ids: points_for_module(plan, tree, ids), elide)
+    exec(compile(result.tree, path, "exec"), {"__name__": "__main__"})
+    rec.close()
+''')
+
+
+def _record(tmp_path: Path, elide: bool) -> list:
+    prog = tmp_path / "prog.py"
+    prog.write_text(PROGRAM)
+    out = tmp_path / ("elided" if elide else "full") / "run"
+    proc = subprocess.run([sys.executable, "-c", RUNNER, str(out), "1" if elide else "0", str(prog)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "3002"
+    events, summary = read_run(str(out))
+    assert summary.stats["errors"] == 0 and summary.stats["batches"] > 3  # several batches per thread
+    return events
+
+
+def _shape(events: list) -> list:
+    """Events without times (which differ from run to run); call IDs renumbered per thread."""
+    out = []
+    for e in events:
+        data = {k: v for k, v in e.data.items() if k != "task"}
+        out.append((e.thread, e.kind, e.node_id, e.name, e.line, e.call_id.rsplit(":", 1)[-1],
+                    e.parent_call.rsplit(":", 1)[-1], repr(data)))
+    return out
+
+
+def test_elided_events_decode_to_the_full_stream(tmp_path: Path) -> None:
+    elided, full = _record(tmp_path, True), _record(tmp_path, False)
+    assert _shape(elided) == _shape(full)
+
+
+def test_counts_sampling_and_side_items(tmp_path: Path) -> None:
+    events = _record(tmp_path, True)
+    main = [e for e in events if e.thread == "MainThread"]
+    calls = [e for e in main if e.kind == "call" and e.name == "classify"]
+    assert len(calls) == 3000
+    # Arguments are previewed on the first 32 calls, then on one in 1024; the secret one is redacted.
+    sampled = [e for e in calls if e.data["args"]]
+    assert [e.data["args"][0]["repr"] for e in sampled[:32]] == [str(i) for i in range(32)]
+    assert len(sampled) == 32 + len(range(32, 3000, 1024))
+    assert all(e.data["args"][1] == {"type": "redacted", "repr": "<redacted>"} for e in sampled)
+    returns = [e for e in main if e.kind == "return" and e.name == "classify"]
+    assert len(returns) == 3000 and all(e.duration_ns is not None and e.duration_ns >= 0 for e in returns)
+    plain: dict = {}
+    exec(FUNCTIONS, plain)
+    assert [e.data["value"]["repr"] for e in returns[:32]] == [repr(plain["classify"](n)) for n in range(32)]
+    # Branches: ``if n > 5`` taken for n in 6..2999, the for loop body runs n % 3 times per call.
+    branches = Counter((e.line, e.data["taken"]) for e in main if e.kind == "branch" and e.name == "classify")
+    assert branches[(7, True)] == 2994 and branches[(7, False)] == 6
+    assert branches[(11, True)] == sum(n % 3 for n in range(3000))
+    # Every call starts with the line after the docstring (its line event is implied by the call).
+    for e, nxt in zip(main, main[1:]):
+        if e.kind == "call" and e.name == "classify":
+            assert (nxt.kind, nxt.line, nxt.call_id) == ("line", 6, e.call_id)
+    caught = [e for e in main if e.kind == "caught"]
+    assert [(e.name, e.data["exc_type"]) for e in caught] == [("safe", "KeyError")]
+    side = [e for e in events if e.thread == "side"]
+    assert len([e for e in side if e.kind == "call" and e.name == "classify"]) == 50
+    assert {e.call_id.split(":")[1] for e in side} != {e.call_id.split(":")[1] for e in main if e.call_id}

@@ -128,25 +128,21 @@ class RunSummary:
 
 def read_run(run_dir: str) -> tuple[list[Event], RunSummary]:
     """Every event of one run (all processes), and its summary."""
-    events: list[Event] = []
-    summary = None
-    for batch, summary in iter_run(run_dir):
-        events.extend(batch)
-    return events, summary if summary is not None else RunSummary(os.path.basename(run_dir.rstrip(os.sep)))
+    summary, events = iter_run(run_dir)
+    return list(events), summary
 
 
-def iter_run(run_dir: str) -> Iterator[tuple[list[Event], RunSummary]]:
-    """The events of one run, one (process, thread) stream at a time, each with the run's summary
-    (complete from the first yield on: headers and stats are read before decoding).
+def iter_run(run_dir: str) -> tuple[RunSummary, Iterator[Event]]:
+    """The summary of one run (complete at once: headers, module tables and stats are read
+    first) and an iterator over its events.
 
-    Memory: one segment's frames (8 bytes per item) and side items, plus the decoded events of
-    one stream; `astrepo.graph.join` consumes them stream by stream.
+    Events come batch by batch as the segments hold them: each (process, thread) stream in
+    order, streams interleaved at batch boundaries. Memory is bounded by one batch plus each
+    stream's decoding state (its open calls), whatever the size of the run.
     """
     run = os.path.basename(run_dir.rstrip(os.sep))
     summary = RunSummary(run)
-    nodes = summary.nodes
-    implied: dict[int, int] = {}  # line event code -> the branch event code it implies (before it)
-    follows: dict[int, int] = {}  # call event code -> the line event code it implies (after it)
+    tables = _Tables(summary.nodes)
     # Pass 1: headers, module tables and stats (batches are read and dropped).
     headers: dict[str, dict] = {}  # segment -> its header
     for seg in sorted(f for f in os.listdir(run_dir) if f.endswith(".seg")):
@@ -163,141 +159,176 @@ def iter_run(run_dir: str) -> Iterator[tuple[list[Event], RunSummary]]:
                     summary.start_ns = header.get("start_ns", 0)
                     summary.argv = header.get("argv", [])
             elif tag == "M":
-                path, table = record[1], record[2]
-                for node_id, kind, qual, line in table:
-                    nodes[node_id] = (path, kind, qual, line)
-                implied.update(record[3] if len(record) > 3 else ())
-                follows.update(record[4] if len(record) > 4 else ())
+                tables.add_module(record)
             elif tag == "S":
                 for k, v in record[1].items():
                     if k == "end_ns":
                         summary.end_ns = max(summary.end_ns, v)
                     else:
                         summary.stats[k] = summary.stats.get(k, 0) + v
-    by_key = {node_key(node_id): node_id for node_id in nodes}
-    # Pass 2: one segment (one process) at a time, each thread's batches joined in order.
-    produced = False
+    return summary, _events(run, run_dir, headers, tables)
+
+
+def _events(run: str, run_dir: str, headers: dict[str, dict], tables: _Tables) -> Iterator[Event]:
+    """Pass 2: decode the batches of every segment (one process each), feeding each thread's decoder."""
     for seg, header in headers.items():
-        streams: dict[int, tuple[array.array, list]] = {}
-        names: dict[int, str] = {}
+        decoders: dict[int, _Decoder] = {}
         for record in read_records(os.path.join(run_dir, seg)):
             if record[0] not in ("F", "B"):
                 continue
             _, tid, tname, data, side = record
-            frames, extras = streams.setdefault(tid, (array.array(FRAME_TYPECODE), []))
+            decoder = decoders.get(tid)
+            if decoder is None:
+                decoder = decoders[tid] = _Decoder(run, header, tid, tname, tables)
             if record[0] == "F":
+                frames = array.array(FRAME_TYPECODE)
                 frames.frombytes(data)
+                items = frames.tolist()
+                del frames, data
             else:
-                frames.extend(i if type(i) is int else 0 for i in data)
-            extras.extend(side)
-            names[tid] = tname
-        pid = header.get("pid", 0)
-        for tid in list(streams):
-            frames, extras = streams.pop(tid)
-            items = frames.tolist()
-            del frames
-            batch = list(_decode_stream(run, (pid, tid), names[tid], items, extras, by_key, nodes, header,
-                                        implied, follows))
-            del items, extras
-            produced = True
-            yield batch, summary
-    if not produced:
-        yield [], summary
+                items = [i if type(i) is int else 0 for i in data]
+            yield from decoder.feed(items, side)
 
 
-def _decode_stream(run: str, key: tuple[int, int], tname: str, items: list[int], side: list, by_key: dict,
-                   nodes: dict, header: dict, implied: dict | None = None,
-                   follows: dict | None = None) -> Iterator[Event]:
-    pid, tid = key
-    offset = header.get("start_ns", 0) - header.get("clock_ns", 0)
-    stack: list[tuple[str, int | None]] = []  # (call id, enter ts)
-    calls = 0
-    i, n, seq, j, n_side = 0, len(items), 0, 0, len(side)
-    tag_c0, tag_c1, tag_a0, tag_a1 = TAG["C0"], TAG["C1"], TAG["A0"], TAG["A1"]
-    tag_x, tag_h, tag_t, tag_f, tag_l = TAG["X"], TAG["H"], TAG["T"], TAG["F"], TAG["L"]
-    returns, values, variables = (TAG["R0"], TAG["R1"]), (TAG["V0"], TAG["V1"]), (TAG["W0"], TAG["W1"])
-    while i < n:
-        code = items[i]
+class _Tables:
+    """What decoding needs from the module records: nodes by key, and the implied events."""
+
+    def __init__(self, nodes: dict) -> None:
+        self.nodes = nodes  #: node id -> (path, kind, qualname, line)
+        self.by_key: dict[int, str] = {}  #: node key -> node id
+        self.implied: dict[int, int] = {}  #: line event code -> branch event code (the event before it)
+        self.follows: dict[int, int] = {}  #: call event code -> line event code (the event after it)
+
+    def add_module(self, record: tuple) -> None:
+        path, table = record[1], record[2]
+        for node_id, kind, qual, line in table:
+            self.nodes[node_id] = (path, kind, qual, line)
+            self.by_key[node_key(node_id)] = node_id
+        self.implied.update(record[3] if len(record) > 3 else ())
+        self.follows.update(record[4] if len(record) > 4 else ())
+
+
+_TAG_C0, _TAG_C1, _TAG_A0, _TAG_A1 = TAG["C0"], TAG["C1"], TAG["A0"], TAG["A1"]
+_TAG_X, _TAG_H, _TAG_T, _TAG_F, _TAG_L = TAG["X"], TAG["H"], TAG["T"], TAG["F"], TAG["L"]
+_CALLS = frozenset({_TAG_C0, _TAG_C1, _TAG_A0, _TAG_A1})
+_RETURNS, _VALUES, _VARIABLES = (TAG["R0"], TAG["R1"]), (TAG["V0"], TAG["V1"]), (TAG["W0"], TAG["W1"])
+
+
+class _Decoder:
+    """Turns one (process, thread) stream into events, fed one batch at a time.
+
+    A batch may end inside a frame, or before the side item of its last frame: what is left
+    waits for the next batch; at the end of the stream it is an incomplete tail and is dropped.
+    """
+
+    def __init__(self, run: str, header: dict, tid: int, tname: str, tables: _Tables) -> None:
+        self.run = run
+        self.pid = header.get("pid", 0)
+        self.tid = tid
+        self.tname = tname
+        self.tables = tables
+        self.offset = header.get("start_ns", 0) - header.get("clock_ns", 0)
+        self.stack: list[tuple[str, int | None]] = []  #: (call id, enter ts) of the open calls
+        self.calls = 0
+        self.seq = 0
+        self.carry: list[int] = []  #: items of an incomplete frame
+        self.side: list = []  #: side items not consumed yet
+
+    def feed(self, items: list[int], side: list) -> Iterator[Event]:
+        if self.carry:
+            items = self.carry + items
+            self.carry = []
+        if side:
+            self.side.extend(side)
+        side = self.side
+        tables = self.tables
+        by_key, nodes, implied, follows = tables.by_key, tables.nodes, tables.implied, tables.follows
+        run, pid, tid, tname, stack = self.run, self.pid, self.tid, self.tname, self.stack
+        i, j, n, n_side = 0, 0, len(items), len(side)
+        while i < n:
+            code = items[i]
+            tag = code & TAG_MASK
+            node_id = by_key.get(code >> TAG_BITS)
+            width = WIDTH.get(tag)
+            if node_id is None or width is None:
+                i += 1  # resynchronise after a dropped (overflowed) stretch
+                continue
+            has_side = tag in HAS_SIDE
+            if i + 1 + width > n or (has_side and j >= n_side):
+                self.carry = items[i:]  # the rest of the frame (or its side item) is in a later batch
+                break
+            extra = None
+            if has_side:
+                extra = side[j]
+                j += 1
+            body = items[i + 1:i + 1 + width]
+            i += 1 + width
+            path, _, qual, line = nodes.get(node_id, ("", "", "", 0))
+            current = stack[-1][0] if stack else ""
+            parent = stack[-2][0] if len(stack) > 1 else ""
+            if tag == _TAG_L and code in implied:
+                yield self._implied(implied[code], current, parent)
+            data: dict = {}
+            ts = None
+            duration = None
+            if tag in _CALLS:
+                self.calls += 1
+                call_id = f"{pid}:{tid}:{self.calls}"
+                ts = body[0] + self.offset
+                if tag in (_TAG_A0, _TAG_A1):
+                    data["task"] = body[1]
+                data["args"] = [preview_json(a) for a in extra] if isinstance(extra, tuple) else []
+                parent, current = current, call_id
+                stack.append((call_id, body[0]))
+            elif tag in _RETURNS:
+                duration = body[0]
+                if tag == _RETURNS[1]:
+                    data["value"] = preview_json(extra)
+                if stack:
+                    stack.pop()
+            elif tag == _TAG_X:
+                ts = body[0] + self.offset
+                exc_type, message, where, here = _fields(extra, 4)
+                data.update(exc_type=exc_type or "", message=preview_json(message).get("repr", ""),
+                            raised_here=bool(here))
+                line = where or line
+                if stack:
+                    _, t0 = stack.pop()
+                    if t0 is not None:
+                        duration = body[0] - t0
+            elif tag == _TAG_H:
+                ts = body[0] + self.offset
+                exc_type, message, origin_file, origin_line = _fields(extra, 4)
+                data.update(exc_type=exc_type or "", message=preview_json(message).get("repr", ""),
+                            origin_file=origin_file or "", origin_line=origin_line or 0)
+            elif tag == _TAG_T or tag == _TAG_F:
+                data["taken"] = tag == _TAG_T
+            elif tag in _VALUES:
+                if tag == _VALUES[1]:
+                    data["value"] = preview_json(extra)
+            elif tag in _VARIABLES:
+                pairs = extra if isinstance(extra, tuple) else ()
+                data["values"] = {pairs[k]: preview_json(pairs[k + 1]) for k in range(0, len(pairs) - 1, 2)}
+            self.seq += 1
+            yield Event(run, pid, tname, tid, self.seq, _KIND[tag], node_id, qual, path, line, current, parent,
+                        ts, duration, data)
+            if code in follows:
+                yield self._implied(follows[code], current, parent)
+        if j:
+            del side[:j]
+
+    def _implied(self, code: int, current: str, parent: str) -> Event:
+        """An event the instrumented code left out (`astrepo.capture.codes`): a branch before a line,
+        or a function's first line after its call."""
+        node_id = self.tables.by_key.get(code >> TAG_BITS, "")
+        path, _, qual, line = self.tables.nodes.get(node_id, ("", "", "", 0))
         tag = code & TAG_MASK
-        node_id = by_key.get(code >> TAG_BITS)
-        width = WIDTH.get(tag)
-        if node_id is None or width is None:
-            i += 1  # resynchronise after a dropped (overflowed) stretch
-            continue
-        if i + 1 + width > n:
-            break  # incomplete last frame
-        extra = None
-        if tag in HAS_SIDE:
-            if j >= n_side:
-                break  # its side item was not written (killed in between)
-            extra = side[j]
-            j += 1
-        body = items[i + 1:i + 1 + width]
-        i += 1 + width
-        path, nkind, qual, line = nodes.get(node_id, ("", "", "", 0))
-        current = stack[-1][0] if stack else ""
-        parent = stack[-2][0] if len(stack) > 1 else ""
-        if tag == tag_l and implied and code in implied:
-            # The branch event the instrumented code left out: it always comes right before.
-            branch = implied[code]
-            branch_id = by_key.get(branch >> TAG_BITS)
-            if branch_id is not None:
-                b_path, _, b_qual, b_line = nodes.get(branch_id, ("", "", "", 0))
-                seq += 1
-                yield Event(run, pid, tname, tid, seq, "branch", branch_id, b_qual, b_path, b_line, current,
-                            parent, None, None, {"taken": branch & TAG_MASK == tag_t})
-        data: dict = {}
-        ts = None
-        duration = None
-        if tag in (tag_c0, tag_c1, tag_a0, tag_a1):
-            calls += 1
-            call_id = f"{pid}:{tid}:{calls}"
-            ts = body[0] + offset
-            if tag in (tag_a0, tag_a1):
-                data["task"] = body[1]
-            data["args"] = [preview_json(a) for a in extra] if isinstance(extra, tuple) else []
-            parent, current = current, call_id
-            stack.append((call_id, body[0]))
-        elif tag in returns:
-            duration = body[0]
-            if tag == returns[1]:
-                data["value"] = preview_json(extra)
-            if stack:
-                stack.pop()
-        elif tag == tag_x:
-            ts = body[0] + offset
-            exc_type, message, where, here = _fields(extra, 4)
-            data.update(exc_type=exc_type or "", message=preview_json(message).get("repr", ""),
-                        raised_here=bool(here))
-            line = where or line
-            if stack:
-                _, t0 = stack.pop()
-                if t0 is not None:
-                    duration = body[0] - t0
-        elif tag == tag_h:
-            ts = body[0] + offset
-            exc_type, message, origin_file, origin_line = _fields(extra, 4)
-            data.update(exc_type=exc_type or "", message=preview_json(message).get("repr", ""),
-                        origin_file=origin_file or "", origin_line=origin_line or 0)
-        elif tag in (tag_t, tag_f):
-            data["taken"] = tag == tag_t
-        elif tag in values:
-            if tag == values[1]:
-                data["value"] = preview_json(extra)
-        elif tag in variables:
-            pairs = extra if isinstance(extra, tuple) else ()
-            data["values"] = {pairs[k]: preview_json(pairs[k + 1]) for k in range(0, len(pairs) - 1, 2)}
-        seq += 1
-        yield Event(run, pid, tname, tid, seq, _KIND[tag], node_id, qual, path, line, current, parent, ts,
-                    duration, data)
-        if follows and code in follows:
-            # The function's first line event, left out by the instrumented code.
-            line_code = follows[code]
-            line_id = by_key.get(line_code >> TAG_BITS)
-            if line_id is not None:
-                l_path, _, l_qual, l_line = nodes.get(line_id, ("", "", "", 0))
-                seq += 1
-                yield Event(run, pid, tname, tid, seq, "line", line_id, l_qual, l_path, l_line, current, parent)
+        self.seq += 1
+        if tag == _TAG_L:
+            return Event(self.run, self.pid, self.tname, self.tid, self.seq, "line", node_id, qual, path, line,
+                         current, parent)
+        return Event(self.run, self.pid, self.tname, self.tid, self.seq, "branch", node_id, qual, path, line,
+                     current, parent, None, None, {"taken": tag == _TAG_T})
 
 
 def _fields(extra: object, n: int) -> tuple:

@@ -21,7 +21,7 @@ What a function with a ``function_boundary`` and an ``exception`` point becomes:
             <_ar_b = _ar_D, then the registering _ar_nb(), guarded>
         try:
             _ar_t = _ar_clock()
-            _ar_s = _ar_next(_ar_q[3])             # 1: a sampled execution, with previews
+            _ar_s = _ar_next(_ar_q[3])             # True: a sampled execution, with previews
             if _ar_s:
                 _ar_sv(_ar_b, (a, b)); _ar_b.append(<C1 code>)
             else:
@@ -258,8 +258,10 @@ def _target_names(target: ast.expr, out: list[str]) -> list[str]:
     return out
 
 
-def _ends_in_jump(body: list[ast.stmt]) -> bool:
-    return bool(body) and isinstance(body[-1], (ast.Return, ast.Raise))
+def _ends_in_jump(body: list[ast.stmt], loops: bool = False) -> bool:
+    """Whether control never falls off the end of ``body`` (``loops``: break/continue count too)."""
+    jumps = (ast.Return, ast.Raise, ast.Break, ast.Continue) if loops else (ast.Return, ast.Raise)
+    return bool(body) and isinstance(body[-1], jumps)
 
 
 class _Scope:
@@ -293,6 +295,7 @@ class _Rewriter(ast.NodeTransformer):
         #: (call-enter event code, line event code): line events implied by the event before them
         self.follows: list[tuple[int, int]] = []
         self.nested = 0  #: depth inside comprehensions (not the function's own scope)
+        self.next_stmt: ast.stmt | None = None  #: the statement after the one being visited
 
     def _sampler(self, point=None) -> int:
         """A new ``_ar_q`` slot with ``point``'s sampling (the default without one)."""
@@ -353,6 +356,7 @@ class _Rewriter(ast.NodeTransformer):
             protected = (docstring_allowed and i == 0 and _is_docstring(stmt)) or _is_future(stmt)
             sid, line_point = self._point(stmt, "line")
             _, var_point = self._point(stmt, "variable")
+            self.next_stmt = body[i + 1] if i + 1 < len(body) else None
             new = self.visit(stmt)
             if line_point is not None and not protected and not (first_implied and i == 0):
                 out.append(self._event(_append(self._buf(), event_code(sid, "L")), stmt))
@@ -476,7 +480,7 @@ class _Rewriter(ast.NodeTransformer):
             prologue.extend(_guarded_fetch())
             if scope.boundary:
                 if scope.sampler >= 0:
-                    prologue.append(_assign("_ar_s", _const(0)))  # read by unguarded value events
+                    prologue.append(_assign("_ar_s", _const(False)))  # read by unguarded value events
                 # ``_ar_t`` stays unbound if this fails: the return event then fails too
                 # (guarded), so a call is recorded whole or not at all.
                 prologue.append(_guarded([_assign("_ar_t", _call("_ar_clock")),
@@ -527,7 +531,7 @@ class _Rewriter(ast.NodeTransformer):
             return code(False) + rest
         first, every = self.sampling[scope.sampler]
         if every == 1:
-            return [_assign("_ar_s", _const(1))] + code(True) + rest
+            return [_assign("_ar_s", _const(True))] + code(True) + rest
         return [_assign("_ar_s", _sample_test(scope.sampler)),
                 ast.If(test=_name("_ar_s"), body=code(True), orelse=code(False))] + rest
 
@@ -611,6 +615,9 @@ class _Rewriter(ast.NodeTransformer):
         """Rewrite the body and ``else`` of ``node`` and record which way it went (T at the
         start of the body, F at the start of ``else``)."""
         first, first_else = (node.body or [None])[0], (node.orelse or [None])[0]
+        if isinstance(node, ast.If) and not node.orelse and _ends_in_jump(node.body, loops=True):
+            # A guard clause: the statement after it is reached only when the test was false.
+            first_else = self.next_stmt
         node.body = self._stmts(node.body)
         node.orelse = self._stmts(node.orelse)
         if self._branch_event(node, "T", node.body, first):

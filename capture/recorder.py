@@ -283,6 +283,7 @@ class Recorder:
 
     # -- writer ------------------------------------------------------------
     def _run_writer(self) -> None:
+        _block_async_signals()
         interval = self.flush_interval
         while not self._stop:
             self._wake.wait(interval)
@@ -451,6 +452,30 @@ def _marshal_safe(item: object) -> object:
         return ("?", "<unrecordable>", -1)
 
 
+#: Signals the kernel raises in the thread that caused them: never blocked.
+_SYNCHRONOUS_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS", "SIGKILL", "SIGSTOP")
+
+
+def _block_async_signals() -> None:
+    """Keep the calling (writer) thread from receiving signals sent to the process.
+
+    Only the main thread runs Python signal handlers. A SIGTERM the kernel hands to the writer
+    thread while the main thread sleeps in an uninterruptible wait (a multiprocessing worker
+    blocked on its queue's semaphore, when ``Pool.terminate`` signals it) would never reach the
+    handler: the process hung. With the signals blocked here they go to the main thread, as in
+    the program without astrepo.
+    """
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return
+    try:
+        keep = {getattr(signal, name) for name in _SYNCHRONOUS_SIGNALS if hasattr(signal, name)}
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(signal.valid_signals()) - keep)
+    except (OSError, ValueError):
+        pass
+
+
 class Buffer(list):
     """A thread's main buffer (integer frames) with its ``side`` list (previews, exception details)."""
 
@@ -499,13 +524,14 @@ _PATTERNS: dict[tuple[int, int], tuple[tuple, tuple]] = {}
 
 
 def sampler(first: int = SAMPLE_FIRST, every: int = SAMPLE_EVERY):
-    """An endless iterator giving 1 on the executions whose values are previewed, else 0: the
+    """An endless iterator giving True on the executions whose values are previewed, else False: the
     first ``first``, then one in every ``every`` (C-level: ``next()`` costs ~20 ns; no per-node
     memory beyond the iterator, as the patterns are shared)."""
     key = (max(0, int(first)), max(1, int(every)))
     pattern = _PATTERNS.get(key)
     if pattern is None:
-        pattern = _PATTERNS[key] = ((1,) * key[0], (1,) + (0,) * (key[1] - 1))
+        # Booleans: a jump on True/False is a pointer test, on an int it calls PyObject_IsTrue.
+        pattern = _PATTERNS[key] = ((True,) * key[0], (True,) + (False,) * (key[1] - 1))
     return itertools.chain.from_iterable(itertools.chain((pattern[0],), itertools.repeat(pattern[1])))
 
 
@@ -514,7 +540,7 @@ def samplers(spec: tuple) -> list:
     try:
         return [sampler(first, every) for first, every in spec]
     except Exception:  # noqa: BLE001
-        return [itertools.repeat(0) for _ in range(len(spec))]
+        return [itertools.repeat(False) for _ in range(len(spec))]
 
 
 def runtime_names() -> dict[str, object]:

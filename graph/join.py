@@ -1,6 +1,6 @@
 """The runtime join: a traced run's events as rows of the graph's runtime layer.
 
-`join_run` turns the segments of one run (`astrepo.capture.events.read_run`)
+`join_run` turns the segments of one run (`astrepo.capture.events.iter_run`)
 into rows of the tables declared in ``graph/schema.py`` (``RUNTIME_*``):
 
 * one ``Run`` row (command, start, duration, exit code, processes, counts);
@@ -9,7 +9,9 @@ into rows of the tables declared in ``graph/schema.py`` (``RUNTIME_*``):
   clause that catches it; consecutive ones of a thread with the same type and
   message form one occurrence. ``OBSERVED_AT`` links it to the raise-site
   statement (role ``raised``), every function it left (``propagated``) and
-  the clause that caught it (``caught``);
+  the clause that caught it (``caught``); at most `MAX_EVENTS_PER_SITE` of them
+  per raise site (file, line, type) are kept as rows, the rest only counted
+  (``exceptions`` of the run counts all of them, ``exceptions_not_stored`` the rest);
 * one ``RuntimeStat`` per instrumented node (zero counts included, so "never
   ran" is data), with ``STAT_OF`` to the node and ``RECORDED_IN`` to the run;
 * ``CALLS`` edges with provenance ``runtime`` for caller -> callee function
@@ -24,6 +26,9 @@ loaded (the static edge already says it; the runtime one fills gaps).
 
 Invariants and known limits:
 
+* memory is bounded whatever the size of the run: events stream in batch by batch, and the
+  join keeps per-node statistics, the open calls of each thread, the distinct caller/callee
+  pairs and the capped exception rows;
 * joining is a pure function of the events plus an optional `NodeIndex` of the
   current graph (for raise-site statements and parameter names); without an
   index, raise sites fall back to the function and arguments are numbered;
@@ -51,7 +56,7 @@ import pyarrow as pa
 from astrepo.errors import ConfigError
 import pyarrow.compute as pc
 
-from astrepo.capture.events import Event, RunSummary, read_run
+from astrepo.capture.events import Event, RunSummary, iter_run
 from astrepo.model import NodeKind
 from astrepo.graph.schema import RUNTIME_EDGE_TABLES, RUNTIME_NODE_TABLES, edge_columns
 from astrepo.graph.rowcache import read_table, write_table
@@ -67,6 +72,9 @@ ROWS_FORMAT = 1
 
 #: Types of the observed values kept per node (more are counted as "...").
 MAX_TYPES = 8
+#: Exception occurrences stored as ``Event`` rows per raise site (file, line, type); the rest
+#: are counted. A test suite raising the same exception a million times stays small.
+MAX_EVENTS_PER_SITE = 100
 
 #: Capture node kinds -> graph node tables.
 _TABLE_OF_KIND = {"module": "Module", "class": "Class", "function": "Function", "lambda": "Function",
@@ -172,21 +180,43 @@ class _Occurrence:
     row: dict
     links: list  #: (target id, target table, role)
     last_depth: int
+    stored: bool = True  #: False past `MAX_EVENTS_PER_SITE` of its raise site (followed, not kept)
+
+
+@dataclass(slots=True)
+class _Occurrences:
+    """Exception occurrences of a run: the stored ones, and counts per raise site."""
+
+    run: str
+    stored: list = field(default_factory=list)
+    total: int = 0
+    per_site: dict = field(default_factory=lambda: defaultdict(int))
+
+    def new(self, e: Event, key: tuple, path: str, line: int) -> _Occurrence:
+        self.total += 1
+        site = (path, line, key[0])
+        self.per_site[site] += 1
+        occ = _new_occurrence(e, key, self.run, self.total - 1, path, line)
+        if self.per_site[site] > MAX_EVENTS_PER_SITE:
+            occ.stored = False
+        else:
+            self.stored.append(occ)
+        return occ
 
 
 def join_run(run_dir: str, info: RunInfo | None = None, index: NodeIndex | None = None,
-             events: list[Event] | None = None, summary: RunSummary | None = None) -> RunRows:
+             events: Iterable[Event] | None = None, summary: RunSummary | None = None) -> RunRows:
     """Join one run's segments into runtime-layer rows (pure apart from reading the segments)."""
     info = info or RunInfo()
     index = index or NodeIndex()
     if events is None or summary is None:
-        events, summary = read_run(run_dir)
+        summary, events = iter_run(run_dir)
     run = summary.run
-    nodes = read_node_table(run_dir)
+    nodes = summary.nodes
     stats: dict[str, _Stat] = {nid: _Stat(kind, qual, path, line) for nid, (path, kind, qual, line) in nodes.items()}
-    call_fn: dict[str, str] = {}  # call id -> function id
+    call_fn: dict[str, str] = {}  # call id -> function id, open calls only
     runtime_calls: set[tuple[str, str]] = set()
-    occurrences: list[_Occurrence] = []
+    occurrences = _Occurrences(run)
     open_occ: dict[tuple[int, int], _Occurrence] = {}
     depth: dict[tuple[int, int], int] = defaultdict(int)
     counts: dict[str, int] = defaultdict(int)
@@ -211,12 +241,14 @@ def join_run(run_dir: str, info: RunInfo | None = None, index: NodeIndex | None 
                 _add_type(stat.arg_types[i], arg.get("type", "?"))
         elif kind == "return":
             depth[stream] -= 1
+            call_fn.pop(e.call_id, None)
             _finish(stat, e.duration_ns)
             value = e.data.get("value")
             if value is not None:
                 _add_type(stat.return_types, value.get("type", "?"))
         elif kind == "exception":
             depth[stream] -= 1
+            call_fn.pop(e.call_id, None)
             stat.exceptions += 1
             _finish(stat, e.duration_ns)
             _exception_left(e, stream, depth[stream], index, open_occ, occurrences, run)
@@ -280,7 +312,7 @@ def _message(text: str) -> str:
 
 
 def _exception_left(e: Event, stream: tuple, depth: int, index: NodeIndex, open_occ: dict,
-                    occurrences: list, run: str) -> None:
+                    occurrences: _Occurrences, run: str) -> None:
     key = (e.data.get("exc_type", ""), _message(e.data.get("message", "")))
     occ = open_occ.get(stream)
     raised_here = bool(e.data.get("raised_here"))
@@ -288,8 +320,7 @@ def _exception_left(e: Event, stream: tuple, depth: int, index: NodeIndex, open_
     if occ is None or raised_here or occ.key != key or depth >= occ.last_depth:
         if occ is not None and occ.row["outcome"] == "open":
             occ.row["outcome"] = "escaped"
-        occ = _new_occurrence(e, key, run, len(occurrences), e.path, e.line)
-        occurrences.append(occ)
+        occ = occurrences.new(e, key, e.path, e.line)
         open_occ[stream] = occ
         if raised_here:
             site = index.stmt_at(e.path, e.line)
@@ -302,7 +333,7 @@ def _exception_left(e: Event, stream: tuple, depth: int, index: NodeIndex, open_
 
 
 def _exception_caught(e: Event, stream: tuple, depth: int, index: NodeIndex, open_occ: dict,
-                      occurrences: list, run: str, root: str) -> None:
+                      occurrences: _Occurrences, run: str, root: str) -> None:
     key = (e.data.get("exc_type", ""), _message(e.data.get("message", "")))
     occ = open_occ.get(stream)
     if occ is not None and (occ.key != key or occ.row["outcome"] != "open"):
@@ -313,8 +344,7 @@ def _exception_caught(e: Event, stream: tuple, depth: int, index: NodeIndex, ope
         origin = e.data.get("origin_file", "") or ""
         line = int(e.data.get("origin_line") or 0)
         rel = _relative(origin, root)
-        occ = _new_occurrence(e, key, run, len(occurrences), rel or origin, line)
-        occurrences.append(occ)
+        occ = occurrences.new(e, key, rel or origin, line)
         open_occ[stream] = occ
         if rel:
             site = index.stmt_at(rel, line)
@@ -341,26 +371,8 @@ def _new_occurrence(e: Event, key: tuple, run: str, number: int, path: str, line
     return _Occurrence(key, row, [], 1 << 30)
 
 
-def read_node_table(run_dir: str) -> dict[str, tuple[str, str, str, int]]:
-    """Instrumented nodes of a run: id -> (path, kind, qualname, line), from the segments' module records."""
-    from astrepo.capture.events import read_records
-
-    nodes: dict[str, tuple[str, str, str, int]] = {}
-    try:
-        segments = sorted(f for f in os.listdir(run_dir) if f.endswith(".seg"))
-    except FileNotFoundError:
-        return nodes
-    for seg in segments:
-        for record in read_records(os.path.join(run_dir, seg)):
-            if record[0] == "M":
-                path, table = record[1], record[2]
-                for node_id, kind, qual, line in table:
-                    nodes[node_id] = (path, kind, qual, line)
-    return nodes
-
-
 def _rows(run: str, info: RunInfo, summary: RunSummary, stats: dict[str, _Stat], nodes: dict,
-          occurrences: list[_Occurrence], runtime_calls: set, counts: dict, index: NodeIndex) -> RunRows:
+          occurrences: _Occurrences, runtime_calls: set, counts: dict, index: NodeIndex) -> RunRows:
     stat_rows = []
     stat_edges: dict[EdgeKey, list[tuple]] = defaultdict(list)
     for node_id in sorted(stats):
@@ -383,7 +395,7 @@ def _rows(run: str, info: RunInfo, summary: RunSummary, stats: dict[str, _Stat],
         stat_edges[("RECORDED_IN", "RuntimeStat", "Run")].append((f"{run}:{node_id}", run))
     event_rows = []
     edges: dict[EdgeKey, list[tuple]] = stat_edges
-    for occ in occurrences:
+    for occ in occurrences.stored:
         event_rows.append(occ.row)
         edges[("RECORDED_IN", "Event", "Run")].append((occ.row["id"], run))
         for position, (target, table, role) in enumerate(occ.links):
@@ -399,14 +411,20 @@ def _rows(run: str, info: RunInfo, summary: RunSummary, stats: dict[str, _Stat],
         "start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_ns / 1e9)) if start_ns else "",
         "duration_s": info.duration_s or ((summary.end_ns - start_ns) / 1e9 if summary.end_ns and start_ns else 0.0),
         "exit_code": info.exit_code, "processes": summary.processes, "events": sum(counts.values()),
-        "calls": counts.get("call", 0), "exceptions": len(occurrences),
+        "calls": counts.get("call", 0), "exceptions": occurrences.total,
         "overflow": int(summary.stats.get("overflow_items", 0)), "errors": int(summary.stats.get("errors", 0)),
     }
     out_nodes = {"Run": _node_table("Run", [run_row]), "Event": _node_table("Event", event_rows),
                  "RuntimeStat": _node_table("RuntimeStat", stat_rows)}
     out_edges = {key: _edge_table(key, rows) for key, rows in edges.items() if rows}
+    not_stored = occurrences.total - len(occurrences.stored)
     doc = dict(run_row, format=ROWS_FORMAT, event_counts=dict(sorted(counts.items())),
-               recorder=summary.stats, nodes=len(stat_rows))
+               recorder=summary.stats, nodes=len(stat_rows), exceptions_not_stored=not_stored)
+    if not_stored:
+        busiest = sorted(occurrences.per_site.items(), key=lambda kv: -kv[1])[:5]
+        doc["note"] = (f"{not_stored} of {occurrences.total} exception occurrences are counted but not stored "
+                       f"as Event rows (at most {MAX_EVENTS_PER_SITE} per raise site); busiest sites: "
+                       + ", ".join(f"{path}:{line} {exc} x{n}" for (path, line, exc), n in busiest))
     return RunRows(run, out_nodes, out_edges, doc)
 
 

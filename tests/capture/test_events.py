@@ -82,9 +82,10 @@ def _record(tmp_path: Path, elide: bool) -> list:
 
 
 def _shape(events: list) -> list:
-    """Events without times (which differ from run to run); call IDs renumbered per thread."""
+    """Events without times (which differ from run to run), thread by thread (streams interleave
+    at batch boundaries, which differ from run to run too)."""
     out = []
-    for e in events:
+    for e in sorted(events, key=lambda e: (e.thread, e.seq)):
         data = {k: v for k, v in e.data.items() if k != "task"}
         out.append((e.thread, e.kind, e.node_id, e.name, e.line, e.call_id.rsplit(":", 1)[-1],
                     e.parent_call.rsplit(":", 1)[-1], repr(data)))

@@ -182,6 +182,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="Timing rounds (medians).")
     parser.add_argument("--calibrate", action="store_true", help="Run `astrepo calibrate` first.")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="Keep the databases and plans (path on stderr).")
     argv = sys.argv[1:]
     if "--" not in argv:
         parser.error("give the command after --")
@@ -202,7 +203,10 @@ def main() -> int:
             print_report(doc)
         return 0
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep:
+            sys.stderr.write(f"plan_eval: kept {tmp}\n")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 #: Default budgets (percent of extra run time, the fixed per-process costs apart), per strategy,
 #: without / with runtime statistics of an earlier run. None: no cap.
 DEFAULT_BUDGET = {"minimal": (20.0, 10.0), "balanced": (100.0, 30.0), "full_trace": (None, None)}
+#: The planner fits its estimate to this share of the budget: the estimate's error, measured on
+#: more-itertools' test suite (bench/plan_eval.py), was up to 25% of the capture cost.
+PLANNING_MARGIN = 0.8
 #: Calls from which a function counts as hot (with statistics).
 HOT_CALLS = 1000
 #: A hot function whose boundary would cost more than this fraction of its own mean duration is "cheap".
@@ -81,6 +84,9 @@ def make_plan(inputs: Inputs, options: PlanOptions, costs: Costs = DEFAULT_COSTS
     if options.strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {options.strategy!r}: use one of {', '.join(STRATEGIES)}")
     funcs = inputs.functions
+    costs_label = (("calibrated" if costs.measured else "defaults (run `astrepo calibrate`)")
+                   + f", x{costs.factor:g} in a program ({costs.factor_source})")
+    costs = costs.in_program()
     counts = Counts(inputs)
     decisions = {fid: _offline_decision(options.strategy, fn, counts, inputs, costs) for fid, fn in funcs.items()}
     notes: list[str] = []
@@ -93,18 +99,44 @@ def make_plan(inputs: Inputs, options: PlanOptions, costs: Costs = DEFAULT_COSTS
     budget = options.budget_pct
     if budget is None:
         budget = DEFAULT_BUDGET[options.strategy][1 if with_stats else 0]
-    baseline_ns, basis, _ = baseline(inputs, counts, costs, options.baseline_s)
+    baseline_ns, basis, absolute = baseline(inputs, counts, costs, options.baseline_s)
     if budget is not None:
-        # Exception events are recorded in every plan: they come out of the same budget.
-        allowed = max(0.0, baseline_ns * budget / 100.0 - exception_cost(inputs, counts, costs))
-        floors = {fid: (d.level if d.pinned else EXCEPTIONS) for fid, d in decisions.items()}
+        allowed = _allowance(baseline_ns, budget, absolute, exception_cost(inputs, counts, costs), costs, notes)
+        floors = {fid: _floor(options.strategy, funcs[fid], d) for fid, d in decisions.items()}
         _fit_budget(decisions, floors, funcs, counts, costs, allowed, notes)
     points, predictions = emit_points(inputs, decisions, counts, options.strategy == "full_trace")
     points, stale = drop_stale(points, inputs.graph_ids)
     if stale:
         notes.append(f"{len(stale)} node(s) not in the current graph (re-run `astrepo index`): dropped")
-    return _document(inputs, options, costs, counts, decisions, points, predictions, stale, notes, budget,
-                     (baseline_ns, basis), selection)
+    doc = _document(inputs, options, costs, counts, decisions, points, predictions, stale, notes, budget,
+                    (baseline_ns, basis), selection)
+    doc["estimate"]["costs"] = costs_label
+    return doc
+
+
+def _floor(strategy: str, fn: Function, d: Decision) -> int:
+    """The lowest level the budget may lower a function to: a pinned function keeps its level;
+    `balanced` keeps counting every call (the statistics the next plan needs: hot, never run)."""
+    if d.pinned:
+        return d.level
+    if strategy == "balanced" and fn.first_stmt:
+        return min(d.level, COUNTED)
+    return EXCEPTIONS
+
+
+def _allowance(baseline_ns: float, budget: float, absolute: bool, exceptions_ns: float, costs: Costs,
+               notes: list) -> float:
+    """The capture time (ns) the levels may cost: the budget's share of the run, minus what every
+    plan costs anyway (exception events; with a known run length, the per-process cost), with
+    `PLANNING_MARGIN` kept for the estimate's error."""
+    allowed = baseline_ns * budget / 100.0 - exceptions_ns
+    if absolute:
+        if allowed - costs.process > 0:
+            allowed -= costs.process
+        else:
+            notes.append(f"the fixed per-process cost ({costs.process / 1e6:.0f} ms) alone exceeds the budget "
+                         f"({budget:g}% of {baseline_ns / 1e6:.0f} ms): the budget caps the rest")
+    return max(0.0, allowed * PLANNING_MARGIN)
 
 
 def _document(inputs: Inputs, options: PlanOptions, costs: Costs, counts: Counts, decisions: dict, points: list,
@@ -134,7 +166,6 @@ def _document(inputs: Inputs, options: PlanOptions, costs: Costs, counts: Counts
             "baseline_ms": round(baseline_ns / 1e6, 3),
             "basis": basis,
             "events": int(sum(p.get("events", 0) for p in predictions.values())),
-            "costs": "calibrated" if costs.measured else "defaults (run `astrepo calibrate`)",
         },
         "stats_run": inputs.stats.run if inputs.stats else None,
         "notes": notes,
@@ -239,7 +270,7 @@ def _offline_decision(strategy: str, fn: Function, counts: Counts, inputs: Input
     if strategy == "full_trace":
         return Decision(FULL, "full_trace" + note, importance)
     if raised:
-        sampling = {"first": 64, "every": 1} if calls < 10 * HOT_CALLS else None
+        sampling = {"first": 64, "every": 1} if calls < HOT_CALLS else None  # every value, unless hot
         return Decision(DEEP, f"raised {counts.exceptions(fn.id)} exception(s) in the last run", importance + 5, False,
                         sampling)
     if strategy == "minimal":

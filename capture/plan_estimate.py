@@ -309,6 +309,7 @@ def baseline(inputs: Inputs, counts: Counts, costs: Costs, baseline_s: float | N
     if stats is not None and stats.rows and stats.summary.get("duration_s"):
         duration = float(stats.summary["duration_s"]) * 1e9
         spent = costs.process * max(1, int(stats.summary.get("processes") or 1))
+        spent += costs.instrument_point * stats.compiled_points
         for fid, fn in inputs.functions.items():
             level = stats.level_of(fid)
             if level is not None:

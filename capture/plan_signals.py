@@ -62,6 +62,7 @@ class RunStats:
     rows: dict  #: node id -> RuntimeStat row
     plan_levels: dict | None  #: function id -> level the run used (None: unknown per function)
     default_level: int | None  #: level of functions not in plan_levels (built-in strategies)
+    compiled_points: int = 0  #: points the run instrumented afresh (the first run of its plan: a cold cache)
 
     def level_of(self, fid: str) -> int | None:
         if self.plan_levels is not None and fid in self.plan_levels:
@@ -210,13 +211,27 @@ def load_run_stats(db_dir: str, run: str | None = None) -> RunStats | None:
     """Statistics of run ``run`` (default: the latest ingested one), or None."""
     from astrepo.graph.join import list_ingested, read_run_table, select_run
 
-    chosen = select_run(list_ingested(Path(db_dir)), run)
+    runs = list_ingested(Path(db_dir))
+    chosen = select_run(runs, run)
     if chosen is None:
         return None
     table = read_run_table(Path(db_dir), chosen["id"], "RuntimeStat")
     rows = {r["node"]: r for r in table.to_pylist()} if table is not None else {}
     plan_levels, default_level = _levels_of_run(chosen.get("strategy", ""))
-    return RunStats(chosen["id"], chosen, rows, plan_levels, default_level)
+    return RunStats(chosen["id"], chosen, rows, plan_levels, default_level, compiled_points(runs, chosen))
+
+
+def compiled_points(runs: list[dict], summary: dict) -> int:
+    """Points a run instrumented afresh: all of its plan's when no earlier run used the same plan file
+    (the compiled-code cache is keyed by the plan), else none."""
+    strategy = summary.get("strategy", "")
+    if any(r.get("strategy") == strategy and r.get("start_ns", 0) < summary.get("start_ns", 0) for r in runs):
+        return 0
+    try:
+        with open(strategy, encoding="utf-8") as handle:
+            return len(json.load(handle).get("points") or ())
+    except (OSError, ValueError):
+        return 0
 
 
 def _levels_of_run(strategy: str) -> tuple[dict | None, int | None]:

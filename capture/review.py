@@ -75,8 +75,9 @@ def rank_correlation(xs: list[float], ys: list[float]) -> float | None:
 
 
 def review_run(db_dir: str, run: str | None = None, plan_path: str | None = None,
-               baseline_s: float | None = None, rerun: int = 0, limit: int = 20) -> dict:
-    """The review document (see the module docstring)."""
+               baseline_s: float | None = None, rerun: int = 0, limit: int = 20, learn: bool = False) -> dict:
+    """The review document (see the module docstring); ``learn``: store the measured in-program
+    factor in the calibration (needs a baseline)."""
     from astrepo.graph.join import list_ingested, read_run_table, select_run
 
     summary = select_run(list_ingested(Path(db_dir)), run)
@@ -136,4 +137,41 @@ def review_run(db_dir: str, run: str | None = None, plan_path: str | None = None
         t["measured_ratio"] = round(traced / baseline_s, 2)
         fixed = (estimate.get("fixed_ms") or 0.0) / 1000
         t["measured_capture_pct"] = round(100 * max(0.0, traced - baseline_s - fixed) / baseline_s, 1)
+        t.update(_in_program_factor(db_dir, summary, doc, traced - baseline_s, learn))
+    elif learn:
+        raise ConfigError("--learn needs the untraced run time: give --baseline-seconds or --rerun N")
+    return out
+
+
+def _in_program_factor(db_dir: str, summary: dict, doc: dict, extra_s: float, learn: bool) -> dict:
+    """The run's plan priced with the probe's costs and the run's own counts, against the measured
+    extra time beyond the fixed costs: the in-program factor of `astrepo.capture.cost.Costs`."""
+    from dataclasses import replace
+
+    from astrepo.capture.cost import load_costs, save_costs
+    from astrepo.capture.levels import LEVEL_OF
+    from astrepo.capture.plan_estimate import Counts, exception_cost, function_cost
+    from astrepo.capture.plan_signals import load_inputs
+
+    costs = load_costs(db_dir)
+    inputs = load_inputs(db_dir, summary.get("root") or ".", summary["id"])
+    counts = Counts(inputs)
+    sampling = {p["node_id"]: p.get("sampling") for p in doc.get("points", ()) if p["kind"] == "function_boundary"}
+    priced = exception_cost(inputs, counts, costs)
+    for f in doc.get("functions", ()):
+        fn = inputs.functions.get(f["id"])
+        if fn is not None:
+            priced += function_cost(fn, LEVEL_OF.get(f["level"], 0), counts, costs, sampling.get(f["id"]))
+    stats = inputs.stats
+    fixed = costs.process * max(1, int(summary.get("processes") or 1))
+    fixed += costs.instrument_point * (stats.compiled_points if stats else 0)
+    capture_ns = extra_s * 1e9 - fixed
+    out = {"probe_priced_capture_ms": round(priced / 1e6, 1), "measured_capture_ms": round(capture_ns / 1e6, 1),
+           "in_program_factor": round(capture_ns / priced, 2) if priced > 0 and capture_ns > 0 else None,
+           "factor_used": costs.factor}
+    if learn:
+        if out["in_program_factor"] is None:
+            raise ConfigError("the run's capture cost is not measurable against this baseline: nothing learnt")
+        save_costs(db_dir, replace(costs, factor=out["in_program_factor"], factor_source=f"run {summary['id']}"))
+        out["learnt"] = True
     return out

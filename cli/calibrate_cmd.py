@@ -19,7 +19,9 @@ def calibrate(
     """Measure per-event capture costs (stored in .astrepo/calibration.json; run again to re-measure)."""
     import sys
 
-    from astrepo.capture.cost import measure_costs, save_costs
+    from dataclasses import replace
+
+    from astrepo.capture.cost import load_costs, measure_costs, save_costs
     from astrepo.cli.render import emit_json, print_table
     from astrepo.errors import CaptureError
 
@@ -29,6 +31,9 @@ def calibrate(
         costs = measure_costs(repeats, calls)
     except (RuntimeError, OSError) as err:
         raise CaptureError(f"calibration failed: {err}") from err
+    previous = load_costs(str(db))
+    if previous.factor_source != "default":  # a factor learnt from a run (plan --review --learn) stays
+        costs = replace(costs, factor=previous.factor, factor_source=previous.factor_source)
     path = save_costs(str(db), costs)
     values = asdict(costs)
     if as_json:

@@ -26,6 +26,8 @@ def plan(
     plan_file: Optional[Path] = typer.Option(None, "--plan-file", help="With --review: the plan (default: the run's)."),
     baseline: Optional[float] = typer.Option(None, "--baseline-seconds", help="Untraced run time, seconds."),
     rerun: int = typer.Option(0, "--rerun", help="With --review: run the command untraced N times for a baseline."),
+    learn: bool = typer.Option(False, "--learn", help="With --review and a baseline: keep the measured in-program "
+                               "cost factor in the calibration."),
     check: Optional[Path] = typer.Option(None, "--check", help="Validate a plan file against the current graph."),
     provider: Optional[str] = typer.Option(None, "--provider", help="offline (default) | openai (configured by env)."),
     no_stats: bool = typer.Option(False, "--no-stats", help="Ignore earlier runs' statistics."),
@@ -39,7 +41,7 @@ def plan(
     if review:
         from astrepo.capture.review import review_run
 
-        doc = review_run(str(db), run, str(plan_file) if plan_file else None, baseline, rerun)
+        doc = review_run(str(db), run, str(plan_file) if plan_file else None, baseline, rerun, learn=learn)
         if as_json:
             emit_json({"review": doc})
             return
@@ -106,6 +108,9 @@ def _print_review(doc: dict, print_table) -> None:
     if "plain_s" in t:
         line += (f"; plain {t['plain_s']} s, measured extra {t['measured_extra_ms']} ms, ratio {t['measured_ratio']}x, "
                  f"capture beyond fixed costs {t['measured_capture_pct']}%")
+        if t.get("in_program_factor") is not None:
+            line += (f"; in-program factor {t['in_program_factor']} (in use: {t['factor_used']}"
+                     + (", now learnt" if t.get("learnt") else "") + ")")
     typer.echo(line)
     print_table("largest differences", ["node", "kind", "function", "predicted", "expected", "measured"],
                 [[n["node"], n["kind"], n["function"], f"{n['predicted']:g}", f"{n['expected']:g}",

@@ -51,7 +51,7 @@ def test_three_strategies_nest_and_load(indexed_shop: Path, astrepo_cli) -> None
         # exceptions everywhere, in every strategy
         for f in p["doc"]["functions"]:
             assert "exception" in _kinds(p["doc"], f["id"]), (s, f["name"])
-    bal = plans["balanced"]["doc"]
+    bal = _plan(astrepo_cli, indexed_shop, "--strategy", "balanced", "--budget", "1000")["doc"]  # rules, no cap
     main = _fid(bal, "app.main")
     assert _kinds(bal, main) >= {"function_boundary", "exception"}
     check = _fid(bal, "shop.inventory.Inventory._check")
@@ -75,6 +75,10 @@ def test_trace_strategy_uses_planner_and_review(indexed_shop: Path, astrepo_cli)
     assert review["plan"].endswith(plans[0].name)
     assert review["events"]["measured"] > 0 and review["nodes"]["compared"] > 5
     assert review["time"]["plain_s"] == 0.1 and "measured_ratio" in review["time"]
+    assert review["time"]["probe_priced_capture_ms"] > 0  # the run's own counts, priced with the probe's costs
+    assert review["nodes"]["modelled"] > 0 and review["nodes"]["rank_correlation"] is not None
+    no_baseline = astrepo_cli("plan", "--review", "--learn", cwd=indexed_shop)
+    assert no_baseline.returncode == 1 and "--learn needs" in no_baseline.stderr
     # After a run: statistics are the basis, the raising functions go deep, never-run ones are noted.
     doc = _plan(astrepo_cli, indexed_shop, "--strategy", "balanced", "--explain")
     assert doc["estimate"]["basis"].startswith("run ")

@@ -56,18 +56,18 @@ class Costs:
     them to what the same events cost inside a real program.
     """
 
-    exc_wrapper: float = 5.0  #: per call of a function with only an ``exception`` point
-    local_fetch: float = 40.0  #: per call of a function fetching its buffer without a boundary
-    boundary: float = 250.0  #: per call: enter + exit events (timestamps, duration), no previews
-    sample_check: float = 25.0  #: per call/execution of a node with sampled previews (counter test)
-    preview: float = 900.0  #: one value preview (type + bounded repr)
+    exc_wrapper: float = 3.0  #: per call of a function with only an ``exception`` point
+    local_fetch: float = 35.0  #: per call of a function fetching its buffer without a boundary
+    boundary: float = 265.0  #: per call: enter + exit events (timestamps, duration), no previews
+    sample_check: float = 40.0  #: per call/execution of a node with sampled previews (counter test)
+    preview: float = 1150.0  #: one value preview (type + bounded repr)
     line: float = 30.0  #: one line event
     branch: float = 30.0  #: one branch event
-    variable: float = 60.0  #: one variable event without previews (previews counted apart)
-    expression: float = 120.0  #: one expression event without a preview
-    exception: float = 4000.0  #: one exception event (leaving a function or caught)
-    instrument_point: float = 300_000.0  #: instrumenting and compiling one point (first run of a plan only)
-    process: float = 400e6  #: fixed cost per traced process (bootstrap re-exec, hook, recorder, final flush)
+    variable: float = 45.0  #: one variable event without previews (previews counted apart)
+    expression: float = 80.0  #: one expression event without a preview
+    exception: float = 2200.0  #: one exception event (leaving a function or caught)
+    instrument_point: float = 160_000.0  #: instrumenting and compiling one point (first run of a plan only)
+    process: float = 110e6  #: fixed cost per traced process (bootstrap re-exec, hook, recorder, final flush)
     factor: float = IN_PROGRAM_FACTOR  #: real-program cost of an event / the probe's (see IN_PROGRAM_FACTOR)
     factor_source: str = "default"  #: "default", or the run it was learnt from
     measured: bool = False  #: False: built-in defaults, not measured here
@@ -81,6 +81,8 @@ class Costs:
         return replace(self, factor=1.0, **{f: getattr(self, f) * self.factor for f in EVENT_FIELDS})
 
 
+#: The defaults: `astrepo calibrate` on the development machine (2 cores, Python 3.11.7), medians of
+#: three calibrations with the integer-frame recorder (commit 3008404).
 DEFAULT_COSTS = Costs()
 
 

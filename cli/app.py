@@ -59,7 +59,10 @@ for _name in COMMAND_MODULES:
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the app, turning errors into exit codes."""
+    from astrepo.cli import restore_interrupt_handler
     from astrepo.errors import AstrepoError
+
+    restore_interrupt_handler()
 
     args = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in args

@@ -9,7 +9,7 @@ from astrepo.capture.levels import BOUNDARY, COUNTED, DEEP, EXCEPTIONS, TIMED
 from astrepo.capture.plan import PlanOptions, make_plan
 from astrepo.capture.plan_estimate import (ENTRY_CALLS, LOOP_ITERATIONS, RECURSION_FACTOR, Counts,
                                            _components_callers_first, baseline, bounded_preview_cost,
-                                           function_cost, static_calls)
+                                           function_cost, modelled_time, static_calls)
 from astrepo.capture.plan_signals import Function, Inputs, RunStats
 
 
@@ -92,6 +92,11 @@ def test_baseline_model_and_measured() -> None:
                             None, TIMED)
     ns, basis, absolute = baseline(inputs, Counts(inputs), costs, None)
     assert absolute and basis.startswith("run r") and ns < 3e9
+    # A run far longer than its counts explain (a loaded machine, a cold cache): the model wins.
+    assert "modelled at its counts" in basis and ns == pytest.approx(modelled_time(inputs, Counts(inputs)))
+    inputs.stats = RunStats("r", {"duration_s": 1e-6, "processes": 1}, {main.id: {"calls": 1, "mean_ns": 1.0}},
+                            None, TIMED)
+    assert "minus its estimated capture cost" in baseline(inputs, Counts(inputs), Costs(process=0.0), None)[1]
 
 
 def test_balanced_with_statistics_counts_hot_cheap_and_fits_budget() -> None:
@@ -101,7 +106,7 @@ def test_balanced_with_statistics_counts_hot_cheap_and_fits_budget() -> None:
     inputs.stats = RunStats("r", {"duration_s": 3.0, "processes": 1},
                             {main.id: {"calls": 1, "mean_ns": 2.9e9}, leaf.id: {"calls": 2_000_000, "mean_ns": 300.0}},
                             None, BOUNDARY)
-    doc = make_plan(inputs, PlanOptions("balanced"), Costs(process=0.0))
+    doc = make_plan(inputs, PlanOptions("balanced", baseline_s=3.0), Costs(process=0.0))
     levels = {f["name"]: f for f in doc["functions"]}
     assert levels["leaf"]["level"] == "counted" and "hot and cheap" in levels["leaf"]["reason"]
     assert levels["main"]["level"] == "boundary"

@@ -68,6 +68,7 @@ class Costs:
     exception: float = 2200.0  #: one exception event (leaving a function or caught)
     instrument_point: float = 160_000.0  #: instrumenting and compiling one point (first run of a plan only)
     process: float = 110e6  #: fixed cost per traced process (bootstrap re-exec, hook, recorder, final flush)
+    interpreter_start: float = 35e6  #: an untraced Python process's start and exit (not capture: part of a run)
     factor: float = IN_PROGRAM_FACTOR  #: real-program cost of an event / the probe's (see IN_PROGRAM_FACTOR)
     factor_source: str = "default"  #: "default", or the run it was learnt from
     measured: bool = False  #: False: built-in defaults, not measured here
@@ -157,11 +158,11 @@ def measure_costs(repeats: int = PROBE_REPEATS, calls: int = PROBE_CALLS, python
     if proc.returncode != 0:
         raise RuntimeError(f"calibration probe failed: {proc.stderr.strip().splitlines()[-1:] or proc.returncode}")
     micro = json.loads(proc.stdout)
-    process_ns, point_ns = _measure_process(python or sys.executable)
+    process_ns, point_ns, start_ns = _measure_process(python or sys.executable)
     import platform
 
-    return Costs(**micro, instrument_point=point_ns, process=process_ns, measured=True,
-                 machine=f"{platform.node()} python {platform.python_version()}")
+    return Costs(**micro, instrument_point=point_ns, process=process_ns, interpreter_start=start_ns,
+                 measured=True, machine=f"{platform.node()} python {platform.python_version()}")
 
 
 def _probe(repeats: int, calls: int) -> dict:
@@ -272,9 +273,9 @@ def _probe(repeats: int, calls: int) -> dict:
     return {k: round(v, 1) for k, v in out.items()}
 
 
-def _measure_process(python: str, repeats: int = 5) -> tuple[float, float]:
-    """(fixed ns per traced process, ns per instrumented point) from a tiny traced script (full_trace),
-    in CPU time of the child processes."""
+def _measure_process(python: str, repeats: int = 5) -> tuple[float, float, float]:
+    """(fixed ns per traced process, ns per instrumented point, ns of an untraced start) from a tiny
+    script run plain and traced (full_trace), in CPU time of the child processes."""
     from astrepo.capture.bootstrap import trace_environment, write_bootstrap
     from astrepo.capture.hook import new_run_id
 
@@ -310,7 +311,7 @@ def _measure_process(python: str, repeats: int = 5) -> tuple[float, float]:
             warm.append(run(env))
         process = max(0.0, statistics.median(warm) - plain)
         per_point = max(0.0, (statistics.median(cold) - statistics.median(warm)) / max(1, n_points))
-        return round(process, 0), round(per_point, 1)
+        return round(process, 0), round(per_point, 1), round(plain, 0)
     finally:
         shutil_rm(tmp)
 

@@ -333,7 +333,9 @@ def baseline(inputs: Inputs, counts: Counts, costs: Costs, baseline_s: float | N
     model = modelled_time(inputs, counts)
     if stats is not None and stats.rows and stats.summary.get("duration_s"):
         duration = float(stats.summary["duration_s"]) * 1e9
-        spent = costs.process * max(1, int(stats.summary.get("processes") or 1))
+        processes = max(1, int(stats.summary.get("processes") or 1))
+        model += costs.interpreter_start * processes
+        spent = costs.process * processes
         spent += costs.instrument_point * stats.compiled_points
         for fid, fn in inputs.functions.items():
             level = stats.level_of(fid)

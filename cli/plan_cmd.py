@@ -18,8 +18,10 @@ def plan(
     target: Optional[List[str]] = typer.Option(None, "--target", help="Deepen capture around a function NAME or PATH "
                                                "(repeatable)."),
     radius: int = typer.Option(2, "--radius", help="Call-graph hops around --target."),
-    diff: Optional[str] = typer.Option(None, "--diff", help="Deepen capture on lines changed since git REV and their callers."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the plan here (default .astrepo/plans/)."),
+    diff: Optional[str] = typer.Option(None, "--diff", help="Deepen capture on lines changed since git REV and "
+                                       "their callers."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the plan here (default "
+                                          ".astrepo/plans/)."),
     explain: bool = typer.Option(False, "--explain", help="Show the level and reason of every function."),
     review: bool = typer.Option(False, "--review", help="Compare a traced run with its plan's predictions."),
     run: Optional[str] = typer.Option(None, "--run", help="Run to review / take statistics from (default: latest)."),

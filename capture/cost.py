@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass, fields, replace
 CALIBRATION_FORMAT = 1
 CALIBRATION_FILE = "calibration.json"
 
-#: Calls per timing loop of the probe, and rounds over all variants (medians).
-PROBE_CALLS = 100_000
-PROBE_REPEATS = 5
+#: Calls per timing loop of the probe, and rounds over all variants (the least of them).
+PROBE_CALLS = 50_000
+PROBE_REPEATS = 9
 
 
 #: Per-event fields of `Costs` (what `Costs.in_program` scales).
@@ -231,9 +231,10 @@ def _probe(repeats: int, calls: int) -> dict:
         return ns[fn_name]
 
     def measure(fns: dict, arg_sets: list) -> dict[str, float]:
-        """Median CPU ns per call of each function (this process, the writer thread included); rounds
-        interleave the variants and include writing the events out (the writer's share of the cost).
-        CPU time, not wall time: other processes on a loaded machine do not inflate it."""
+        """Least CPU ns per call of each function over the rounds (this process, the writer thread
+        included); rounds interleave the variants and include writing the events out (the writer's
+        share of the cost). CPU time, not wall time, and the least of the rounds: the load of other
+        processes (preemption, caches) only ever adds to it."""
         samples: dict[str, list] = {name: [] for name in fns}
         rec = recorder.active()
         for _ in range(repeats):
@@ -244,7 +245,7 @@ def _probe(repeats: int, calls: int) -> dict:
                     fn(*args)
                 rec.flush()
                 samples[name].append((time.process_time_ns() - t0) / len(arg_sets))
-        return {name: statistics.median(v) for name, v in samples.items()}
+        return {name: min(v) for name, v in samples.items()}
 
     t = measure({name: load(points, "f") for name, points in variants.items()}, [(a, b)] * calls)
     te = measure({name: load(points, "catch") for name, points in exc_variants.items()},

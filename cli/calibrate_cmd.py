@@ -11,8 +11,8 @@ from astrepo.cli.options import DB_OPTION, JSON_OPTION
 
 
 def calibrate(
-    repeats: int = typer.Option(5, "--repeats", help="Timing loops per probe (best of)."),
-    calls: int = typer.Option(100_000, "--calls", help="Calls per timing loop."),
+    repeats: int = typer.Option(9, "--repeats", help="Timing rounds over the probe's variants (the least counts)."),
+    calls: int = typer.Option(50_000, "--calls", help="Calls per timing loop."),
     db: Path = DB_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:

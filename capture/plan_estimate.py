@@ -20,8 +20,8 @@ per statement, per call of something outside the project, fitted on a real
 test suite) at the same predicted executions, so a first-run estimate is a
 ratio that holds whatever the run's length; with an earlier run it is that
 run's duration minus what its capture cost, or the modelled time at its
-recorded counts when less. Known limits: the interpreter's start and
-one-off work (imports) are not modelled, and a program that spends a much
+recorded counts when less (plus the interpreter's start `astrepo calibrate`
+measured). Known limits: one-off work (imports) is not modelled, and a program that spends a much
 larger share of its time in libraries than the fitted suite gets too high a
 first-run estimate (and, with statistics, too small a baseline: a
 conservative plan).
@@ -32,6 +32,7 @@ from __future__ import annotations
 from astrepo.capture.cost import Costs, sampled_previews
 from astrepo.capture.levels import BOUNDARY, COUNTED, DEEP, FULL, TIMED
 from astrepo.capture.plan_signals import Function, Inputs
+from astrepo.capture.recorder import SAMPLE_EVERY, SAMPLE_FIRST  # the runtime's default sampling
 
 #: Calls of a function no project code calls (an entry point, a test, a callback), per run.
 ENTRY_CALLS = 1.0
@@ -50,8 +51,6 @@ MAX_PREDICTED = 1e12
 CALL_NS = 340.0
 STATEMENT_NS = 135.0
 EXTERNAL_CALL_NS = 560.0
-#: Default sampling of value previews (astrepo.capture.recorder.SAMPLE_FIRST / SAMPLE_EVERY).
-SAMPLE_FIRST, SAMPLE_EVERY = 32, 1024
 
 
 class Counts:

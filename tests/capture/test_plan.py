@@ -88,6 +88,16 @@ def test_trace_strategy_uses_planner_and_review(indexed_shop: Path, astrepo_cli)
     assert funcs["shop.inventory.Inventory.count"]["known"] and funcs["shop.inventory.Inventory.count"]["calls"] == 3
     assert "never executed" in funcs["shop.inventory.Inventory.add"]["reason"]
     assert runs is not None
+    # Learning the in-program factor: measured capture (here: 10 s beyond the fixed costs) / probe-priced.
+    from astrepo.capture.review import _in_program_factor
+    from astrepo.graph.join import list_ingested
+
+    db = str(indexed_shop / ".astrepo")
+    summary = list_ingested(Path(db))[-1]
+    learnt = _in_program_factor(db, summary, json.loads(plans[0].read_text()), 10.0, learn=True)
+    assert learnt["learnt"] and learnt["in_program_factor"] > 1
+    kept = load_costs(db)
+    assert kept.factor == learnt["in_program_factor"] and kept.factor_source == f"run {summary['id']}"
 
 
 def test_exceptions_of_full_trace_kept_by_minimal(indexed_shop: Path, astrepo_cli) -> None:

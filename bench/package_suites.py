@@ -26,6 +26,9 @@ import time
 PACKAGES = (
     ("six", "1.17.0", ["test_six.py"]),
     ("idna", "3.20", ["tests"]),
+    ("toolz", "1.2.0", ["toolz/tests"]),
+    # One test measures the memory retained over 10,000 calls with tracemalloc: the recorder's
+    # unflushed events are allocations it sees, so it fails when traced (see the module docstring).
     ("more_itertools", "11.2.1", ["tests"]),
 )
 

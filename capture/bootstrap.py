@@ -2,12 +2,14 @@
 
 `write_bootstrap(folder)` writes two files there:
 
-* ``sitecustomize.py``: when ``ASTREPO_TRACE=1``, installs the import hook
-  (`astrepo.capture.hook.activate_from_env`); when the process runs a script
-  under the project root (``python app.py``: the interpreter runs the main
-  script without the import system), re-executes the same interpreter, with
-  the same flags, on the shim below so the main script is instrumented too.
-  Finally it runs the sitecustomize that ours shadows, if there is one.
+* ``sitecustomize.py``: when ``ASTREPO_TRACE=1`` and the process runs a
+  script under the project root (``python app.py``: the interpreter runs the
+  main script without the import system), re-executes the same interpreter,
+  with the same flags, on the shim below so the main script is instrumented
+  too; that decision imports nothing of astrepo. Otherwise it installs the
+  import hook (`astrepo.capture.hook.activate_from_env`), importing astrepo's
+  modules from a bytecode cache in the bootstrap folder (``pycache/``). Finally it runs the
+  sitecustomize that ours shadows, if there is one.
 * ``_astrepo_runmain.py``: the shim; runs the script as ``__main__`` through
   `astrepo.capture.hook.run_main_script`.
 
@@ -17,9 +19,12 @@ instrumented by the hook) or interactively are not re-executed.
 
 from __future__ import annotations
 
+import inspect
 import os
 
-SITECUSTOMIZE = r'''"""astrepo capture bootstrap (generated; see astrepo.capture.bootstrap)."""
+from astrepo.capture.hook import EXCLUDED_DIRS, in_project
+
+_SITECUSTOMIZE = r'''"""astrepo capture bootstrap (generated; see astrepo.capture.bootstrap)."""
 
 
 def _astrepo_bootstrap():
@@ -27,27 +32,24 @@ def _astrepo_bootstrap():
     import sys
 
     here = os.path.dirname(os.path.abspath(__file__))
-    if os.environ.get("ASTREPO_TRACE") == "1":
-        try:
-            from astrepo.capture import hook
-        except Exception:  # astrepo not importable by this interpreter: run untraced
-            hook = None
-        config = hook.activate_from_env() if hook is not None else None
+    env = os.environ
+    if env.get("ASTREPO_TRACE") == "1":
+        root = os.path.abspath(env.get("ASTREPO_ROOT") or os.getcwd())
         argv0 = sys.argv[0] if sys.argv else ""
         shim = os.path.join(here, "_astrepo_runmain.py")
-        orig = list(getattr(sys, "orig_argv", []))
-        if (config is not None and argv0 not in ("", "-c", "-m") and argv0.endswith(".py")
-                and os.path.abspath(argv0) != shim and config.wants(argv0)
-                and os.environ.get("ASTREPO_NO_REEXEC") != "1"):
+        if (argv0 not in ("", "-c", "-m") and os.path.abspath(argv0) != shim and env.get("ASTREPO_NO_REEXEC") != "1"
+                and in_project(os.path.abspath(argv0), root) and _astrepo_importable()):
+            # The interpreter runs a main script without the import system: run it again through
+            # the shim, which runs it instrumented. Decided before importing anything of astrepo,
+            # so this process costs an interpreter start-up and nothing more.
+            orig = list(getattr(sys, "orig_argv", []))
             try:
                 i = orig.index(argv0, 1)
             except ValueError:
                 i = -1
             if i > 0:
-                rec = hook._recorder.active()
-                if rec is not None:
-                    rec.close()
                 os.execv(sys.executable, [orig[0], *orig[1:i], shim, *orig[i:]])
+        _astrepo_activate(env, root)
     # Run the sitecustomize we shadow, if any.
     import importlib.util
 
@@ -62,9 +64,49 @@ def _astrepo_bootstrap():
             break
 
 
+def _astrepo_importable():
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("astrepo") is not None
+    except Exception:
+        return False
+
+
+def _astrepo_activate(env, root):
+    import os
+    import sys
+
+    # astrepo's modules load from a bytecode cache beside this file whatever PYTHONDONTWRITEBYTECODE
+    # says: compiling them anew cost every traced process ~50 ms.
+    saved = sys.dont_write_bytecode, sys.pycache_prefix
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pycache")
+    try:
+        from astrepo.capture import hook
+    except Exception:  # astrepo not importable by this interpreter: run untraced
+        return None
+    finally:
+        sys.dont_write_bytecode, sys.pycache_prefix = saved
+    return hook.activate_from_env()
+
+
+import os  # noqa: E402 (for in_project)
+
+EXCLUDED_DIRS = <<EXCLUDED_DIRS>>
+
+
+<<IN_PROJECT>>
+
 _astrepo_bootstrap()
 del _astrepo_bootstrap
 '''
+
+#: The generated sitecustomize: the template with `astrepo.capture.hook.in_project` (one rule for
+#: what is project code, in the hook and before the re-exec decision) and its folder list.
+SITECUSTOMIZE = (_SITECUSTOMIZE.replace("<<EXCLUDED_DIRS>>",
+                                        "frozenset({" + ", ".join(map(repr, sorted(EXCLUDED_DIRS))) + "})")
+                 .replace("<<IN_PROJECT>>", inspect.getsource(in_project)))
 
 RUNMAIN = r'''"""astrepo capture: run a script as __main__, instrumented (generated)."""
 import os
@@ -72,16 +114,25 @@ import sys
 
 del sys.argv[0]
 sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
-from astrepo.capture.hook import run_main_script
+try:
+    from astrepo.capture.hook import run_main_script
+except Exception:  # astrepo not importable after all: run the script as python would
+    import runpy
 
-run_main_script(sys.argv[0])
+    runpy.run_path(sys.argv[0], run_name="__main__")
+else:
+    run_main_script(sys.argv[0])
 '''
+
+
+#: The shim's file name in the bootstrap folder.
+RUNMAIN_NAME = "_astrepo_runmain.py"
 
 
 def write_bootstrap(folder: str) -> str:
     """Write the bootstrap files into ``folder`` (created); returns the folder."""
     os.makedirs(folder, exist_ok=True)
-    for name, text in (("sitecustomize.py", SITECUSTOMIZE), ("_astrepo_runmain.py", RUNMAIN)):
+    for name, text in (("sitecustomize.py", SITECUSTOMIZE), (RUNMAIN_NAME, RUNMAIN)):
         path = os.path.join(folder, name)
         try:
             with open(path, encoding="utf-8") as handle:

@@ -18,7 +18,19 @@ Standard library only: this runs inside the traced program.
 from __future__ import annotations
 
 import array
-import hashlib
+
+try:  # hashlib's blake2b itself, without loading OpenSSL as ``import hashlib`` does (~2 ms at start-up)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
+
+#: Version of the instrumented code (the rewrite of `astrepo.capture.instrument` and the frames it
+#: appends): part of the compiled-code cache key (`astrepo.capture.hook`). Declared here so that a
+#: cache hit imports neither the instrumenter nor ``ast``. History: 1 - first version; 2 - no line
+#: points on docstrings and ``__future__`` imports; 3 - sampled value previews (per-node counters,
+#: `SAMPLE_FIRST`/`SAMPLE_EVERY`); 4 - integer frames and side lists, C-level samplers ``_ar_q``,
+#: inline expression events in function bodies, events implied by their neighbours (not appended).
+INSTRUMENT_VERSION = 4
 
 #: tag -> (letter, meaning). Letters are the event kinds' short names in docs and tests.
 TAGS = {
@@ -57,7 +69,7 @@ KEY_BYTES = 7
 
 def node_key(node_id: str) -> int:
     """The integer standing for ``node_id`` in event codes (the same at instrument and read time)."""
-    return int.from_bytes(hashlib.blake2b(node_id.encode("utf-8"), digest_size=KEY_BYTES).digest(), "little")
+    return int.from_bytes(blake2b(node_id.encode("utf-8"), digest_size=KEY_BYTES).digest(), "little")
 
 
 def event_code(node_id: str, letter: str) -> int:

@@ -18,6 +18,7 @@ import array
 import marshal
 import os
 import struct
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -124,6 +125,8 @@ class RunSummary:
     stats: dict = field(default_factory=dict)
     #: node id -> (path, kind, qualname, line) of every instrumented node (the segments' module tables)
     nodes: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict, repr=False)  #: segment file -> its header (readable ones)
+    tables: object = field(default=None, repr=False)  #: what decoding needs (`_Tables`)
 
 
 def read_run(run_dir: str) -> tuple[list[Event], RunSummary]:
@@ -166,6 +169,7 @@ def iter_run(run_dir: str) -> tuple[RunSummary, Iterator[Event]]:
                         summary.end_ns = max(summary.end_ns, v)
                     else:
                         summary.stats[k] = summary.stats.get(k, 0) + v
+    summary.headers, summary.tables = headers, tables
     return summary, _events(run, run_dir, headers, tables)
 
 
@@ -180,14 +184,56 @@ def _events(run: str, run_dir: str, headers: dict[str, dict], tables: _Tables) -
             decoder = decoders.get(tid)
             if decoder is None:
                 decoder = decoders[tid] = _Decoder(run, header, tid, tname, tables)
-            if record[0] == "F":
-                frames = array.array(FRAME_TYPECODE)
-                frames.frombytes(data)
-                items = frames.tolist()
-                del frames, data
-            else:
-                items = [i if type(i) is int else 0 for i in data]
-            yield from decoder.feed(items, side)
+            yield from decoder.feed(_batch_items(record[0], data), side)
+
+
+@dataclass(slots=True)
+class Totals:
+    """A run's frames counted per event code, filled while `aggregate_run`'s details are read.
+
+    Codes are ``node key << 4 | tag`` (`astrepo.capture.codes`); events the instrumented code left
+    out (implied) are counted like the others.
+    """
+
+    counts: dict = field(default_factory=lambda: defaultdict(int))  #: code -> frames
+    #: node key -> [finished, total ns, max ns] of the function's calls that ended (return or exception)
+    durations: dict = field(default_factory=dict)
+    pairs: set = field(default_factory=set)  #: (caller node key, callee node key) seen on the stacks
+
+
+def aggregate_run(run_dir: str) -> tuple[RunSummary, Totals, Iterator[Event]]:
+    """Like `iter_run`, for joining a run: the summary, `Totals` (complete once the iterator is
+    exhausted) and the *detail* events only: exceptions (``data["depth"]``: open calls of their
+    thread after them), and the sampled calls, returns, values and variables, with previews.
+
+    About 20x faster than decoding every event: plain frames (lines, branches, values and
+    variables not sampled) are only counted, calls and returns only timed.
+    """
+    summary, _ = iter_run(run_dir)
+    totals = Totals()
+    return summary, totals, _details(summary.run, run_dir, summary, totals)
+
+
+def _details(run: str, run_dir: str, summary: RunSummary, totals: Totals) -> Iterator[Event]:
+    tables = summary.tables
+    for seg, header in summary.headers.items():
+        aggregators: dict[int, _Decoder] = {}
+        for record in read_records(os.path.join(run_dir, seg)):
+            if record[0] not in ("F", "B"):
+                continue
+            _, tid, tname, data, side = record
+            aggregator = aggregators.get(tid)
+            if aggregator is None:
+                aggregator = aggregators[tid] = _Decoder(run, header, tid, tname, tables)
+            yield from aggregator.aggregate(_batch_items(record[0], data), side, totals)
+
+
+def _batch_items(kind: str, data: object) -> list[int]:
+    if kind == "F":
+        frames = array.array(FRAME_TYPECODE)
+        frames.frombytes(data)
+        return frames.tolist()
+    return [i if type(i) is int else 0 for i in data]
 
 
 class _Tables:
@@ -211,6 +257,8 @@ class _Tables:
 _TAG_C0, _TAG_C1, _TAG_A0, _TAG_A1 = TAG["C0"], TAG["C1"], TAG["A0"], TAG["A1"]
 _TAG_X, _TAG_H, _TAG_T, _TAG_F, _TAG_L = TAG["X"], TAG["H"], TAG["T"], TAG["F"], TAG["L"]
 _CALLS = frozenset({_TAG_C0, _TAG_C1, _TAG_A0, _TAG_A1})
+#: Frames that are only counted when aggregating (no items, no side item).
+_COUNTED = frozenset({_TAG_L, _TAG_T, _TAG_F, TAG["V0"], TAG["W0"]})
 _RETURNS, _VALUES, _VARIABLES = (TAG["R0"], TAG["R1"]), (TAG["V0"], TAG["V1"]), (TAG["W0"], TAG["W1"])
 
 
@@ -317,6 +365,104 @@ class _Decoder:
         if j:
             del side[:j]
 
+    def aggregate(self, items: list[int], side: list, totals: Totals) -> Iterator[Event]:
+        """`feed` for joining: count and time into ``totals``, yield the detail events only
+        (see `aggregate_run`). The stack holds (call number, enter ts, node key)."""
+        if self.carry:
+            items = self.carry + items
+            self.carry = []
+        if side:
+            self.side.extend(side)
+        side = self.side
+        tables = self.tables
+        by_key, implied, follows = tables.by_key, tables.implied, tables.follows
+        counts, durations, pairs, stack = totals.counts, totals.durations, totals.pairs, self.stack
+        i, j, n, n_side = 0, 0, len(items), len(side)
+        while i < n:
+            code = items[i]
+            tag = code & TAG_MASK
+            key = code >> TAG_BITS
+            if key not in by_key:
+                i += 1  # resynchronise after a dropped (overflowed) stretch
+                continue
+            if tag in _COUNTED:
+                counts[code] += 1
+                if tag == _TAG_L and code in implied:
+                    counts[implied[code]] += 1
+                i += 1
+                continue
+            width = WIDTH.get(tag)
+            if width is None:
+                i += 1
+                continue
+            has_side = tag in HAS_SIDE
+            if i + 1 + width > n or (has_side and j >= n_side):
+                self.carry = items[i:]
+                break
+            extra = None
+            if has_side:
+                extra = side[j]
+                j += 1
+            value = items[i + 1] if width else 0
+            i += 1 + width
+            counts[code] += 1
+            if tag in _CALLS:
+                self.calls += 1
+                if stack:
+                    pairs.add((stack[-1][2], key))
+                stack.append((self.calls, value, key))
+                if code in follows:
+                    counts[follows[code]] += 1
+                if tag == _TAG_C1 or tag == _TAG_A1:
+                    yield self._detail("call", key, {"args": [preview_json(a) for a in extra]
+                                                     if isinstance(extra, tuple) else []})
+            elif tag in _RETURNS:
+                _add_duration(durations, key, value)
+                if stack:
+                    stack.pop()
+                if tag == _RETURNS[1]:
+                    yield self._detail("return", key, {"value": preview_json(extra)}, duration=value)
+            elif tag == _TAG_X:
+                current = self._call_id(-1)
+                parent = self._call_id(-2)
+                duration = None
+                if stack:
+                    _, t0, _ = stack.pop()
+                    duration = value - t0
+                    _add_duration(durations, key, duration)
+                exc_type, message, where, here = _fields(extra, 4)
+                yield self._detail("exception", key, {
+                    "exc_type": exc_type or "", "message": preview_json(message).get("repr", ""),
+                    "raised_here": bool(here), "depth": len(stack)},
+                    ts=value + self.offset, duration=duration, call_id=current, parent=parent, line=where)
+            elif tag == _TAG_H:
+                exc_type, message, origin_file, origin_line = _fields(extra, 4)
+                yield self._detail("caught", key, {
+                    "exc_type": exc_type or "", "message": preview_json(message).get("repr", ""),
+                    "origin_file": origin_file or "", "origin_line": origin_line or 0, "depth": len(stack)},
+                    ts=value + self.offset, call_id=self._call_id(-1), parent=self._call_id(-2))
+            elif tag == _VALUES[1]:
+                yield self._detail("value", key, {"value": preview_json(extra)})
+            elif tag == _VARIABLES[1]:
+                pairs_ = extra if isinstance(extra, tuple) else ()
+                yield self._detail("variable", key, {
+                    "values": {pairs_[k]: preview_json(pairs_[k + 1]) for k in range(0, len(pairs_) - 1, 2)}})
+        if j:
+            del side[:j]
+
+    def _call_id(self, depth: int) -> str:
+        """The call ID of an open call (``-1``: the innermost) in aggregate mode, "" if none."""
+        if len(self.stack) < -depth:
+            return ""
+        return f"{self.pid}:{self.tid}:{self.stack[depth][0]}"
+
+    def _detail(self, kind: str, key: int, data: dict, ts: int | None = None, duration: int | None = None,
+                call_id: str = "", parent: str = "", line: int | None = None) -> Event:
+        node_id = self.tables.by_key[key]
+        path, _, qual, node_line = self.tables.nodes.get(node_id, ("", "", "", 0))
+        return Event(self.run, self.pid, self.tname, self.tid, 0, kind, node_id, qual, path, line or node_line,
+                     call_id, parent, ts, duration, data)
+
     def _implied(self, code: int, current: str, parent: str) -> Event:
         """An event the instrumented code left out (`astrepo.capture.codes`): a branch before a line,
         or a function's first line after its call."""
@@ -329,6 +475,17 @@ class _Decoder:
                          current, parent)
         return Event(self.run, self.pid, self.tname, self.tid, self.seq, "branch", node_id, qual, path, line,
                      current, parent, None, None, {"taken": tag == _TAG_T})
+
+
+def _add_duration(durations: dict, key: int, duration: int) -> None:
+    entry = durations.get(key)
+    if entry is None:
+        durations[key] = [1, duration, duration]
+    else:
+        entry[0] += 1
+        entry[1] += duration
+        if duration > entry[2]:
+            entry[2] = duration
 
 
 def _fields(extra: object, n: int) -> tuple:

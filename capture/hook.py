@@ -17,17 +17,15 @@ plain code (counted, never raised).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.abc
 import importlib.machinery
 import marshal
 import os
 import sys
-import uuid
 
 from astrepo.capture import recorder as _recorder
-from astrepo.capture.instrument import INSTRUMENT_VERSION, instrument_source
-from astrepo.capture.points import Plan, plan_for_strategy, plan_from_json, points_for_module
+from astrepo.capture.codes import INSTRUMENT_VERSION, blake2b
+from astrepo.capture.points import Plan, plan_for_strategy, plan_from_json
 
 #: Environment switches (the contract with `astrepo trace` and with users enabling capture by hand).
 ENV_TRACE = "ASTREPO_TRACE"  #: "1" turns capture on
@@ -61,15 +59,21 @@ class Config:
     def wants(self, filename: str) -> bool:
         """Whether a source file is project code to instrument."""
         path = os.path.abspath(filename)
-        if not path.endswith(".py") or not path.startswith(self.root + os.sep):
-            return False
-        if path.startswith(_OWN_DIRS):
-            return False
-        rel_parts = path[len(self.root) + 1:].split(os.sep)
-        return not any(part in EXCLUDED_DIRS for part in rel_parts[:-1])
+        return in_project(path, self.root) and not path.startswith(_OWN_DIRS)
 
     def relpath(self, filename: str) -> str:
         return os.path.relpath(os.path.abspath(filename), self.root).replace(os.sep, "/")
+
+
+def in_project(path: str, root: str, excluded: frozenset = EXCLUDED_DIRS) -> bool:
+    """Whether ``path`` (absolute) is a ``.py`` file under ``root`` outside the excluded folders.
+
+    Self-contained (``os`` only): the bootstrap's sitecustomize carries a copy of this function,
+    to decide on re-executing a main script before importing anything of astrepo.
+    """
+    if not path.endswith(".py") or not path.startswith(root + os.sep):
+        return False
+    return not any(part in excluded for part in path[len(root) + 1:].split(os.sep)[:-1])
 
 
 def config_from_env(environ: dict | None = None) -> Config | None:
@@ -92,6 +96,7 @@ def config_from_env(environ: dict | None = None) -> Config | None:
 def new_run_id() -> str:
     """A sortable, unique run id."""
     import time
+    import uuid
 
     return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
@@ -99,7 +104,7 @@ def new_run_id() -> str:
 def compile_instrumented(source: bytes, filename: str, config: Config):
     """Instrumented code object for one file (cached); None when the file cannot be instrumented."""
     rel = config.relpath(filename)
-    key = hashlib.blake2b(digest_size=16)
+    key = blake2b(digest_size=16)
     for part in (source, rel.encode(), config.plan.digest.encode(), str(INSTRUMENT_VERSION).encode(),
                  sys.version.encode()):
         key.update(part)
@@ -110,6 +115,10 @@ def compile_instrumented(source: bytes, filename: str, config: Config):
             return marshal.loads(handle.read())
     except (OSError, ValueError, EOFError, TypeError):
         pass
+    # Only a cache miss needs the instrumenter (and ``ast``): imported here, not at start-up.
+    from astrepo.capture.instrument import instrument_source
+    from astrepo.capture.strategies import points_for_module
+
     plan = config.plan
     result = instrument_source(source, rel, lambda tree, ids: points_for_module(plan, tree, ids))
     code = compile(result.tree, filename, "exec", dont_inherit=True)

@@ -77,16 +77,10 @@ import copy
 from dataclasses import dataclass
 
 from astrepo.capture.ast_ids import FUNCTION_TYPES, AstIds, arg_list, assign_ids
-from astrepo.capture.codes import event_code
+from astrepo.capture.codes import INSTRUMENT_VERSION, event_code  # noqa: F401 (re-exported)
 from astrepo.capture.points import PointTable
 from astrepo.capture.recorder import SAMPLE_EVERY, SAMPLE_FIRST, is_secret_name
 
-#: Bump when the rewrite changes: part of the compiled-code cache key.
-#: History: 1 - first version; 2 - no line points on docstrings and ``__future__`` imports;
-#: 3 - sampled value previews (per-node counters ``_ar_c``, `SAMPLE_FIRST`/`SAMPLE_EVERY`);
-#: 4 - integer frames and side lists (`astrepo.capture.codes`), C-level samplers ``_ar_q``,
-#: inline expression events in function bodies, events implied by their neighbours (not appended).
-INSTRUMENT_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,9 @@ previews (argument/return/expression/variable values): the first N, then one in 
 astrepo.capture.recorder). Every execution is still counted and timed. Expression points always
 use the default.
 
-Until the planner exists, a plan with no points and a ``strategy`` means the
-built-in default below, computed per module from its source alone (so it
-also works for modules the index has never seen):
+A plan with no points and a ``strategy`` means the built-in default below
+(`astrepo.capture.strategies`), computed per module from its source alone (so
+it also works for modules the index has never seen):
 
 * ``full_trace``: everything above at every node;
 * ``balanced``: boundaries with argument/return previews of every function,
@@ -43,12 +43,9 @@ Standard library only: this runs inside the traced program.
 
 from __future__ import annotations
 
-import ast
-import hashlib
-import json
-from dataclasses import dataclass, field
+from collections import namedtuple
 
-from astrepo.capture.ast_ids import FUNCTION_TYPES, AstIds
+from astrepo.capture.codes import blake2b
 
 #: Version of the plan document. History: 1 - first version.
 PLAN_FORMAT = 1
@@ -63,24 +60,26 @@ COMPLEX_DECISIONS = 6
 ENTRY_NAMES = frozenset({"main", "run", "cli", "handle", "handler", "entry", "entrypoint", "app"})
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
-    """What to record at one node."""
-
-    node_id: str
-    kind: str  #: one of POINT_KINDS
-    capture: dict = field(default_factory=dict, hash=False, compare=False)
-    sampling: object = None
-    reason: str = ""
+# Records are named tuples, not dataclasses: this module is imported by every traced process at
+# start-up, and ``dataclasses`` (with ``inspect``) would cost it ~5 ms.
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """A strategy and, when the planner made it, explicit points."""
+class Point(namedtuple("Point", "node_id kind capture sampling reason")):
+    """What to record at one node: ``kind`` is one of POINT_KINDS, ``capture`` a dict of options
+    (``args``, ``return``), ``sampling`` ``{"first": N, "every": M}`` or None."""
 
-    strategy: str
-    points: tuple[Point, ...] = ()
-    digest: str = ""  #: identifies the plan in the compiled-code cache
+    __slots__ = ()
+
+    def __new__(cls, node_id: str, kind: str, capture: dict | None = None, sampling: object = None,
+                reason: str = "") -> Point:
+        return super().__new__(cls, node_id, kind, {} if capture is None else capture, sampling, reason)
+
+
+class Plan(namedtuple("Plan", "strategy points digest", defaults=((), ""))):
+    """A strategy and, when the planner made it, explicit points; ``digest`` identifies the plan
+    in the compiled-code cache."""
+
+    __slots__ = ()
 
     @property
     def explicit(self) -> bool:
@@ -91,11 +90,13 @@ def plan_for_strategy(strategy: str) -> Plan:
     """A plan meaning "the built-in default of ``strategy``"."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
-    return Plan(strategy, (), hashlib.blake2b(f"default:{strategy}".encode(), digest_size=8).hexdigest())
+    return Plan(strategy, (), blake2b(f"default:{strategy}".encode(), digest_size=8).hexdigest())
 
 
 def plan_from_json(text: str) -> Plan:
     """Parse a plan document; raises ValueError with a clear message on a bad one."""
+    import json
+
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
@@ -111,12 +112,14 @@ def plan_from_json(text: str) -> Plan:
                             raw.get("sampling"), str(raw.get("reason", ""))))
     if not points:
         return plan_for_strategy(strategy)
-    digest = hashlib.blake2b(json.dumps(doc, sort_keys=True).encode(), digest_size=8).hexdigest()
+    digest = blake2b(json.dumps(doc, sort_keys=True).encode(), digest_size=8).hexdigest()
     return Plan(strategy, tuple(points), digest)
 
 
 def plan_to_json(plan: Plan) -> str:
     """Serialize a plan (the inverse of `plan_from_json`)."""
+    import json
+
     return json.dumps({
         "format": PLAN_FORMAT, "strategy": plan.strategy,
         "points": [{"node_id": p.node_id, "kind": p.kind, "capture": p.capture, "sampling": p.sampling,
@@ -128,100 +131,11 @@ def plan_to_json(plan: Plan) -> str:
 PointTable = dict[str, dict[str, Point]]
 
 
-def points_for_module(plan: Plan, tree: ast.Module, ids: AstIds) -> PointTable:
-    """The points of ``plan`` that fall on this module's nodes."""
-    if plan.explicit:
-        known = {r.id for r in ids.records.values()}
-        table: PointTable = {}
-        for p in plan.points:
-            if p.node_id in known:
-                table.setdefault(p.node_id, {})[p.kind] = p
-        return table
-    return default_points(plan.strategy, tree, ids)
+def __getattr__(name: str):
+    """`points_for_module` and `default_points` live in `astrepo.capture.strategies` (they need
+    ``ast``); importing them from here still works, at the cost of that import only then."""
+    if name in ("points_for_module", "default_points"):
+        from astrepo.capture import strategies
 
-
-def default_points(strategy: str, tree: ast.Module, ids: AstIds) -> PointTable:
-    """The built-in default points of ``strategy`` for one module (see the module docstring)."""
-    table: PointTable = {}
-
-    def add(node_id: str, kind: str, reason: str, **capture: object) -> None:
-        table.setdefault(node_id, {})[kind] = Point(node_id, kind, capture, None, reason)
-
-    full = strategy == "full_trace"
-    for node, record in ids.records.items():
-        kind = record.kind
-        if kind == "function":
-            if full or strategy == "balanced":
-                add(record.id, "function_boundary", strategy, args=True, **{"return": True})
-            elif _is_entry_point(node):
-                add(record.id, "function_boundary", "entry point")
-            add(record.id, "exception", "exceptions everywhere")
-        elif kind == "except":
-            add(record.id, "exception", "exceptions everywhere")
-    if full:
-        protected = _protected_statements(tree)
-        for node, record in ids.records.items():
-            kind = record.kind
-            if kind in ("if", "while", "for", "case"):
-                add(record.id, "branch", strategy)
-            if kind in ("assign", "annassign", "augassign"):
-                add(record.id, "variable", strategy)
-            if kind == "call":
-                add(record.id, "expression", strategy)
-            if kind not in ("module", "class", "function", "lambda", "call", "except", "case") \
-                    and id(node) not in protected:
-                add(record.id, "line", strategy)
-    elif strategy == "balanced":
-        for node in ids.records:
-            if isinstance(node, FUNCTION_TYPES) and _is_complex(node):
-                for inner in _own_nodes(node):
-                    record = ids.records.get(inner)
-                    if record is None:
-                        continue
-                    if record.kind in ("if", "while", "for", "case"):
-                        add(record.id, "branch", "complex function")
-                    elif record.kind in ("assign", "annassign", "augassign"):
-                        add(record.id, "variable", "complex function")
-    return table
-
-
-def _protected_statements(tree: ast.Module) -> set[int]:
-    """ids of statements the instrumenter never puts a line event before (docstrings, futures)."""
-    out: set[int] = set()
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if not isinstance(node, (ast.Module, ast.ClassDef, *FUNCTION_TYPES)) or not body:
-            continue
-        first = body[0]
-        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-            out.add(id(first))
-        if isinstance(node, ast.Module):
-            out.update(id(s) for s in body if isinstance(s, ast.ImportFrom) and s.module == "__future__")
-    return out
-
-
-def _is_entry_point(node: ast.AST) -> bool:
-    name = getattr(node, "name", "")
-    return name in ENTRY_NAMES or name.startswith("test_") or name.startswith("test")
-
-
-def _own_nodes(func: ast.AST):
-    """Nodes of a function's body, not descending into nested definitions."""
-    stack = list(func.body)
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-
-
-def _is_complex(func: ast.AST) -> bool:
-    decisions = 0
-    for node in _own_nodes(func):
-        if isinstance(node, ast.Raise):
-            return True
-        if isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.ExceptHandler, ast.match_case,
-                             ast.BoolOp, ast.IfExp)):
-            decisions += 1
-    return decisions >= COMPLEX_DECISIONS
+        return getattr(strategies, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,8 +16,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-from astrepo.capture.bootstrap import trace_environment, write_bootstrap
-from astrepo.capture.hook import new_run_id
+from astrepo.capture.bootstrap import RUNMAIN_NAME, trace_environment, write_bootstrap
+from astrepo.capture.hook import in_project, new_run_id
 from astrepo.capture.points import STRATEGIES, plan_from_json
 from astrepo.errors import CaptureError
 
@@ -54,6 +54,7 @@ def run_traced(command: list[str], root: str, db: str, plan_path: str | None = N
                             strategy or ("balanced" if not plan_path else None))
     events_dir = os.path.join(db, "events", run_id)
     os.makedirs(events_dir, exist_ok=True)
+    command = shim_command(command, bootstrap, root)
     started = time.perf_counter()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -67,3 +68,32 @@ def run_traced(command: list[str], root: str, db: str, plan_path: str | None = N
     if code < 0:
         code = 128 - code
     return TraceResult(run_id, code, time.perf_counter() - started, events_dir)
+
+
+#: Options of the ``python`` command line followed by a value in the next argument.
+_VALUE_OPTIONS = frozenset({"-X", "-W", "--check-hash-based-pycs"})
+
+
+def shim_command(command: list[str], bootstrap_dir: str, root: str) -> list[str]:
+    """``python [options] script.py ...`` with the bootstrap's shim before the script, when the
+    script is project code: what the bootstrap would re-execute the interpreter into, done up
+    front (one interpreter start-up less). Any other command is returned as it is.
+    """
+    if not command or not os.path.basename(command[0]).startswith("python"):
+        return command
+    i = 1
+    while i < len(command):
+        arg = command[i]
+        if arg in _VALUE_OPTIONS:
+            i += 2
+        elif arg.startswith("--") or arg == "-":
+            return command  # --help, --version, -- ..., stdin: nothing to run as a script
+        elif arg.startswith("-"):
+            if arg[1] not in "XW" and ("c" in arg[1:] or "m" in arg[1:]):
+                return command  # -c CODE, -m MODULE (maybe combined: -uc, -Bm)
+            i += 1
+        else:
+            break
+    if i >= len(command) or not in_project(os.path.abspath(command[i]), os.path.abspath(root)):
+        return command
+    return [*command[:i], os.path.join(bootstrap_dir, RUNMAIN_NAME), *command[i:]]

@@ -1,6 +1,6 @@
 """The runtime join: a traced run's events as rows of the graph's runtime layer.
 
-`join_run` turns the segments of one run (`astrepo.capture.events.iter_run`)
+`join_run` turns the segments of one run (`astrepo.capture.events.aggregate_run`)
 into rows of the tables declared in ``graph/schema.py`` (``RUNTIME_*``):
 
 * one ``Run`` row (command, start, duration, exit code, processes, counts);
@@ -56,7 +56,8 @@ import pyarrow as pa
 from astrepo.errors import ConfigError
 import pyarrow.compute as pc
 
-from astrepo.capture.events import Event, RunSummary, iter_run
+from astrepo.capture.codes import TAG_BITS, TAG_MASK, TAGS
+from astrepo.capture.events import Event, RunSummary, Totals, aggregate_run
 from astrepo.model import NodeKind
 from astrepo.graph.schema import RUNTIME_EDGE_TABLES, RUNTIME_NODE_TABLES, edge_columns
 from astrepo.graph.rowcache import read_table, write_table
@@ -204,91 +205,83 @@ class _Occurrences:
         return occ
 
 
-def join_run(run_dir: str, info: RunInfo | None = None, index: NodeIndex | None = None,
-             events: Iterable[Event] | None = None, summary: RunSummary | None = None) -> RunRows:
-    """Join one run's segments into runtime-layer rows (pure apart from reading the segments)."""
+def join_run(run_dir: str, info: RunInfo | None = None, index: NodeIndex | None = None) -> RunRows:
+    """Join one run's segments into runtime-layer rows (pure apart from reading the segments).
+
+    Counts, durations and caller/callee pairs come aggregated from the reader
+    (`astrepo.capture.events.aggregate_run`); only the detail events (exceptions, sampled
+    previews) go through here one by one.
+    """
     info = info or RunInfo()
     index = index or NodeIndex()
-    if events is None or summary is None:
-        summary, events = iter_run(run_dir)
+    summary, totals, details = aggregate_run(run_dir)
     run = summary.run
     nodes = summary.nodes
     stats: dict[str, _Stat] = {nid: _Stat(kind, qual, path, line) for nid, (path, kind, qual, line) in nodes.items()}
-    call_fn: dict[str, str] = {}  # call id -> function id, open calls only
-    runtime_calls: set[tuple[str, str]] = set()
     occurrences = _Occurrences(run)
     open_occ: dict[tuple[int, int], _Occurrence] = {}
-    depth: dict[tuple[int, int], int] = defaultdict(int)
-    counts: dict[str, int] = defaultdict(int)
     root = os.path.abspath(info.root) if info.root else ""
-    for e in events:
-        counts[e.kind] += 1
-        stat = stats.get(e.node_id)
-        if stat is None:
-            stat = stats[e.node_id] = _Stat("", e.name, e.path, e.line)
+    for e in details:
+        stat = stats[e.node_id]
         stream = (e.pid, e.tid)
         kind = e.kind
         if kind == "call":
-            stat.calls += 1
-            depth[stream] += 1
-            call_fn[e.call_id] = e.node_id
-            caller = call_fn.get(e.parent_call)
-            if caller is not None:
-                runtime_calls.add((caller, e.node_id))
             for i, arg in enumerate(e.data.get("args", ())):
                 while len(stat.arg_types) <= i:
                     stat.arg_types.append({})
                 _add_type(stat.arg_types[i], arg.get("type", "?"))
         elif kind == "return":
-            depth[stream] -= 1
-            call_fn.pop(e.call_id, None)
-            _finish(stat, e.duration_ns)
-            value = e.data.get("value")
-            if value is not None:
-                _add_type(stat.return_types, value.get("type", "?"))
+            _add_type(stat.return_types, e.data["value"].get("type", "?"))
         elif kind == "exception":
-            depth[stream] -= 1
-            call_fn.pop(e.call_id, None)
-            stat.exceptions += 1
-            _finish(stat, e.duration_ns)
-            _exception_left(e, stream, depth[stream], index, open_occ, occurrences, run)
+            _exception_left(e, stream, e.data["depth"], index, open_occ, occurrences, run)
         elif kind == "caught":
-            stat.exceptions += 1
-            stat.hits += 1
-            _exception_caught(e, stream, depth[stream], index, open_occ, occurrences, run, root)
-        elif kind == "line":
-            stat.hits += 1
-        elif kind == "branch":
-            if e.data.get("taken"):
-                stat.taken += 1
-            else:
-                stat.not_taken += 1
+            _exception_caught(e, stream, e.data["depth"], index, open_occ, occurrences, run, root)
         elif kind == "value":
-            stat.hits += 1
-            value = e.data.get("value")
-            if value is not None:  # sampled out otherwise
-                _add_type(stat.value_types, value.get("type", "?"))
-                stat.last_value = value.get("repr", "")
+            value = e.data["value"]
+            _add_type(stat.value_types, value.get("type", "?"))
+            stat.last_value = value.get("repr", "")
         elif kind == "variable":
-            stat.writes += 1
             values = e.data.get("values") or {}
             for v in values.values():
                 _add_type(stat.value_types, v.get("type", "?"))
-            if values:  # empty when sampled out
+            if values:
                 stat.last_value = ", ".join(f"{k}={v.get('repr', '')}" for k, v in values.items())
     for occ in open_occ.values():
         if occ.row["outcome"] == "open":
             occ.row["outcome"] = "escaped"
+    counts, runtime_calls = _merge_totals(stats, totals, summary.tables.by_key)
     return _rows(run, info, summary, stats, nodes, occurrences, runtime_calls, counts, index)
 
 
-def _finish(stat: _Stat, duration: int | None) -> None:
-    if duration is None:
-        return
-    stat.finished += 1
-    stat.total_ns += duration
-    if duration > stat.max_ns:
-        stat.max_ns = duration
+#: What a frame counts as, per tag letter (`astrepo.capture.codes.TAGS`): (event kind, `_Stat` field).
+_COUNT_AS = {"L": ("line", "hits"), "T": ("branch", "taken"), "F": ("branch", "not_taken"),
+             "C0": ("call", "calls"), "C1": ("call", "calls"), "A0": ("call", "calls"), "A1": ("call", "calls"),
+             "R0": ("return", None), "R1": ("return", None), "X": ("exception", "exceptions"),
+             "H": ("caught", "exceptions"), "V0": ("value", "hits"), "V1": ("value", "hits"),
+             "W0": ("variable", "writes"), "W1": ("variable", "writes")}
+
+
+def _merge_totals(stats: dict[str, _Stat], totals: Totals, by_key: dict[int, str]) -> tuple[dict, set]:
+    """Add the aggregated counts and durations to ``stats``; (event counts by kind, runtime call pairs)."""
+    counts: dict[str, int] = defaultdict(int)
+    for code, n in totals.counts.items():
+        node_id = by_key.get(code >> TAG_BITS)
+        if node_id is None:
+            continue
+        kind, attr = _COUNT_AS[TAGS[code & TAG_MASK][0]]
+        counts[kind] += n
+        stat = stats[node_id]
+        if attr is not None:
+            setattr(stat, attr, getattr(stat, attr) + n)
+        if kind == "caught":
+            stat.hits += n
+    for key, (finished, total, longest) in totals.durations.items():
+        stat = stats[by_key[key]]
+        stat.finished += finished
+        stat.total_ns += total
+        stat.max_ns = max(stat.max_ns, longest)
+    runtime_calls = {(by_key[caller], by_key[callee]) for caller, callee in totals.pairs}
+    return counts, runtime_calls
 
 
 def _add_type(types: dict, name: str) -> None:

@@ -111,6 +111,75 @@ def test_join_groups_exception_occurrences_and_counts_nodes(tmp_path: Path) -> N
     assert (run["command"], run["exit_code"], run["exceptions"]) == ("python prog.py", 0, 2)
 
 
+LOOPS = textwrap.dedent('''
+    def parse(text):
+        return int(text)
+
+
+    def total(items):
+        acc = 0
+        for item in items:
+            try:
+                acc += parse(item)
+            except ValueError:
+                acc -= 1
+        return acc
+
+
+    def gen(n):
+        for i in range(n):
+            yield parse(str(i))
+
+
+    print(total([str(i) if i % 7 else "x" for i in range(3000)]), sum(gen(500)))
+''')
+
+
+def test_aggregated_join_matches_decoded_events(tmp_path: Path, monkeypatch) -> None:
+    """The join counts frames without decoding them: the same totals as counting decoded events."""
+    from collections import Counter
+
+    from astrepo.capture.events import read_run
+    import astrepo.graph.join as join
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "prog.py").write_text(LOOPS)
+    db = tmp_path / "db"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ASTREPO_")}
+    env = trace_environment(base, write_bootstrap(str(db / "bootstrap")), str(project), str(db), "run1",
+                            None, "full_trace")
+    proc = subprocess.run([sys.executable, "prog.py"], cwd=project, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    run_dir = db / "events" / "run1"
+    monkeypatch.setattr(join, "MAX_EVENTS_PER_SITE", 10)
+    rows = join_run(str(run_dir), RunInfo(root=str(project)))
+    events, _ = read_run(str(run_dir))
+    by_kind = Counter(e.kind for e in events)
+    doc = rows.summary
+    assert doc["event_counts"] == dict(sorted(by_kind.items()))
+    stats = {r["node"]: r for r in rows.nodes["RuntimeStat"].to_pylist()}
+    expect: dict = {}
+    for e in events:
+        s = expect.setdefault(e.node_id, Counter())
+        s[e.kind] += 1
+        if e.kind == "branch":
+            s["taken" if e.data["taken"] else "not_taken"] += 1
+        if e.duration_ns is not None:
+            s["total_ns"] += e.duration_ns
+    for node_id, s in expect.items():
+        row = stats[node_id]
+        assert row["calls"] == s["call"]
+        assert row["exceptions"] == s["exception"] + s["caught"]
+        assert row["hits"] == max(s["line"] + s["value"] + s["caught"], s["variable"])
+        assert (row["taken"], row["not_taken"]) == (s["taken"], s["not_taken"])
+        assert row["total_ns"] == s["total_ns"]
+    # 429 ValueErrors raised in one place: 10 stored as Event rows, all counted, the rest noted.
+    assert doc["exceptions"] == 429 and len(rows.nodes["Event"]) == 10 and doc["exceptions_not_stored"] == 419
+    assert "419 of 429 exception occurrences" in doc["note"]
+
+
 def cypher(astrepo_cli, cwd: Path, query: str) -> list[dict]:
     proc = astrepo_cli("query", "--cypher", query, "--json", cwd=cwd)
     assert proc.returncode == 0, proc.stderr

@@ -15,10 +15,15 @@ what their callees return (classes -> instances, functions -> their
 ``return``s, generator functions -> generator objects whose iteration yields
 their ``yield``s), attributes of instances include ``self.attr = ...`` fields,
 decorated names hold what the decorator returns, and parameters receive the
-arguments of resolved call sites (``self`` the receiver). Parameter values
-need the call graph and vice versa, so resolution runs in rounds
-(MAX_FLOW_ROUNDS, incremental: only what read a changed parameter is redone);
-on overrun the result is marked partial and logged. Implicit calls (operator
+arguments of resolved call sites (``self`` the receiver). List and dict
+displays hold their items plus what is stored into them anywhere
+(``d[k] = f``, ``xs.append(f)``, ``extend``, ``update``, ``setdefault``);
+subscripts pick items by literal key or index, slices keep the items they
+select. Parameter values and container contents need the call graph and vice
+versa, so resolution runs in rounds (MAX_FLOW_ROUNDS, incremental: only what
+read a changed parameter or container is redone); within a round, values
+handed on from parameter to parameter settle in passes (MAX_ARGUMENT_PASSES).
+On overrun the result is marked partial and logged. Implicit calls (operator
 dunders, ``for`` -> ``__iter__``/``__next__``, ``with`` ->
 ``__enter__``/``__exit__``, calling an instance -> ``__call__``, property reads)
 and decorator applications become scope-level CALLS edges; builtins calling a
@@ -26,13 +31,26 @@ function argument (``map``, ``filter``, ``sorted(key=)``) add edges from the
 calling scope. Every edge carries its provenance (local, import, self, super,
 annotation, argument, implicit, decorator, callback, property, builtin, external).
 
+External names (no source here) are named as imported (``os.path.join``). An
+external spelled like a class (CapWords) called or used as an annotation gives
+an external instance whose attributes are named after the class
+(``ext.Client.send``); attributes of builtins are checked against this
+interpreter's builtins (``<builtin>.bytes.decode`` exists, ``<builtin>.str.decode``
+does not). An attribute of an external object whose type is unknown (a data
+attribute of an external base class, of an external instance, or an external
+value that flowed in) can be called by its name but has no known attributes,
+so names never grow into chains like ``Base.conn.cursor.execute``.
+
 Invariants: the result is a pure function of the inputs, sorted, so an
-incremental index equals a full one. Known limits: flow-insensitive within a
-scope (every assignment of a name counts); container contents are tracked for
-displays only (not ``append``/``update``); results of external calls are
-unknown; a value computed inside a recursive cycle may be cut short
-("recursive value"); sets larger than MAX_VALUES are cut (partial). Such
-calls are reported unresolved with the reason.
+incremental index equals a full one (sets are iterated in sorted order where
+order matters: cycle cut-offs depend on evaluation order). Known limits:
+flow-insensitive within a scope (every assignment of a name counts) and
+context-insensitive (a parameter holds the arguments of every call site);
+stores into containers count only for list/dict displays, not for ``list()``
+or ``dict()`` results; results of external calls are unknown unless the
+callee is spelled like a class; a value computed inside a recursive cycle may
+be cut short ("recursive value"); sets larger than MAX_VALUES are cut
+(partial). Such calls are reported unresolved with the reason.
 """
 
 from __future__ import annotations
@@ -40,7 +58,7 @@ from __future__ import annotations
 import builtins
 import re
 import logging
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -60,12 +78,22 @@ MAX_VALUES = 64
 #: marked partial (logged), never an error.
 MAX_FLOW_ROUNDS = 3
 
+#: How often one parameter's inflow may be recomputed within a round (`_settle_arguments`) as
+#: the arguments feeding it change; past it the rest waits for the next round.
+MAX_ARGUMENT_PASSES = 4
+
 log = logging.getLogger(__name__)
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 
 #: Heads the extractor gives literals (``", ".join`` is ``<str>.join``).
-LITERAL_HEADS = {f"<{t}>": f"<builtin>.{t}" for t in ("str", "list", "dict", "set", "tuple", "int", "float")}
+LITERAL_HEADS = {f"<{t}>": f"<builtin>.{t}" for t in ("str", "bytes", "list", "dict", "set", "tuple", "int", "float")}
+
+#: Builtin types whose slices are of the same type.
+_SEQUENCE_TYPES = frozenset(f"<builtin>.{t}" for t in ("str", "bytes", "list", "tuple", "bytearray"))
+
+#: Operators that give a builtin sequence of the type of their left operand.
+_SAME_TYPE_OPERATORS = frozenset(("__add__", "__mul__", "__mod__"))
 
 #: Builtin classes whose instances' methods we name (``<builtin>.str.join``).
 BUILTIN_TYPES = frozenset(f"<builtin>.{t}" for t in (
@@ -94,10 +122,12 @@ class Target(NamedTuple):
     """
 
     #: module | def | instance | external, and inside the resolver also bound (a method
-    #: with its receiver), gen (a generator object), seq / map (a list or dict display)
+    #: with its receiver), gen (a generator object), seq / map (a list or dict display),
+    #: xinstance (an instance of an external class), member (an attribute of an external
+    #: object: callable by its name, its own attributes unknown)
     kind: str
     #: module name, node ID, class node ID, external dotted name; (function ID, class ID)
-    #: for bound; (scope ID, Expr) for seq / map
+    #: for bound; (scope ID, Expr) for seq / map; external dotted name for xinstance / member
     value: str
     how: str  #: provenance of the first name: local, import, self, super, builtin, external
 
@@ -137,6 +167,10 @@ class _Project:
         #: names of properties and of dunder methods defined anywhere (prefilters implicit calls)
         self.property_names: set[str] = set()
         self.dunders: set[str] = set()
+        #: stores into containers: (scope, container text, operation, key, expression), the
+        #: operation "item" (``c[key] = e``), "add" (``c.append(e)``, ``c.add(e)``, ``c.insert(i, e)``,
+        #: ``c.setdefault(k, e)``), "extend" (``c.extend(e)``) or "update" (``c.update(e)``)
+        self.item_stores: list[tuple[ScopeFacts, str, str, str, Expr]] = []
         for mod in inputs:
             if not mod.scopes:
                 continue
@@ -151,6 +185,8 @@ class _Project:
                 scope = by_id.get(call.scope)
                 if scope is not None:
                     self.calls_at[(mod.module, call.end)] = (call, scope)
+                    if "." in call.callee and call.args:
+                        self._index_container_call(call, scope)
             if mod.module not in self.modules:  # first by path wins for duplicate names
                 self.modules[mod.module] = mod.scopes[0]
                 self.module_files[mod.module] = mod
@@ -178,12 +214,22 @@ class _Project:
         by_name: dict[str, list] = {}
         self_name = scope.params[0] if parent is not None and scope.params else ""
         for target, expr in scope.flows:
-            if "." not in target:
+            if target.endswith("]"):
+                container, _, key = target[:-1].partition("[")
+                self.item_stores.append((scope, container, "item", key, expr))
+            elif "." not in target:
                 by_name.setdefault(target, []).append(expr)
             elif self_name and target.count(".") == 1 and target.startswith(self_name + "."):
                 attrs = self.fields.setdefault(parent.id, {})
                 attrs.setdefault(target.split(".", 1)[1], []).append((scope, expr))
         self.flows[scope.id] = by_name
+
+    def _index_container_call(self, call: CallFact, scope: ScopeFacts) -> None:
+        container, method = call.callee.rsplit(".", 1)
+        operation, position = _CONTAINER_STORES.get(method, ("", 0))
+        if operation and position < len(call.args) and call.args[position] is not None \
+                and call.args[position][0] != "*":
+            self.item_stores.append((scope, container, operation, "", call.args[position]))
 
     def is_module(self, name: str) -> bool:
         return name in self.modules or name in self.packages
@@ -206,6 +252,10 @@ EMPTY: frozenset = frozenset()
 _TRANSPARENT_DECORATORS = frozenset(("staticmethod", "classmethod", "property", "abc.abstractmethod",
                                      "abstractmethod", "typing.overload", "overload"))
 
+#: Methods of builtin containers that store an argument: name -> (operation, argument position).
+_CONTAINER_STORES = {"append": ("add", 0), "add": ("add", 0), "insert": ("add", 1), "setdefault": ("add", 1),
+                     "extend": ("extend", 0), "update": ("update", 0)}
+
 #: Builtins that call a function argument: name -> (positions, keywords) of the function arguments.
 _HIGHER_ORDER = {
     "<builtin>.map": ((0,), ()), "<builtin>.filter": ((0,), ()), "<builtin>.sorted": ((), ("key",)),
@@ -224,6 +274,11 @@ _BUILTIN_RETURNS.update({"<builtin>.dict.copy": "<builtin>.dict", "<builtin>.lis
 def _vals(targets, reason: str = "") -> Vals:
     return (frozenset(targets), reason)
 
+
+#: Provenances of external values named by the code itself (imports and aliases of them): their
+#: attributes are names too (``os.path.join``). An external value that reached a name through a
+#: flow (argument, field, return) is an object of unknown type: one attribute is named, no more.
+_NAMED_HOW = frozenset(("import", "external"))
 
 #: When one target is reached several ways, the provenance kept is the first of these.
 _HOW_RANK = {h: i for i, h in enumerate((
@@ -269,10 +324,19 @@ class _Resolver:
         self.inflow: dict[tuple[str, str], frozenset] = {}
         #: parameters whose inflow was read this round
         self.demanded: set[tuple[str, str]] = set()
+        #: parameters demanded for the first time, in order (drained by `_settle_arguments`)
+        self.new_demands: list[tuple[str, str]] = []
         self.partial = False
         #: memo key -> the inflow keys its value depends on; a stack of such sets being collected
         self.memo_deps: dict = {}
+        #: inflow key -> memo keys that read it (some may have been recomputed since: check memo_deps)
+        self.readers: dict = {}
         self.deps_stack: list[set] = []
+        #: ``<builtin>.`` dotted name -> whether this interpreter's builtins have it
+        self.builtin_names: dict[str, bool] = {}
+        #: list/dict display (a seq / map target's value) -> what was stored into it, as
+        #: ((key, values), ...), key "" when unknown; from the previous round, like ``inflow``
+        self.stored: dict = {}
 
     def reset(self) -> None:
         self.memo.clear()
@@ -321,14 +385,29 @@ class _Resolver:
         self.memo[key] = result
         if mine:
             self.memo_deps[key] = frozenset(mine)
+            readers = self.readers
+            for dep in mine:
+                found = readers.get(dep)
+                if found is None:
+                    readers[dep] = [key]
+                else:
+                    found.append(key)
         return result
 
     def invalidate(self, changed: set) -> None:
-        """Forget memoized values that read a parameter whose inflow changed."""
-        stale = [k for k, deps in self.memo_deps.items() if not deps.isdisjoint(changed)]
-        for k in stale:
-            self.memo.pop(k, None)
-            del self.memo_deps[k]
+        """Forget memoized values that read a parameter (or container) whose inflow changed."""
+        memo_deps = self.memo_deps
+        for dep in changed:
+            for k in self.readers.pop(dep, ()):
+                deps = memo_deps.get(k)
+                if deps is not None and dep in deps:
+                    self.memo.pop(k, None)
+                    del memo_deps[k]
+
+    def argument(self, expr, scope: ScopeFacts) -> tuple[Target, ...]:
+        """The values of an argument expression, tagged "argument" (memoized across rounds)."""
+        return self._memoized(("argument", scope.id, expr), lambda: tuple(
+            Target(v.kind, v.value, "argument") for v in self.values(expr, scope, 0)[0]), 0)
 
     def _union(self, parts) -> Vals:
         out: set = set()
@@ -359,8 +438,7 @@ class _Resolver:
             return self._union(self.values(e, scope, depth) for e in expr[1])
         if k == "t":
             t = self.dotted(expr[1], scope, depth)
-            return _vals(Target("instance", v.value, "annotation") for v in _ordered(t[0])
-                         if v.kind == "def" and self.is_class(v.value))
+            return _vals(self.instances_of(t[0], "annotation"))
         base = self.values(expr[2] if k == "p" else expr[1], scope, depth)
         if not base[0]:
             return base
@@ -393,7 +471,7 @@ class _Resolver:
 
     @staticmethod
     def _retag(vals: Vals, how: str) -> Vals:
-        return (frozenset(Target(a.kind, a.value, how) for a in _ordered(vals[0])), vals[1])
+        return (frozenset(Target(a.kind, a.value, how) for a in vals[0]), vals[1])
 
     def super_member(self, parts: list[str], scope: ScopeFacts, depth: int) -> Vals:
         cls = self.enclosing_class(scope)
@@ -406,7 +484,7 @@ class _Resolver:
         receivers = [cls.id]
         if method is not None and method.params:
             inflow = self.inflow_of(method.id, method.params[0])
-            receivers = sorted({v.value for v in _ordered(inflow) if v.kind == "instance"}) or receivers
+            receivers = sorted({v.value for v in inflow if v.kind == "instance"}) or receivers
         out: set = set()
         for rid in receivers:
             mro = self.mro(rid, depth)
@@ -443,7 +521,7 @@ class _Resolver:
                 if isinstance(member, Target):
                     return _vals([Target(member.kind, member.value, "import")])
                 if member[0]:
-                    return _vals([Target(v.kind, v.value, "import") for v in _ordered(member[0])])
+                    return _vals([Target(v.kind, v.value, "import") for v in member[0]])
         if name in BUILTIN_NAMES:
             return _vals([Target("external", f"<builtin>.{name}", "builtin")])
         if name in LITERAL_HEADS:
@@ -479,8 +557,7 @@ class _Resolver:
             return self.dotted(b.target, scope, depth + 1)
         if kind is BindingKind.INSTANCE:
             t = self.dotted(b.target, scope, depth + 1)
-            out = [Target("instance", v.value, v.how) for v in _ordered(t[0]) if v.kind == "def" and self.is_class(v.value)]
-            out += [v for v in _ordered(t[0]) if v.kind == "external" and v.value in BUILTIN_TYPES]
+            out = self.instances_of(t[0], None)
             return _vals(out, f"{name!r} holds the result of a call to {b.target!r}")
         if kind is BindingKind.PARAM:
             return self.param_values(name, b, scope, depth)
@@ -496,22 +573,23 @@ class _Resolver:
                     return _vals(inflow, f"{name!r} is a parameter of a staticmethod")
                 if "classmethod" in decorators or owner.qualname.rsplit(".", 1)[-1] in (
                         "__new__", "__init_subclass__", "__class_getitem__"):
-                    classes = {Target("def", v.value, "self") for v in _ordered(inflow) if v.kind in ("def", "instance")}
+                    classes = {Target("def", v.value, "self") for v in inflow if v.kind in ("def", "instance")}
                     return _vals(classes or [Target("def", parent.id, "self")])
-                instances = {Target("instance", v.value, "self") for v in _ordered(inflow) if v.kind == "instance"}
+                instances = {Target("instance", v.value, "self") for v in inflow if v.kind == "instance"}
                 return _vals(instances or [Target("instance", parent.id, "self")])
         out = set(inflow)
         annotation = _annotation_name(b.target)
         if annotation:
             outer = self.p.scopes.get(owner.parent) if owner.parent else None
             t = self.dotted(annotation, outer or owner, depth + 1)
-            out.update(Target("instance", v.value, "annotation") for v in _ordered(t[0])
-                       if v.kind == "def" and self.is_class(v.value))
+            out.update(self.instances_of(t[0], "annotation"))
         return _vals(out, f"{name!r} is a parameter")
 
     def inflow_of(self, function_id: str, name: str) -> frozenset:
         key = (function_id, name)
-        self.demanded.add(key)
+        if key not in self.demanded:
+            self.demanded.add(key)
+            self.new_demands.append(key)
         if self.deps_stack:
             self.deps_stack[-1].add(key)
         return self.inflow.get(key, EMPTY)
@@ -557,14 +635,24 @@ class _Resolver:
     def attribute(self, target: Target, attr: str, depth: int) -> Vals:
         kind = target.kind
         if kind == "external":
-            return _vals([Target("external", f"{target.value}.{attr}", target.how)])
+            if target.how in _NAMED_HOW or target.value.startswith("<builtin>."):
+                return self.external_attribute(target.value, attr, target.how)
+            # An external value that flowed here: a class (by its spelling) names its attributes;
+            # anything else (``sys.maxsize``, a function's result) is of unknown type.
+            if _is_class_name(target.value.rsplit(".", 1)[-1]):
+                return _vals([Target("member", f"{target.value}.{attr}", target.how)])
+            return (EMPTY, f"attribute {attr!r} of {target.value}, an external value of unknown type")
+        if kind == "xinstance":
+            return _vals([Target("member", f"{target.value}.{attr}", target.how)])
+        if kind == "member":
+            return (EMPTY, f"attribute {attr!r} of {target.value}, an external object of unknown type")
         if kind == "module":
             t = self.module_member(target.value, attr, depth)
             return _vals([t]) if isinstance(t, Target) else t
         if kind == "seq":
-            return _vals([Target("external", f"<builtin>.list.{attr}", target.how)])
+            return self.external_attribute("<builtin>.list", attr, target.how)
         if kind == "map":
-            return _vals([Target("external", f"<builtin>.dict.{attr}", target.how)])
+            return self.external_attribute("<builtin>.dict", attr, target.how)
         if kind == "def" and self.is_class(target.value):
             return self.class_attribute(target.value, attr, depth, None)
         if kind == "instance":
@@ -591,8 +679,23 @@ class _Resolver:
         if not out:
             ext = self.external_base(class_id, depth)
             if ext:
-                return _vals([Target("external", f"{ext}.{attr}", "external")])
+                if ext.startswith("<builtin>."):
+                    return self.external_attribute(ext, attr, "external")
+                return _vals([Target("member", f"{ext}.{attr}", "external")])
         return _vals(out, member[1] or f"class has no attribute {attr!r}")
+
+    def external_attribute(self, name: str, attr: str, how: str) -> Vals:
+        """``name.attr`` for an external value. Builtins are checked against this interpreter's
+        (``<builtin>.str.join`` exists, ``<builtin>.str.decode`` does not); other externals
+        have no source here, so any attribute is taken as named."""
+        dotted = f"{name}.{attr}"
+        if name.startswith("<builtin>."):
+            known = self.builtin_names.get(dotted)
+            if known is None:
+                known = self.builtin_names[dotted] = _is_builtin_name(dotted)
+            if not known:
+                return (EMPTY, f"builtin {name[10:]} has no attribute {attr!r}")
+        return _vals([Target("external", dotted, how)])
 
     def bind_method(self, v: Target, instance: Target, how: str) -> Target:
         """A method looked up on an instance becomes a bound method (its self is the instance)."""
@@ -617,22 +720,70 @@ class _Resolver:
         return (EMPTY, f"class has no attribute {attr!r}")
 
     def subscript(self, target: Target, key: str, depth: int) -> Vals:
+        """``target[key]``: key as the extractor gives it (a literal, ``1:3`` for a slice, "" if unknown)."""
         if target.kind == "seq":
             scope_id, expr = target.value
             scope = self.p.scopes[scope_id]
             items = expr[1]
-            if key.isdigit() and int(key) < len(items) and not any(e[0] == "*" for e in items):
-                return self.values(items[int(key)], scope, depth)
-            return self._union(self.values(e, scope, depth) for e in items)
+            stored = self.stored_in(target)
+            exact = not stored and not any(e[0] == "*" for e in items)
+            if ":" in key:  # a slice is a list of some of the items
+                window = _slice_of(key) if exact else None
+                kept = items[window] if window is not None else items
+                return _vals([Target("seq", (scope_id, ("l", tuple(kept))), target.how)])
+            index = _int_key(key)
+            if exact and index is not None and -len(items) <= index < len(items):
+                return self.values(items[index], scope, depth)
+            return self._union([self.values(e, scope, depth) for e in items] + [(v, "") for _, v in stored])
         if target.kind == "map":
             scope_id, expr = target.value
             scope = self.p.scopes[scope_id]
             pairs = expr[1]
-            chosen = [e for k, e in pairs if key and k == key] or [e for _, e in pairs]
-            return self._union(self.values(e, scope, depth) for e in chosen)
+            stored = self.stored_in(target)
+            # A known key reads its entries and those stored under an unknown key; when no entry
+            # has it (it may come from elsewhere), or the key is unknown, every entry.
+            if key and (any(k == key for k, _ in pairs) or any(k == key for k, _ in stored)):
+                chosen = [e for k, e in pairs if k in (key, "")]
+                kept = [v for k, v in stored if k in (key, "")]
+            else:
+                chosen, kept = [e for _, e in pairs], [v for _, v in stored]
+            return self._union([self.values(e, scope, depth) for e in chosen] + [(v, "") for v in kept])
         if target.kind == "instance":
             return self.protocol_results(target, "__getitem__", depth)
+        if target.kind == "external" and target.value in _SEQUENCE_TYPES:
+            # slicing gives the same type, an item of a str is a str
+            if ":" in key or target.value == "<builtin>.str":
+                return _vals([target])
         return (EMPTY, f"item of a {target.kind}")
+
+    def store(self, index: int, store: tuple) -> tuple:
+        """What one store puts into which list/dict display: ((display, key, values), ...) (memoized)."""
+        scope, container, operation, key, expr = store
+
+        def compute() -> tuple:
+            out = []
+            for c in _ordered(self.dotted(container, scope, 0)[0]):
+                if c.kind not in ("seq", "map"):
+                    continue
+                if operation == "extend" or (operation == "update" and c.kind == "seq"):
+                    value = ("i", expr)
+                elif operation == "update":
+                    value = ("s", expr, "")
+                else:
+                    value = expr
+                vals = self.values(value, scope, 0)[0]
+                if vals:
+                    out.append((c.value, key, vals))
+            return tuple(out)
+
+        return self._memoized(("store", index), compute, 0)
+
+    def stored_in(self, container: Target) -> tuple:
+        """What was stored into a list/dict display: ((key, values), ...) (see `settle_items`)."""
+        key = ("items", container.value)
+        if self.deps_stack:
+            self.deps_stack[-1].add(key)
+        return self.stored.get(key, ())
 
     def iterate(self, target: Target, depth: int) -> Vals:
         if target.kind in ("seq", "map"):
@@ -653,6 +804,8 @@ class _Resolver:
         return [self.bind_method(v, target, "implicit") for v in sorted(member, key=_order)]
 
     def protocol_results(self, target: Target, dunder: str, depth: int) -> Vals:
+        if target.kind == "external" and dunder in _SAME_TYPE_OPERATORS and target.value in _SEQUENCE_TYPES:
+            return _vals([target])  # ``b"<" + raw``, ``"%s" % x``, ``[f] * 2``: the same type
         return self._union(self.callee_results(m, depth) for m in self.protocol_methods(target, dunder, depth))
 
     def returns_of(self, function_id: str, depth: int) -> frozenset:
@@ -680,11 +833,28 @@ class _Resolver:
         if t.kind == "instance":
             return self.protocol_results(t, "__call__", depth)
         if t.kind == "external":
-            if t.value in BUILTIN_TYPES:
-                return _vals([t])
             if t.value in _BUILTIN_RETURNS:
                 return _vals([Target("external", _BUILTIN_RETURNS[t.value], t.how)])
+            return _vals(self.instances_of([t], None), f"result of calling {t.value}")
         return (EMPTY, f"result of calling a {t.kind}")
+
+    def instances_of(self, classes, how: str | None) -> list[Target]:
+        """Instances of the classes among ``classes`` (``how`` None: keep each one's provenance).
+
+        Project classes give instances, builtin types stand for their own instances
+        (``<builtin>.str``), and an external name spelled like a class (CapWords,
+        ``ext.Client``) gives an external instance, whose attributes are named after
+        it (``ext.Client.send``); other external callables return something unknown."""
+        out = []
+        for v in classes:  # no resolution below: any order gives the same set
+            if v.kind == "def" and self.is_class(v.value):
+                out.append(Target("instance", v.value, how or v.how))
+            elif v.kind == "external":
+                if v.value in BUILTIN_TYPES:
+                    out.append(Target(v.kind, v.value, how or v.how))
+                elif not v.value.startswith("<") and _is_class_name(v.value.rsplit(".", 1)[-1]):
+                    out.append(Target("xinstance", v.value, how or v.how))
+        return out
 
     def callees(self, call: CallFact, scope: ScopeFacts, depth: int = 0) -> Vals:
         if call.callee:
@@ -722,7 +892,7 @@ class _Resolver:
         member = self.module_member(found, attr, depth)
         if isinstance(member, Target):
             return Target(member.kind, member.value, "import")
-        return _vals([Target(v.kind, v.value, "import") for v in _ordered(member[0])], member[1])
+        return _vals([Target(v.kind, v.value, "import") for v in member[0]], member[1])
 
     def module_member(self, module: str, attr: str, depth: int):
         if depth > MAX_RESOLVE_DEPTH:
@@ -771,7 +941,8 @@ class _Resolver:
         out: list[Target | str] = []
         for base in cls.bases:
             vals, why = self.dotted(base, parent, depth + 1)
-            defs = sorted((v for v in vals if v.kind in ("def", "external")), key=_order)
+            defs = sorted((v if v.kind != "member" else Target("external", v.value, v.how)
+                           for v in vals if v.kind in ("def", "external", "member")), key=_order)
             out.append(defs[0] if defs else (why or f"base {base!r} not understood"))
         return out
 
@@ -888,29 +1059,12 @@ def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
     changed: set | None = None
     for round_no in range(MAX_FLOW_ROUNDS):
         found_calls, scope_edges, pending = _resolve_round(project, resolver, calls, items, changed)
-        # The same argument often flows many times (one call site, many callees; replayed items):
-        # evaluate and re-tag each distinct (scope, expression) once per round.
-        as_argument: dict = {}
-        while True:  # evaluating arguments may demand more parameters: repeat until it does not
-            demanded = len(resolver.demanded)
-            inflow: dict[tuple[str, str], set] = {}
-            for key, scope, expr in pending:
-                if key in resolver.demanded:
-                    # scope None: ``expr`` is a value already (a receiver, a decorated function)
-                    akey = (scope.id, expr) if scope is not None else expr
-                    vals = as_argument.get(akey)
-                    if vals is None:
-                        found = resolver.values(expr, scope)[0] if scope is not None else (expr,)
-                        vals = as_argument[akey] = [Target(v.kind, v.value, "argument") for v in _ordered(found)]
-                    if vals:
-                        inflow.setdefault(key, set()).update(vals)
-            if len(resolver.demanded) == demanded:
-                break
-        frozen = {k: frozenset(v) for k, v in inflow.items()}
-        if frozen == resolver.inflow:
+        start = resolver.inflow
+        _settle_arguments(resolver, pending)
+        changed = {k for k in start.keys() | resolver.inflow.keys() if start.get(k) != resolver.inflow.get(k)}
+        changed |= _settle_items(project, resolver)
+        if not changed:
             break
-        changed = {k for k in frozen.keys() | resolver.inflow.keys() if frozen.get(k) != resolver.inflow.get(k)}
-        resolver.inflow = frozen
         resolver.invalidate(changed)
     else:
         resolver.partial = True
@@ -958,6 +1112,115 @@ def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
         for name, kind in sorted(externals.items())
     ]
     return out
+
+
+def _settle_arguments(resolver: _Resolver, pending: list) -> None:
+    """Feed the argument flows of a round into the parameters they reach (``resolver.inflow``).
+
+    A worklist: when an argument is itself a parameter (``def f(cb): g(cb)``),
+    evaluating it demands that parameter's inflow, which is computed in turn;
+    when a parameter's inflow changes, the arguments that read it are evaluated
+    again. A value thus travels down a chain of calls within one round (rounds
+    are only needed for calls whose callee is a parameter). Parameters that had
+    an inflow already take their new one at the end. Each parameter is recomputed
+    at most MAX_ARGUMENT_PASSES times per round.
+    """
+    # Distinct flows: the same argument often flows many times (one call site, many callees;
+    # replayed items). ``None`` scope: the argument is a value already (a receiver, a decorated function).
+    flows_into: dict = {}  #: parameter -> {argument key: None}
+    source: dict = {}  #: argument key -> (scope, expression)
+    users: dict = {}  #: argument key -> parameters it flows into
+    for key, scope, expr in pending:
+        akey = (scope.id, expr) if scope is not None else expr
+        into = flows_into.get(key)
+        if into is None:
+            into = flows_into[key] = {}
+        if akey not in into:
+            into[akey] = None
+            users.setdefault(akey, []).append(key)
+            if akey not in source:
+                source[akey] = (scope, expr)
+    as_argument: dict = {}  #: argument key -> its values, tagged "argument"
+    readers: dict = {}  #: parameter -> argument keys whose values read its inflow
+    stack = resolver.deps_stack
+    demanded = resolver.demanded
+    resolver.new_demands.clear()
+    start = resolver.inflow
+    resolver.inflow = inflow = dict(start)
+    later: dict = {}  #: new inflow of parameters that had one at the start of the round
+    # Worklist in a fixed order (the order of the flows, then of discovery), never of sets:
+    # evaluation order decides where cycles are cut.
+    queue = deque(k for k in flows_into if k in demanded)
+    queued = set(queue)
+    passes: Counter = Counter()
+    while queue:
+        key = queue.popleft()
+        queued.discard(key)
+        if passes[key] >= MAX_ARGUMENT_PASSES:
+            continue
+        passes[key] += 1
+        vals: set = set()
+        for akey in flows_into[key]:
+            found = as_argument.get(akey)
+            if found is None:
+                scope, expr = source[akey]
+                if scope is None:
+                    found = (Target(expr.kind, expr.value, "argument"),)
+                else:
+                    stack.append(set())
+                    try:
+                        found = resolver.argument(expr, scope)
+                    finally:
+                        for dep in stack.pop():
+                            readers.setdefault(dep, []).append(akey)
+                as_argument[akey] = found
+            vals.update(found)
+        new = frozenset(vals) if vals else None
+        if key in start:
+            later[key] = new
+        elif new != inflow.get(key):
+            if new is None:
+                del inflow[key]
+            else:
+                inflow[key] = new
+            resolver.invalidate({key})
+            for akey in readers.pop(key, ()):
+                if as_argument.pop(akey, None) is not None:
+                    for k in users[akey]:
+                        if k not in queued and k in demanded:
+                            queue.append(k)
+                            queued.add(k)
+        for k in resolver.new_demands:
+            if k in flows_into and k not in queued and k not in passes:
+                queue.append(k)
+                queued.add(k)
+        resolver.new_demands.clear()
+    # Parameters that had an inflow take their new one for the next round: what read the old
+    # one this round is redone then (keeps rounds incremental).
+    changed = {k for k, new in later.items() if new != start.get(k)}
+    changed.update(k for k in start if k not in passes)  # no longer flowing in (call sites resolve elsewhere)
+    for key in changed:
+        new = later.get(key)
+        if new is None:
+            inflow.pop(key, None)
+        else:
+            inflow[key] = new
+    resolver.invalidate(changed)
+
+
+def _settle_items(project: _Project, resolver: _Resolver) -> set:
+    """Evaluate every store into a container (``d[k] = f``, ``handlers.append(f)``) and keep
+    what each list/dict display received in ``resolver.stored``; return the containers whose
+    contents changed, as dependency keys (what read them is forgotten, and redone next round)."""
+    stored: dict = {}
+    for index, store in enumerate(project.item_stores):
+        for container, key, vals in resolver.store(index, store):
+            stored.setdefault(("items", container), set()).add((key, vals))
+    new = {k: tuple(sorted(v, key=lambda kv: (kv[0], [_order(t) for t in _ordered(kv[1])]))) for k, v in stored.items()}
+    changed = {k for k in new.keys() | resolver.stored.keys() if new.get(k) != resolver.stored.get(k)}
+    resolver.stored = new
+    resolver.invalidate(changed)
+    return changed
 
 
 def _resolve_round(project: _Project, resolver: _Resolver, calls: list[tuple[CallFact, ScopeFacts]],
@@ -1088,6 +1351,8 @@ def _invoke(project: _Project, resolver: _Resolver, pending: list, t: Target, ar
         return out
     if t.kind == "external":
         return [t]
+    if t.kind == "member":  # an attribute of an external object, called: named like one
+        return [Target("external", t.value, t.how)]
     return []
 
 
@@ -1141,6 +1406,41 @@ def _annotation_name(annotation: str) -> str:
     return text if _DOTTED.fullmatch(text) else ""
 
 
+def _int_key(key: str) -> int | None:
+    """An integer subscript key (``0``, ``-1``), None for anything else."""
+    return int(key) if key.lstrip("-").isdigit() else None
+
+
+def _slice_of(key: str) -> slice | None:
+    """The slice a ``start:stop[:step]`` key stands for, None when a part is not a literal."""
+    parts = key.split(":")
+    if "?" in parts or len(parts) > 3:
+        return None
+    bounds = [_int_key(p) if p else None for p in parts]
+    if len(parts) == 3 and bounds[2] == 0:
+        return None
+    return slice(*bounds)
+
+
+def _is_class_name(name: str) -> bool:
+    """Spelled like a class by PEP 8 (``Client``, ``HTTPServer``; not ``URL``, ``get``)."""
+    name = name.lstrip("_")
+    return name[:1].isupper() and not name.isupper()
+
+
+def _is_builtin_name(dotted: str) -> bool:
+    """Whether ``<builtin>.a.b`` names something in the builtins module (``str.join``: yes)."""
+    obj: object = builtins
+    for part in dotted.split(".")[1:]:
+        obj = getattr(obj, part, _MISSING)
+        if obj is _MISSING:
+            return False
+    return True
+
+
+_MISSING = object()
+
+
 def _external_kind(name: str) -> str:
     return "builtin" if name.startswith("<builtin>.") else "symbol"
 
@@ -1157,6 +1457,10 @@ def _reason_class(reason: str) -> str:
         return "local variable"
     if "has no attribute" in reason:
         return "attribute not found"
+    if "of unknown type" in reason:
+        return "attribute of an external object"
+    if reason.startswith("result of calling "):
+        return "result of an external call"
     if "has no source" in reason:
         return "module not in project"
     return reason.split(" (")[0][:60]

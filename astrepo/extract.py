@@ -75,6 +75,18 @@ LITERAL_TYPES = {
     "set_comprehension": "<set>", "integer": "<int>", "float": "<float>",
 }
 
+
+
+def _literal_type(node: tree_sitter.Node) -> str | None:
+    """The literal head of a literal expression (``<str>``, ``<bytes>`` for ``b"..."``), None otherwise."""
+    t = node.type
+    if t == "concatenated_string" and node.named_child_count:
+        node, t = node.named_children[0], "string"
+    if t == "string" and node.child_count and "b" in _text(node.children[0]).lower():
+        return "<bytes>"
+    return LITERAL_TYPES.get(t)
+
+
 #: Expression types that imply calls (dunders) or bind names outside statements.
 IMPLICIT_TYPES = frozenset((
     "binary_operator", "comparison_operator", "unary_operator", "subscript", "for_in_clause",
@@ -121,7 +133,7 @@ def dotted_name(node: tree_sitter.Node | None) -> str:
         if t == "parenthesized_expression" and node.named_child_count == 1:
             node = node.named_children[0]
             continue
-        literal = LITERAL_TYPES.get(t)
+        literal = _literal_type(node)
         if literal and parts:
             parts.append(literal)
             break
@@ -148,11 +160,33 @@ def _literal_key(node: tree_sitter.Node | None) -> str:
         return ""
     if node.type == "integer":
         return _text(node)
+    if node.type == "unary_operator" and node.named_child_count == 1 and node.named_children[0].type == "integer" \
+            and _text(node).startswith("-"):
+        return "-" + _text(node.named_children[0])
     if node.type == "string" and node.named_child_count <= 3:
         text = _text(node)
         if text[:1] in "'\"" and "{" not in text:
             return "'" + text.strip("'\"") + "'"
     return ""
+
+
+def _subscript_key(node: tree_sitter.Node) -> str:
+    """The key of ``x[key]`` as `_literal_key` gives it; a slice as ``start:stop:step`` with each
+    part an integer literal, empty when left out, ``?`` otherwise (``1:3``, ``:-1``, ``i:`` -> ``?:``)."""
+    subs = node.children_by_field_name("subscript")
+    if len(subs) != 1:
+        return ""
+    sub = subs[0]
+    if sub.type != "slice":
+        return _literal_key(sub)
+    parts = [""]
+    for child in sub.children:
+        if child.type == ":":
+            parts.append("")
+        else:
+            parts[-1] = _literal_key(child) if child.type in ("integer", "unary_operator") else ""
+            parts[-1] = parts[-1] or "?"
+    return ":".join(parts)
 
 
 def expr_of(node: tree_sitter.Node | None, depth: int = 0):
@@ -185,8 +219,7 @@ def expr_of(node: tree_sitter.Node | None, depth: int = 0):
         return ("m", tuple(pairs))
     if t == "subscript":
         inner = expr_of(node.child_by_field_name("value"), depth + 1)
-        subs = node.children_by_field_name("subscript")
-        return ("s", inner, _literal_key(subs[0]) if len(subs) == 1 else "") if inner else None
+        return ("s", inner, _subscript_key(node)) if inner else None
     if t == "parenthesized_expression" or t == "await":
         return expr_of(node.named_children[0], depth) if node.named_child_count else None
     if t == "boolean_operator":
@@ -202,9 +235,9 @@ def expr_of(node: tree_sitter.Node | None, depth: int = 0):
     if t == "binary_operator":
         op = node.child_by_field_name("operator")
         dunder = BINARY_DUNDERS.get(_text(op)) if op is not None else None
-        left = _receiver(node.child_by_field_name("left"))
-        return ("p", dunder, left) if dunder and left is not None else None
-    literal = LITERAL_TYPES.get(t)
+        left = expr_of(node.child_by_field_name("left"), depth + 1) if dunder else None
+        return ("p", dunder, left) if left is not None else None
+    literal = _literal_type(node)
     if literal:
         return ("n", literal)
     return None
@@ -462,6 +495,10 @@ class _Extractor:
             dotted = dotted_name(node)
             if dotted:
                 scope.flow(dotted, value)
+        elif t == "subscript":  # an item store: ``registry[key] = value`` flows into the container
+            dotted = dotted_name(node.child_by_field_name("value"))
+            if dotted:
+                scope.flow(f"{dotted}[{_subscript_key(node)}]", value)
         elif t in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "expression_list"):
             for child in node.named_children:
                 self._flow_targets(child, ("i", value), scope)
@@ -778,7 +815,7 @@ class _Extractor:
             segment = lambda_segment(scope.lambdas + 1)
             kind, target = BindingKind.DEF, node_id_for(self.path, join_scope(scope.path, segment), "lambda")
         elif right is not None and right.type in LITERAL_TYPES:
-            kind, target = BindingKind.INSTANCE, LITERAL_TYPES[right.type]
+            kind, target = BindingKind.INSTANCE, _literal_type(right) or ""
         elif right is not None and right.type == "call":
             callee = dotted_name(right.child_by_field_name("function"))
             if callee:

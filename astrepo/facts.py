@@ -19,8 +19,10 @@ from astrepo.source import DEFAULT_MAX_BYTES, SourceText, decode_source
 #: version are ignored. History: 1 - first version; 2 - lambda bindings,
 #: literal heads (<str>.join); 3 - `type(x).a = v` is an assignment calling type();
 #: 4 - value flows, returns, yields, decorator and call-argument expressions,
-#: implicit (dunder/property) calls for the call graph; 5 - module exports (``__all__``).
-FACTS_VERSION = 5
+#: implicit (dunder/property) calls for the call graph; 5 - module exports (``__all__``);
+#: 6 - item stores (``d[k] = v`` flows into ``d[k]``), slice and negative subscript keys,
+#: bytes literals (``<bytes>``), operators on any left operand (``b"<" + raw``).
+FACTS_VERSION = 6
 
 
 def add_file_node(facts: FileFacts, status: str) -> None:

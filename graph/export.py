@@ -3,9 +3,10 @@
 PyCG's conventions: every module and function of the project is a key
 (module-level code under the module's dotted name), mapping to the sorted
 list of what it calls; instantiating a class is an edge to ``Cls.__init__``
-when the class or one of its project bases defines one (and no edge
-otherwise); calls in a class body belong to the enclosing function or
-module; builtins are ``<builtin>.name`` and external names are as imported.
+when the class or one of its project bases defines one, else to an external
+base's (``ext.Base.__init__``, builtins excepted), else no edge; calls in a
+class body belong to the enclosing function or module; builtins are
+``<builtin>.name`` and external names are as imported.
 """
 
 from __future__ import annotations
@@ -32,21 +33,32 @@ def pycg_callgraph(db: GraphDB) -> dict[str, list[str]]:
 
     _, inits = db.execute("MATCH (c:Class)-[:DEFINES]->(f:Function) WHERE f.short_name = '__init__' RETURN c.id, f.name")
     init_of = {c: n for c, n in inits}
-    _, bases = db.execute("MATCH (c:Class)-[r:INHERITS]->(b:Class) RETURN c.id, b.id, r.position ORDER BY r.position")
-    bases_of: dict[str, list[str]] = defaultdict(list)
-    for c, b, _ in bases:
-        bases_of[c].append(b)
+    _, bases = db.execute("MATCH (c:Class)-[r:INHERITS]->(b:Class) RETURN c.id, b.id, r.position")
+    _, external_bases = db.execute("MATCH (c:Class)-[r:INHERITS]->(b:External) RETURN c.id, b.name, r.position")
+    bases_of: dict[str, list[tuple[int, str, bool]]] = defaultdict(list)
+    for c, b, position in bases:
+        bases_of[c].append((position, b, False))
+    for c, name, position in external_bases:
+        bases_of[c].append((position, name, True))
+    for entries in bases_of.values():
+        entries.sort()
 
     def constructor(class_id: str) -> str | None:
-        stack, seen = [class_id], set()
-        while stack:
-            cid = stack.pop(0)
+        """The ``__init__`` instantiating a class runs: the first along its bases (breadth first);
+        an external base's own (``ext.Base.__init__``) when no project class before it has one."""
+        queue, seen = [(class_id, False)], set()
+        while queue:
+            cid, external = queue.pop(0)
+            if external:
+                if not cid.startswith("<builtin>."):
+                    return f"{cid}.__init__"
+                continue
             if cid in seen:
                 continue
             seen.add(cid)
             if cid in init_of:
                 return init_of[cid]
-            stack.extend(bases_of.get(cid, ()))
+            queue.extend((base, ext) for _, base, ext in bases_of.get(cid, ()))
         return None
 
     graph: dict[str, set[str]] = {names[i]: set() for i, _, _ in functions}

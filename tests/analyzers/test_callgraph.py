@@ -67,3 +67,77 @@ def test_golden(golden) -> None:
         for e in resolution.edges if not (e.kind is EdgeKind.CALLS and e.src_kind is NodeKind.CALLSITE)
     )
     golden(PROJECT.parent / "proj.callgraph.txt", "\n".join(lines) + "\n")
+
+
+def resolve_source(tmp_path: Path, source: str):
+    (tmp_path / "main.py").write_text(source)
+    all_facts, resolution = resolve(tmp_path)
+    names = target_names(all_facts, resolution)
+    scope_calls: dict[str, set[str]] = {}
+    for e in resolution.edges:
+        if e.kind is EdgeKind.CALLS and e.src_kind is not NodeKind.CALLSITE:
+            scope_calls.setdefault(names[e.src], set()).add(names[e.dst])
+    return resolution, scope_calls
+
+
+def test_unknown_attributes_of_external_objects_do_not_grow_names(tmp_path: Path) -> None:
+    # ``self.conn`` is not defined in the project: an attribute of the external base, of unknown
+    # type. It is callable by its name, but ``self.conn.cursor`` names nothing.
+    resolution, calls = resolve_source(tmp_path, (
+        "import somelib\n\n\n"
+        "class Repo(somelib.Base):\n"
+        "    def save(self, row):\n"
+        "        self.conn.cursor().execute(row)\n"
+        "        self.flush()\n"
+        "        return self.conn()\n"))
+    assert calls["main.Repo.save"] == {"somelib.Base.flush", "somelib.Base.conn"}
+    # ``.cursor()`` and the ``.execute()`` on its result
+    assert resolution.unresolved["attribute of an external object"] == 2
+
+
+def test_external_classes_give_instances_named_after_them(tmp_path: Path) -> None:
+    _, calls = resolve_source(tmp_path, (
+        "from somelib import Client, connect\n\n\n"
+        "def use(c: Client):\n"
+        "    c.close()\n\n\n"
+        "def main():\n"
+        "    Client().send()\n"
+        "    connect().send()\n"))
+    assert calls["main.use"] == {"somelib.Client.close"}
+    # a lowercase callable's result is unknown: no ``somelib.connect.send``
+    assert calls["main.main"] == {"somelib.Client", "somelib.Client.send", "somelib.connect"}
+
+
+def test_attributes_of_builtins_are_checked(tmp_path: Path) -> None:
+    _, calls = resolve_source(tmp_path, (
+        "def f(v):\n"
+        "    return v.decode(), v.hex(), v.nothing()\n\n\n"
+        "f(b'x')\n"
+        "f('y')\n"))
+    assert calls["main.f"] == {"<builtin>.bytes.decode", "<builtin>.bytes.hex"}
+
+
+def test_result_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from astrepo.discover import discover_files\n"
+        "from astrepo.facts import facts_for_file\n"
+        "from astrepo.parse import SourceParser\n"
+        "from astrepo.analyzers.callgraph import ModuleInputs, resolve_project\n"
+        "parser = SourceParser()\n"
+        "facts = [facts_for_file(f, parser) for f in discover_files(Path(sys.argv[1]))]\n"
+        "r = resolve_project([ModuleInputs(f.path, f.module, f.path.endswith('__init__.py'), tuple(f.scopes),"
+        " tuple(f.calls), tuple(f.imports)) for f in facts])\n"
+        "print(repr([e.key() for e in r.edges]))\n")
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-c", script, str(PROJECT)], capture_output=True, text=True,
+                              env=env, check=True)
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1

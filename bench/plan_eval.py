@@ -75,11 +75,11 @@ def make_plan(project: str, db: str, strategy: str, out: str) -> dict:
 
 def traced_ingested(project: str, db: str, plan: str, cmd: list[str]) -> dict:
     """Trace once with ``plan`` and ingest; the run's summary and its distinct exceptions."""
-    from astrepo.graph.join import list_ingested, read_run_table
+    from astrepo.graph.join import list_ingested, read_run_table, run_plan_file
 
     proc = astrepo("trace", "--db", db, "--root", project, "--plan", plan, "--quiet", "--", *cmd, cwd=project)
     runs = list_ingested(Path(db))
-    if not runs or runs[-1].get("strategy") != plan:
+    if not runs or run_plan_file(runs[-1]) != plan:
         raise RuntimeError(f"traced run not ingested ({proc.returncode}): {proc.stderr[-2000:]}")
     summary = runs[-1]
     events = read_run_table(Path(db), summary["id"], "Event")

@@ -209,7 +209,7 @@ def _assigned_count(node: ast.AST) -> int:
 
 def load_run_stats(db_dir: str, run: str | None = None) -> RunStats | None:
     """Statistics of run ``run`` (default: the latest ingested one), or None."""
-    from astrepo.graph.join import list_ingested, read_run_table, select_run
+    from astrepo.graph.join import list_ingested, read_run_table, run_plan_file, select_run
 
     runs = list_ingested(Path(db_dir))
     chosen = select_run(runs, run)
@@ -217,18 +217,20 @@ def load_run_stats(db_dir: str, run: str | None = None) -> RunStats | None:
         return None
     table = read_run_table(Path(db_dir), chosen["id"], "RuntimeStat")
     rows = {r["node"]: r for r in table.to_pylist()} if table is not None else {}
-    plan_levels, default_level = _levels_of_run(chosen.get("strategy", ""))
+    plan_levels, default_level = _levels_of_run(run_plan_file(chosen) or chosen.get("strategy", ""))
     return RunStats(chosen["id"], chosen, rows, plan_levels, default_level, compiled_points(runs, chosen))
 
 
 def compiled_points(runs: list[dict], summary: dict) -> int:
     """Points a run instrumented afresh: all of its plan's when no earlier run used the same plan file
     (the compiled-code cache is keyed by the plan), else none."""
-    strategy = summary.get("strategy", "")
-    if any(r.get("strategy") == strategy and r.get("start_ns", 0) < summary.get("start_ns", 0) for r in runs):
+    from astrepo.graph.join import run_plan_file
+
+    plan = run_plan_file(summary)
+    if not plan or any(run_plan_file(r) == plan and r.get("start_ns", 0) < summary.get("start_ns", 0) for r in runs):
         return 0
     try:
-        with open(strategy, encoding="utf-8") as handle:
+        with open(plan, encoding="utf-8") as handle:
             return len(json.load(handle).get("points") or ())
     except (OSError, ValueError):
         return 0

@@ -78,12 +78,12 @@ def review_run(db_dir: str, run: str | None = None, plan_path: str | None = None
                baseline_s: float | None = None, rerun: int = 0, limit: int = 20, learn: bool = False) -> dict:
     """The review document (see the module docstring); ``learn``: store the measured in-program
     factor in the calibration (needs a baseline)."""
-    from astrepo.graph.join import list_ingested, read_run_table, select_run
+    from astrepo.graph.join import list_ingested, read_run_table, run_plan_file, select_run
 
     summary = select_run(list_ingested(Path(db_dir)), run)
     if summary is None:
         raise ConfigError(f"no ingested runs under {db_dir}: run `astrepo trace --strategy balanced -- ...` first")
-    plan_path = plan_path or summary.get("strategy", "")
+    plan_path = plan_path or run_plan_file(summary)
     try:
         with open(plan_path, encoding="utf-8") as handle:
             doc = json.load(handle)

@@ -44,8 +44,8 @@ def trace(
         from astrepo.graph.join import RunInfo
 
         info = RunInfo(command=shlex.join(args), root=str(root.resolve()),
-                       strategy=str(plan) if plan else (strategy or "balanced"),
-                       exit_code=result.exit_code, duration_s=result.seconds)
+                       strategy=_plan_strategy(plan) if plan else (strategy or "balanced"),
+                       plan=str(plan) if plan else "", exit_code=result.exit_code, duration_s=result.seconds)
         try:
             ingested = ingest_run(db, result.run_id, info)
             s = ingested.summary
@@ -62,6 +62,16 @@ def trace(
         sys.stderr.write(f"astrepo: trace {result.run_id}: exit {result.exit_code}, "
                          f"{result.seconds:.2f} s, {note}\n")
     return result.exit_code
+
+
+def _plan_strategy(plan: Path) -> str:
+    """The strategy a plan file was made for (its ``strategy`` field)."""
+    from astrepo.capture.points import plan_from_json
+
+    try:
+        return plan_from_json(plan.read_text(encoding="utf-8")).strategy
+    except (OSError, ValueError):
+        return ""
 
 
 def register(app: typer.Typer) -> None:

@@ -68,8 +68,9 @@ log = logging.getLogger(__name__)
 RUNS_DIR = "runs"
 #: The run's summary beside its rows.
 RUN_FILE = "run.json"
-#: Version of the saved rows. History: 1 - first version.
-ROWS_FORMAT = 1
+#: Version of the saved rows. History: 1 - first version; 2 - Run.plan and Run.exceptions_stored
+#: (format 1 runs are upgraded when loaded: `_upgrade_run_table`).
+ROWS_FORMAT = 2
 
 #: Types of the observed values kept per node (more are counted as "...").
 MAX_TYPES = 8
@@ -137,7 +138,8 @@ class RunInfo:
 
     command: str = ""
     root: str = ""
-    strategy: str = ""
+    strategy: str = ""  #: minimal | balanced | full_trace
+    plan: str = ""  #: the plan file of a planned run
     exit_code: int = 0
     duration_s: float = 0.0
 
@@ -400,11 +402,12 @@ def _rows(run: str, info: RunInfo, summary: RunSummary, stats: dict[str, _Stat],
     start_ns = summary.start_ns
     run_row = {
         "id": run, "command": info.command or " ".join(summary.argv), "root": info.root,
-        "strategy": info.strategy, "start_ns": start_ns,
+        "strategy": info.strategy, "plan": info.plan, "start_ns": start_ns,
         "start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_ns / 1e9)) if start_ns else "",
         "duration_s": info.duration_s or ((summary.end_ns - start_ns) / 1e9 if summary.end_ns and start_ns else 0.0),
         "exit_code": info.exit_code, "processes": summary.processes, "events": sum(counts.values()),
         "calls": counts.get("call", 0), "exceptions": occurrences.total,
+        "exceptions_stored": len(occurrences.stored),
         "overflow": int(summary.stats.get("overflow_items", 0)), "errors": int(summary.stats.get("errors", 0)),
     }
     out_nodes = {"Run": _node_table("Run", [run_row]), "Event": _node_table("Event", event_rows),
@@ -465,6 +468,16 @@ def save_run_rows(db_dir: Path, rows: RunRows) -> Path:
         shutil.rmtree(final)
     os.replace(tmp, final)
     return final
+
+
+def run_plan_file(summary: dict) -> str:
+    """The plan file a run was traced with ("" for a built-in strategy); runs ingested before
+    rows format 2 kept it in ``strategy``."""
+    plan = summary.get("plan")
+    if plan is not None:
+        return plan
+    strategy = summary.get("strategy", "")
+    return "" if strategy in ("", "minimal", "balanced", "full_trace") else strategy
 
 
 def select_run(runs: list[dict], run: str | None) -> dict | None:
@@ -541,6 +554,8 @@ def load_runtime_rows(db_dir: Path, node_ids: pa.Array, static_calls: Iterable[t
             log.warning("ignoring unreadable run rows %s: %s", run_path, err)
             continue
         out.runs += 1
+        if "node.Run.arrow" in tables:
+            tables["node.Run.arrow"] = _upgrade_run_table(tables["node.Run.arrow"])
         stats = tables.get("node.RuntimeStat.arrow")
         dropped_stats = pa.array([], type=pa.string())
         if stats is not None:
@@ -585,6 +600,32 @@ def load_runtime_rows(db_dir: Path, node_ids: pa.Array, static_calls: Iterable[t
     for key, rows in by_pair.items():
         out.edges[key].append(_edge_table(key, rows))
     return out
+
+
+def _upgrade_run_table(table: pa.Table) -> pa.Table:
+    """A ``Run`` table of an older rows format with this schema's columns: format 1 kept a planned
+    run's plan file in ``strategy`` (now ``plan``, the strategy read back from the plan when it is
+    still there) and stored every exception occurrence."""
+    names = [c.name for c in RUNTIME_NODE_TABLES["Run"]]
+    if table.column_names == names:
+        return table
+    rows = table.to_pylist()
+    for row in rows:
+        if "plan" not in row:
+            strategy = row.get("strategy", "")
+            row["plan"] = "" if strategy in ("", "minimal", "balanced", "full_trace") else strategy
+            if row["plan"]:
+                row["strategy"] = _plan_strategy(row["plan"])
+        row.setdefault("exceptions_stored", row.get("exceptions", 0))
+    return _node_table("Run", rows)
+
+
+def _plan_strategy(plan_path: str) -> str:
+    try:
+        with open(plan_path, encoding="utf-8") as handle:
+            return str(json.load(handle).get("strategy", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
 def load_runtime(db, rows: RuntimeRows) -> None:

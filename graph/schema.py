@@ -22,7 +22,9 @@ from astrepo.model import EdgeKind, NodeKind
 #: IMPLICIT_RAISE, CATCHES, MAY_RAISE.
 #: 4 - interprocedural data flow: PASSES (argument -> parameter), RETURNS_TO (return -> call site).
 #: 5 - Module.exports (``__all__``).
-SCHEMA_VERSION = 5
+#: 6 - Run.plan (the plan file of a planned run; Run.strategy is now always the strategy name),
+#: Run.exceptions_stored (Event rows kept: at most a hundred per raise site).
+SCHEMA_VERSION = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +201,8 @@ RUNTIME_NODE_TABLES: dict[str, tuple[Column, ...]] = {
         Column("id", "STRING", "run id (sortable: start time first)"),
         Column("command", "STRING", "the traced command line"),
         Column("root", "STRING", "project root the run instrumented"),
-        Column("strategy", "STRING", "plan strategy (minimal | balanced | full_trace) or plan file"),
+        Column("strategy", "STRING", "strategy (minimal | balanced | full_trace)"),
+        Column("plan", "STRING", "the plan file of a planned run, empty for a built-in strategy"),
         Column("start_ns", "INT64", "wall-clock start, ns since the epoch"),
         Column("start", "STRING", "start as ISO 8601 (UTC)"),
         Column("duration_s", "DOUBLE", "wall-clock duration of the command, seconds"),
@@ -207,7 +210,8 @@ RUNTIME_NODE_TABLES: dict[str, tuple[Column, ...]] = {
         Column("processes", "INT64", "Python processes that recorded"),
         Column("events", "INT64", "events recorded (all kinds)"),
         Column("calls", "INT64", "call events"),
-        Column("exceptions", "INT64", "exception occurrences (Event nodes)"),
+        Column("exceptions", "INT64", "exception occurrences"),
+        Column("exceptions_stored", "INT64", "exception occurrences kept as Event nodes (the rest only counted)"),
         Column("overflow", "INT64", "events dropped because buffers overflowed"),
         Column("errors", "INT64", "failures swallowed by the recorder"),
     ),

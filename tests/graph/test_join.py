@@ -192,9 +192,11 @@ def test_trace_publishes_runs_and_index_keeps_them(shop: Path, astrepo_cli) -> N
         proc = astrepo_cli("trace", "--strategy", strategy, "--", sys.executable, "app.py", cwd=shop)
         assert proc.returncode == 0, proc.stderr
         assert "order 3: None" in proc.stdout
-    runs = cypher(astrepo_cli, shop, "MATCH (r:Run) RETURN r.id AS id, r.strategy AS s, r.exceptions AS x ORDER BY r.id")
+    runs = cypher(astrepo_cli, shop, "MATCH (r:Run) RETURN r.id AS id, r.strategy AS s, r.plan AS p, "
+                  "r.exceptions AS x, r.exceptions_stored AS kept ORDER BY r.id")
     # With an index, `--strategy S` runs the planner: the run records the plan file it wrote (plans/S-*.json).
-    assert [(Path(r["s"]).name.split("-")[0], r["x"]) for r in runs] == [("full_trace", 1), ("balanced", 1)]
+    assert [(r["s"], Path(r["p"]).name.split("-")[0], r["x"], r["kept"]) for r in runs] == [
+        ("full_trace", "full_trace", 1, 1), ("balanced", "balanced", 1, 1)]
     latest = runs[-1]["id"]
     # One occurrence: raised in Inventory.take, re-raised by place_order, caught in try_order.
     path = cypher(astrepo_cli, shop, "MATCH (e:Event {run: $run})-[o:OBSERVED_AT]->(n) "
@@ -218,3 +220,26 @@ def test_trace_publishes_runs_and_index_keeps_them(shop: Path, astrepo_cli) -> N
                   "RETURN s.id") == []
     assert cypher(astrepo_cli, shop, "MATCH (s:RuntimeStat)-[:STAT_OF]->(f:Function {name: 'shop.orders.place_order'}) "
                   "RETURN count(*) AS n")[0]["n"] == 2
+
+
+def test_runs_ingested_before_the_plan_column_still_load(tmp_path: Path) -> None:
+    """Rows format 1 kept a planned run's plan file in ``strategy`` and had no ``exceptions_stored``."""
+    import pyarrow as pa
+
+    from astrepo.graph.join import load_runtime_rows, run_plan_file
+    from astrepo.graph.rowcache import write_table
+
+    plan = tmp_path / "plans" / "balanced-1.json"
+    plan.parent.mkdir()
+    plan.write_text(json.dumps({"format": 1, "strategy": "balanced", "points": []}))
+    old = {"id": "r1", "command": "python app.py", "root": "/p", "strategy": str(plan), "start_ns": 1,
+           "start": "", "duration_s": 1.0, "exit_code": 0, "processes": 1, "events": 10, "calls": 2,
+           "exceptions": 3, "overflow": 0, "errors": 0}
+    rows_dir = tmp_path / "db" / "runs" / "r1"
+    rows_dir.mkdir(parents=True)
+    write_table(rows_dir / "node.Run.arrow", pa.table({k: [v] for k, v in old.items()}))
+    (rows_dir / "run.json").write_text(json.dumps(dict(old, format=1)))
+    loaded = load_runtime_rows(tmp_path / "db", pa.array([], type=pa.string()))
+    (run,) = pa.concat_tables(loaded.nodes["Run"]).to_pylist()
+    assert (run["strategy"], run["plan"], run["exceptions_stored"]) == ("balanced", str(plan), 3)
+    assert run_plan_file(old) == str(plan) and run_plan_file({"strategy": "minimal"}) == ""

@@ -13,8 +13,9 @@ Steps, all in one invocation so the untraced and traced runs share the machine's
 1. index PROJECT into a temporary database (``--calibrate``: also `astrepo calibrate` there,
    else the project's ``.astrepo/calibration.json`` when there is one, else default costs);
 2. per strategy, on its own copy of the index: ``astrepo plan`` (no statistics: a first run),
-   then one ingested ``astrepo trace --plan`` (the exceptions it recorded; for ``balanced``, the
-   statistics a second plan, "balanced (stats)", is made from and traced with in turn);
+   then one traced run with that plan, ingested as ``astrepo trace`` does (the exceptions it
+   recorded; for ``balanced``, the statistics a second plan, "balanced (stats)", is made from and
+   traced with in turn);
 3. timing: ``--runs`` rounds, each running the command untraced and then under every plan
    (the same environment ``astrepo trace`` sets up, compiled-code cache warm, events discarded);
    medians of wall time and of CPU time (user + sys of the child processes) per configuration.
@@ -23,7 +24,7 @@ Reported per configuration: points (by kind), budget, the plan's estimate (captu
 percent of the untraced run; the fixed cost of a warm run: per process and first previews), the
 predicted ratio (1 + estimate + fixed / measured plain time), the measured ratios (wall and CPU,
 medians of warm runs), "beyond" (the measured extra wall time beyond the estimated fixed cost, in
-percent of the plain run: what the estimate predicts), "cold" (the ingested first run of the plan,
+percent of the plain run: what the estimate predicts), "cold" (the CPU time of the plan's first run,
 compiled-code cache empty, over the plain median), events, and how many of the distinct exceptions
 (type, file, line) recorded under ``full_trace`` this run recorded too.
 """
@@ -74,17 +75,35 @@ def make_plan(project: str, db: str, strategy: str, out: str) -> dict:
 
 
 def traced_ingested(project: str, db: str, plan: str, cmd: list[str]) -> dict:
-    """Trace once with ``plan`` and ingest; the run's summary and its distinct exceptions."""
-    from astrepo.graph.join import list_ingested, read_run_table, run_plan_file
+    """Trace once with ``plan`` (its first run: compiled-code cache cold), timed like the other
+    runs, then ingest it as `astrepo trace` does; the run's summary, times and distinct exceptions."""
+    import shlex
 
-    proc = astrepo("trace", "--db", db, "--root", project, "--plan", plan, "--quiet", "--", *cmd, cwd=project)
-    runs = list_ingested(Path(db))
-    if not runs or run_plan_file(runs[-1]) != plan:
-        raise RuntimeError(f"traced run not ingested ({proc.returncode}): {proc.stderr[-2000:]}")
-    summary = runs[-1]
-    events = read_run_table(Path(db), summary["id"], "Event")
+    from astrepo.capture.bootstrap import trace_environment, write_bootstrap
+    from astrepo.capture.hook import new_run_id
+    from astrepo.graph.ingest import ingest_run
+    from astrepo.graph.join import RunInfo, read_run_table
+
+    env0 = {k: v for k, v in os.environ.items() if not k.startswith("ASTREPO_")}
+    run_id = new_run_id()
+    env = trace_environment(env0, write_bootstrap(os.path.join(db, "bootstrap")), project, db, run_id, plan, None)
+    os.makedirs(os.path.join(db, "events", run_id), exist_ok=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    strategy = json.loads(Path(plan).read_text()).get("strategy", "")
+    summary = ingest_run(Path(db), run_id, RunInfo(command=shlex.join(cmd), root=project, strategy=strategy,
+                                                   plan=plan, exit_code=proc.returncode, duration_s=wall)).summary
+    events = read_run_table(Path(db), run_id, "Event")
     exc = {(r["exc_type"], r["file"], r["line"]) for r in events.to_pylist()} if events is not None else set()
-    return {"summary": summary, "exceptions": exc}
+    from astrepo.capture.cost import load_costs
+    from astrepo.capture.review import priced_run
+
+    priced, _ = priced_run(db, summary, json.loads(Path(plan).read_text()), load_costs(db))
+    return {"summary": summary, "exceptions": exc, "cold": (wall, cpu), "priced_s": priced / 1e9}
 
 
 def unpack_pypi(spec: str, into: str) -> str:
@@ -137,6 +156,9 @@ def evaluate(project: str, cmd: list[str], runs: int, calibrate: bool, tmp: str)
     plain_wall = statistics.median(t[0] for t in times["plain"])
     plain_cpu = statistics.median(t[1] for t in times["plain"])
     full_exc = configs["full_trace"]["exceptions"]
+    from astrepo.capture.cost import load_costs
+
+    process_s = load_costs(base).process / 1e9
     rows = []
     for label, c in configs.items():
         est = c["info"]["estimate"]
@@ -153,7 +175,9 @@ def evaluate(project: str, cmd: list[str], runs: int, calibrate: bool, tmp: str)
             "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
             "ratio_wall": round(wall / plain_wall, 2), "ratio_cpu": round(cpu / plain_cpu, 2),
             "measured_pct_beyond_fixed": round(100 * (wall - plain_wall - fixed_s) / plain_wall, 1),
-            "cold_s": round(c["summary"]["duration_s"], 3),
+            "cold_ratio_wall": round(c["cold"][0] / plain_wall, 2), "cold_ratio_cpu": round(c["cold"][1] / plain_cpu, 2),
+            # measured extra CPU of the warm runs beyond the per-process cost / the probe-priced capture
+            "in_program_factor": round((cpu - plain_cpu - process_s) / c["priced_s"], 2) if c["priced_s"] else None,
             "events": c["summary"]["events"], "exit_code": c["summary"].get("exit_code"),
             "exceptions_kept": len(full_exc & c["exceptions"]), "exceptions_full": len(full_exc),
         })
@@ -168,13 +192,14 @@ def print_report(doc: dict) -> None:
     print(f"plain {doc['plain_wall_s']:.3f} s wall, {doc['plain_cpu_s']:.3f} s CPU (medians of {doc['runs']}); "
           f"costs {doc['costs']}; load {' '.join(f'{x:.2f}' for x in doc['load'])}")
     print(f"{'configuration':18} {'points':>6} {'budget':>6} {'est.':>7} {'fixed':>7} {'pred.':>6} "
-          f"{'wall':>8} {'ratio':>6} {'cpu':>6} {'beyond':>7} {'cold':>7} {'events':>11} {'exc kept':>9}")
+          f"{'wall':>8} {'ratio':>6} {'cpu':>6} {'beyond':>7} {'cold':>7} {'factor':>6} {'events':>11} "
+          f"{'exc kept':>9}")
     for r in doc["rows"]:
         est = "-" if r["estimated_pct"] is None else f"{r['estimated_pct']:.1f}%"
         pred = "-" if r["predicted_ratio"] is None else f"{r['predicted_ratio']:.2f}x"
         print(f"{r['config']:18} {r['points']:6} {str(r['budget_pct']):>6} {est:>7} {r['estimated_fixed_s']:6.2f}s "
               f"{pred:>6} {r['wall_s']:7.3f}s {r['ratio_wall']:5.2f}x {r['ratio_cpu']:5.2f}x "
-              f"{r['measured_pct_beyond_fixed']:6.1f}% {r['cold_s'] / doc['plain_wall_s']:6.2f}x "
+              f"{r['measured_pct_beyond_fixed']:6.1f}% {r['cold_ratio_cpu']:6.2f}x {r['in_program_factor']!s:>6} "
               f"{r['events']:11,} {r['exceptions_kept']:>4}/"
               f"{r['exceptions_full']:<4}")
     for r in doc["rows"]:

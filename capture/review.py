@@ -143,17 +143,14 @@ def review_run(db_dir: str, run: str | None = None, plan_path: str | None = None
     return out
 
 
-def _in_program_factor(db_dir: str, summary: dict, doc: dict, extra_s: float, learn: bool) -> dict:
-    """The run's plan priced with the probe's costs and the run's own counts, against the measured
-    extra time beyond the fixed costs: the in-program factor of `astrepo.capture.cost.Costs`."""
-    from dataclasses import replace
-
-    from astrepo.capture.cost import load_costs, save_costs
+def priced_run(db_dir: str, summary: dict, doc: dict, costs) -> tuple[float, float]:
+    """(capture ns, fixed ns) of one ingested run of plan ``doc``: its levels priced with ``costs``
+    (the probe's, not scaled) at the run's own recorded counts, and its per-process and
+    instrumenting costs."""
     from astrepo.capture.levels import LEVEL_OF
     from astrepo.capture.plan_estimate import Counts, exception_cost, function_cost
     from astrepo.capture.plan_signals import load_inputs
 
-    costs = load_costs(db_dir)
     inputs = load_inputs(db_dir, summary.get("root") or ".", summary["id"])
     counts = Counts(inputs)
     sampling = {p["node_id"]: p.get("sampling") for p in doc.get("points", ()) if p["kind"] == "function_boundary"}
@@ -165,6 +162,18 @@ def _in_program_factor(db_dir: str, summary: dict, doc: dict, extra_s: float, le
     stats = inputs.stats
     fixed = costs.process * max(1, int(summary.get("processes") or 1))
     fixed += costs.instrument_point * (stats.compiled_points if stats else 0)
+    return priced, fixed
+
+
+def _in_program_factor(db_dir: str, summary: dict, doc: dict, extra_s: float, learn: bool) -> dict:
+    """The run's plan priced with the probe's costs and the run's own counts, against the measured
+    extra time beyond the fixed costs: the in-program factor of `astrepo.capture.cost.Costs`."""
+    from dataclasses import replace
+
+    from astrepo.capture.cost import load_costs, save_costs
+
+    costs = load_costs(db_dir)
+    priced, fixed = priced_run(db_dir, summary, doc, costs)
     capture_ns = extra_s * 1e9 - fixed
     out = {"probe_priced_capture_ms": round(priced / 1e6, 1), "measured_capture_ms": round(capture_ns / 1e6, 1),
            "in_program_factor": round(capture_ns / priced, 2) if priced > 0 and capture_ns > 0 else None,

@@ -92,6 +92,9 @@ LITERAL_HEADS = {f"<{t}>": f"<builtin>.{t}" for t in ("str", "bytes", "list", "d
 #: Builtin types whose slices are of the same type.
 _SEQUENCE_TYPES = frozenset(f"<builtin>.{t}" for t in ("str", "bytes", "list", "tuple", "bytearray"))
 
+#: Builtins whose result is the iteration of their first argument (see `call_results`).
+_ITERATOR_BUILTINS = frozenset(("<builtin>.next", "<builtin>.iter"))
+
 #: Operators that give a builtin sequence of the type of their left operand.
 _SAME_TYPE_OPERATORS = frozenset(("__add__", "__mul__", "__mod__"))
 
@@ -866,7 +869,18 @@ class _Resolver:
     def call_results(self, call: CallFact, scope: ScopeFacts, depth: int) -> Vals:
         def compute() -> Vals:
             vals = self.callees(call, scope, depth)
-            return self._union(self.callee_results(t, depth) for t in _ordered(vals[0])) if vals[0] else vals
+            if not vals[0]:
+                return vals
+            parts = []
+            for t in _ordered(vals[0]):
+                if t.kind == "external" and t.value in _ITERATOR_BUILTINS and call.args and call.args[0] is not None \
+                        and call.args[0][0] != "*":
+                    # next(it) is an item of it; iter(xs) iterates like xs
+                    arg = call.args[0]
+                    parts.append(self.values(("i", arg) if t.value == "<builtin>.next" else arg, scope, depth))
+                else:
+                    parts.append(self.callee_results(t, depth))
+            return self._union(parts)
 
         return self._memoized(("result", call.id), compute, depth)
 
@@ -1308,23 +1322,46 @@ def _resolve_round(project: _Project, resolver: _Resolver, calls: list[tuple[Cal
 
 def _flow_args(project: _Project, pending: list, fid: str, args, kwargs, scope: ScopeFacts,
                receiver: Target | None) -> None:
-    """Record the argument expressions of a call of function ``fid`` as flows into its parameters."""
+    """Record the argument expressions of a call of function ``fid`` as flows into its parameters:
+    positional ones in order, extra ones into ``*args`` (a tuple of them), keywords by name or
+    into ``**kwargs`` (a dict of them), ``*xs`` into every parameter from its position on."""
     fscope = project.scopes.get(NodeId(fid))
     if fscope is None or fscope.kind not in ("function", "lambda"):
         return
     params = fscope.params
+    kinds = fscope.param_kinds if len(fscope.param_kinds) == len(params) else "p" * len(params)
     if receiver is not None and params:
         pending.append(((fid, params[0]), None, receiver))
-        params = params[1:]
+        params, kinds = params[1:], kinds[1:]
+    positional = [name for name, kind in zip(params, kinds) if kind == "p"]
+    vararg = next((name for name, kind in zip(params, kinds) if kind == "v"), None)
+    kwarg = next((name for name, kind in zip(params, kinds) if kind == "w"), None)
+    extra = []
     for i, arg in enumerate(args):
+        if arg is not None and arg[0] == "*":
+            pending.extend(((fid, name), scope, ("i", arg[1])) for name in positional[i:])
+            if vararg is not None:
+                pending.append(((fid, vararg), scope, arg[1]))
+            break
+        if i < len(positional):
+            if arg is not None:
+                pending.append(((fid, positional[i]), scope, arg))
+        elif vararg is None:
+            break
+        elif arg is not None:
+            extra.append(arg)
+    if extra:
+        pending.append(((fid, vararg), scope, ("l", tuple(extra))))
+    named = []
+    for name, arg in kwargs:
         if arg is None:
             continue
-        if arg[0] == "*" or i >= len(params):
-            break
-        pending.append(((fid, params[i]), scope, arg))
-    for name, arg in kwargs:
-        if arg is not None and name in fscope.params:
+        if name in params and kinds[params.index(name)] in "pk":
             pending.append(((fid, name), scope, arg))
+        elif kwarg is not None:
+            named.append((f"'{name}'", arg))
+    if named:
+        pending.append(((fid, kwarg), scope, ("m", tuple(named))))
 
 
 def _invoke(project: _Project, resolver: _Resolver, pending: list, t: Target, args, kwargs,

@@ -295,6 +295,10 @@ def _one_line(text: str, limit: int = 400) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+#: `ScopeFacts.param_kinds` letters.
+_PARAM_KIND_LETTERS = {"positional": "p", "vararg": "v", "keyword_only": "k", "kwarg": "w"}
+
+
 @dataclass(slots=True)
 class _Scope:
     """Walk state of one module/class/function/lambda scope."""
@@ -312,6 +316,7 @@ class _Scope:
     bases: tuple[str, ...] = ()
     decorators: tuple[str, ...] = ()
     params: tuple[str, ...] = ()
+    param_kinds: str = ""
     start: int = -1
     flows: list = field(default_factory=list)
     returns: list = field(default_factory=list)
@@ -343,7 +348,7 @@ class _Scope:
             parent=self.parent.id if self.parent else None, bindings=self.bindings,
             bases=self.bases, decorators=self.decorators, params=self.params, start=self.start,
             flows=tuple(self.flows), returns=tuple(self.returns), yields=tuple(self.yields),
-            decorated_by=self.decorated_by, implicit=tuple(self.implicit),
+            decorated_by=self.decorated_by, implicit=tuple(self.implicit), param_kinds=self.param_kinds,
         )
 
 
@@ -736,6 +741,7 @@ class _Extractor:
         if params is None:
             return 0
         names: list[str] = []
+        kinds: list[str] = []
         kind = "positional"
         for p in params.named_children:
             t = p.type
@@ -781,8 +787,10 @@ class _Extractor:
             )
             ids_out.append(param_id)
             names.append(name)
+            kinds.append(_PARAM_KIND_LETTERS[pkind])
             fscope.bind(name, BindingKind.PARAM, annotation, p.start_point[0] + 1)
         fscope.params = tuple(names)
+        fscope.param_kinds = "".join(kinds)
         return len(names)
 
     def _mark_positional_only(self, fscope: _Scope, count: int) -> None:
@@ -873,7 +881,15 @@ class _Extractor:
             if child.type == "as_pattern":
                 alias = child.child_by_field_name("alias")
                 if alias is not None:
-                    self._bind_targets(alias.named_children[0] if alias.named_child_count else alias, scope)
+                    target = alias.named_children[0] if alias.named_child_count else alias
+                    self._bind_targets(target, scope)
+                    # ``except (A, B) as e``: e holds an instance of one of the caught classes
+                    caught = child.named_children[0] if child.named_child_count else None
+                    types = caught.named_children if caught is not None and caught.type == "tuple" else [caught]
+                    names = [dotted_name(t) for t in types if t is not None]
+                    items = tuple(("t", n) for n in names if n)
+                    if items:
+                        self._flow_targets(target, items[0] if len(items) == 1 else ("o", items), scope)
 
     def _visit_import(self, node: tree_sitter.Node, t: str, scope: _Scope) -> None:
         line = node.start_point[0] + 1

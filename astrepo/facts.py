@@ -21,8 +21,9 @@ from astrepo.source import DEFAULT_MAX_BYTES, SourceText, decode_source
 #: 4 - value flows, returns, yields, decorator and call-argument expressions,
 #: implicit (dunder/property) calls for the call graph; 5 - module exports (``__all__``);
 #: 6 - item stores (``d[k] = v`` flows into ``d[k]``), slice and negative subscript keys,
-#: bytes literals (``<bytes>``), operators on any left operand (``b"<" + raw``).
-FACTS_VERSION = 6
+#: bytes literals (``<bytes>``), operators on any left operand (``b"<" + raw``); 7 - parameter
+#: kinds (``*args``, keyword-only, ``**kwargs``), ``except E as e`` flows an ``E`` instance into ``e``.
+FACTS_VERSION = 7
 
 
 def add_file_node(facts: FileFacts, status: str) -> None:

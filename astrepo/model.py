@@ -163,6 +163,9 @@ class ScopeFacts(NamedTuple):
     #: "iter" (``for``: ``__iter__`` then ``__next__``), "with" (``__enter__``/``__exit__``)
     #: or "get" (attribute read, for properties)
     implicit: tuple[tuple[str, Expr], ...] = ()
+    #: for functions: one letter per parameter of ``params``: ``p`` positional (or keyword),
+    #: ``v`` ``*args``, ``k`` keyword-only, ``w`` ``**kwargs``
+    param_kinds: str = ""
 
 
 #: A value expression as the resolver sees it, nested tuples of strings/ints:

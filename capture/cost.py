@@ -56,19 +56,19 @@ class Costs:
     them to what the same events cost inside a real program.
     """
 
-    exc_wrapper: float = 3.0  #: per call of a function with only an ``exception`` point
-    local_fetch: float = 35.0  #: per call of a function fetching its buffer without a boundary
-    boundary: float = 265.0  #: per call: enter + exit events (timestamps, duration), no previews
-    sample_check: float = 40.0  #: per call/execution of a node with sampled previews (counter test)
-    preview: float = 1150.0  #: one value preview (type + bounded repr)
-    line: float = 30.0  #: one line event
+    exc_wrapper: float = 1.0  #: per call of a function with only an ``exception`` point
+    local_fetch: float = 32.0  #: per call of a function fetching its buffer without a boundary
+    boundary: float = 230.0  #: per call: enter + exit events (timestamps, duration), no previews
+    sample_check: float = 50.0  #: per call/execution of a node with sampled previews (counter test)
+    preview: float = 1025.0  #: one value preview (type + bounded repr)
+    line: float = 20.0  #: one line event
     branch: float = 30.0  #: one branch event
-    variable: float = 45.0  #: one variable event without previews (previews counted apart)
+    variable: float = 41.0  #: one variable event without previews (previews counted apart)
     expression: float = 80.0  #: one expression event without a preview
-    exception: float = 2200.0  #: one exception event (leaving a function or caught)
-    instrument_point: float = 160_000.0  #: instrumenting and compiling one point (first run of a plan only)
-    process: float = 110e6  #: fixed cost per traced process (bootstrap re-exec, hook, recorder, final flush)
-    interpreter_start: float = 35e6  #: an untraced Python process's start and exit (not capture: part of a run)
+    exception: float = 1800.0  #: one exception event (leaving a function or caught)
+    instrument_point: float = 260_000.0  #: instrumenting and compiling one point (first run of a plan only)
+    process: float = 57e6  #: fixed cost per traced process (bootstrap re-exec, hook, recorder, final flush)
+    interpreter_start: float = 60e6  #: an untraced Python process's start and exit (not capture: part of a run)
     factor: float = IN_PROGRAM_FACTOR  #: real-program cost of an event / the probe's (see IN_PROGRAM_FACTOR)
     factor_source: str = "default"  #: "default", or the run it was learnt from
     measured: bool = False  #: False: built-in defaults, not measured here
@@ -82,8 +82,8 @@ class Costs:
         return replace(self, factor=1.0, **{f: getattr(self, f) * self.factor for f in EVENT_FIELDS})
 
 
-#: The defaults: `astrepo calibrate` on the development machine (2 cores, Python 3.11.7), medians of
-#: three calibrations with the integer-frame recorder (commit 3008404).
+#: The defaults: `astrepo calibrate` on the development machine (2 shared cores, Python 3.11.7), the
+#: least loaded of three calibrations at commit d6e8d14 (loaded ones ran up to 1.5x higher).
 DEFAULT_COSTS = Costs()
 
 

@@ -29,8 +29,9 @@ except ImportError:  # pragma: no cover - a Python built without it
 #: cache hit imports neither the instrumenter nor ``ast``. History: 1 - first version; 2 - no line
 #: points on docstrings and ``__future__`` imports; 3 - sampled value previews (per-node counters,
 #: `SAMPLE_FIRST`/`SAMPLE_EVERY`); 4 - integer frames and side lists, C-level samplers ``_ar_q``,
-#: inline expression events in function bodies, events implied by their neighbours (not appended).
-INSTRUMENT_VERSION = 4
+#: inline expression events in function bodies, events implied by their neighbours (not appended);
+#: 5 - returns carry the exit time, not the duration.
+INSTRUMENT_VERSION = 5
 
 #: tag -> (letter, meaning). Letters are the event kinds' short names in docs and tests.
 TAGS = {
@@ -41,8 +42,8 @@ TAGS = {
     4: ("C1", "call enter: timestamp; side: tuple of argument previews"),
     5: ("A0", "coroutine/async generator enter: timestamp, task id"),
     6: ("A1", "coroutine/async generator enter: timestamp, task id; side: argument previews"),
-    7: ("R0", "return: duration"),
-    8: ("R1", "return: duration; side: return preview"),
+    7: ("R0", "return: exit timestamp (a duration in segment format 2)"),
+    8: ("R1", "return: exit timestamp; side: return preview"),
     9: ("X", "exception leaving a function: timestamp; side: (type, message preview, line, raised here)"),
     10: ("H", "exception caught by an except clause: timestamp; side: (type, message preview, file, line)"),
     11: ("V0", "expression value, not sampled"),

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from astrepo.capture.codes import FRAME_TYPECODE, HAS_SIDE, TAG, TAG_BITS, TAG_MASK, TAGS, WIDTH, node_key
-from astrepo.capture.recorder import REDACTED, SEGMENT_FORMAT, redact_text
+from astrepo.capture.recorder import READABLE_FORMATS, REDACTED, redact_text
 
 #: Event kinds by frame tag letter.
 KIND_OF_TAG = {"C0": "call", "C1": "call", "A0": "call", "A1": "call", "R0": "return", "R1": "return",
@@ -153,7 +153,7 @@ def iter_run(run_dir: str) -> tuple[RunSummary, Iterator[Event]]:
             tag = record[0]
             if tag == "H":
                 header = record[1]
-                if header.get("format") != SEGMENT_FORMAT:
+                if header.get("format") not in READABLE_FORMATS:
                     summary.stats["old_segments"] = summary.stats.get("old_segments", 0) + 1
                     break
                 headers[seg] = header
@@ -276,7 +276,10 @@ class _Decoder:
         self.tname = tname
         self.tables = tables
         self.offset = header.get("start_ns", 0) - header.get("clock_ns", 0)
-        self.stack: list[tuple[str, int | None]] = []  #: (call id, enter ts) of the open calls
+        #: open calls: (call id, or call number when aggregating; enter ts; node key)
+        self.stack: list[tuple] = []
+        #: format 2 segments carry a return's duration, later ones its exit time
+        self.returns_duration = header.get("format") == 2
         self.calls = 0
         self.seq = 0
         self.carry: list[int] = []  #: items of an incomplete frame
@@ -327,23 +330,24 @@ class _Decoder:
                     data["task"] = body[1]
                 data["args"] = [preview_json(a) for a in extra] if isinstance(extra, tuple) else []
                 parent, current = current, call_id
-                stack.append((call_id, body[0]))
+                stack.append((call_id, body[0], code >> TAG_BITS))
             elif tag in _RETURNS:
-                duration = body[0]
+                entry, duration = self._end(code >> TAG_BITS, body[0], self.returns_duration)
+                if not self.returns_duration:
+                    ts = body[0] + self.offset
                 if tag == _RETURNS[1]:
                     data["value"] = preview_json(extra)
-                if stack:
-                    stack.pop()
+                if entry is not None:
+                    current = entry[0]
             elif tag == _TAG_X:
                 ts = body[0] + self.offset
                 exc_type, message, where, here = _fields(extra, 4)
                 data.update(exc_type=exc_type or "", message=preview_json(message).get("repr", ""),
                             raised_here=bool(here))
                 line = where or line
-                if stack:
-                    _, t0 = stack.pop()
-                    if t0 is not None:
-                        duration = body[0] - t0
+                entry, duration = self._end(code >> TAG_BITS, body[0], False)
+                if entry is not None:
+                    current = entry[0]
             elif tag == _TAG_H:
                 ts = body[0] + self.offset
                 exc_type, message, origin_file, origin_line = _fields(extra, 4)
@@ -417,18 +421,17 @@ class _Decoder:
                     yield self._detail("call", key, {"args": [preview_json(a) for a in extra]
                                                      if isinstance(extra, tuple) else []})
             elif tag in _RETURNS:
-                _add_duration(durations, key, value)
-                if stack:
-                    stack.pop()
+                _, duration = self._end(key, value, self.returns_duration)
+                if duration is not None:
+                    _add_duration(durations, key, duration)
                 if tag == _RETURNS[1]:
-                    yield self._detail("return", key, {"value": preview_json(extra)}, duration=value)
+                    yield self._detail("return", key, {"value": preview_json(extra)}, duration=duration)
             elif tag == _TAG_X:
                 current = self._call_id(-1)
                 parent = self._call_id(-2)
-                duration = None
-                if stack:
-                    _, t0, _ = stack.pop()
-                    duration = value - t0
+                entry, duration = self._end(key, value, False)
+                if entry is not None:
+                    current = f"{self.pid}:{self.tid}:{entry[0]}"
                     _add_duration(durations, key, duration)
                 exc_type, message, where, here = _fields(extra, 4)
                 yield self._detail("exception", key, {
@@ -449,6 +452,24 @@ class _Decoder:
                     "values": {pairs_[k]: preview_json(pairs_[k + 1]) for k in range(0, len(pairs_) - 1, 2)}})
         if j:
             del side[:j]
+
+    def _end(self, key: int, value: int, is_duration: bool) -> tuple[tuple | None, int | None]:
+        """Close the open call of function ``key`` (the innermost one; a generator resumed from
+        elsewhere may have others above it) at time ``value``: (its stack entry, duration).
+        ``is_duration``: ``value`` already is the duration (segment format 2)."""
+        stack = self.stack
+        if stack and stack[-1][2] == key:
+            entry = stack.pop()
+        else:
+            for k in range(len(stack) - 2, -1, -1):
+                if stack[k][2] == key:
+                    entry = stack.pop(k)
+                    break
+            else:
+                return None, (value if is_duration else None)
+        if is_duration:
+            return entry, value
+        return entry, value - entry[1]
 
     def _call_id(self, depth: int) -> str:
         """The call ID of an open call (``-1``: the innermost) in aggregate mode, "" if none."""

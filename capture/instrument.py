@@ -2,9 +2,10 @@
 
 `instrument_module(tree, path, points)` returns a new module tree (the input
 is copied, never modified) plus the table of instrumented nodes the loader
-registers with the recorder. The rewritten code refers to ``_ar_*`` globals
-(see `astrepo.capture.recorder.runtime_names`) that the import hook puts into
-the module's namespace before running it.
+registers with the recorder. The rewritten code refers to ``_ar_*`` names
+(see `astrepo.capture.recorder.runtime_names`) that the module's first
+statement makes builtins (not module globals: code listing a module's
+namespace, as toolz's tests do, must not find them).
 
 Events are integer frames (`astrepo.capture.codes`): an event code constant
 (node key and tag), then ints; previews go to the buffer's side list through
@@ -19,18 +20,18 @@ What a function with a ``function_boundary`` and an ``exception`` point becomes:
             _ar_b = _ar_tl.b                       # the thread's buffer
         except Exception:
             <_ar_b = _ar_D, then the registering _ar_nb(), guarded>
+        _ar_s = False
         try:
-            _ar_t = _ar_clock()
             _ar_s = _ar_next(_ar_q[3])             # True: a sampled execution, with previews
             if _ar_s:
                 _ar_sv(_ar_b, (a, b)); _ar_b.append(<C1 code>)
             else:
                 _ar_b.append(<C0 code>)
-            _ar_b.append(_ar_t)
+            _ar_b.append(_ar_clock())
         except Exception:
             pass
         try:
-            <body; ``return x`` becomes: _ar_rv = x; <record R0/R1, duration>; return _ar_rv>
+            <body; ``return x`` becomes: _ar_rv = x; <record R0/R1, exit time>; return _ar_rv>
             <record the implicit ``return None``>
         except BaseException as _ar_e:
             try: _ar_x(<X code>, _ar_e, _ar_b)
@@ -63,7 +64,8 @@ MemoryError) are guarded so the user's exception is never replaced; nothing
 is injected into class namespaces. Annotations are never rewritten (they may
 be strings under ``from __future__ import annotations``).
 
-Known limits: functions gain locals ``_ar_b``, ``_ar_t``, ``_ar_s``, ``_ar_rv``, ``_ar_y``
+Known limits: modules gain one global, ``_ar_q`` (a list; the helpers are builtins);
+functions gain locals ``_ar_b``, ``_ar_s``, ``_ar_rv``, ``_ar_y``
 (visible to ``locals()``; ``_ar_b`` also in a comprehension's ``locals()`` when it records
 values); lambdas get no boundary events; generator durations include
 time suspended; a hook call counts one frame against the recursion limit
@@ -126,8 +128,9 @@ def instrument_module(tree: ast.Module, ids: AstIds, points: PointTable, elide: 
 
 def _add_prologue(tree: ast.Module, path: str, table: tuple, sampling: tuple = (), implied: tuple = (),
                   follows: tuple = ()) -> None:
-    """Bind the ``_ar_*`` runtime names, register the module and create its samplers (``_ar_q``),
-    after the docstring and futures."""
+    """Register the module and create its samplers (``_ar_q``, its only added global), after the
+    docstring and futures: ``_ar_q = __import__("astrepo.capture.recorder").capture.recorder
+    .bind_module(path, table, ...)``, which also makes sure the ``_ar_*`` helpers are builtins."""
     body = tree.body
     i = 0
     if body and _is_docstring(body[0]):
@@ -135,13 +138,12 @@ def _add_prologue(tree: ast.Module, path: str, table: tuple, sampling: tuple = (
     while i < len(body) and (_is_future(body[i]) or (i == 0 and _is_docstring(body[i]))):
         i += 1
     like = body[i] if i < len(body) else (body[-1] if body else None)
+    recorder = ast.Attribute(value=ast.Attribute(value=_call("__import__", _const("astrepo.capture.recorder")),
+                                                 attr="capture", ctx=ast.Load()), attr="recorder", ctx=ast.Load())
+    bind = ast.Attribute(value=recorder, attr="bind_module", ctx=ast.Load())
     prologue = [
-        ast.ImportFrom(module="astrepo.capture.recorder", names=[ast.alias(name="bind_module", asname="_ar_bind")],
-                       level=0),
-        _assign("_ar_q", ast.Call(func=_name("_ar_bind"),
-                                  args=[_call("globals"), _const(path), _const(table), _const(sampling),
-                                        _const(implied), _const(follows)],
-                                  keywords=[])),
+        _assign("_ar_q", ast.Call(func=bind, args=[_const(path), _const(table), _const(sampling), _const(implied),
+                                                   _const(follows)], keywords=[])),
     ]
     if like is not None:
         _locate(prologue, like)
@@ -475,10 +477,7 @@ class _Rewriter(ast.NodeTransformer):
             if scope.boundary:
                 if scope.sampler >= 0:
                     prologue.append(_assign("_ar_s", _const(False)))  # read by unguarded value events
-                # ``_ar_t`` stays unbound if this fails: the return event then fails too
-                # (guarded), so a call is recorded whole or not at all.
-                prologue.append(_guarded([_assign("_ar_t", _call("_ar_clock")),
-                                          *self._enter_event(node, fid, scope, capture_args)]))
+                prologue.append(_guarded(self._enter_event(node, fid, scope, capture_args)))
         if exc_point is not None:
             args: list[ast.expr] = [_const(event_code(fid, "X")), _name("_ar_e")]
             if scope.local:
@@ -502,10 +501,10 @@ class _Rewriter(ast.NodeTransformer):
         return node
 
     def _enter_event(self, node: ast.AST, fid: str, scope: _Scope, capture_args: bool) -> list[ast.stmt]:
-        """The call-enter frame (``_ar_t`` holds the timestamp): C0/C1 (A0/A1 for coroutines)."""
+        """The call-enter frame: C0/C1 (A0/A1 for coroutines), then the timestamp (and task id)."""
         is_async = isinstance(node, ast.AsyncFunctionDef)
         letter = "A" if is_async else "C"
-        items: list[ast.expr] = [_name("_ar_t")] + ([_call("_ar_task")] if is_async else [])
+        items: list[ast.expr] = [_call("_ar_clock")] + ([_call("_ar_task")] if is_async else [])
 
         def code(sampled: bool) -> list[ast.stmt]:
             out: list[ast.stmt] = []
@@ -530,8 +529,10 @@ class _Rewriter(ast.NodeTransformer):
                 ast.If(test=_name("_ar_s"), body=code(True), orelse=code(False))] + rest
 
     def _return_event(self, scope: _Scope, value: ast.expr | None) -> ast.stmt:
-        duration = ast.Expr(ast.Call(func=ast.Attribute(value=_name("_ar_b"), attr="append", ctx=ast.Load()), args=[
-            ast.BinOp(left=_call("_ar_clock"), op=ast.Sub(), right=_name("_ar_t"))], keywords=[]))
+        """The return frame: R0/R1, then the exit timestamp (the reader subtracts the call's: no
+        subtraction, no third int per call here)."""
+        duration = ast.Expr(ast.Call(func=ast.Attribute(value=_name("_ar_b"), attr="append", ctx=ast.Load()),
+                                     args=[_call("_ar_clock")], keywords=[]))
         if not scope.capture_return or scope.sampler < 0:
             return _guarded([_append(_name("_ar_b"), scope.ret_code), duration])
         full = [ast.Expr(ast.Call(func=_name("_ar_s1"), args=[_name("_ar_b"), value or _const(None)], keywords=[])),

@@ -14,17 +14,20 @@ tuple comes from the free list and goes back at once. Everything else
 ``(type name, truncated repr, len)`` or an immutable scalar, computed at once
 (never a live reference).
 
-Writer. A daemon thread wakes every ``flush_interval`` (sooner when buffers
-grow), takes the current content of every thread's buffer and side list
-(``buf[:n]`` then ``del buf[:n]``: the owner thread only appends at the end,
-so this is safe without a lock) and appends one record per thread to this
-process's segment file with a single ``os.write`` on an ``O_APPEND``
-descriptor. The integers are converted with ``array('L', items).tobytes()``
-(a few ns per item, against ~30 ns for marshalling objects one by one; the
-conversion holds the GIL, so its cost is the traced program's). A batch may
-end in the middle of a frame: the reader joins a thread's batches before
-decoding. A SIGKILL loses at most what was appended since the last wake-up.
-At exit (``atexit``, multiprocessing's finalizers, a fork) the rest is flushed.
+Writer. A daemon thread wakes every ``flush_interval`` (every ``busy_interval``,
+5 ms, while events come in, so buffers hold a few ms of events), converts
+each thread's buffer in place (``array.fromlist(buf)``, in C without
+releasing the GIL, so the owner cannot append meanwhile; then ``del
+buf[:n]``: the owner only appends at the end) and takes its side list, and
+appends one record per thread to this process's segment file with a single
+``os.writev`` on an ``O_APPEND`` descriptor, straight from the array's
+memory. The integers convert at a few ns per item, against ~30 ns for
+marshalling objects one by one; the conversion holds the GIL, so its cost is
+the traced program's. A batch may end in the middle of a frame: the reader
+joins a thread's batches before decoding. The writer thread blocks
+asynchronous signals (they go to the main thread, as without astrepo). A
+SIGKILL loses at most what was appended since the last wake-up. At exit
+(``atexit``, multiprocessing's finalizers, a fork) the rest is flushed.
 
 Segment format (``.astrepo/events/<run>/<pid>-<n>.seg``): a sequence of
 records ``<u32 little-endian length><marshal payload>``; payloads are tuples
@@ -32,9 +35,10 @@ whose first item says what they are: ``("H", header dict)``,
 ``("M", path, table, implied, follows)`` (a module's instrumented nodes: (id,
 kind, qualname, line) rows; (line code, branch code) pairs: a branch event
 left out because the line event right after it implies it; (call code, line
-code) pairs: a function's first line event, implied by its call event), ``("F", thread id, thread name, n bytes, side items)`` (a batch
-of frames: the n bytes of native uint64 items follow the record, unframed,
-so the writer hands the kernel the array's own memory), ``("B", thread id,
+code) pairs: a function's first line event, implied by its call event),
+``("F", thread id, thread name, n bytes, side items)`` (a batch of frames:
+the n bytes of native uint64 items follow the record, unframed, so the
+writer hands the kernel the array's own memory), ``("B", thread id,
 thread name, items, side items)`` (a batch as a list, when an item was not
 an unsigned 64-bit int) and ``("S", stats dict)``. A truncated last record
 (crash mid-write) is ignored by the reader (`astrepo.capture.events`).
@@ -62,8 +66,11 @@ import time
 from astrepo.capture.codes import FRAME_TYPECODE
 
 #: Version of the segment format. History: 1 - first version (string codes, marshalled item lists);
-#: 2 - integer frames (`astrepo.capture.codes`) written as int64 arrays, previews in side lists.
-SEGMENT_FORMAT = 2
+#: 2 - integer frames (`astrepo.capture.codes`) written as uint64 arrays, previews in side lists;
+#: 3 - a return frame carries the exit time (the reader subtracts its call's), not the duration.
+SEGMENT_FORMAT = 3
+#: Older segment formats the reader still decodes.
+READABLE_FORMATS = (2, 3)
 
 #: Value previews are the costly part of an event (a repr is ~1-3 us, the event itself ~50 ns):
 #: a node records previews on its first SAMPLE_FIRST executions, then on every SAMPLE_EVERY-th
@@ -136,13 +143,13 @@ class Recorder:
 
     def __init__(self, directory: str, run_id: str, flush_interval: float = 0.1,
                  repr_limit: int = DEFAULT_REPR_LIMIT, max_pending_items: int = 4_000_000,
-                 batch_items: int = 200_000) -> None:
+                 busy_interval: float = 0.005) -> None:
         self.directory = directory
         self.run_id = run_id
         self.flush_interval = flush_interval
         self.repr_limit = repr_limit
         self.max_pending_items = max_pending_items
-        self.batch_items = batch_items
+        self.busy_interval = busy_interval  #: seconds between flushes while events come in
         #: registration number -> (buffer, thread ident, thread name, thread); idents are reused, numbers not
         self.buffers: dict[int, tuple[Buffer, int, str, object]] = {}
         self._thread_no = itertools.count()
@@ -293,8 +300,9 @@ class Recorder:
             except Exception:  # noqa: BLE001
                 self.stats["errors"] += 1
                 taken = 0
-            # Busy producers: come back sooner so buffers stay small.
-            interval = 0.005 if taken > self.batch_items else self.flush_interval
+            # While the program produces events, come back every 5 ms, so buffers (memory the
+            # program can see, e.g. with tracemalloc) hold a few ms of events, not 100.
+            interval = self.busy_interval if taken else self.flush_interval
 
     def flush(self) -> int:
         """Move every thread's events to the segment file; returns how many items moved."""
@@ -544,7 +552,7 @@ def samplers(spec: tuple) -> list:
 
 
 def runtime_names() -> dict[str, object]:
-    """The ``_ar_*`` names the instrumented code refers to (put into each module's globals).
+    """The ``_ar_*`` names the instrumented code refers to (made builtins by `bind_module`).
 
     Frames and side items follow `astrepo.capture.codes`; every helper swallows its own errors.
     """
@@ -662,24 +670,27 @@ def runtime_names() -> dict[str, object]:
     }
 
 
-_NAMES: list[dict] = []
+def bind_module(path: str, table: tuple, sampling: tuple = (), implied: tuple = (), follows: tuple = ()) -> list:
+    """Called by an instrumented module first thing: make sure the ``_ar_*`` helpers are builtins
+    (bound to this process's recorder), register the module (``implied``: (line code, branch
+    code) pairs, ``follows``: (call code, line code) pairs, see `Recorder.register_module`), and
+    return its samplers (one per ``(first, every)`` of ``sampling``).
 
+    Builtins rather than module globals: a module's namespace stays the program's own (code that
+    lists it, like toolz's tests of its curried namespace, sees no difference); the instrumented
+    code reaches builtins as fast (``LOAD_GLOBAL`` specializes for them).
+    """
+    import builtins
 
-def bind_module(namespace: dict, path: str, table: tuple, sampling: tuple = (), implied: tuple = (),
-                follows: tuple = ()) -> list:
-    """Called by an instrumented module first thing: provide the ``_ar_*`` names, register the
-    module (``implied``: (line code, branch code) pairs, ``follows``: (call code, line code)
-    pairs, see `Recorder.register_module`), and return its samplers (one per ``(first, every)``
-    of ``sampling``)."""
     try:
-        if not _NAMES or _NAMES[0]["_ar_tl"] is not getattr(active(), "local", None):
-            _NAMES[:] = [runtime_names()]
-        namespace.update(_NAMES[0])
         recorder = active()
+        if getattr(builtins, "_ar_tl", None) is not getattr(recorder, "local", False):
+            builtins.__dict__.update(runtime_names())
         if recorder is not None:
             recorder.register_module(path, table, implied, follows)
     except Exception:  # noqa: BLE001
-        namespace.update(runtime_names())
+        if not hasattr(builtins, "_ar_tl"):
+            builtins.__dict__.update(runtime_names())
     return samplers(sampling)
 
 

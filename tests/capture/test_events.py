@@ -59,7 +59,7 @@ RUNNER = textwrap.dedent('''
 
     out_dir, elide, path = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
     sys.setswitchinterval(1e-5)  # let the writer cut batches anywhere, mid-frame included
-    rec = recorder.start(out_dir, "run", batch_items=1000, flush_interval=0.0005)
+    rec = recorder.start(out_dir, "run", flush_interval=0.0005, busy_interval=0.0005)
     plan = plan_for_strategy("full_trace")
     source = open(path).read()
     result = instrument_source(source, "prog.py", lambda tree, ids: points_for_module(plan, tree, ids), elide)

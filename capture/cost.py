@@ -42,10 +42,11 @@ EVENT_FIELDS = ("exc_wrapper", "local_fetch", "boundary", "sample_check", "previ
                 "expression", "exception")
 #: Capture in a real program costs this many times what the tight-loop probe measures: its
 #: instrumented code is larger and colder (caches, branch predictors) than one small hot function.
-#: Measured with bench/plan_eval.py on more-itertools 11.2.1's test suite (extra CPU time of the
-#: traced runs over the probe's prediction from their recorded event counts: 2.0-2.7, plans from
-#: minimal to full_trace); `astrepo plan --review --rerun N --learn` measures it on your program.
-IN_PROGRAM_FACTOR = 2.5
+#: Measured with bench/plan_eval.py on more-itertools 11.2.1's test suite (extra CPU time of warm
+#: traced runs beyond the per-process cost, over the probe's price of their recorded events):
+#: 1.4 (balanced), 1.7 (full_trace), 2.25 (balanced with statistics) at commit d6e8d14, 2.0-2.7
+#: with the recorder before it; `astrepo plan --review --rerun N --learn` measures it per program.
+IN_PROGRAM_FACTOR = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,8 @@ def load_costs(db_dir: str) -> Costs:
     if not isinstance(doc, dict) or doc.get("format") != CALIBRATION_FORMAT:
         return DEFAULT_COSTS
     known = {f.name for f in fields(Costs)}
+    if doc.get("factor_source", "default") == "default":
+        known.discard("factor")  # not learnt: the current default applies
     try:
         return Costs(**{k: v for k, v in doc.items() if k in known})
     except TypeError:

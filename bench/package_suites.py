@@ -6,7 +6,13 @@ Each package's source distribution (``pip download --no-deps --no-binary :all: N
 once, into ``--sdist-dir``) is unpacked into a temporary folder and its own test suite is run
 from there with ``python -m pytest`` (so the package is imported from the unpacked sources,
 which makes it project code the import hook instruments). The pass/fail/skip counts must be
-identical plain and traced; the script exits 4 when they are not.
+identical plain and traced; the script exits 4 when they are not. Each traced run is then
+joined into the graph in a child process whose time and peak RSS are reported (``--no-ingest``
+skips that).
+
+more-itertools 11.2.1 has one test measuring, with ``tracemalloc``, the memory retained over
+10,000 calls (limit 256 KiB): the recorder's events not yet flushed (at most ~5-10 ms of them)
+are allocations it sees, so traced it passes or fails by a few KiB from run to run.
 """
 
 from __future__ import annotations
@@ -21,14 +27,14 @@ import sys
 import tarfile
 import tempfile
 import time
+from pathlib import Path
 
 #: (name, version, test arguments): small pure-Python packages whose tests run in seconds here.
 PACKAGES = (
     ("six", "1.17.0", ["test_six.py"]),
     ("idna", "3.20", ["tests"]),
     ("toolz", "1.2.0", ["toolz/tests"]),
-    # One test measures the memory retained over 10,000 calls with tracemalloc: the recorder's
-    # unflushed events are allocations it sees, so it fails when traced (see the module docstring).
+    # One test measures the memory retained over 10,000 calls with tracemalloc (see the module docstring).
     ("more_itertools", "11.2.1", ["tests"]),
 )
 
@@ -53,17 +59,39 @@ def sdist(directory: str, name: str, version: str) -> str:
     return sdist(directory, name, version)
 
 
-def run_suite(src: str, test_args: list[str], traced: str | None, db: str,
-              ingest: bool = True) -> tuple[dict, float, str]:
+def run_suite(src: str, test_args: list[str], traced: str | None, db: str) -> tuple[dict, float, str]:
+    """(pytest's counts, seconds, output tail) of the suite, plain or under ``astrepo trace``
+    (recording only: `ingest` joins the run apart, to measure it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASTREPO_")}
     env["PYTHONHASHSEED"] = "0"
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *test_args]
     if traced:
         cmd = [sys.executable, "-m", "astrepo.cli.app", "trace", "--strategy", traced, "--db", db, "--root", src,
-               *([] if ingest else ["--no-ingest"]), "--", *cmd]
+               "--no-ingest", "--", *cmd]
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=1800)
     return counts(proc.stdout), time.perf_counter() - started, proc.stdout[-1500:] + proc.stderr[-1500:]
+
+
+INGEST = """
+import sys
+from pathlib import Path
+from astrepo.capture.events import list_runs
+from astrepo.graph.ingest import ingest_run
+db = Path(sys.argv[1])
+ingest_run(db, list_runs(str(db / "events"))[-1])
+"""
+
+
+def ingest(db: str) -> dict:
+    """Join the run recorded under ``db`` in a child process: its seconds and peak RSS."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", INGEST, db], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"ingest failed: {proc.stderr.read().decode()[-2000:]}")
+    return {"ingest_s": round(time.perf_counter() - started, 1), "ingest_peak_mb": round(usage.ru_maxrss / 1024)}
 
 
 def main() -> int:
@@ -71,8 +99,7 @@ def main() -> int:
     parser.add_argument("--sdist-dir", default=os.path.join(tempfile.gettempdir(), "astrepo-sdists"))
     parser.add_argument("--strategy", default="full_trace")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--no-ingest", action="store_true",
-                        help="Record only (joining a multi-million-event run needs much memory: see graph/join.py)")
+    parser.add_argument("--no-ingest", action="store_true", help="Record only (do not join the runs).")
     args = parser.parse_args()
     results = []
     ok = True
@@ -85,20 +112,24 @@ def main() -> int:
             src = os.path.join(tmp, top)
             plain, plain_s, _ = run_suite(src, test_args, None, "")
             db = os.path.join(tmp, "astrepo-db")
-            traced, traced_s, tail = run_suite(src, test_args, args.strategy, db, not args.no_ingest)
-            from astrepo.graph.join import list_ingested
-
-            runs = list_ingested(db)
+            traced, traced_s, tail = run_suite(src, test_args, args.strategy, db)
             row = {"package": f"{name} {version}", "plain": plain, "traced": traced, "same": plain == traced and bool(plain),
-                   "plain_s": round(plain_s, 2), "traced_s": round(traced_s, 2),
-                   "events": runs[-1]["events"] if runs else None, "exceptions": runs[-1]["exceptions"] if runs else None}
+                   "plain_s": round(plain_s, 2), "traced_s": round(traced_s, 2)}
+            if not args.no_ingest:
+                from astrepo.graph.join import list_ingested
+
+                row.update(ingest(db))
+                run = list_ingested(Path(db))[-1]
+                row.update(events=run["events"], exceptions=run["exceptions"],
+                           exceptions_stored=run.get("exceptions_stored"))
             if not row["same"]:
                 row["tail"] = tail
             ok &= row["same"]
             results.append(row)
             if not args.json:
                 print(f"{row['package']:<24} plain {plain}  traced {traced}  {'SAME' if row['same'] else 'DIFFERENT'}  "
-                      f"{row['plain_s']}s / {row['traced_s']}s  events {row['events']}", flush=True)
+                      f"{row['plain_s']}s / {row['traced_s']}s  events {row.get('events')}  "
+                      f"ingest {row.get('ingest_s')}s, peak {row.get('ingest_peak_mb')} MB", flush=True)
                 if "tail" in row:
                     print(tail)
         finally:

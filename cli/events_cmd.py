@@ -25,7 +25,7 @@ def events(
     import time
     from collections import Counter
 
-    from astrepo.capture.events import EVENT_KINDS, filter_events, list_runs, parse_since, read_run, since_events
+    from astrepo.capture.events import EVENT_KINDS, filter_events, iter_run, list_runs, parse_since, since_events
     from astrepo.cli.render import emit_json, print_table
     from astrepo.errors import ConfigError
 
@@ -50,31 +50,36 @@ def events(
         chosen = matches
     else:
         chosen = runs if since_ns is not None else runs[-1:]
-    selected = []
+    # Events stream from the segments: only the ones shown are kept (a run may hold millions).
+    shown = []
+    per_kind: Counter = Counter()
     used = []
     stats: Counter = Counter()
     for run_id in chosen:
-        run_events, summary = read_run(os.path.join(events_root, run_id))
+        summary, run_events = iter_run(os.path.join(events_root, run_id))
         if since_ns is not None:
             if summary.end_ns and summary.end_ns < since_ns:
                 continue
             run_events = since_events(run_events, since_ns)
-        selected.extend(filter_events(run_events, kind, function))
+        for e in filter_events(run_events, kind, function):
+            per_kind[e.kind] += 1
+            if not count and (not limit or len(shown) < limit):
+                shown.append(e)
         stats.update(summary.stats)
         used.append(run_id)
     chosen = used
+    total = sum(per_kind.values())
     label = chosen[0] if len(chosen) == 1 else f"{len(chosen)} runs"
     if count:
-        per_kind = dict(sorted(Counter(e.kind for e in selected).items()))
+        by_kind = dict(sorted(per_kind.items()))
         if as_json:
-            emit_json({"run": label, "runs": chosen, "count": len(selected), "by_kind": per_kind, "stats": dict(stats)})
+            emit_json({"run": label, "runs": chosen, "count": total, "by_kind": by_kind, "stats": dict(stats)})
         else:
-            print_table(f"run {label}", ["kind", "events"], [[k, f"{v:,}"] for k, v in per_kind.items()]
-                        + [["total", f"{len(selected):,}"]])
+            print_table(f"run {label}", ["kind", "events"], [[k, f"{v:,}"] for k, v in by_kind.items()]
+                        + [["total", f"{total:,}"]])
         return
-    shown = selected[:limit] if limit else selected
     if as_json:
-        emit_json({"run": label, "runs": chosen, "count": len(selected), "events": [e.to_json() for e in shown]})
+        emit_json({"run": label, "runs": chosen, "count": total, "events": [e.to_json() for e in shown]})
         return
     rows = []
     for e in shown:
@@ -91,7 +96,7 @@ def events(
             detail = "taken" if e.data["taken"] else "not taken"
         dur = f"{e.duration_ns / 1e3:.1f} us" if e.duration_ns is not None else ""
         rows.append([e.kind, e.name, f"{e.path}:{e.line}", detail[:80], dur, e.call_id])
-    print_table(f"run {label}: {len(shown)} of {len(selected)} events",
+    print_table(f"run {label}: {len(shown)} of {total} events",
                 ["kind", "name", "where", "detail", "duration", "call"], rows)
 
 

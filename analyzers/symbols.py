@@ -1,0 +1,125 @@
+"""The project-wide symbol table call resolution reads: every file's scopes, calls and imports,
+indexed (modules by name, scopes by ID, calls by position, lambdas by start, value flows into
+names and into ``self.attr`` fields, stores into containers)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from astrepo.ids import NodeId
+from astrepo.model import CallFact, Expr, ImportFact, ScopeFacts
+
+
+class ModuleInputs(NamedTuple):
+    """What resolution needs of one file (a projection of its `FileFacts`)."""
+
+    path: str
+    module: str
+    is_package: bool
+    scopes: tuple[ScopeFacts, ...]
+    calls: tuple[CallFact, ...]
+    imports: tuple[ImportFact, ...]
+
+
+#: Methods of builtin containers that store an argument: name -> (operation, argument position).
+_CONTAINER_STORES = {"append": ("add", 0), "add": ("add", 0), "insert": ("add", 1), "setdefault": ("add", 1),
+                     "extend": ("extend", 0), "update": ("update", 0)}
+
+
+class Project:
+    """The symbol table of all files."""
+
+    def __init__(self, inputs: list[ModuleInputs]) -> None:
+        self.modules: dict[str, ScopeFacts] = {}
+        self.module_files: dict[str, ModuleInputs] = {}
+        self.scopes: dict[NodeId, ScopeFacts] = {}
+        self.star_imports: dict[str, list[str]] = {}
+        self.packages: set[str] = set()
+        self.module_of_scope: dict[str, str] = {}
+        #: (module, end byte) -> the call there and its scope
+        self.calls_at: dict[tuple[str, int], tuple[CallFact, ScopeFacts]] = {}
+        #: (module, start byte) -> lambda scope ID
+        self.lambda_at: dict[tuple[str, int], str] = {}
+        #: scope ID -> name -> expressions flowing into it
+        self.flows: dict[str, dict[str, list]] = {}
+        #: class ID -> attribute -> [(method scope, expression)] from ``self.attr = ...``
+        self.fields: dict[str, dict[str, list]] = {}
+        #: names of properties and of dunder methods defined anywhere (prefilters implicit calls)
+        self.property_names: set[str] = set()
+        self.dunders: set[str] = set()
+        #: stores into containers: (scope, container text, operation, key, expression), the
+        #: operation "item" (``c[key] = e``), "add" (``c.append(e)``, ``c.add(e)``, ``c.insert(i, e)``,
+        #: ``c.setdefault(k, e)``), "extend" (``c.extend(e)``) or "update" (``c.update(e)``)
+        self.item_stores: list[tuple[ScopeFacts, str, str, str, Expr]] = []
+        for mod in inputs:
+            if not mod.scopes:
+                continue
+            for scope in mod.scopes:
+                self.scopes[scope.id] = scope
+                self.module_of_scope[scope.id] = mod.module
+                if scope.kind == "lambda":
+                    self.lambda_at[(mod.module, scope.start)] = scope.id
+                self._index_flows(scope)
+            by_id = {scope.id: scope for scope in mod.scopes}
+            for call in mod.calls:
+                scope = by_id.get(call.scope)
+                if scope is not None:
+                    self.calls_at[(mod.module, call.end)] = (call, scope)
+                    if "." in call.callee and call.args:
+                        self._index_container_call(call, scope)
+            if mod.module not in self.modules:  # first by path wins for duplicate names
+                self.modules[mod.module] = mod.scopes[0]
+                self.module_files[mod.module] = mod
+            for scope in mod.scopes:
+                self.scopes[scope.id] = scope
+            for imp in mod.imports:
+                if imp.star and imp.scope == mod.scopes[0].id:
+                    self.star_imports.setdefault(mod.module, []).append(imp.module)
+            parts = mod.module.split(".")
+            for i in range(1, len(parts)):
+                self.packages.add(".".join(parts[:i]))
+
+    def _index_flows(self, scope: ScopeFacts) -> None:
+        parent = None
+        if scope.kind == "function" and scope.parent:
+            parent = next((s for s in [self.scopes.get(scope.parent)] if s is not None and s.kind == "class"), None)
+            name = scope.qualname.rsplit(".", 1)[-1]
+            if parent is not None:
+                if "property" in scope.decorators:
+                    self.property_names.add(name)
+                if name.startswith("__"):
+                    self.dunders.add(name)
+        if not scope.flows:
+            return
+        by_name: dict[str, list] = {}
+        self_name = scope.params[0] if parent is not None and scope.params else ""
+        for target, expr in scope.flows:
+            if target.endswith("]"):
+                container, _, key = target[:-1].partition("[")
+                self.item_stores.append((scope, container, "item", key, expr))
+            elif "." not in target:
+                by_name.setdefault(target, []).append(expr)
+            elif self_name and target.count(".") == 1 and target.startswith(self_name + "."):
+                attrs = self.fields.setdefault(parent.id, {})
+                attrs.setdefault(target.split(".", 1)[1], []).append((scope, expr))
+        self.flows[scope.id] = by_name
+
+    def _index_container_call(self, call: CallFact, scope: ScopeFacts) -> None:
+        container, method = call.callee.rsplit(".", 1)
+        operation, position = _CONTAINER_STORES.get(method, ("", 0))
+        if operation and position < len(call.args) and call.args[position] is not None \
+                and call.args[position][0] != "*":
+            self.item_stores.append((scope, container, operation, "", call.args[position]))
+
+    def is_module(self, name: str) -> bool:
+        return name in self.modules or name in self.packages
+
+    def find_module(self, name: str, importer: str) -> str | None:
+        """A project module for an absolute name, or an implicit sibling of ``importer``."""
+        if self.is_module(name):
+            return name
+        if "." in importer:
+            sibling = importer.rsplit(".", 1)[0] + "." + name
+            if self.is_module(sibling):
+                return sibling
+        return None

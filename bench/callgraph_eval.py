@@ -76,6 +76,13 @@ def run_pycg(python: str, case: Path, work: Path) -> dict[str, list[str]]:
     return json.loads(out.read_text())
 
 
+def pycg_broken(python: str) -> str:
+    """Why PyCG cannot start under ``python`` ("" when it can): e.g. PyCG 0.0.7 imports
+    ``pkg_resources``, which setuptools 81 and later no longer have."""
+    proc = subprocess.run([python, "-c", "import pycg.__main__"], capture_output=True, text=True)
+    return (proc.stderr.strip().splitlines() or ["exit status %d" % proc.returncode])[-1] if proc.returncode else ""
+
+
 def score(found: Edges, expected: Edges) -> tuple[int, int, int]:
     """(true positives, false positives, false negatives)."""
     tp = len(found & expected)
@@ -308,7 +315,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if verify_runtime(cases) else 0
     tools: dict[str, object] = {"astrepo": run_astrepo}
     pycg_python = args.pycg_python or (sys.executable if importlib.util.find_spec("pycg") else "")
-    if not args.no_pycg and pycg_python:
+    broken = pycg_broken(pycg_python) if pycg_python and not args.no_pycg else ""
+    if broken:
+        print(f"PyCG cannot run under {pycg_python} ({broken}); showing astrepo only "
+              "(--pycg-python points at an interpreter where it runs)", file=sys.stderr)
+    elif not args.no_pycg and pycg_python:
         tools["pycg"] = lambda case, work: run_pycg(pycg_python, case, work)
     elif not args.no_pycg:
         print("PyCG is not installed (pip install pycg==0.0.7); showing astrepo only", file=sys.stderr)

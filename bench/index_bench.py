@@ -1,6 +1,7 @@
 """Index speed on real projects, side by side with tree-sitter's bare parse.
 
 Usage: python bench/index_bench.py [--runs N] [--projects django,flask,requests] [--jobs J]
+                                  [--baseline REV | --no-baseline]
 
 For each project (a source distribution from PyPI, cached in bench/.cache) it
 prints files, lines, the full-index time (median of --runs fresh runs, no
@@ -8,6 +9,12 @@ embeddings), lines/s, the peak RSS of the largest process, the time
 tree-sitter alone takes to parse the same files on one core (median, same
 run), their ratio, and the time of an incremental re-index after one file
 was touched. Each index runs the real CLI in a subprocess.
+
+``--baseline REV`` (default BASELINE_REV, the index as issue 2 left it: syntax,
+imports and first-level call resolution, before the analyzers ran) also times
+a full index by that revision's code, checked out in a temporary git
+worktree, alternating with the current code's full runs; the ratio of the two
+medians (``over_baseline``) is what the analyzers cost (issue 3 allows 2x).
 """
 
 from __future__ import annotations
@@ -27,6 +34,24 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 CACHE = HERE / ".cache"
+
+#: The last commit whose index ran no static analyses (83e94bd added them to the pipeline).
+BASELINE_REV = "657a9f1"
+
+#: Runs the CLI of a worktree at another revision: its folders mapped onto the ``astrepo``
+#: namespace the way the package installs them (astrepo.graph -> graph/, ...).
+_BASELINE_RUNNER = """
+import sys
+tree = sys.argv.pop(1)
+sys.path.insert(0, tree)
+import astrepo
+astrepo.__path__.append(tree)
+import astrepo.graph.build
+assert astrepo.graph.build.__file__.startswith(tree), astrepo.graph.build.__file__
+from astrepo.cli.app import main
+sys.argv[0] = "astrepo"
+sys.exit(main())
+"""
 
 PROJECTS = {
     "django": ("django", "5.1.4"),
@@ -51,10 +76,12 @@ def fetch(name: str, version: str) -> Path:
     return next(p for p in CACHE.iterdir() if p.is_dir() and p.name.lower() == f"{name}-{version}".lower())
 
 
-def run_index(root: Path, db: Path, jobs: int, rebuild: bool) -> tuple[float, dict]:
-    """Wall seconds and the JSON summary of one `astrepo index` run; the summary gains
-    ``cpu_s``, the CPU time of the run and its workers (steadier than wall time on a shared machine)."""
-    args = [sys.executable, "-m", "astrepo.cli.app", "index", str(root), "--db", str(db), "--json", "--no-embed", "-q"]
+def run_index(root: Path, db: Path, jobs: int, rebuild: bool, tree: Path | None = None) -> tuple[float, dict]:
+    """Wall seconds and the JSON summary of one `astrepo index` run (by the code in ``tree``, a
+    worktree of another revision, when given); the summary gains ``cpu_s``, the CPU time of the
+    run and its workers (steadier than wall time on a shared machine)."""
+    cli = ["-c", _BASELINE_RUNNER, str(tree)] if tree else ["-m", "astrepo.cli.app"]
+    args = [sys.executable, *cli, "index", str(root), "--db", str(db), "--json", "--no-embed", "-q"]
     if jobs:
         args += ["--jobs", str(jobs)]
     if rebuild:
@@ -69,6 +96,15 @@ def run_index(root: Path, db: Path, jobs: int, rebuild: bool) -> tuple[float, di
     summary = json.loads(proc.stdout)
     summary["cpu_s"] = round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2)
     return elapsed, summary
+
+
+def baseline_tree(rev: str, work: Path) -> Path:
+    """A detached git worktree of ``rev`` under ``work`` (removed with it; pruned by git later)."""
+    tree = work / f"baseline-{rev}"
+    repo = HERE.parent
+    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "-f", str(tree), rev],
+                   check=True, capture_output=True)
+    return tree
 
 
 def parse_only(root: Path) -> tuple[float, int, int]:
@@ -90,8 +126,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--projects", default="django,flask,requests")
     ap.add_argument("--jobs", type=int, default=0)
+    ap.add_argument("--baseline", default=BASELINE_REV, help="revision whose full index is the baseline")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the baseline runs")
     opts = ap.parse_args()
     rows = []
+    base_work = Path(tempfile.mkdtemp(prefix="astrepo-bench-baseline-"))
+    tree = None if opts.no_baseline else baseline_tree(opts.baseline, base_work)
     for key in opts.projects.split(","):
         name, version = PROJECTS[key]
         root = fetch(name, version)
@@ -100,9 +140,14 @@ def main() -> None:
             copy = work / root.name
             shutil.copytree(root, copy)
             db = work / "db"
-            full_times, parse_times, cpu_times = [], [], []
+            full_times, parse_times, cpu_times, base_times, base_cpu = [], [], [], [], []
             summary: dict = {}
             for _ in range(opts.runs):
+                if tree is not None:
+                    shutil.rmtree(db, ignore_errors=True)
+                    seconds, base = run_index(copy, db, opts.jobs, rebuild=True, tree=tree)
+                    base_times.append(seconds)
+                    base_cpu.append(base["cpu_s"])
                 shutil.rmtree(db, ignore_errors=True)  # cold: no graph, no per-file cache
                 seconds, summary = run_index(copy, db, opts.jobs, rebuild=True)
                 full_times.append(seconds)
@@ -132,14 +177,24 @@ def main() -> None:
                 "nodes": summary["nodes"], "edges": summary["edges"],
                 "stage_s": summary["stage_seconds"],
             })
+            if base_times:
+                rows[-1].update({
+                    "baseline": opts.baseline, "baseline_s": round(statistics.median(base_times), 2),
+                    "baseline_cpu_s": statistics.median(base_cpu),
+                    "over_baseline": round(full / statistics.median(base_times), 2),
+                    "over_baseline_cpu": round(statistics.median(cpu_times) / statistics.median(base_cpu), 2),
+                })
         finally:
             shutil.rmtree(work, ignore_errors=True)
+    if tree is not None:
+        shutil.rmtree(base_work, ignore_errors=True)
+        subprocess.run(["git", "-C", str(HERE.parent), "worktree", "prune"], capture_output=True)
     print(f"{'project':18} {'files':>6} {'lines':>8} {'index s':>8} {'cpu s':>7} {'lines/s':>8} {'RSS MB':>7} "
-          f"{'parse s':>8} {'ratio':>6} {'incr s':>7} {'nodes':>8} {'edges':>8}")
+          f"{'parse s':>8} {'ratio':>6} {'incr s':>7} {'nodes':>8} {'edges':>8} {'base s':>7} {'x base':>6}")
     for r in rows:
         print(f"{r['project']:18} {r['files']:>6} {r['lines']:>8} {r['index_s']:>8} {r['index_cpu_s']:>7} {r['lines_per_s']:>8} "
               f"{r['peak_rss_mb']:>7} {r['parse_only_s']:>8} {r['index_over_parse']:>6} {r['incremental_s']:>7} "
-              f"{r['nodes']:>8} {r['edges']:>8}")
+              f"{r['nodes']:>8} {r['edges']:>8} {r.get('baseline_s', '-'):>7} {r.get('over_baseline', '-'):>6}")
     print(json.dumps(rows, indent=1))
 
 

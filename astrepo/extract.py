@@ -20,11 +20,28 @@ mean may be off. Python 2 only syntax is not understood.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 
 import tree_sitter
 
+from astrepo.syntax import (
+    BINARY_DUNDERS,
+    COMPARE_DUNDERS,
+    LITERAL_TYPES,
+    UNARY_DUNDERS,
+    docstring,
+    dotted_name,
+    expr_of,
+    first_identifier,
+    literal_type,
+    misparsed_type_call,
+    module_exports,
+    node_span,
+    node_text,
+    one_line,
+    receiver,
+    subscript_key,
+)
 from astrepo.ids import NodeId, join_scope, lambda_segment, node_id_for, scope_segment
 from astrepo.model import (
     Binding,
@@ -67,26 +84,6 @@ STMT_TYPES: dict[str, str] = {
     "exec_statement": "expr",
 }
 
-#: Literal node types -> the pseudo-name of their builtin type, used as the
-#: head of dotted names (``", ".join`` -> ``<str>.join``).
-LITERAL_TYPES = {
-    "string": "<str>", "concatenated_string": "<str>", "list": "<list>", "dictionary": "<dict>",
-    "set": "<set>", "tuple": "<tuple>", "list_comprehension": "<list>", "dictionary_comprehension": "<dict>",
-    "set_comprehension": "<set>", "integer": "<int>", "float": "<float>",
-}
-
-
-
-def _literal_type(node: tree_sitter.Node) -> str | None:
-    """The literal head of a literal expression (``<str>``, ``<bytes>`` for ``b"..."``), None otherwise."""
-    t = node.type
-    if t == "concatenated_string" and node.named_child_count:
-        node, t = node.named_children[0], "string"
-    if t == "string" and node.child_count and "b" in _text(node.children[0]).lower():
-        return "<bytes>"
-    return LITERAL_TYPES.get(t)
-
-
 #: Expression types that imply calls (dunders) or bind names outside statements.
 IMPLICIT_TYPES = frozenset((
     "binary_operator", "comparison_operator", "unary_operator", "subscript", "for_in_clause",
@@ -102,197 +99,6 @@ _BINDING_RANK = {
     BindingKind.IMPORT_FROM: 4,
     BindingKind.DEF: 5,
 }
-
-
-def _text(node: tree_sitter.Node | None) -> str:
-    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
-
-
-def _span(node: tree_sitter.Node) -> Span:
-    (sr, sc), (er, ec) = node.start_point, node.end_point
-    return Span(sr + 1, sc, er + 1, ec)
-
-
-def dotted_name(node: tree_sitter.Node | None) -> str:
-    """Dotted text of a name chain (``a.b.c``, ``super().m``), "" for anything else."""
-    parts: list[str] = []
-    while node is not None:
-        t = node.type
-        if t == "identifier":
-            parts.append(_text(node))
-            break
-        if t == "attribute":
-            parts.append(_text(node.child_by_field_name("attribute")))
-            node = node.child_by_field_name("object")
-            continue
-        if t == "call":
-            func = node.child_by_field_name("function")
-            if func is not None and func.type == "identifier" and _text(func) == "super":
-                parts.append("super()")
-                break
-        if t == "parenthesized_expression" and node.named_child_count == 1:
-            node = node.named_children[0]
-            continue
-        literal = _literal_type(node)
-        if literal and parts:
-            parts.append(literal)
-            break
-        return ""
-    return ".".join(reversed(parts))
-
-
-#: Binary operators -> the dunder they call on the left operand.
-BINARY_DUNDERS = {
-    "+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__", "//": "__floordiv__",
-    "%": "__mod__", "**": "__pow__", "@": "__matmul__", "&": "__and__", "|": "__or__", "^": "__xor__",
-    "<<": "__lshift__", ">>": "__rshift__",
-}
-COMPARE_DUNDERS = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
-UNARY_DUNDERS = {"-": "__neg__", "+": "__pos__", "~": "__invert__"}
-
-#: How deep `expr_of` encodes nested expressions.
-MAX_EXPR_DEPTH = 6
-
-
-def _literal_key(node: tree_sitter.Node | None) -> str:
-    """The text of a constant subscript/dict key (``"a"`` -> ``'a'``, ``0`` -> ``0``), "" otherwise."""
-    if node is None:
-        return ""
-    if node.type == "integer":
-        return _text(node)
-    if node.type == "unary_operator" and node.named_child_count == 1 and node.named_children[0].type == "integer" \
-            and _text(node).startswith("-"):
-        return "-" + _text(node.named_children[0])
-    if node.type == "string" and node.named_child_count <= 3:
-        text = _text(node)
-        if text[:1] in "'\"" and "{" not in text:
-            return "'" + text.strip("'\"") + "'"
-    return ""
-
-
-def _subscript_key(node: tree_sitter.Node) -> str:
-    """The key of ``x[key]`` as `_literal_key` gives it; a slice as ``start:stop:step`` with each
-    part an integer literal, empty when left out, ``?`` otherwise (``1:3``, ``:-1``, ``i:`` -> ``?:``)."""
-    subs = node.children_by_field_name("subscript")
-    if len(subs) != 1:
-        return ""
-    sub = subs[0]
-    if sub.type != "slice":
-        return _literal_key(sub)
-    parts = [""]
-    for child in sub.children:
-        if child.type == ":":
-            parts.append("")
-        else:
-            parts[-1] = _literal_key(child) if child.type in ("integer", "unary_operator") else ""
-            parts[-1] = parts[-1] or "?"
-    return ":".join(parts)
-
-
-def expr_of(node: tree_sitter.Node | None, depth: int = 0):
-    """The resolver's view of an expression (see `astrepo.model.Expr`), None when it says nothing."""
-    if node is None or depth > MAX_EXPR_DEPTH:
-        return None
-    t = node.type
-    if t in ("identifier", "attribute"):
-        dotted = dotted_name(node)
-        if dotted:
-            return ("n", dotted)
-        if t == "attribute":
-            inner = expr_of(node.child_by_field_name("object"), depth + 1)
-            return ("a", inner, _text(node.child_by_field_name("attribute"))) if inner else None
-        return None
-    if t == "call":
-        return ("c", node.end_byte)
-    if t == "lambda":
-        return ("f", node.start_byte)
-    if t in ("list", "tuple", "set", "expression_list"):
-        items = tuple(e for e in (expr_of(c, depth + 1) for c in node.named_children) if e is not None)
-        return ("l", items)
-    if t == "dictionary":
-        pairs = []
-        for c in node.named_children:
-            if c.type == "pair":
-                value = expr_of(c.child_by_field_name("value"), depth + 1)
-                if value is not None:
-                    pairs.append((_literal_key(c.child_by_field_name("key")), value))
-        return ("m", tuple(pairs))
-    if t == "subscript":
-        inner = expr_of(node.child_by_field_name("value"), depth + 1)
-        return ("s", inner, _subscript_key(node)) if inner else None
-    if t == "parenthesized_expression" or t == "await":
-        return expr_of(node.named_children[0], depth) if node.named_child_count else None
-    if t == "boolean_operator":
-        items = tuple(e for e in (expr_of(node.child_by_field_name(f), depth + 1) for f in ("left", "right"))
-                      if e is not None)
-        return ("o", items) if items else None
-    if t == "conditional_expression":
-        items = tuple(e for e in (expr_of(c, depth + 1) for c in node.named_children[:1] + node.named_children[2:3])
-                      if e is not None)
-        return ("o", items) if items else None
-    if t == "named_expression":
-        return expr_of(node.child_by_field_name("value"), depth)
-    if t == "binary_operator":
-        op = node.child_by_field_name("operator")
-        dunder = BINARY_DUNDERS.get(_text(op)) if op is not None else None
-        left = expr_of(node.child_by_field_name("left"), depth + 1) if dunder else None
-        return ("p", dunder, left) if left is not None else None
-    literal = _literal_type(node)
-    if literal:
-        return ("n", literal)
-    return None
-
-
-def _docstring(body: tree_sitter.Node | None) -> str:
-    if body is None:
-        return ""
-    for child in body.named_children:
-        if child.type == "comment":
-            continue
-        if child.type == "expression_statement" and child.named_child_count == 1:
-            inner = child.named_children[0]
-            if inner.type in ("string", "concatenated_string"):
-                try:
-                    value = ast.literal_eval(_text(inner))
-                except (ValueError, SyntaxError, MemoryError, RecursionError):
-                    return ""
-                return value if isinstance(value, str) else ""
-        return ""
-    return ""
-
-
-def _exports(module: tree_sitter.Node) -> list[str]:
-    """The names a module's top-level ``__all__ = [...]`` / ``__all__ += (...)`` lists, as string literals.
-
-    Names built at run time (``__all__ = a.__all__ + b.__all__``) are not known statically and are left out.
-    """
-    names: list[str] = []
-    for child in module.named_children:
-        if child.type != "expression_statement" or child.named_child_count != 1:
-            continue
-        node = child.named_children[0]
-        if node.type not in ("assignment", "augmented_assignment"):
-            continue
-        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-        if left is None or right is None or left.type != "identifier" or _text(left) != "__all__":
-            continue
-        if node.type == "assignment":
-            names.clear()
-        if right.type in ("list", "tuple"):
-            for item in right.named_children:
-                if item.type == "string":
-                    try:
-                        value = ast.literal_eval(_text(item))
-                    except (ValueError, SyntaxError, MemoryError, RecursionError):
-                        continue
-                    if isinstance(value, str) and value not in names:
-                        names.append(value)
-    return names
-
-
-def _one_line(text: str, limit: int = 400) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 #: `ScopeFacts.param_kinds` letters.
@@ -407,7 +213,7 @@ class _Extractor:
         self._add_node(
             module_scope.id, NodeKind.MODULE, self.module, Span(1, 0, max(lines, 1), 0),
             short_name=self.module.rsplit(".", 1)[-1], is_package=self.is_package,
-            docstring=_docstring(root), exports=_exports(root),
+            docstring=docstring(root), exports=module_exports(root),
         )
         file_id = node_id_for(self.path, "", "file")
         self._edge(EdgeKind.CONTAINS, file_id, NodeKind.FILE, module_scope.id, NodeKind.MODULE)
@@ -450,35 +256,35 @@ class _Extractor:
     def _visit_implicit(self, node: tree_sitter.Node, t: str, scope: _Scope) -> None:
         if t == "binary_operator":
             op = node.child_by_field_name("operator")
-            dunder = BINARY_DUNDERS.get(_text(op)) if op is not None else None
+            dunder = BINARY_DUNDERS.get(node_text(op)) if op is not None else None
             if dunder:
-                scope.implied(dunder, _receiver(node.child_by_field_name("left")))
+                scope.implied(dunder, receiver(node.child_by_field_name("left")))
         elif t == "comparison_operator":
             ops = node.children_by_field_name("operators")
             if len(ops) == 1 and node.named_child_count == 2:
-                op = _text(ops[0])
+                op = node_text(ops[0])
                 left, right = node.named_children
                 if op == "in":
-                    scope.implied("__contains__", _receiver(right))
+                    scope.implied("__contains__", receiver(right))
                 elif op in COMPARE_DUNDERS:
-                    scope.implied(COMPARE_DUNDERS[op], _receiver(left))
+                    scope.implied(COMPARE_DUNDERS[op], receiver(left))
         elif t == "unary_operator":
             op = node.child_by_field_name("operator")
-            dunder = UNARY_DUNDERS.get(_text(op)) if op is not None else None
+            dunder = UNARY_DUNDERS.get(node_text(op)) if op is not None else None
             if dunder:
-                scope.implied(dunder, _receiver(node.child_by_field_name("argument")))
+                scope.implied(dunder, receiver(node.child_by_field_name("argument")))
         elif t == "subscript":
             parent = node.parent
             store = parent is not None and parent.type in ("assignment", "augmented_assignment") and \
                 parent.child_by_field_name("left") == node
-            scope.implied("__setitem__" if store else "__getitem__", _receiver(node.child_by_field_name("value")))
+            scope.implied("__setitem__" if store else "__getitem__", receiver(node.child_by_field_name("value")))
         elif t == "for_in_clause":
             right = node.child_by_field_name("right")
             value = expr_of(right)
             left = node.child_by_field_name("left")
             self._bind_targets(left, scope)
             self._flow_targets(left, ("i", value) if value is not None else None, scope)
-            scope.implied("iter", _receiver(right))
+            scope.implied("iter", receiver(right))
         elif t == "yield":
             value = expr_of(node.named_children[0]) if node.named_child_count else None
             if value is not None:
@@ -486,8 +292,8 @@ class _Extractor:
         elif t == "named_expression":
             name = node.child_by_field_name("name")
             if name is not None:
-                scope.bind(_text(name), BindingKind.LOCAL, "", node.start_point[0] + 1)
-                scope.flow(_text(name), expr_of(node.child_by_field_name("value")))
+                scope.bind(node_text(name), BindingKind.LOCAL, "", node.start_point[0] + 1)
+                scope.flow(node_text(name), expr_of(node.child_by_field_name("value")))
 
     def _flow_targets(self, node: tree_sitter.Node | None, value, scope: _Scope) -> None:
         """Record ``value`` flowing into the names (and ``obj.attr`` targets) of an assignment target."""
@@ -495,7 +301,7 @@ class _Extractor:
             return
         t = node.type
         if t == "identifier":
-            scope.flow(_text(node), value)
+            scope.flow(node_text(node), value)
         elif t == "attribute":
             dotted = dotted_name(node)
             if dotted:
@@ -503,7 +309,7 @@ class _Extractor:
         elif t == "subscript":  # an item store: ``registry[key] = value`` flows into the container
             dotted = dotted_name(node.child_by_field_name("value"))
             if dotted:
-                scope.flow(f"{dotted}[{_subscript_key(node)}]", value)
+                scope.flow(f"{dotted}[{subscript_key(node)}]", value)
         elif t in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "expression_list"):
             for child in node.named_children:
                 self._flow_targets(child, ("i", value), scope)
@@ -520,21 +326,21 @@ class _Extractor:
             elif ft == "augmented_assignment":
                 kind = "augassign"
                 op = first.child_by_field_name("operator")
-                dunder = BINARY_DUNDERS.get(_text(op)[:-1]) if op is not None else None
+                dunder = BINARY_DUNDERS.get(node_text(op)[:-1]) if op is not None else None
                 if dunder:
-                    scope.implied("__i" + dunder[2:], _receiver(first.child_by_field_name("left")))
+                    scope.implied("__i" + dunder[2:], receiver(first.child_by_field_name("left")))
             else:
                 kind = "expr"
                 if ft == "attribute":
                     scope.implied("get", expr_of(first))
-        elif t == "type_alias_statement" and _misparsed_type_call(node) is not None:
+        elif t == "type_alias_statement" and misparsed_type_call(node) is not None:
             # tree-sitter reads `type(x).attr = v` as a type alias; Python reads an
             # assignment whose target calls type(). Record what Python sees.
             kind = "assign"
             stmt_id = node_id_for(self.path, scope.path, kind, scope.next_ordinal(kind))
-            self._add_node(stmt_id, NodeKind.STMT, kind, _span(node), kind=kind, scope=scope.id)
+            self._add_node(stmt_id, NodeKind.STMT, kind, node_span(node), kind=kind, scope=scope.id)
             self._edge(EdgeKind.CONTAINS, cid, ckind, stmt_id, NodeKind.STMT)
-            paren = _misparsed_type_call(node)
+            paren = misparsed_type_call(node)
             (sr, sc), (er, ec) = node.start_point, paren.end_point
             call_id = node_id_for(self.path, scope.path, "call", scope.next_ordinal("call"))
             self._add_node(call_id, NodeKind.CALLSITE, "type", Span(sr + 1, sc, er + 1, ec),
@@ -551,7 +357,7 @@ class _Extractor:
                 self._bind_targets(left, scope)
                 value = expr_of(right)
                 self._flow_targets(left, ("i", value) if value is not None else None, scope)
-                scope.implied("iter", _receiver(right))
+                scope.implied("iter", receiver(right))
             elif kind == "return":
                 if node.named_child_count:
                     value = expr_of(node.named_children[0])
@@ -562,7 +368,7 @@ class _Extractor:
             elif kind == "except":
                 self._bind_except(node, scope)
         stmt_id = node_id_for(self.path, scope.path, kind, scope.next_ordinal(kind))
-        span = _span(node)
+        span = node_span(node)
         self._add_node(stmt_id, NodeKind.STMT, kind, span, kind=kind, scope=scope.id)
         self._edge(EdgeKind.CONTAINS, cid, ckind, stmt_id, NodeKind.STMT)
         return stmt_id, NodeKind.STMT
@@ -573,8 +379,8 @@ class _Extractor:
         args = node.child_by_field_name("arguments")
         n_args = args.named_child_count if args is not None and args.type == "argument_list" else 1
         call_id = node_id_for(self.path, scope.path, "call", scope.next_ordinal("call"))
-        span = _span(node)
-        label = callee or _one_line(_text(func), 80)
+        span = node_span(node)
+        label = callee or one_line(node_text(func), 80)
         self._add_node(call_id, NodeKind.CALLSITE, label, span, callee=callee, n_args=n_args, caller=scope.id)
         self._edge(EdgeKind.CONTAINS, cid, ckind, call_id, NodeKind.CALLSITE)
         positional: list = []
@@ -583,7 +389,7 @@ class _Extractor:
             for arg in args.named_children:
                 at = arg.type
                 if at == "keyword_argument":
-                    keywords.append((_text(arg.child_by_field_name("name")), expr_of(arg.child_by_field_name("value"))))
+                    keywords.append((node_text(arg.child_by_field_name("name")), expr_of(arg.child_by_field_name("value"))))
                 elif at == "list_splat":
                     inner = expr_of(arg.named_children[0]) if arg.named_child_count else None
                     positional.append(("*", inner) if inner is not None else None)
@@ -608,9 +414,9 @@ class _Extractor:
                 expr = child.named_children[0] if child.named_child_count else None
                 if expr is not None and expr.type == "call":
                     name = dotted_name(expr.child_by_field_name("function"))
-                    out.append(f"{name}()" if name else _one_line(_text(expr), 80))
+                    out.append(f"{name}()" if name else one_line(node_text(expr), 80))
                 else:
-                    out.append(dotted_name(expr) or _one_line(_text(expr), 80))
+                    out.append(dotted_name(expr) or one_line(node_text(expr), 80))
         return tuple(out)
 
     @staticmethod
@@ -622,7 +428,7 @@ class _Extractor:
                      for c in parent.named_children if c.type == "decorator")
 
     def _visit_function(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind, push) -> None:
-        name = _text(node.child_by_field_name("name")) or "<anonymous>"
+        name = node_text(node.child_by_field_name("name")) or "<anonymous>"
         previous = scope.def_names.get(name, 0)
         scope.def_names[name] = previous + 1
         fscope = self._new_scope(scope, "function", scope_segment(name, previous), name, NodeKind.FUNCTION)
@@ -636,13 +442,13 @@ class _Extractor:
         body = node.child_by_field_name("body")
         fkind = "method" if scope.kind == "class" else ("nested" if scope.kind in ("function", "lambda") else "function")
         n_params = self._visit_params(params_node, fscope, scope, param_ids := [])
-        signature = _one_line(_text(params_node)) + (f" -> {_one_line(_text(returns))}" if returns is not None else "")
-        span = _span(node)
+        signature = one_line(node_text(params_node)) + (f" -> {one_line(node_text(returns))}" if returns is not None else "")
+        span = node_span(node)
         self._add_node(
             fscope.id, NodeKind.FUNCTION, fscope.qualname, span,
             short_name=name, kind=fkind, is_async=is_async, decorators=list(decorators),
-            signature=signature, docstring=_docstring(body), n_params=n_params,
-            returns=_one_line(_text(returns)), scope=scope.id,
+            signature=signature, docstring=docstring(body), n_params=n_params,
+            returns=one_line(node_text(returns)), scope=scope.id,
         )
         self._edge(EdgeKind.CONTAINS, cid, ckind, fscope.id, NodeKind.FUNCTION)
         self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, fscope.id, NodeKind.FUNCTION)
@@ -669,11 +475,11 @@ class _Extractor:
         params_node = node.child_by_field_name("parameters")
         body = node.child_by_field_name("body")
         n_params = self._visit_params(params_node, lscope, scope, param_ids := [])
-        span = _span(node)
+        span = node_span(node)
         self._add_node(
             lscope.id, NodeKind.FUNCTION, lscope.qualname, span,
             short_name=segment, kind="lambda", is_async=False, decorators=[],
-            signature=_one_line(_text(params_node)), docstring="", n_params=n_params,
+            signature=one_line(node_text(params_node)), docstring="", n_params=n_params,
             returns="", scope=scope.id,
         )
         self._edge(EdgeKind.CONTAINS, cid, ckind, lscope.id, NodeKind.FUNCTION)
@@ -686,7 +492,7 @@ class _Extractor:
             push((part, scope, cid, ckind))
 
     def _visit_class(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind, push) -> None:
-        name = _text(node.child_by_field_name("name")) or "<anonymous>"
+        name = node_text(node.child_by_field_name("name")) or "<anonymous>"
         previous = scope.def_names.get(name, 0)
         scope.def_names[name] = previous + 1
         cscope = self._new_scope(scope, "class", scope_segment(name, previous), name, NodeKind.CLASS)
@@ -696,17 +502,17 @@ class _Extractor:
             for arg in supers.named_children:
                 if arg.type in ("keyword_argument", "comment"):
                     continue
-                bases.append(dotted_name(arg) or _one_line(_text(arg), 80))
+                bases.append(dotted_name(arg) or one_line(node_text(arg), 80))
         cscope.bases = tuple(bases)
         decorators = self._decorators(node)
         cscope.decorators = decorators
         cscope.decorated_by = self._decorator_exprs(node)
         body = node.child_by_field_name("body")
-        span = _span(node)
+        span = node_span(node)
         self._add_node(
             cscope.id, NodeKind.CLASS, cscope.qualname, span,
             short_name=name, bases=bases, decorators=list(decorators),
-            docstring=_docstring(body), scope=scope.id,
+            docstring=docstring(body), scope=scope.id,
         )
         self._edge(EdgeKind.CONTAINS, cid, ckind, cscope.id, NodeKind.CLASS)
         self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, cscope.id, NodeKind.CLASS)
@@ -752,22 +558,22 @@ class _Extractor:
                 name_node = p
             elif t in ("default_parameter", "typed_default_parameter"):
                 name_node = p.child_by_field_name("name")
-                annotation = _one_line(_text(p.child_by_field_name("type")), 120)
-                default = _one_line(_text(p.child_by_field_name("value")), 120)
-                fscope.flow(_text(name_node), expr_of(p.child_by_field_name("value")))
+                annotation = one_line(node_text(p.child_by_field_name("type")), 120)
+                default = one_line(node_text(p.child_by_field_name("value")), 120)
+                fscope.flow(node_text(name_node), expr_of(p.child_by_field_name("value")))
             elif t == "typed_parameter":
                 inner = p.named_children[0] if p.named_child_count else None
-                annotation = _one_line(_text(p.child_by_field_name("type")), 120)
+                annotation = one_line(node_text(p.child_by_field_name("type")), 120)
                 if inner is not None and inner.type == "list_splat_pattern":
-                    name_node, pkind, kind = _first_identifier(inner), "vararg", "keyword_only"
+                    name_node, pkind, kind = first_identifier(inner), "vararg", "keyword_only"
                 elif inner is not None and inner.type == "dictionary_splat_pattern":
-                    name_node, pkind = _first_identifier(inner), "kwarg"
+                    name_node, pkind = first_identifier(inner), "kwarg"
                 else:
                     name_node = inner
             elif t == "list_splat_pattern":
-                name_node, pkind, kind = _first_identifier(p), "vararg", "keyword_only"
+                name_node, pkind, kind = first_identifier(p), "vararg", "keyword_only"
             elif t == "dictionary_splat_pattern":
-                name_node, pkind = _first_identifier(p), "kwarg"
+                name_node, pkind = first_identifier(p), "kwarg"
             elif t == "keyword_separator":
                 kind = "keyword_only"
                 continue
@@ -776,12 +582,12 @@ class _Extractor:
                 continue
             else:
                 continue
-            name = _text(name_node)
+            name = node_text(name_node)
             if not name or name in names:  # a repeated name is a syntax error; keep the first
                 continue
             param_id = node_id_for(self.path, fscope.path, "param", name)
             self._add_node(
-                param_id, NodeKind.PARAMETER, f"{fscope.qualname}.{name}", _span(p),
+                param_id, NodeKind.PARAMETER, f"{fscope.qualname}.{name}", node_span(p),
                 short_name=name, position=len(names), kind=pkind,
                 annotation=annotation, default_value=default, function=fscope.id,
             )
@@ -823,7 +629,7 @@ class _Extractor:
             segment = lambda_segment(scope.lambdas + 1)
             kind, target = BindingKind.DEF, node_id_for(self.path, join_scope(scope.path, segment), "lambda")
         elif right is not None and right.type in LITERAL_TYPES:
-            kind, target = BindingKind.INSTANCE, _literal_type(right) or ""
+            kind, target = BindingKind.INSTANCE, literal_type(right) or ""
         elif right is not None and right.type == "call":
             callee = dotted_name(right.child_by_field_name("function"))
             if callee:
@@ -839,7 +645,7 @@ class _Extractor:
             value = ("t", annotation) if annotation else None
         for left in targets:
             if left.type == "identifier":
-                scope.bind(_text(left), kind, target, line)
+                scope.bind(node_text(left), kind, target, line)
             else:
                 self._bind_targets(left, scope)
             self._flow_targets(left, value, scope)
@@ -853,7 +659,7 @@ class _Extractor:
             n = stack.pop()
             t = n.type
             if t == "identifier":
-                scope.bind(_text(n), BindingKind.LOCAL, "", line)
+                scope.bind(node_text(n), BindingKind.LOCAL, "", line)
             elif t in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list",
                        "list_splat_pattern", "parenthesized_expression", "expression_list"):
                 stack.extend(n.named_children)
@@ -866,7 +672,7 @@ class _Extractor:
                 value = item.child_by_field_name("value")
                 if value is not None and value.type == "as_pattern":
                     manager = value.named_children[0] if value.named_child_count else None
-                    scope.implied("with", _receiver(manager))
+                    scope.implied("with", receiver(manager))
                     alias = value.child_by_field_name("alias")
                     if alias is not None:
                         alias_target = alias.named_children[0] if alias.named_child_count else alias
@@ -874,7 +680,7 @@ class _Extractor:
                         entered = expr_of(manager)
                         self._flow_targets(alias_target, ("e", entered) if entered is not None else None, scope)
                 elif value is not None:
-                    scope.implied("with", _receiver(value))
+                    scope.implied("with", receiver(value))
 
     def _bind_except(self, node: tree_sitter.Node, scope: _Scope) -> None:
         for child in node.named_children:
@@ -896,13 +702,13 @@ class _Extractor:
         if t == "import_statement":
             for child in node.named_children:
                 if child.type == "dotted_name":
-                    module = _text(child)
+                    module = node_text(child)
                     top = module.split(".", 1)[0]
                     scope.bind(top, BindingKind.IMPORT, top, line)
                     self.facts.imports.append(ImportFact(scope.id, module, (), line))
                 elif child.type == "aliased_import":
-                    module = _text(child.child_by_field_name("name"))
-                    alias = _text(child.child_by_field_name("alias"))
+                    module = node_text(child.child_by_field_name("name"))
+                    alias = node_text(child.child_by_field_name("alias"))
                     scope.bind(alias, BindingKind.IMPORT, module, line)
                     self.facts.imports.append(ImportFact(scope.id, module, (), line))
             return
@@ -914,52 +720,27 @@ class _Extractor:
         if module_node is not None and module_node.type == "relative_import":
             for part in module_node.children:
                 if part.type == "import_prefix":
-                    level = _text(part).count(".")
+                    level = node_text(part).count(".")
                 elif part.type == "dotted_name":
-                    name = _text(part)
+                    name = node_text(part)
         else:
-            name = _text(module_node)
+            name = node_text(module_node)
         absolute = resolve_relative(self.module, self.is_package, level, name)
         names: list[str] = []
         star = False
         for child in node.children_by_field_name("name"):
             if child.type == "dotted_name":
-                imported = _text(child)
+                imported = node_text(child)
                 scope.bind(imported, BindingKind.IMPORT_FROM, f"{absolute}.{imported}", line)
                 names.append(imported)
             elif child.type == "aliased_import":
-                imported = _text(child.child_by_field_name("name"))
-                alias = _text(child.child_by_field_name("alias"))
+                imported = node_text(child.child_by_field_name("name"))
+                alias = node_text(child.child_by_field_name("alias"))
                 scope.bind(alias, BindingKind.IMPORT_FROM, f"{absolute}.{imported}", line)
                 names.append(imported)
         if any(c.type == "wildcard_import" for c in node.named_children):
             star = True
         self.facts.imports.append(ImportFact(scope.id, absolute, tuple(names), line, level, star))
-
-
-def _misparsed_type_call(node: tree_sitter.Node) -> tree_sitter.Node | None:
-    """For ``type(x).a = v`` read as a type alias: the ``(x)`` after ``type``, else None."""
-    left = node.named_children[0] if node.named_child_count else None
-    expr = left.named_children[0] if left is not None and left.type == "type" and left.named_child_count else None
-    while expr is not None and expr.type in ("attribute", "subscript"):
-        expr = expr.named_children[0] if expr.named_child_count else None
-    if expr is not None and expr.type == "parenthesized_expression" and expr.start_byte == node.children[0].end_byte:
-        return expr
-    return None
-
-
-def _receiver(node: tree_sitter.Node | None):
-    """The receiver of an implied dunder call, when it is worth resolving (a name or a call)."""
-    if node is None or node.type not in ("identifier", "attribute", "call", "parenthesized_expression"):
-        return None
-    return expr_of(node)
-
-
-def _first_identifier(node: tree_sitter.Node) -> tree_sitter.Node | None:
-    for child in node.named_children:
-        if child.type == "identifier":
-            return child
-    return None
 
 
 def extract_facts(tree: tree_sitter.Tree, facts: FileFacts, is_package: bool) -> FileFacts:

@@ -31,8 +31,9 @@ from astrepo.analyzers.statements import index_statements
 
 #: Bump when an analyzer changes what it produces (cached analyses of an older
 #: version are recomputed). History: 1 - CFG, data flow, exceptions, metrics; 2 - handlers that
-#: re-raise guard nothing; 3 - slices raise no lookup error, subscript stores no KeyError.
-ANALYSIS_VERSION = 3
+#: re-raise guard nothing; 3 - slices raise no lookup error, subscript stores no KeyError; 4 - statements
+#: found in files that start with blank lines.
+ANALYSIS_VERSION = 4
 
 #: Table name -> record type.
 RECORD_TYPES: dict[str, type] = {

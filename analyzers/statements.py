@@ -103,13 +103,22 @@ def span_key(node: tree_sitter.Node) -> SpanKey:
     return (node.start_byte, node.end_byte)
 
 
-def line_starts(source: bytes) -> list[int]:
-    """Byte offset of the start of each line (index 0 is line 1); tree-sitter splits lines at ``\\n``."""
-    starts = [0]
+def line_starts(root: tree_sitter.Node) -> list[int]:
+    """Byte offset of the start of each line of the file (index 0 is line 1), for the lines from
+    ``root``'s on; tree-sitter splits lines at ``\\n``.
+
+    The module node starts at the first token, after any leading blank lines, so its
+    text is not the whole file: offsets are made absolute from its start. Lines before it hold no
+    node; their entries are 0.
+    """
+    source = root.text or b""
+    row, column = root.start_point
+    base = root.start_byte
+    starts = [0] * row + [base - column]
     find = source.find
     i = find(b"\n")
     while i >= 0:
-        starts.append(i + 1)
+        starts.append(base + i + 1)
         i = find(b"\n", i + 1)
     return starts
 
@@ -205,7 +214,7 @@ def clause_body(node: tree_sitter.Node) -> list[tree_sitter.Node]:
 def index_statements(tree: tree_sitter.Tree, facts: FileFacts) -> StatementIndex:
     """Walk ``tree`` once and collect the facts of every statement of ``facts``' file."""
     root = tree.root_node
-    return _Indexer(facts, line_starts(root.text or b"")).run(root)
+    return _Indexer(facts, line_starts(root)).run(root)
 
 
 class _Indexer:

@@ -12,38 +12,30 @@ full one, and an interrupted run leaves the previous graph in place.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import pickle
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import pyarrow as pa
 
 from astrepo.discover import SourceFile, discover_files
 from astrepo.errors import ConfigError
-from astrepo.facts import FACTS_VERSION, parse_file
+from astrepo.facts import FACTS_VERSION
 from astrepo.gcpause import gc_paused
-from astrepo.index_state import STATE_VERSION, Changes, FactsCache, FileEntry, IndexState, detect_changes, file_hash
+from astrepo.index_state import STATE_VERSION, Changes, FileEntry, IndexState, detect_changes
 from astrepo.layout import Layout, WriterLock
-from astrepo.model import FileFacts, NodeKind, Severity
-from astrepo.parse import SourceParser
+from astrepo.model import NodeKind, Severity
 from astrepo.source import DEFAULT_MAX_BYTES
 from astrepo.analyzers.callgraph import ModuleInputs, Resolution, resolve_project
-from astrepo.analyzers.fileanalysis import ANALYSIS_VERSION, FileAnalysis, analyze_file
-from astrepo.graph.analysis_rows import (
-    AnalysisInputs, ProjectAnalysis, analysis_edges, analysis_inputs, analyze_project, canonical_exceptions,
-    dedupe_exception_types,
-    enrich_facts, join_function_columns,
-)
+from astrepo.graph.analysis_rows import ProjectAnalysis, analyze_project, dedupe_exception_types, join_function_columns
 from astrepo.graph.db import GraphDB
 from astrepo.graph.join import RuntimeRows, load_runtime, load_runtime_rows, runs_dir
-from astrepo.graph.load import facts_to_arrow, load_arrow, load_edges, load_nodes
+from astrepo.graph.load import load_arrow, load_edges, load_nodes
+from astrepo.graph.perfile import FileResult, ParsedFiles, PerFileStage
 from astrepo.graph.read import count_tables
 from astrepo.graph.rowcache import load_rows, save_rows
 from astrepo.graph.store import Generation, GraphStore
@@ -53,17 +45,6 @@ log = logging.getLogger(__name__)
 #: (stage, done, total): called as work advances; stage is one of
 #: "discover", "parse", "resolve", "load".
 Progress = Callable[[str, int, int], None]
-
-#: Key of cached per-file results: facts and analyses together.
-CACHE_VERSION = f"facts{FACTS_VERSION}.analysis{ANALYSIS_VERSION}.rows1"
-
-#: Largest number of files per task sent to a worker process (smaller
-#: batches when there are few files, so every worker gets several).
-BATCH_SIZE = 32
-
-#: Below this many files to parse, a process pool costs more than it saves.
-MIN_FILES_FOR_POOL = 48
-
 
 @dataclass(frozen=True, slots=True)
 class IndexConfig:
@@ -112,177 +93,6 @@ class IndexSummary:
     def edges(self) -> int:
         return sum(self.edge_counts.values())
 
-
-def module_inputs(facts: FileFacts) -> ModuleInputs:
-    """The part of a file's facts that cross-file resolution reads."""
-    return ModuleInputs(
-        path=facts.path, module=facts.module, is_package=facts.path.endswith("__init__.py"),
-        scopes=tuple(facts.scopes), calls=tuple(facts.calls), imports=tuple(facts.imports),
-    )
-
-
-# -- per-file stage, in worker processes ---------------------------------------
-
-class FileResult(NamedTuple):
-    """What the main process keeps of one parsed file (its rows travel as Arrow)."""
-
-    path: str
-    module: str
-    hash: str
-    inputs: bytes  #: the pickled ModuleInputs (decoded once, by derive_project)
-    diagnostics: list
-    analysis: AnalysisInputs
-
-
-@dataclass(slots=True)
-class ParsedFiles:
-    """The per-file stage's output: light per-file results plus Arrow batches to load."""
-
-    files: list[FileResult] = field(default_factory=list)
-    node_tables: dict[NodeKind, list] = field(default_factory=lambda: defaultdict(list))
-    edge_tables: dict[tuple, list] = field(default_factory=lambda: defaultdict(list))
-
-    def add_batch(self, results: list[FileResult], nodes: dict, edges: dict) -> None:
-        self.files.extend(results)
-        for kind, tables in nodes.items():
-            self.node_tables[kind].extend(tables)
-        for key, tables in edges.items():
-            self.edge_tables[key].extend(tables)
-
-
-_WORKER: dict[str, object] = {}
-
-
-def _init_pool_worker(cache_dir: str, max_bytes: int) -> None:
-    """Pool initializer: die with the parent, then set up the worker's state."""
-    _exit_with_parent()
-    _init_worker(cache_dir, max_bytes)
-
-
-def _init_worker(cache_dir: str, max_bytes: int) -> None:
-    # One parser and cache handle per worker process; this dict is the worker's
-    # own state, set once by the pool initializer (or once in-process for small runs).
-    _WORKER["parser"] = SourceParser()
-    _WORKER["cache"] = FactsCache(Path(cache_dir), CACHE_VERSION)
-    _WORKER["max_bytes"] = max_bytes
-
-
-def _exit_with_parent() -> None:
-    """In a worker: exit when the process that started the pool dies (a killed `astrepo index`).
-
-    Forked workers otherwise wait forever on the task queue, whose pipe their
-    siblings keep open.
-    """
-    import threading
-
-    parent = os.getppid()
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="astrepo-parent-watch", daemon=True).start()
-
-
-@gc_paused()
-def _facts_batch(batch: list[SourceFile]) -> tuple[list[FileResult], dict, dict]:
-    parser: SourceParser = _WORKER["parser"]  # type: ignore[assignment]
-    cache: FactsCache = _WORKER["cache"]  # type: ignore[assignment]
-    max_bytes: int = _WORKER["max_bytes"]  # type: ignore[assignment]
-    analyzed = [_analyzed_one(f, parser, cache, max_bytes) for f in batch]
-    nodes: dict = defaultdict(list)
-    edges: dict = defaultdict(list)
-    for facts, analysis in analyzed:
-        enrich_facts(facts, analysis)
-        check_unique_ids(facts)
-        more_edges, exception_types = analysis_edges(facts, analysis)
-        for key, table in more_edges.items():
-            edges[key].append(table)
-        if exception_types is not None:
-            nodes[NodeKind.EXCEPTION_TYPE].append(exception_types)
-    facts_list = [facts for facts, _ in analyzed]
-    base_nodes, base_edges = facts_to_arrow(facts_list)
-    for kind, table in base_nodes.items():
-        nodes[kind].append(table)
-    for key, table in base_edges.items():
-        edges[key].append(table)
-    results = [FileResult(f.path, f.module, f.hash, pickle.dumps(module_inputs(f), protocol=pickle.HIGHEST_PROTOCOL),
-                          f.diagnostics, analysis_inputs(a))
-               for f, a in analyzed]
-    return results, dict(nodes), dict(edges)
-
-
-def _analyzed_one(source: SourceFile, parser: SourceParser, cache: FactsCache,
-                  max_bytes: int) -> tuple[FileFacts, FileAnalysis]:
-    """Facts and analyses of one file, from the cache when its content was seen before."""
-    digest = file_hash(source.abspath, {})
-    if digest:
-        cached = cache.get(source.path, digest)
-        if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], FileFacts) \
-                and cached[0].hash == digest and cached[0].module == source.module:
-            return cached  # type: ignore[return-value]
-    facts, tree = parse_file(source, parser, max_bytes)
-    analysis = (canonical_exceptions(facts, analyze_file(tree, facts)) if tree is not None
-                else FileAnalysis(facts.path, {}, [], []))
-    if facts.hash:
-        cache.put(source.path, facts.hash, (facts, analysis))
-    return facts, analysis
-
-
-def check_unique_ids(facts: FileFacts) -> None:
-    """Node IDs of a file must be unique; a collision is a bug, so stop before loading.
-
-    (Across files, IDs differ by path; Kuzu's primary key would still reject a clash.)
-    """
-    seen: set[str] = set()
-    for table in facts.node_tables.values():
-        for node_id, name in zip(table.ids, table.names):
-            if node_id in seen:
-                raise RuntimeError(f"node ID collision in {facts.path}: {table.kind.value} {name} ({node_id})")
-            seen.add(node_id)
-
-
-def compute_facts(files: list[SourceFile], layout: Layout, max_bytes: int, jobs: int,
-                  progress: Progress | None = None) -> ParsedFiles:
-    """Facts of every file, in parallel when there are enough of them."""
-    total = len(files)
-    out = ParsedFiles()
-    if progress:
-        progress("parse", 0, total)
-    if jobs <= 1 or total < MIN_FILES_FOR_POOL:
-        _init_worker(str(layout.facts_cache), max_bytes)
-        for start in range(0, total, BATCH_SIZE):
-            out.add_batch(*_facts_batch(files[start:start + BATCH_SIZE]))
-            if progress:
-                progress("parse", min(start + BATCH_SIZE, total), total)
-        return out
-    # Largest files first so no worker is left with a big file at the end.
-    ordered = sorted(files, key=lambda f: -_size(f.abspath))
-    size = max(1, min(BATCH_SIZE, total // (jobs * 8)))
-    batches = [ordered[i:i + size] for i in range(0, total, size)]
-    context = multiprocessing.get_context("fork")
-    done = 0
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_pool_worker,
-                             initargs=(str(layout.facts_cache), max_bytes)) as pool:
-        for result in pool.map(_facts_batch, batches):
-            out.add_batch(*result)
-            done += len(result[0])
-            if progress:
-                progress("parse", done, total)
-    out.files.sort(key=lambda f: f.path)
-    return out
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
-
-
-# -- the driver ------------------------------------------------------------------
 
 def build_index(config: IndexConfig, progress: Progress | None = None) -> IndexSummary:
     """Index ``config.root`` into the database under ``config.db_dir``.
@@ -333,30 +143,36 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         summary.seconds = time.perf_counter() - started
         return summary
 
-    # 2. Parse and extract the files that need it (all of them on a full run).
+    # 2. Parse and extract the files that need it (all of them on a full run); the workers go on
+    #    analysing them while this process resolves (graph/perfile.py).
     t = time.perf_counter()
     to_parse = files if full else changes.to_parse
-    parsed = compute_facts(to_parse, layout, config.max_bytes, jobs, progress)
-    summary.stage_seconds["parse"] = time.perf_counter() - t
+    stage = PerFileStage(to_parse, layout.facts_cache, config.max_bytes, jobs, progress)
+    try:
+        new_inputs = stage.inputs()
+        summary.stage_seconds["parse"] = time.perf_counter() - t
 
-    # 3. Resolve calls, imports and bases across all files.
-    t = time.perf_counter()
-    if progress:
-        progress("resolve", 0, 1)
-    inputs: dict[str, bytes] = {} if full else dict(previous.inputs)
+        # 3. Resolve calls, imports and bases across all files, then the project-wide analyses.
+        t = time.perf_counter()
+        if progress:
+            progress("resolve", 0, 1)
+        inputs: dict[str, bytes] = {} if full else dict(previous.inputs)
+        for path in changes.deleted:
+            inputs.pop(path, None)
+        inputs.update(new_inputs)
+        resolution, modules = resolve_inputs(inputs)
+        parsed = stage.results()
+    finally:
+        stage.close()
     diagnostics: dict[str, list] = {} if full else dict(previous.diagnostics)
-    for path in changes.deleted:
-        inputs.pop(path, None)
-        diagnostics.pop(path, None)
-    for result in parsed.files:
-        inputs[result.path] = result.inputs
-        diagnostics[result.path] = result.diagnostics
     analyses: dict[str, object] = {} if full else dict(previous.analysis_inputs)
     for path in changes.deleted:
+        diagnostics.pop(path, None)
         analyses.pop(path, None)
     for result in parsed.files:
+        diagnostics[result.path] = result.diagnostics
         analyses[result.path] = result.analysis
-    resolution, project = derive_project(inputs, analyses)
+    project = analyze_modules(modules, resolution, analyses)
     summary.stage_seconds["resolve"] = time.perf_counter() - t
     if progress:
         progress("resolve", 1, 1)
@@ -487,8 +303,19 @@ def derive_project(inputs: dict[str, bytes], analyses: dict[str, object]) -> tup
 
     ``inputs`` holds each file's pickled `ModuleInputs` (as `FileResult` carries them).
     """
+    resolution, modules = resolve_inputs(inputs)
+    return resolution, analyze_modules(modules, resolution, analyses)
+
+
+def resolve_inputs(inputs: dict[str, bytes]) -> tuple[Resolution, list[ModuleInputs]]:
+    """Name resolution over every file's pickled `ModuleInputs`; also returns them decoded, by path."""
     modules: list[ModuleInputs] = [pickle.loads(inputs[p]) for p in sorted(inputs)]
-    resolution = resolve_project(modules)
+    return resolve_project(modules), modules
+
+
+def analyze_modules(modules: list[ModuleInputs], resolution: Resolution,
+                    analyses: dict[str, object]) -> ProjectAnalysis:
+    """The project-wide analyses (exception propagation, fan-in/out, PageRank, flows) over the call graph."""
     call_scopes: dict[str, str] = {}
     scope_kinds: dict[str, NodeKind] = {}
     for module in modules:
@@ -496,9 +323,8 @@ def derive_project(inputs: dict[str, bytes], analyses: dict[str, object]) -> tup
             call_scopes[call.id] = call.scope
         for scope in module.scopes:
             scope_kinds[scope.id] = _SCOPE_TABLE[scope.kind]
-    project = analyze_project([analyses[p] for p in sorted(analyses)], resolution.edges,  # type: ignore[misc]
-                              call_scopes, scope_kinds)
-    return resolution, project
+    return analyze_project([analyses[p] for p in sorted(analyses)], resolution.edges,  # type: ignore[misc]
+                           call_scopes, scope_kinds)
 
 
 _SCOPE_TABLE = {"module": NodeKind.MODULE, "class": NodeKind.CLASS, "function": NodeKind.FUNCTION,

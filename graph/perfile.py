@@ -1,0 +1,336 @@
+"""The per-file stage of an index run: parse, extract and analyse each file, in worker processes.
+
+Cross-file resolution (the longest single step, one core) needs only what
+extraction gives (`ModuleInputs`), not the analyses (CFG, data flow,
+exceptions, metrics) nor the rows to load. So each worker first parses and
+extracts all of its files and sends their resolution inputs, keeping the trees
+and facts; then it analyses the same files and sends their rows. The main
+process starts resolving as soon as every file's inputs are in, while the
+workers are still analysing: on two cores the analyses run beside resolution
+instead of before it. `PerFileStage.inputs()` returns the inputs,
+`PerFileStage.results()` the rows; a background thread takes the workers'
+messages as they come, so neither side waits on a full pipe.
+
+Files are dealt to the workers up front, largest first to the least loaded
+(by bytes), so both phases keep every worker busy without a shared queue.
+Few files are done in-process, in order, with the same functions.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import queue as queue_module
+import threading
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import tree_sitter
+
+from astrepo.discover import SourceFile
+from astrepo.facts import FACTS_VERSION, parse_file
+from astrepo.gcpause import gc_paused
+from astrepo.index_state import FactsCache, file_hash
+from astrepo.model import FileFacts, NodeKind
+from astrepo.parse import SourceParser
+from astrepo.analyzers.callgraph import ModuleInputs
+from astrepo.analyzers.fileanalysis import ANALYSIS_VERSION, FileAnalysis, analyze_file
+from astrepo.graph.analysis_rows import (
+    AnalysisInputs, analysis_edges, analysis_inputs, canonical_exceptions, enrich_facts,
+)
+from astrepo.graph.load import facts_to_arrow
+
+#: (stage, done, total), as `astrepo.graph.build.Progress`.
+Progress = Callable[[str, int, int], None]
+
+#: Key of cached per-file results: facts and analyses together.
+CACHE_VERSION = f"facts{FACTS_VERSION}.analysis{ANALYSIS_VERSION}.rows1"
+
+#: Largest number of files a worker handles (and reports) at a time.
+BATCH_SIZE = 32
+
+#: Below this many files to parse, worker processes cost more than they save.
+MIN_FILES_FOR_POOL = 48
+
+#: How often (seconds) the collector checks that the workers are still alive.
+_POLL_SECONDS = 0.5
+
+
+def module_inputs(facts: FileFacts) -> ModuleInputs:
+    """The part of a file's facts that cross-file resolution reads."""
+    return ModuleInputs(
+        path=facts.path, module=facts.module, is_package=facts.path.endswith("__init__.py"),
+        scopes=tuple(facts.scopes), calls=tuple(facts.calls), imports=tuple(facts.imports),
+    )
+
+
+class FileResult(NamedTuple):
+    """What the main process keeps of one parsed file (its rows travel as Arrow)."""
+
+    path: str
+    module: str
+    hash: str
+    inputs: bytes  #: the pickled ModuleInputs (decoded once, by the resolution step)
+    diagnostics: list
+    analysis: AnalysisInputs
+
+
+@dataclass(slots=True)
+class ParsedFiles:
+    """The per-file stage's output: light per-file results plus Arrow batches to load."""
+
+    files: list[FileResult] = field(default_factory=list)
+    node_tables: dict[NodeKind, list] = field(default_factory=lambda: defaultdict(list))
+    edge_tables: dict[tuple, list] = field(default_factory=lambda: defaultdict(list))
+
+    def add_batch(self, results: list[FileResult], nodes: dict, edges: dict) -> None:
+        self.files.extend(results)
+        for kind, tables in nodes.items():
+            self.node_tables[kind].extend(tables)
+        for key, tables in edges.items():
+            self.edge_tables[key].extend(tables)
+
+
+class _Extracted(NamedTuple):
+    """One file between the two phases: its facts, and its tree (None when its analysis came
+    from the cache, or it was skipped) or its cached analysis."""
+
+    facts: FileFacts
+    tree: tree_sitter.Tree | None
+    analysis: FileAnalysis | None
+    inputs: bytes
+
+
+# -- the work of one file, wherever it runs --------------------------------------
+
+class _Worker:
+    """One process's parser and cache handle."""
+
+    def __init__(self, cache_dir: str, max_bytes: int) -> None:
+        self.parser = SourceParser()
+        self.cache = FactsCache(Path(cache_dir), CACHE_VERSION)
+        self.max_bytes = max_bytes
+
+    def extract(self, source: SourceFile) -> _Extracted:
+        """Phase 1: facts of one file (cached facts and analysis when its content was seen before)."""
+        digest = file_hash(source.abspath, {})
+        if digest:
+            cached = self.cache.get(source.path, digest)
+            if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], FileFacts) \
+                    and cached[0].hash == digest and cached[0].module == source.module:
+                facts, analysis = cached
+                return _Extracted(facts, None, analysis, _pickled_inputs(facts))
+        facts, tree = parse_file(source, self.parser, self.max_bytes)
+        return _Extracted(facts, tree, None, _pickled_inputs(facts))
+
+    def rows(self, batch: list[_Extracted]) -> tuple[list[FileResult], dict, dict]:
+        """Phase 2: analyses of extracted files, and every row they put in the graph."""
+        nodes: dict = defaultdict(list)
+        edges: dict = defaultdict(list)
+        done: list[tuple[FileFacts, FileAnalysis, bytes]] = []
+        for item in batch:
+            facts, analysis = item.facts, item.analysis
+            if analysis is None:
+                analysis = (canonical_exceptions(facts, analyze_file(item.tree, facts)) if item.tree is not None
+                            else FileAnalysis(facts.path, {}, [], []))
+                if facts.hash:
+                    self.cache.put(facts.path, facts.hash, (facts, analysis))
+            enrich_facts(facts, analysis)
+            check_unique_ids(facts)
+            more_edges, exception_types = analysis_edges(facts, analysis)
+            for key, table in more_edges.items():
+                edges[key].append(table)
+            if exception_types is not None:
+                nodes[NodeKind.EXCEPTION_TYPE].append(exception_types)
+            done.append((facts, analysis, item.inputs))
+        base_nodes, base_edges = facts_to_arrow([facts for facts, _, _ in done])
+        for kind, table in base_nodes.items():
+            nodes[kind].append(table)
+        for key, table in base_edges.items():
+            edges[key].append(table)
+        results = [FileResult(f.path, f.module, f.hash, inputs, f.diagnostics, analysis_inputs(a))
+                   for f, a, inputs in done]
+        return results, dict(nodes), dict(edges)
+
+
+def _pickled_inputs(facts: FileFacts) -> bytes:
+    return pickle.dumps(module_inputs(facts), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def check_unique_ids(facts: FileFacts) -> None:
+    """Node IDs of a file must be unique; a collision is a bug, so stop before loading.
+
+    (Across files, IDs differ by path; Kuzu's primary key would still reject a clash.)
+    """
+    seen: set[str] = set()
+    for table in facts.node_tables.values():
+        for node_id, name in zip(table.ids, table.names):
+            if node_id in seen:
+                raise RuntimeError(f"node ID collision in {facts.path}: {table.kind.value} {name} ({node_id})")
+            seen.add(node_id)
+
+
+# -- worker processes -------------------------------------------------------------
+
+def _worker_main(batches: list[list[SourceFile]], out: multiprocessing.Queue, cache_dir: str,
+                 max_bytes: int) -> None:
+    """A worker process: every batch's inputs, then every batch's rows, then "done"."""
+    _exit_with_parent()
+    try:
+        with gc_paused():
+            worker = _Worker(cache_dir, max_bytes)
+            held: list[list[_Extracted]] = []
+            for batch in batches:
+                items = [worker.extract(source) for source in batch]
+                out.put(("inputs", [(item.facts.path, item.inputs) for item in items]))
+                held.append(items)
+            for items in held:
+                out.put(("rows", worker.rows(items)))
+        out.put(("done", None))
+    except BaseException:  # noqa: BLE001 - reported to the main process, which raises it
+        out.put(("error", traceback.format_exc()))
+    out.close()
+    out.join_thread()
+
+
+def _exit_with_parent() -> None:
+    """In a worker: exit when the process that started it dies (a killed `astrepo index`).
+
+    Otherwise a worker blocked on a full pipe would wait forever.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="astrepo-parent-watch", daemon=True).start()
+
+
+def deal(files: list[SourceFile], workers: int) -> list[list[list[SourceFile]]]:
+    """Files dealt to ``workers`` workers, largest first to the least loaded, each share in batches."""
+    shares: list[list[SourceFile]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for f in sorted(files, key=lambda f: (-_size(f.abspath), f.path)):
+        i = loads.index(min(loads))
+        shares[i].append(f)
+        loads[i] += max(_size(f.abspath), 1)
+    per = max(1, min(BATCH_SIZE, len(files) // (workers * 8)))
+    return [[share[j:j + per] for j in range(0, len(share), per)] for share in shares if share]
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+class PerFileStage:
+    """The per-file stage of one run, started at construction: `inputs()` first, then `results()`,
+    then `close()` (always: it stops workers that are still running)."""
+
+    def __init__(self, files: list[SourceFile], cache_dir: Path, max_bytes: int, jobs: int,
+                 progress: Progress | None = None) -> None:
+        self.total = len(files)
+        self.progress = progress
+        self.parsed = ParsedFiles()
+        self._inputs: dict[str, bytes] = {}
+        self._error: str | None = None
+        self._inputs_in = threading.Event()
+        self._rows_in = threading.Event()
+        self._processes: list = []
+        if progress:
+            progress("parse", 0, self.total)
+        if jobs <= 1 or self.total < MIN_FILES_FOR_POOL:
+            self._run_here(files, str(cache_dir), max_bytes)
+            return
+        context = multiprocessing.get_context("fork")
+        self._queue = context.Queue()
+        for share in deal(files, jobs):
+            process = context.Process(target=_worker_main, args=(share, self._queue, str(cache_dir), max_bytes),
+                                      name="astrepo-index-worker", daemon=True)
+            process.start()
+            self._processes.append(process)
+        self._collector = threading.Thread(target=self._collect, name="astrepo-index-collector", daemon=True)
+        self._collector.start()
+
+    def _run_here(self, files: list[SourceFile], cache_dir: str, max_bytes: int) -> None:
+        with gc_paused():
+            worker = _Worker(cache_dir, max_bytes)
+            for start in range(0, len(files), BATCH_SIZE):
+                items = [worker.extract(f) for f in files[start:start + BATCH_SIZE]]
+                self._inputs.update((item.facts.path, item.inputs) for item in items)
+                self.parsed.add_batch(*worker.rows(items))
+                if self.progress:
+                    self.progress("parse", len(self._inputs), self.total)
+        self._inputs_in.set()
+        self._rows_in.set()
+
+    def _collect(self) -> None:
+        """Background thread: take every worker message until all are done, one failed or died."""
+        running = len(self._processes)
+        try:
+            while running:
+                try:
+                    kind, payload = self._queue.get(timeout=_POLL_SECONDS)
+                except queue_module.Empty:
+                    dead = [p for p in self._processes if p.exitcode not in (None, 0)]
+                    if dead:
+                        self._error = f"an index worker process died (exit code {dead[0].exitcode})"
+                        return
+                    continue
+                if kind == "inputs":
+                    self._inputs.update(payload)
+                    if self.progress:
+                        self.progress("parse", len(self._inputs), self.total)
+                    if len(self._inputs) >= self.total:
+                        self._inputs_in.set()
+                elif kind == "rows":
+                    self.parsed.add_batch(*payload)
+                elif kind == "done":
+                    running -= 1
+                else:
+                    self._error = f"an index worker failed:\n{payload}"
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self._error = f"collecting index worker results failed: {exc!r}"
+        finally:
+            if self._error is None and len(self._inputs) < self.total:
+                self._error = "index workers finished without reporting every file"
+            self._inputs_in.set()
+            self._rows_in.set()
+
+    def _wait(self, event: threading.Event) -> None:
+        while not event.wait(_POLL_SECONDS):  # short waits let Ctrl-C through
+            pass
+        if self._error is not None:
+            raise RuntimeError(self._error)
+
+    def inputs(self) -> dict[str, bytes]:
+        """Every file's pickled `ModuleInputs` by path (blocks until all are in)."""
+        self._wait(self._inputs_in)
+        return self._inputs
+
+    def results(self) -> ParsedFiles:
+        """Every file's results and rows, files sorted by path (blocks until all are in)."""
+        self._wait(self._rows_in)
+        self.parsed.files.sort(key=lambda f: f.path)
+        return self.parsed
+
+    def close(self) -> None:
+        """Stop and reap the workers (at once if they are still running: the run failed)."""
+        for process in self._processes:
+            if process.is_alive() and not self._rows_in.is_set():
+                process.terminate()
+        for process in self._processes:
+            process.join()
+        self._processes = []

@@ -58,6 +58,10 @@ BATCH_SIZE = 32
 #: Below this many files to parse, worker processes cost more than they save.
 MIN_FILES_FOR_POOL = 48
 
+#: Source bytes of the files whose syntax trees a worker keeps between its two phases (a tree
+#: takes tens of times its source); files beyond it are parsed again for their analyses.
+HELD_SOURCE_BYTES = 64 << 20
+
 #: How often (seconds) the collector checks that the workers are still alive.
 _POLL_SECONDS = 0.5
 
@@ -98,9 +102,10 @@ class ParsedFiles:
 
 
 class _Extracted(NamedTuple):
-    """One file between the two phases: its facts, and its tree (None when its analysis came
-    from the cache, or it was skipped) or its cached analysis."""
+    """One file between the two phases: its facts, its tree (None when its analysis came from
+    the cache, it was skipped, or its tree was not kept) or its cached analysis."""
 
+    source: SourceFile
     facts: FileFacts
     tree: tree_sitter.Tree | None
     analysis: FileAnalysis | None
@@ -116,6 +121,7 @@ class _Worker:
         self.parser = SourceParser()
         self.cache = FactsCache(Path(cache_dir), CACHE_VERSION)
         self.max_bytes = max_bytes
+        self.held = 0  #: source bytes of the trees kept for phase 2
 
     def extract(self, source: SourceFile) -> _Extracted:
         """Phase 1: facts of one file (cached facts and analysis when its content was seen before)."""
@@ -125,9 +131,13 @@ class _Worker:
             if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], FileFacts) \
                     and cached[0].hash == digest and cached[0].module == source.module:
                 facts, analysis = cached
-                return _Extracted(facts, None, analysis, _pickled_inputs(facts))
+                return _Extracted(source, facts, None, analysis, _pickled_inputs(facts))
         facts, tree = parse_file(source, self.parser, self.max_bytes)
-        return _Extracted(facts, tree, None, _pickled_inputs(facts))
+        if tree is not None:
+            self.held += facts.size
+            if self.held > HELD_SOURCE_BYTES:
+                tree = None  # parsed again in phase 2
+        return _Extracted(source, facts, tree, None, _pickled_inputs(facts))
 
     def rows(self, batch: list[_Extracted]) -> tuple[list[FileResult], dict, dict]:
         """Phase 2: analyses of extracted files, and every row they put in the graph."""
@@ -135,9 +145,11 @@ class _Worker:
         edges: dict = defaultdict(list)
         done: list[tuple[FileFacts, FileAnalysis, bytes]] = []
         for item in batch:
-            facts, analysis = item.facts, item.analysis
+            facts, analysis, tree = item.facts, item.analysis, item.tree
+            if analysis is None and tree is None and not facts.skipped:
+                facts, tree = parse_file(item.source, self.parser, self.max_bytes)  # the same facts again
             if analysis is None:
-                analysis = (canonical_exceptions(facts, analyze_file(item.tree, facts)) if item.tree is not None
+                analysis = (canonical_exceptions(facts, analyze_file(tree, facts)) if tree is not None
                             else FileAnalysis(facts.path, {}, [], []))
                 if facts.hash:
                     self.cache.put(facts.path, facts.hash, (facts, analysis))
@@ -190,8 +202,9 @@ def _worker_main(batches: list[list[SourceFile]], out: multiprocessing.Queue, ca
                 items = [worker.extract(source) for source in batch]
                 out.put(("inputs", [(item.facts.path, item.inputs) for item in items]))
                 held.append(items)
-            for items in held:
+            for i, items in enumerate(held):
                 out.put(("rows", worker.rows(items)))
+                held[i] = []  # the trees go as soon as their rows are out
         out.put(("done", None))
     except BaseException:  # noqa: BLE001 - reported to the main process, which raises it
         out.put(("error", traceback.format_exc()))

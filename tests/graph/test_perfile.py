@@ -52,6 +52,15 @@ def test_workers_give_the_graph_of_one_process(tmp_path: Path) -> None:
     assert dump(tmp_path / "pooled") == dump(tmp_path / "alone")
 
 
+def test_trees_not_kept_are_parsed_again(tmp_path: Path, monkeypatch) -> None:
+    root = many_modules(tmp_path / "src", perfile.MIN_FILES_FOR_POOL + 2)
+    alone = build_index(IndexConfig(root=root, db_dir=tmp_path / "alone", jobs=1))
+    monkeypatch.setattr(perfile, "HELD_SOURCE_BYTES", 0)  # the forked workers keep no tree
+    pooled = build_index(IndexConfig(root=root, db_dir=tmp_path / "pooled", jobs=2))
+    assert pooled.nodes == alone.nodes
+    assert dump(tmp_path / "pooled") == dump(tmp_path / "alone")
+
+
 def test_a_failing_worker_fails_the_run_and_keeps_the_graph(tmp_path: Path, monkeypatch) -> None:
     root = many_modules(tmp_path / "src", perfile.MIN_FILES_FOR_POOL + 4)
     db_dir = tmp_path / "db"

@@ -75,12 +75,12 @@ def module_inputs(facts: FileFacts) -> ModuleInputs:
 
 
 class FileResult(NamedTuple):
-    """What the main process keeps of one parsed file (its rows travel as Arrow)."""
+    """What the main process keeps of one parsed file (its rows travel as Arrow, its resolution
+    inputs ahead of it: `PerFileStage.inputs`)."""
 
     path: str
     module: str
     hash: str
-    inputs: bytes  #: the pickled ModuleInputs (decoded once, by the resolution step)
     diagnostics: list
     analysis: AnalysisInputs
 
@@ -143,7 +143,7 @@ class _Worker:
         """Phase 2: analyses of extracted files, and every row they put in the graph."""
         nodes: dict = defaultdict(list)
         edges: dict = defaultdict(list)
-        done: list[tuple[FileFacts, FileAnalysis, bytes]] = []
+        done: list[tuple[FileFacts, FileAnalysis]] = []
         for item in batch:
             facts, analysis, tree = item.facts, item.analysis, item.tree
             if analysis is None and tree is None and not facts.skipped:
@@ -160,14 +160,13 @@ class _Worker:
                 edges[key].append(table)
             if exception_types is not None:
                 nodes[NodeKind.EXCEPTION_TYPE].append(exception_types)
-            done.append((facts, analysis, item.inputs))
-        base_nodes, base_edges = facts_to_arrow([facts for facts, _, _ in done])
+            done.append((facts, analysis))
+        base_nodes, base_edges = facts_to_arrow([facts for facts, _ in done])
         for kind, table in base_nodes.items():
             nodes[kind].append(table)
         for key, table in base_edges.items():
             edges[key].append(table)
-        results = [FileResult(f.path, f.module, f.hash, inputs, f.diagnostics, analysis_inputs(a))
-                   for f, a, inputs in done]
+        results = [FileResult(f.path, f.module, f.hash, f.diagnostics, analysis_inputs(a)) for f, a in done]
         return results, dict(nodes), dict(edges)
 
 

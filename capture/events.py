@@ -347,7 +347,7 @@ class _Decoder:
                     current = entry[0]
             elif tag == _TAG_X:
                 ts = body[0] + self.offset
-                exc_type, message, where, here = _fields(extra, 4)
+                exc_type, message, where, here = _fields(extra, _X_TYPES)
                 data.update(exc_type=exc_type or "", message=preview_json(message).get("repr", ""),
                             raised_here=bool(here))
                 line = where or line
@@ -356,7 +356,7 @@ class _Decoder:
                     current = entry[0]
             elif tag == _TAG_H:
                 ts = body[0] + self.offset
-                exc_type, message, origin_file, origin_line = _fields(extra, 4)
+                exc_type, message, origin_file, origin_line = _fields(extra, _H_TYPES)
                 data.update(exc_type=exc_type or "", message=preview_json(message).get("repr", ""),
                             origin_file=origin_file or "", origin_line=origin_line or 0)
             elif tag == _TAG_T or tag == _TAG_F:
@@ -439,13 +439,13 @@ class _Decoder:
                 if entry is not None:
                     current = f"{self.pid}:{self.tid}:{entry[0]}"
                     _add_duration(durations, key, duration)
-                exc_type, message, where, here = _fields(extra, 4)
+                exc_type, message, where, here = _fields(extra, _X_TYPES)
                 yield self._detail("exception", key, {
                     "exc_type": exc_type or "", "message": preview_json(message).get("repr", ""),
                     "raised_here": bool(here), "depth": len(stack)},
                     ts=value + self.offset, duration=duration, call_id=current, parent=parent, line=where)
             elif tag == _TAG_H:
-                exc_type, message, origin_file, origin_line = _fields(extra, 4)
+                exc_type, message, origin_file, origin_line = _fields(extra, _H_TYPES)
                 yield self._detail("caught", key, {
                     "exc_type": exc_type or "", "message": preview_json(message).get("repr", ""),
                     "origin_file": origin_file or "", "origin_line": origin_line or 0, "depth": len(stack)},
@@ -515,11 +515,21 @@ def _add_duration(durations: dict, key: int, duration: int) -> None:
             entry[2] = duration
 
 
-def _fields(extra: object, n: int) -> tuple:
-    """A side item's fields, padded (a damaged item decodes to empty fields rather than failing)."""
-    if isinstance(extra, tuple) and len(extra) == n:
+#: Types of the fields of an exception frame's side item (`astrepo.capture.codes`): X is (type
+#: name, message preview, line, raised here), H is (type name, message preview, origin file, line).
+_X_TYPES = (str, object, int, int)
+_H_TYPES = (str, object, str, int)
+
+
+def _fields(extra: object, types: tuple) -> tuple:
+    """A side item's fields when it has the shape ``types`` says, else empty fields: a damaged
+    item, or one paired with the wrong frame (a segment written before the recorder appended a
+    frame and its side item with nothing in between), decodes to nothing rather than to another
+    event's details."""
+    if isinstance(extra, tuple) and len(extra) == len(types) and all(
+            value is None or isinstance(value, kind) for value, kind in zip(extra, types)):
         return extra
-    return (None,) * n
+    return (None,) * len(types)
 
 
 def since_events(events: Iterable[Event], since_ns: int) -> Iterator[Event]:

@@ -484,6 +484,23 @@ def _block_async_signals() -> None:
         pass
 
 
+def _append_pair(buf: Buffer, side_item: tuple, frame: tuple) -> None:
+    """Append a frame and its side item (``side_item`` is a 1-tuple holding it) with nothing of the
+    program able to run in between.
+
+    Code that runs between the two appends and records events of its own (a ``__del__`` or weakref
+    callback run by the cyclic collector, a signal handler, a generator's finalisation) would put
+    its frames and side items between ours: side items and frames then pair up wrongly for the rest
+    of the stream (an exception frame read with another frame's details: python-dateutil's suite
+    under ``full_trace`` did it). Both objects are made by the caller, so no allocation here can
+    start the collector, and two in-place concatenations are no call: CPython 3.11 runs pending
+    signal handlers and switches threads only at calls and backward jumps.
+    """
+    side = buf.side
+    side += side_item
+    buf += frame
+
+
 class Buffer(list):
     """A thread's main buffer (integer frames) with its ``side`` list (previews, exception details)."""
 
@@ -623,11 +640,11 @@ def runtime_names() -> dict[str, object]:
         try:
             if buf is None:
                 buf = thread_buffer()
+            frame = (code, clock())
             tb = e.__traceback__
             line = tb.tb_lineno if tb is not None else 0
             here = tb is not None and tb.tb_next is None
-            buf.side.append((_type_name(type(e)), pv(_exc_text(e)), line, here))
-            buf += (code, clock())
+            _append_pair(buf, ((_type_name(type(e)), pv(_exc_text(e)), line, here),), frame)
         except Exception:  # noqa: BLE001
             stats["errors"] += 1
 
@@ -639,8 +656,8 @@ def runtime_names() -> dict[str, object]:
             while tb is not None and tb.tb_next is not None:
                 tb = tb.tb_next
             origin = (tb.tb_frame.f_code.co_filename, tb.tb_lineno) if tb is not None else ("", 0)
-            buf.side.append((_type_name(type(e)), pv(_exc_text(e)), origin[0], origin[1]))
-            buf += (code, clock())
+            frame = (code, clock())
+            _append_pair(buf, ((_type_name(type(e)), pv(_exc_text(e)), origin[0], origin[1]),), frame)
         except Exception:  # noqa: BLE001
             stats["errors"] += 1
 

@@ -125,3 +125,75 @@ def test_counts_sampling_and_side_items(tmp_path: Path) -> None:
     side = [e for e in events if e.thread == "side"]
     assert len([e for e in side if e.kind == "call" and e.name == "classify"]) == 50
     assert {e.call_id.split(":")[1] for e in side} != {e.call_id.split(":")[1] for e in main if e.call_id}
+
+
+COLLECTED = textwrap.dedent('''
+    import gc
+
+    def boom(n):
+        raise ValueError(f"boom {n}")
+
+    def swallow(n):
+        try:
+            boom(n)
+        except ValueError:
+            return n
+
+    def during_collection(phase, info):
+        if phase == "start":
+            try:
+                {}[phase]
+            except KeyError:
+                pass
+
+    gc.callbacks.append(during_collection)
+    gc.set_threshold(1)
+    for i in range(2000):
+        swallow(i)
+    gc.callbacks.remove(during_collection)
+    print(3002)
+''')
+
+
+def test_code_run_by_the_collector_keeps_frames_and_side_items_paired(tmp_path: Path) -> None:
+    """The collector runs Python code (here a gc callback, as well ``__del__`` or weakref callbacks)
+    that records exceptions of its own at any allocation, also inside the recorder's helpers: its
+    frames must not come between an exception frame and its side item (python-dateutil's suite
+    under full_trace got exception frames read with other frames' details)."""
+    prog = tmp_path / "prog.py"
+    prog.write_text(COLLECTED)
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-c", RUNNER, str(out), "1", str(prog)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    events, _ = read_run(str(out))
+    left = [e for e in events if e.kind == "exception"]
+    caught = [e for e in events if e.kind == "caught"]
+    assert Counter((e.name, e.data["exc_type"], e.data["raised_here"], e.line) for e in left) == {
+        ("boom", "ValueError", True, 5): 2000}
+    assert Counter((e.name, e.data["exc_type"]) for e in caught) == {
+        ("swallow", "ValueError"): 2000, ("during_collection", "KeyError"): len(caught) - 2000}
+    assert len(caught) > 2100  # the collector ran often, inside the helpers too
+    assert all(e.data["origin_file"] == str(prog) for e in caught)
+    messages = [e.data["message"] for e in left]
+    assert messages == [repr(f"boom {i}") for i in range(2000)]
+
+
+def test_a_side_item_of_the_wrong_shape_decodes_to_empty_fields(tmp_path: Path) -> None:
+    """Segments written before that fix hold exception frames paired with another frame's side
+    item: a caught exception's (type, message, file, line) read as an exception frame's (type,
+    message, line, raised here) gave a file name as the line, and the join crashed comparing it
+    with statement lines. Such an item now decodes to empty fields."""
+    from astrepo.capture import recorder
+    from astrepo.capture.codes import event_code
+
+    rec = recorder.Recorder(str(tmp_path / "run"), "run")
+    rec._open_segment()
+    rec.register_module("m.py", (("f1", "function", "f", 3),))
+    buf = rec.thread_buffer()
+    buf.side += [("KeyError", "'k'", "/src/m.py", 4), ("ValueError", "'v'", 7, True)]
+    buf += [event_code("f1", "X"), 10, event_code("f1", "X"), 20]
+    rec.close()
+    events, _ = read_run(str(tmp_path / "run"))
+    assert [(e.kind, e.line, e.data["exc_type"]) for e in events] == [("exception", 3, ""),
+                                                                    ("exception", 7, "ValueError")]

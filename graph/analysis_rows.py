@@ -21,6 +21,7 @@ from astrepo.analyzers.dataflow import CallArgs, CallableInfo, ParamInfo, Return
 from astrepo.analyzers.exceptions import ExceptionFacts, propagate_exceptions, short_name
 from astrepo.analyzers.fileanalysis import FileAnalysis
 from astrepo.analyzers.metrics import FunctionMetrics, project_metrics, propagate_impurity
+from astrepo.analyzers.symbols import ModuleInputs
 from astrepo.graph.load import PATH_COLUMN, EdgePair
 from astrepo.graph.schema import EDGE_TABLES, edge_columns
 
@@ -103,6 +104,8 @@ def analysis_edges(facts: FileFacts, analysis: FileAnalysis) -> tuple[dict[EdgeP
     for kind, table in facts.node_tables.items():
         for node_id in table.ids:
             kind_of[node_id] = kind
+    stmts = facts.node_tables.get(NodeKind.STMT)
+    line_of = dict(zip(stmts.ids, stmts.spans[0])) if stmts is not None else {}
     # (table, from kind, to kind) -> column name -> values; built column-wise (this runs per file).
     columns: dict[EdgePair, dict[str, list]] = {}
 
@@ -134,10 +137,10 @@ def analysis_edges(facts: FileFacts, analysis: FileAnalysis) -> tuple[dict[EdgeP
             add(raises, r.stmt, exception_type_id(r.type), exc, (r.kind, r.cause, r.caught_by or "", r.scope))
     for c in analysis.records("catches"):
         types.add(c.type)
-        add(catches, c.handler, exception_type_id(c.type), exc, ())
+        add(catches, c.handler, exception_type_id(c.type), exc, (c.scope, line_of.get(c.handler, 0)))
     for i in analysis.records("implicit"):
         types.add(i.type)
-        add(implicit, i.stmt, exception_type_id(i.type), exc, (i.op, bool(i.caught)))
+        add(implicit, i.stmt, exception_type_id(i.type), exc, (i.op, bool(i.caught), i.scope, line_of.get(i.stmt, 0)))
     tables = {}
     for key, cols in columns.items():
         cols[PATH_COLUMN] = [facts.path] * len(cols["from"])
@@ -180,14 +183,29 @@ class ProjectAnalysis(NamedTuple):
     partial: bool
 
 
+def source_places(modules: list[ModuleInputs]) -> dict[str, str]:
+    """Where things are, for reasons stored with the rows: each call site's ``file:line`` and each
+    scope's file (by node ID)."""
+    places: dict[str, str] = {}
+    for module in modules:
+        for call in module.calls:
+            places[call.id] = f"{module.path}:{call.line}"
+        for scope in module.scopes:
+            places[scope.id] = module.path
+    return places
+
+
 def analyze_project(inputs: list[AnalysisInputs], calls: list[Edge], call_scopes: dict[str, str],
-                    scope_kinds: dict[str, NodeKind]) -> ProjectAnalysis:
-    """May-raise sets, call-graph metrics and impurity over the whole project."""
+                    scope_kinds: dict[str, NodeKind], places: dict[str, str] | None = None) -> ProjectAnalysis:
+    """May-raise sets, call-graph metrics and impurity over the whole project; with ``places``
+    (`source_places`), MAY_RAISE edges also say where their raise and call sites are."""
     from astrepo.analyzers.exceptions import CallSiteGuard, RaiseFact
 
     files = [ExceptionFacts([RaiseFact._make(r) for r in raises], [], [], [CallSiteGuard._make(g) for g in guards],
                             list(classes)) for (raises, guards, classes), _, _ in inputs]
     propagation = propagate_exceptions(files, calls, call_scopes)
+    places = places or {}
+    raise_at = {r.stmt: f"{places[r.scope]}:{r.line}" for f in files for r in f.raises if r.scope in places}
     columns: dict[str, dict[str, Any]] = defaultdict(dict)
     may_types: dict[str, set[str]] = defaultdict(set)
     edges: list[Edge] = []
@@ -198,8 +216,12 @@ def analyze_project(inputs: list[AnalysisInputs], calls: list[Edge], call_scopes
         if kind is None or (fact.function, fact.type) in seen:
             continue
         seen.add((fact.function, fact.type))
+        # The places are stored only when all are known ('' origin_at: the reader looks them up).
+        via_at = [places.get(v, "") for v in fact.via]
+        origin_at = raise_at.get(fact.origin, "") if all(via_at) else ""
         edges.append(Edge(EdgeKind.MAY_RAISE, fact.function, kind, exception_type_id(fact.type),
-                          NodeKind.EXCEPTION_TYPE, (("origin", fact.origin), ("via", list(fact.via)))))
+                          NodeKind.EXCEPTION_TYPE, (("origin", fact.origin), ("via", list(fact.via)),
+                                                    ("origin_at", origin_at), ("via_at", via_at if origin_at else []))))
     for function, types in may_types.items():
         columns[function]["may_raise"] = sorted(types)
     for m in project_metrics(calls):

@@ -24,7 +24,9 @@ from astrepo.model import EdgeKind, NodeKind
 #: 5 - Module.exports (``__all__``).
 #: 6 - Run.plan (the plan file of a planned run; Run.strategy is now always the strategy name),
 #: Run.exceptions_stored (Event rows kept: at most a hundred per raise site).
-SCHEMA_VERSION = 6
+#: 7 - places precomputed for questions: MAY_RAISE.origin_at/via_at (``file:line``), CATCHES and
+#: IMPLICIT_RAISE carry the enclosing scope and the line (no per-row Stmt/CallSite lookups).
+SCHEMA_VERSION = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,16 +171,21 @@ EDGE_TABLES: dict[EdgeKind, tuple[tuple[tuple[NodeKind, NodeKind], ...], tuple[C
     EdgeKind.IMPLICIT_RAISE: (
         tuple((a, NodeKind.EXCEPTION_TYPE) for a in _CFG),
         (Column("op", "STRING", "subscript | attribute | division | int() | ..."),
-         Column("caught", "BOOLEAN", "an enclosing try of the same scope catches it")),
+         Column("caught", "BOOLEAN", "an enclosing try of the same scope catches it"),
+         Column("scope", "STRING", "enclosing function (or module/class body)"),
+         Column("line", "INT64", "1-based line of the statement")),
     ),
     EdgeKind.CATCHES: (
         tuple((a, NodeKind.EXCEPTION_TYPE) for a in _CFG),
-        (),
+        (Column("scope", "STRING", "enclosing function (or module/class body)"),
+         Column("line", "INT64", "1-based line of the except clause")),
     ),
     EdgeKind.MAY_RAISE: (
         tuple((a, NodeKind.EXCEPTION_TYPE) for a in _SCOPES),
         (Column("origin", "STRING", "the raise Stmt"),
-         Column("via", "STRING[]", "call sites from this function down to the raising one")),
+         Column("via", "STRING[]", "call sites from this function down to the raising one"),
+         Column("origin_at", "STRING", "the raise Stmt's place, file:line ('' if unknown)"),
+         Column("via_at", "STRING[]", "the places (file:line) of the `via` call sites")),
     ),
     EdgeKind.PASSES: (
         ((NodeKind.CALLSITE, NodeKind.PARAMETER),),

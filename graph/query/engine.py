@@ -24,7 +24,7 @@ from astrepo.errors import QueryError
 from astrepo.graph.db import GraphDB
 from astrepo.layout import Layout
 from astrepo.graph.query.grammar import Clause, Query, parse_query
-from astrepo.graph.query.names import Target, resolve_name
+from astrepo.graph.query.names import PLACE, Target, resolve_name
 from astrepo.graph.query.reach import MAX_DEPTH, node_columns, reach, shortest_paths
 
 __all__ = ["MAX_DEPTH", "QueryEngine", "QueryResult", "Row"]
@@ -82,11 +82,23 @@ class QueryResult:
 
 @dataclass(frozen=True, slots=True)
 class _RaiseWhy:
-    """A may-raise reason whose places (``file:line``) are looked up once the answer is known."""
+    """A may-raise reason, turned into text once the answer is known (places the index did not
+    store are looked up then, for the final rows only)."""
 
     exc: str
     origin: str  #: the raise statement's ID
     via: tuple[str, ...]  #: call-site IDs from the function down to the raise
+    origin_at: str = ""  #: the raise's ``file:line`` as indexed ('' when the index lacks the places)
+    via_at: tuple[str, ...] = ()  #: the call sites' ``file:line`` as indexed (when ``origin_at`` is)
+
+
+@dataclass(frozen=True, slots=True)
+class _LineWhy:
+    """A reason at a line of the row's own file (``text at file:line``)."""
+
+    text: str
+    line: int  #: 1-based
+    end: str = ""  #: text after the place
 
 
 #: Node details as queries return them: (label, name, file, line, kind).
@@ -219,7 +231,7 @@ class QueryEngine:
             # Start from the few nodes the filter allows, not from every function. A path prefix
             # (names never hold a "/") can narrow the filter's own query by file.
             self._scores = {}
-            allowed = self._allowed(narrowing, prefix if prefix and "/" in prefix else None)
+            allowed = self._allowed(narrowing, prefix if prefix and "/" in prefix else None, label)
             return _narrow(self._lookup(allowed.keys(), (label,)), allowed, self._scores), narrowing
         cols = node_columns("n", label)
         if prefix is None:
@@ -379,14 +391,15 @@ class QueryEngine:
         return rows
 
     # -- filters -----------------------------------------------------------------
-    def _allowed(self, clause: Clause, file_prefix: str | None = None) -> dict[str, Any]:
-        """IDs a filter lets through, with the reason (a string, or a `_RaiseWhy` settled later);
-        with ``file_prefix``, only nodes in files under it (the rest may be left out)."""
+    def _allowed(self, clause: Clause, file_prefix: str | None = None, label: str | None = None) -> dict[str, Any]:
+        """IDs a filter lets through, with the reason (a string, or a `_RaiseWhy`/`_LineWhy` settled
+        later); with ``file_prefix``, only nodes in files under it (the rest may be left out); with
+        ``label``, the caller needs only nodes of that table (and the filter may return their details)."""
         where, params = ("", {}) if file_prefix is None else (" AND starts_with({}.file, $prefix)", {"prefix": file_prefix})
         if clause.form == "raising":
-            return self._raising(clause.args[0], clause.args[1], where, params)
+            return self._raising(clause.args[0], clause.args[1], where, params, label)
         if clause.form == "catching":
-            return self._catching(clause.args[0], where, params)
+            return self._catching(clause.args[0], params, label)
         if clause.form in ("raised", "slower_than", "called_more_than"):
             return self._runtime_filter(clause)
         if clause.form == "similar":
@@ -431,67 +444,104 @@ class QueryEngine:
                 names.update(c.__name__ for c in builtin.__mro__ if c is not object)
             else:
                 names.update(c.__name__ for c in _builtin_exceptions() if issubclass(c, builtin))
-        try:
-            targets = resolve_name(self._run, name, ("Class", "External"), allow_many=True)
-        except QueryError:
-            targets = []
-        for t in targets:
-            if direction == "down":
-                found = self._run(f"MATCH (n:Class)-[:INHERITS*1..{MAX_DEPTH}]->(t:{t.label}) WHERE t.id = $id "
-                                  "RETURN DISTINCT n.name", {"id": t.id})
-                names.update(n.rsplit(".", 1)[-1] for (n,) in found)
-                continue
-            if t.label != "Class":  # externals inherit from nothing we know
-                continue
-            found = self._run(f"MATCH (t:Class)-[:INHERITS*1..{MAX_DEPTH}]->(n) WHERE t.id = $id "
-                              "RETURN DISTINCT n.name, label(n)", {"id": t.id})
-            for base_name, label in found:
-                names.add(base_name.rsplit(".", 1)[-1])
-                base = getattr(builtins, base_name.rsplit(".", 1)[-1], None) if label == "External" else None
-                if isinstance(base, type) and issubclass(base, BaseException):
-                    names.update(c.__name__ for c in base.__mro__ if c is not object)
+        for base_name, label in self._hierarchy(name, direction):
+            names.add(base_name.rsplit(".", 1)[-1])
+            base = getattr(builtins, base_name.rsplit(".", 1)[-1], None) if label == "External" else None
+            if direction == "up" and isinstance(base, type) and issubclass(base, BaseException):
+                names.update(c.__name__ for c in base.__mro__ if c is not object)
         return names
 
-    def _raising(self, name: str, implicit: bool, where: str = "", params: dict | None = None) -> dict[str, Any]:
+    def _hierarchy(self, name: str, direction: str) -> list[tuple[str, str]]:
+        """(name, label) of the classes below (``down``) or above (``up``) the classes or externals
+        named ``name``, resolved as `resolve_name` does, in one query (a scan of both tables)."""
+        if PLACE.match(name):
+            try:
+                targets = {t.id for t in resolve_name(self._run, name, ("Class", "External"), allow_many=True)}
+            except QueryError:
+                return []
+            where = "t.id IN $ids"
+            params: dict[str, Any] = {"ids": sorted(targets)}
+        else:
+            where = "t.name = $name OR ends_with(t.name, $suffix)"
+            params = {"name": name, "suffix": "." + name}
+        step = (f"(n:Class)-[:INHERITS*1..{MAX_DEPTH}]->(t)" if direction == "down"
+                else f"(t)-[:INHERITS*1..{MAX_DEPTH}]->(n:Class:External)")
+        records = self._run(f"MATCH (t:Class:External) WHERE {where} OPTIONAL MATCH {step} "
+                            "RETURN DISTINCT t.id, label(t), t.name, n.name, label(n)", params)
+        # An exact name wins over a dotted suffix, a project class over an external.
+        exact = {r[0] for r in records if r[2] == name}
+        project = {r[0] for r in records if r[1] == "Class"}
+        chosen = exact or project or {r[0] for r in records}
+        return sorted({(r[3], r[4]) for r in records if r[0] in chosen and r[3] is not None})
+
+    def _raising(self, name: str, implicit: bool, where: str = "", params: dict | None = None,
+                 label: str | None = None) -> dict[str, Any]:
         names = sorted(self._exception_names(name, "down"))
         params = {"names": names, **(params or {})}
-        records = self._run(f"MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names{where.format('n')} "
-                            f"RETURN {node_columns('n', _CALLERS)}, e.name, r.origin, r.via", params)
+        # The places stored on the edge make the reason; the raise and call-site IDs are read only
+        # from an index that lacks them.
+        match = f"MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names{where.format('n')} "
+        records = [[*r, "", ()] for r in self._run(
+            f"{match} RETURN {node_columns('n', _CALLERS)}, e.name, r.origin_at, r.via_at", params)]
+        if any(not r[7] for r in records):
+            records = self._run(f"{match} RETURN {node_columns('n', _CALLERS)}, e.name, r.origin_at, r.via_at, "
+                                "r.origin, r.via", params)
         self._nodes(records)
         # One reason per function, the same every time: the asked class before its subclasses,
         # then the shortest call path.
         asked = name.rsplit(".", 1)[-1]
-        records.sort(key=lambda r: (r[6].rsplit(".", 1)[-1] != asked, len(r[8] or ()), r[6], r[7]))
+        records.sort(key=lambda r: (r[6].rsplit(".", 1)[-1] != asked, len(r[8] or r[10] or ()), r[6], r[7],
+                                    list(r[8] or ()), r[9]))
         allowed: dict[str, Any] = {}
         for rec in records:
-            allowed.setdefault(rec[0], _RaiseWhy(rec[6], rec[7], tuple(rec[8] or ())))
+            allowed.setdefault(rec[0], _RaiseWhy(rec[6], rec[9], tuple(rec[10] or ()), rec[7] or "",
+                                                 tuple(rec[8] or ())))
         if implicit:
-            for scope, exc, file, line, op in self._run(
-                    "MATCH (s:Stmt)-[r:IMPLICIT_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names AND NOT r.caught"
-                    f"{where.format('s')} RETURN s.scope, e.name, s.file, s.start_line, r.op", params):
-                allowed.setdefault(scope, f"implicitly raises {exc} ({op} at {file}:{line})")
+            # Statements are not read (scattered rows of the largest table): the edge holds scope and line.
+            for scope, line, exc, op in self._scoped(
+                    "MATCH (s:Stmt)-[r:IMPLICIT_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names AND NOT r.caught",
+                    "r.line, e.name, r.op", params, label):
+                allowed.setdefault(scope, _LineWhy(f"implicitly raises {exc} ({op}", line, ")"))
         return allowed
 
-    def _catching(self, name: str, where: str = "", params: dict | None = None) -> dict[str, Any]:
+    def _catching(self, name: str, params: dict | None = None, label: str | None = None) -> dict[str, Any]:
         names = sorted(self._exception_names(name, "up"))
         allowed: dict[str, Any] = {}
-        for scope, exc, file, line in self._run(
-                f"MATCH (s:Stmt)-[:CATCHES]->(e:ExceptionType) WHERE e.short_name IN $names{where.format('s')} "
-                "RETURN s.scope, e.name, s.file, s.start_line", {"names": names, **(params or {})}):
-            allowed.setdefault(scope, f"catches {exc} at {file}:{line}")
+        for scope, line, exc in self._scoped("MATCH (s:Stmt)-[r:CATCHES]->(e:ExceptionType) WHERE e.short_name IN $names",
+                                             "r.line, e.name", {"names": names, **(params or {})}, label):
+            allowed.setdefault(scope, _LineWhy(f"catches {exc}", line))
         return allowed
 
+    def _scoped(self, match: str, columns: str, params: dict[str, Any], label: str | None) -> list[list[Any]]:
+        """(scope ID, *columns) of the edges ``match`` finds (``r`` with a ``scope``), ordered by them.
+        With ``label``, only scopes with that label (under ``$prefix`` when given), whose details the
+        same query returns (one hash join instead of a lookup per scope)."""
+        order = f"ORDER BY r.scope, {columns}"
+        if label is None:
+            return self._run(f"{match} RETURN r.scope, {columns} {order}", params)
+        where = " AND starts_with(f.file, $prefix)" if "prefix" in params else ""
+        records = self._run(f"{match} WITH r, e MATCH (f:{label}) WHERE f.id = r.scope{where} "
+                            f"RETURN {node_columns('f', label)}, {columns} {order}", params)
+        self._nodes(records)
+        return [[r[0], *r[6:]] for r in records]
+
     def _settle_reasons(self, rows: Any) -> None:
-        """Turn the may-raise reasons of the final rows into text: the raise site and the call path."""
+        """Turn the reasons of the final rows into text: a raise's site and call path (looked up
+        only where the index did not store them), a line in the row's file."""
+        rows = list(rows)
         pending = [w for row in rows for w in row.why if isinstance(w, _RaiseWhy)]
-        if not pending:
-            return
-        places = {i: f"{r[0]}:{r[1]}" for i, r in self._by_id(
-            [w.origin for w in pending], ("Stmt", "Function", "Class"), _place_columns).items()}
-        places.update({i: f"{r[0]}:{r[1]}" for i, r in self._by_id(
-            [v for w in pending for v in w.via], ("CallSite",), _place_columns).items()})
+        places: dict[str, str] = {}
+        origins = [w.origin for w in pending if not w.origin_at]
+        if origins:
+            places.update({i: f"{r[0]}:{r[1]}" for i, r in self._by_id(
+                origins, ("Stmt", "Function", "Class"), _place_columns).items()})
+        sites = [v for w in pending if not w.origin_at for v in w.via]
+        if sites:
+            places.update({i: f"{r[0]}:{r[1]}" for i, r in self._by_id(sites, ("CallSite",), _place_columns).items()})
         for row in rows:
-            row.why = [_raise_text(w, places) if isinstance(w, _RaiseWhy) else w for w in row.why]
+            row.why = [_raise_text(w, places) if isinstance(w, _RaiseWhy)
+                       else f"{w.text} at {row.file}:{w.line}{w.end}" if isinstance(w, _LineWhy) else w
+                       for w in row.why]
 
     # -- similarity -------------------------------------------------------------------
     def _similar(self, text: str) -> dict[str, Any]:
@@ -604,9 +654,11 @@ def _place_columns(label: str) -> str:
 
 
 def _raise_text(why: _RaiseWhy, places: dict[str, str]) -> str:
-    where = places.get(why.origin, "?")
-    path = " -> ".join(places.get(v, "?") for v in why.via)
-    return f"may raise {why.exc} (raised at {where}" + (f", via calls at {path})" if why.via else ")")
+    if why.origin_at:
+        where, via = why.origin_at, why.via_at
+    else:
+        where, via = places.get(why.origin, "?"), tuple(places.get(v, "?") for v in why.via)
+    return f"may raise {why.exc} (raised at {where}" + (f", via calls at {' -> '.join(via)})" if via else ")")
 
 
 def _narrow(rows: dict[str, Row], allowed: dict[str, Any], scores: dict[str, float] | None = None) -> dict[str, Row]:

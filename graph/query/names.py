@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from astrepo.errors import QueryError
 
-_PLACE = re.compile(r"^(?P<file>.+\.py):(?P<line>\d+)$")
+PLACE = re.compile(r"^(?P<file>.+\.py):(?P<line>\d+)$")
 
 #: How many candidates an ambiguity error lists.
 MAX_CANDIDATES = 10
@@ -46,7 +46,7 @@ def resolve_name(run: Runner, text: str, labels: tuple[str, ...] = ("Function", 
     Names are not indexed in Kuzu (only IDs are), so each label group costs one scan: one
     query for the project tables together, one for externals.
     """
-    place = _PLACE.match(text)
+    place = PLACE.match(text)
     if place:
         return [_at_place(run, place.group("file"), int(place.group("line")), text)]
     params = {"name": text, "suffix": "." + text}

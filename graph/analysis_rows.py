@@ -28,7 +28,11 @@ from astrepo.graph.schema import EDGE_TABLES, edge_columns
 #: Function columns computed per file (the rest are project-wide).
 FILE_FUNCTION_COLUMNS = ("cyclomatic", "cognitive", "lines", "statements", "max_nesting", "roles", "effects", "pure")
 #: Function columns computed over the whole project, joined in before loading.
-PROJECT_FUNCTION_COLUMNS = ("impure_via_calls", "fan_in", "fan_out", "pagerank", "recursion", "may_raise")
+PROJECT_FUNCTION_COLUMNS = ("impure_via_calls", "fan_in", "fan_out", "pagerank", "recursion", "may_raise",
+                            "overrides")
+
+#: How many base-class steps `overriding_methods` follows (the query language's MAX_DEPTH).
+OVERRIDE_DEPTH = 12
 
 
 class AnalysisInputs(NamedTuple):
@@ -195,16 +199,58 @@ def source_places(modules: list[ModuleInputs]) -> dict[str, str]:
     return places
 
 
+def overriding_methods(modules: list[ModuleInputs], edges: list[Edge]) -> set[str]:
+    """Methods whose class inherits (within OVERRIDE_DEPTH project base classes) from a class that
+    defines a function of the same name: reached by dynamic dispatch through the base."""
+    parent: dict[str, str] = {}
+    kind: dict[str, str] = {}
+    short: dict[str, str] = {}
+    for module in modules:
+        for scope in module.scopes:
+            kind[scope.id] = scope.kind
+            short[scope.id] = scope.qualname.rsplit(".", 1)[-1]
+            if scope.parent:
+                parent[scope.id] = scope.parent
+    bases: dict[str, list[str]] = defaultdict(list)
+    for e in edges:
+        if e.kind is EdgeKind.INHERITS and e.dst_kind is NodeKind.CLASS:
+            bases[e.src].append(e.dst)
+    defined: dict[str, set[str]] = defaultdict(set)
+    for scope_id, scope_kind in kind.items():
+        if scope_kind in ("function", "lambda") and kind.get(parent.get(scope_id, "")) == "class":
+            defined[parent[scope_id]].add(short[scope_id])
+    inherited: dict[str, set[str]] = {}  #: class -> names its bases define
+
+    def names_above(cls: str) -> set[str]:
+        found = inherited.get(cls)
+        if found is None:
+            found = set()
+            seen, level = {cls}, [cls]
+            for _ in range(OVERRIDE_DEPTH):
+                level = [b for c in level for b in bases.get(c, ()) if b not in seen]
+                if not level:
+                    break
+                seen.update(level)
+                for b in level:
+                    found |= defined.get(b, set())
+            inherited[cls] = found
+        return found
+
+    return {scope_id for scope_id, scope_kind in kind.items()
+            if scope_kind == "function" and kind.get(parent.get(scope_id, "")) == "class"
+            and short[scope_id] in names_above(parent[scope_id])}
+
+
 def analyze_project(inputs: list[AnalysisInputs], calls: list[Edge], call_scopes: dict[str, str],
-                    scope_kinds: dict[str, NodeKind], places: dict[str, str] | None = None) -> ProjectAnalysis:
-    """May-raise sets, call-graph metrics and impurity over the whole project; with ``places``
-    (`source_places`), MAY_RAISE edges also say where their raise and call sites are."""
+                    scope_kinds: dict[str, NodeKind], modules: list[ModuleInputs] | None = None) -> ProjectAnalysis:
+    """May-raise sets, call-graph metrics, impurity and overriding methods over the whole project; with
+    ``modules``, MAY_RAISE edges also say where their raise and call sites are (`source_places`)."""
     from astrepo.analyzers.exceptions import CallSiteGuard, RaiseFact
 
     files = [ExceptionFacts([RaiseFact._make(r) for r in raises], [], [], [CallSiteGuard._make(g) for g in guards],
                             list(classes)) for (raises, guards, classes), _, _ in inputs]
     propagation = propagate_exceptions(files, calls, call_scopes)
-    places = places or {}
+    places = source_places(modules or [])
     raise_at = {r.stmt: f"{places[r.scope]}:{r.line}" for f in files for r in f.raises if r.scope in places}
     columns: dict[str, dict[str, Any]] = defaultdict(dict)
     may_types: dict[str, set[str]] = defaultdict(set)
@@ -229,6 +275,8 @@ def analyze_project(inputs: list[AnalysisInputs], calls: list[Edge], call_scopes
     metrics = [FunctionMetrics._make(row) for _, functions, _ in inputs for row in functions]
     for function in propagate_impurity(metrics, calls):
         columns[function]["impure_via_calls"] = True
+    for function in overriding_methods(modules or [], calls):
+        columns[function]["overrides"] = True
     names = sorted({f.type for f in propagation.may_raise})
     return ProjectAnalysis(dict(columns), edges, flow_edges(inputs, calls), exception_type_rows(names, ""),
                            propagation.partial)
@@ -253,7 +301,7 @@ def join_function_columns(table: pa.Table, columns: dict[str, dict[str, Any]]) -
     """Replace the project-wide Function columns of an Arrow table with ``columns`` (by ID)."""
     ids = table.column("id").to_pylist()
     defaults = {"impure_via_calls": False, "fan_in": 0, "fan_out": 0, "pagerank": 0.0, "recursion": "",
-                "may_raise": []}
+                "may_raise": [], "overrides": False}
     for name in PROJECT_FUNCTION_COLUMNS:
         values = [columns.get(i, {}).get(name, defaults[name]) for i in ids]
         index = table.schema.get_field_index(name)

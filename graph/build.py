@@ -31,9 +31,7 @@ from astrepo.layout import Layout, WriterLock
 from astrepo.model import NodeKind, Severity
 from astrepo.source import DEFAULT_MAX_BYTES
 from astrepo.analyzers.callgraph import ModuleInputs, Resolution, resolve_project
-from astrepo.graph.analysis_rows import (
-    ProjectAnalysis, analyze_project, dedupe_exception_types, join_function_columns, source_places,
-)
+from astrepo.graph.analysis_rows import ProjectAnalysis, analyze_project, dedupe_exception_types, join_function_columns
 from astrepo.graph.db import GraphDB
 from astrepo.graph.join import RuntimeRows, load_runtime, load_runtime_rows, runs_dir
 from astrepo.graph.load import load_arrow, load_edges, load_nodes
@@ -326,7 +324,7 @@ def analyze_modules(modules: list[ModuleInputs], resolution: Resolution,
         for scope in module.scopes:
             scope_kinds[scope.id] = _SCOPE_TABLE[scope.kind]
     return analyze_project([analyses[p] for p in sorted(analyses)], resolution.edges,  # type: ignore[misc]
-                           call_scopes, scope_kinds, source_places(modules))
+                           call_scopes, scope_kinds, modules)
 
 
 _SCOPE_TABLE = {"module": NodeKind.MODULE, "class": NodeKind.CLASS, "function": NodeKind.FUNCTION,

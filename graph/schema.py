@@ -26,7 +26,8 @@ from astrepo.model import EdgeKind, NodeKind
 #: Run.exceptions_stored (Event rows kept: at most a hundred per raise site).
 #: 7 - places precomputed for questions: MAY_RAISE.origin_at/via_at (``file:line``), CATCHES and
 #: IMPLICIT_RAISE carry the enclosing scope and the line (no per-row Stmt/CallSite lookups).
-SCHEMA_VERSION = 7
+#: 8 - Function.overrides (a method reached by dispatch through a base class's method of that name).
+SCHEMA_VERSION = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ NODE_COLUMNS: dict[NodeKind, tuple[Column, ...]] = {
         Column("pagerank", "DOUBLE", "PageRank over the function-level call graph"),
         Column("recursion", "STRING", "'' | direct | mutual | direct+mutual"),
         Column("may_raise", "STRING[]", "exception types that may escape it (explicit raises, propagated)"),
+        Column("overrides", "BOOLEAN", "a method whose class inherits one of the same name from a project class"),
     ),
     NodeKind.PARAMETER: (
         Column("short_name", "STRING", "parameter name"),

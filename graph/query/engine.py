@@ -17,6 +17,7 @@ survive every filter.
 from __future__ import annotations
 
 import builtins
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -330,21 +331,43 @@ class QueryEngine:
         return rows
 
     def _unused(self) -> dict[str, Row]:
-        # Overrides are reached through the base class (dynamic dispatch): not unused. Asking for them
-        # among the candidates only is ~20x cheaper than a NOT EXISTS per function.
-        rows = self._nodes(self._run(f"MATCH (n:Function) WHERE {_UNUSED_WHERE} RETURN {node_columns('n', 'Function')}"))
-        overrides = self._run(
-            f"MATCH (n:Function) WHERE {_UNUSED_WHERE} AND n.kind = 'method' WITH n "
-            f"MATCH (c:Class)-[:DEFINES]->(n) WITH c, n MATCH (c)-[:INHERITS* SHORTEST 1..{MAX_DEPTH}]->(b:Class) "
-            "WITH n, b MATCH (b)-[:DEFINES]->(m:Function) WHERE m.short_name = n.short_name RETURN DISTINCT n.id")
-        for (node_id,) in overrides:
-            rows.pop(node_id, None)
-        for (node_id,) in self._run(_EXPORTED_FUNCTIONS) + self._run(_EXPORTED_METHODS):
+        # Overrides are reached through the base class (dynamic dispatch): not unused (the index marks them).
+        records = self._run(f"MATCH (n:Function) WHERE {_UNUSED_WHERE} AND NOT n.overrides "
+                            f"RETURN {node_columns('n', 'Function')}, n.scope, n.short_name")
+        rows = self._nodes(records)
+        for node_id in self._exported([(r[0], r[5], r[6], r[7]) for r in records]):
             rows.pop(node_id, None)
         for row in rows.values():
             row.why.append("no call to it in the project (not a test, entry point, override, dunder, decorated "
                            "or exported function)")
         return rows
+
+    def _exported(self, functions: list[tuple[str, str, str, str]]) -> set[str]:
+        """Which of these (ID, kind, scope ID, short name) a module exports: a function named in its
+        module's `__all__` or in the `__all__` of a module importing that one (a package re-exporting
+        it), and the public methods of classes exported so. Few modules have an `__all__`, so the
+        exporting modules are read first and only their classes after."""
+        exports: dict[str, set[str]] = defaultdict(set)
+        for module, names in self._run("MATCH (m:Module) WHERE size(m.exports) > 0 RETURN m.id, m.exports"):
+            exports[module].update(names)
+        for module, names in self._run("MATCH (p:Module)-[:IMPORTS]->(m:Module) WHERE size(p.exports) > 0 "
+                                       "RETURN m.id, p.exports"):
+            exports[module].update(names)
+        classes: dict[str, tuple[str, str]] = {}
+        if exports and any(kind == "method" for _, kind, _, _ in functions):
+            classes = {c: (m, name) for c, m, name in self._run(
+                "MATCH (m:Module)-[:DEFINES]->(c:Class) WHERE list_contains($modules, m.id) "
+                "RETURN c.id, m.id, c.short_name", {"modules": sorted(exports)})}
+        out = set()
+        for node_id, kind, scope, short in functions:
+            if kind == "function":
+                if short in exports.get(scope, ()):
+                    out.add(node_id)
+            elif kind == "method" and not short.startswith("_") and scope in classes:
+                module, class_name = classes[scope]
+                if class_name in exports[module]:
+                    out.add(node_id)
+        return out
 
     def _entry_points(self, name: str) -> dict[str, Row]:
         """Entry points (functions called from module-level code, ``main`` functions, tests) among the
@@ -627,18 +650,6 @@ _UNUSED_WHERE = (
     "AND NOT contains('/' + coalesce(n.file, ''), '/tests/') "
     "AND NOT starts_with(string_split(coalesce(n.file, ''), '/')[-1], 'test_') "
     "AND string_split(coalesce(n.file, ''), '/')[-1] <> 'conftest.py'")
-
-#: Candidates of `unused functions` that a module exports: named in its `__all__`, or in the `__all__` of a
-#: module importing it (a package re-exporting it); and the public methods of classes exported so.
-_EXPORTED_FUNCTIONS = (
-    f"MATCH (n:Function) WHERE {_UNUSED_WHERE} AND n.kind = 'function' WITH n "
-    "MATCH (m:Module)-[:DEFINES]->(n) WITH m, n OPTIONAL MATCH (p:Module)-[:IMPORTS]->(m) WITH m, n, p "
-    "WHERE list_contains(m.exports, n.short_name) OR list_contains(p.exports, n.short_name) RETURN DISTINCT n.id")
-_EXPORTED_METHODS = (
-    f"MATCH (n:Function) WHERE {_UNUSED_WHERE} AND n.kind = 'method' AND NOT starts_with(n.short_name, '_') WITH n "
-    "MATCH (m:Module)-[:DEFINES]->(c:Class)-[:DEFINES]->(n) WITH m, c, n "
-    "OPTIONAL MATCH (p:Module)-[:IMPORTS]->(m) WITH m, c, n, p "
-    "WHERE list_contains(m.exports, c.short_name) OR list_contains(p.exports, c.short_name) RETURN DISTINCT n.id")
 
 #: Filters that can start a `functions` question from a small set.
 _NARROWING = ("calling", "called_by", "raising", "catching", "complexity", "raised", "slower_than", "called_more_than",

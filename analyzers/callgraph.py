@@ -59,7 +59,7 @@ import logging
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from astrepo.analyzers.pointsto import Resolver, Target, order_key, ordered, unique
+from astrepo.analyzers.pointsto import Resolver, Target, clear_order_keys, order_key, ordered, unique
 from astrepo.analyzers.symbols import ModuleInputs, Project
 from astrepo.ids import NodeId, external_id
 from astrepo.model import CallFact, Edge, EdgeKind, Node, NodeKind, NO_SPAN, ScopeFacts
@@ -105,6 +105,13 @@ _HIGHER_ORDER = {
 
 def resolve_project(inputs: list[ModuleInputs]) -> Resolution:
     """Resolve every call, import and base class of a project."""
+    try:
+        return _resolve(inputs)
+    finally:
+        clear_order_keys()
+
+
+def _resolve(inputs: list[ModuleInputs]) -> Resolution:
     project = Project(inputs)
     resolver = Resolver(project)
     out = Resolution()
@@ -237,21 +244,26 @@ def _settle_arguments(resolver: Resolver, pending: list) -> None:
     """
     # Distinct flows: the same argument often flows many times (one call site, many callees;
     # replayed items). ``None`` scope: the argument is a value already (a receiver, a decorated function).
-    flows_into: dict = {}  #: parameter -> {argument key: None}
-    source: dict = {}  #: argument key -> (scope, expression)
-    users: dict = {}  #: argument key -> parameters it flows into
+    # Arguments are numbered in order of first appearance (their keys hash whole expressions).
+    numbers: dict = {}  #: argument key -> its number
+    flows_into: dict = {}  #: parameter -> {argument number: None}
+    source: list = []  #: argument number -> (scope, expression)
+    users: list = []  #: argument number -> parameters it flows into
     for key, scope, expr in pending:
         akey = (scope.id, expr) if scope is not None else expr
+        number = numbers.get(akey)
+        if number is None:
+            number = numbers[akey] = len(source)
+            source.append((scope, expr))
+            users.append([])
         into = flows_into.get(key)
         if into is None:
             into = flows_into[key] = {}
-        if akey not in into:
-            into[akey] = None
-            users.setdefault(akey, []).append(key)
-            if akey not in source:
-                source[akey] = (scope, expr)
-    as_argument: dict = {}  #: argument key -> its values, tagged "argument"
-    readers: dict = {}  #: parameter -> argument keys whose values read its inflow
+        if number not in into:
+            into[number] = None
+            users[number].append(key)
+    as_argument: list = [None] * len(source)  #: argument number -> its values, tagged "argument"
+    readers: dict = {}  #: parameter -> argument numbers whose values read its inflow
     stack = resolver.deps_stack
     demanded = resolver.demanded
     resolver.new_demands.clear()
@@ -271,7 +283,7 @@ def _settle_arguments(resolver: Resolver, pending: list) -> None:
         passes[key] += 1
         vals: set = set()
         for akey in flows_into[key]:
-            found = as_argument.get(akey)
+            found = as_argument[akey]
             if found is None:
                 scope, expr = source[akey]
                 if scope is None:
@@ -295,7 +307,8 @@ def _settle_arguments(resolver: Resolver, pending: list) -> None:
                 inflow[key] = new
             resolver.invalidate({key})
             for akey in readers.pop(key, ()):
-                if as_argument.pop(akey, None) is not None:
+                if as_argument[akey] is not None:
+                    as_argument[akey] = None
                     for k in users[akey]:
                         if k not in queued and k in demanded:
                             queue.append(k)
@@ -378,19 +391,19 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
         marks = begin()
         vals, reason = resolver.callees(call, scope)
         targets: set = set()
-        for t in sorted(vals, key=order_key):
+        for t in ordered(vals):
             targets.update(invoke(t, call.args, call.kwargs, scope))
             if t.kind == "external" and t.value in _HIGHER_ORDER:
                 positions, keywords = _HIGHER_ORDER[t.value]
                 fargs = [call.args[i] for i in positions if i < len(call.args)]
                 fargs += [e for k, e in call.kwargs if k in keywords]
                 for farg in fargs:
-                    for f in sorted(resolver.values(farg, scope)[0], key=order_key):
+                    for f in ordered(resolver.values(farg, scope)[0]):
                         if f.kind in ("def", "bound"):
                             for callee in invoke(f, (), (), scope):
                                 scope_edges.append((scope, Target(callee.kind, callee.value, "callback")))
         if not targets and vals:
-            reason = f"calling a {sorted(vals, key=order_key)[0].kind}"
+            reason = f"calling a {ordered(vals)[0].kind}"
         found.append((call, scope, unique(targets), reason))
         end(call.id, marks)
     for scope in project.scopes.values():
@@ -421,17 +434,12 @@ def _flow_args(project: Project, pending: list, fid: str, args, kwargs, scope: S
     """Record the argument expressions of a call of function ``fid`` as flows into its parameters:
     positional ones in order, extra ones into ``*args`` (a tuple of them), keywords by name or
     into ``**kwargs`` (a dict of them), ``*xs`` into every parameter from its position on."""
-    fscope = project.scopes.get(NodeId(fid))
-    if fscope is None or fscope.kind not in ("function", "lambda"):
+    signature = project.signature(fid, receiver is not None)
+    if signature is None:
         return
-    params = fscope.params
-    kinds = fscope.param_kinds if len(fscope.param_kinds) == len(params) else "p" * len(params)
-    if receiver is not None and params:
-        pending.append(((fid, params[0]), None, receiver))
-        params, kinds = params[1:], kinds[1:]
-    positional = [name for name, kind in zip(params, kinds) if kind == "p"]
-    vararg = next((name for name, kind in zip(params, kinds) if kind == "v"), None)
-    kwarg = next((name for name, kind in zip(params, kinds) if kind == "w"), None)
+    first, positional, vararg, kwarg, keywords = signature
+    if first is not None:
+        pending.append(((fid, first), None, receiver))
     extra = []
     for i, arg in enumerate(args):
         if arg is not None and arg[0] == "*":
@@ -452,7 +460,7 @@ def _flow_args(project: Project, pending: list, fid: str, args, kwargs, scope: S
     for name, arg in kwargs:
         if arg is None:
             continue
-        if name in params and kinds[params.index(name)] in "pk":
+        if name in keywords:
             pending.append(((fid, name), scope, arg))
         elif kwarg is not None:
             named.append((f"'{name}'", arg))
@@ -514,7 +522,7 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
     dunders = {"iter": ("__iter__",), "with": ("__enter__", "__exit__")}.get(protocol, (protocol,))
     if not any(d in project.dunders for d in dunders):
         return
-    for v in sorted(resolver.values(receiver, scope)[0], key=order_key):
+    for v in ordered(resolver.values(receiver, scope)[0]):
         if v.kind != "instance":
             continue
         for dunder in dunders:

@@ -12,7 +12,9 @@ changed. See the call graph module for the approach and its limits.
 from __future__ import annotations
 
 import builtins
+import heapq
 import re
+from functools import partial
 from typing import NamedTuple
 
 from astrepo.analyzers.symbols import Project
@@ -70,6 +72,10 @@ class Target(NamedTuple):
     how: str  #: provenance of the first name: local, import, self, super, builtin, external
 
 
+#: ``_target((kind, value, how))`` builds a Target without the Python-level ``__new__`` of a
+#: NamedTuple (a measurable share of resolution time at millions of targets).
+_target = partial(tuple.__new__, Target)
+
 Vals = tuple  #: (frozenset[Target], reason when empty)
 
 EMPTY: frozenset = frozenset()
@@ -101,9 +107,28 @@ _HOW_RANK = {h: i for i, h in enumerate((
     "implicit", "decorator", "callback", "property"))}
 
 
-def order_key(t: Target) -> tuple[str, str, int, str]:
-    """A total, deterministic order of targets (the best provenance first among equal ones)."""
-    return (t.kind, str(t.value), _HOW_RANK.get(t.how, 99), t.how)
+class _OrderKeys(dict):
+    """Target -> its sort key, computed once: sorting value sets is hot (millions of keys per
+    project, ``str`` of a tuple value is slow). Emptied by `clear_order_keys` after each project."""
+
+    __slots__ = ()
+
+    def __missing__(self, t: Target) -> tuple[str, str, int, str]:
+        v = t.value
+        key = self[t] = (t.kind, v if v.__class__ is str else str(v), _HOW_RANK.get(t.how, 99), t.how)
+        return key
+
+
+_ORDER_KEYS = _OrderKeys()
+
+#: A total, deterministic order of targets (the best provenance first among equal ones):
+#: (kind, str(value), provenance rank, provenance).
+order_key = _ORDER_KEYS.__getitem__
+
+
+def clear_order_keys() -> None:
+    """Forget the cached sort keys (they are only worth keeping while one project resolves)."""
+    _ORDER_KEYS.clear()
 
 
 def ordered(targets) -> list[Target]:
@@ -114,6 +139,8 @@ def ordered(targets) -> list[Target]:
 
 def unique(targets) -> list[Target]:
     """Targets sorted, one per (kind, value): the best-ranked provenance wins."""
+    if len(targets) < 2:
+        return list(targets)
     out: list[Target] = []
     seen: set = set()
     for t in sorted(targets, key=order_key):
@@ -170,18 +197,22 @@ class Resolver:
                 if deps:
                     self.deps_stack[-1].update(deps)
             return cached
-        return self._memoized(key, lambda: self._values(expr, scope, depth + 1), depth)
+        return self._compute(key, lambda: self._values(expr, scope, depth + 1), depth)
 
     def _memoized(self, key, compute, depth: int):
         """Memoize ``compute()`` under ``key``, remembering which parameter inflows it read."""
-        stack = self.deps_stack
         cached = self.memo.get(key)
         if cached is not None:
-            if stack:
+            if self.deps_stack:
                 deps = self.memo_deps.get(key)
                 if deps:
-                    stack[-1].update(deps)
+                    self.deps_stack[-1].update(deps)
             return cached
+        return self._compute(key, compute, depth)
+
+    def _compute(self, key, compute, depth: int):
+        """`_memoized` for a key known to be absent from the memo."""
+        stack = self.deps_stack
         if key in self.active or depth > MAX_RESOLVE_DEPTH:
             return (EMPTY, "recursive value")
         self.active.add(key)
@@ -196,7 +227,7 @@ class Resolver:
         if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], frozenset) \
                 and len(result[0]) > MAX_VALUES:
             self.partial = True
-            result = (frozenset(sorted(result[0], key=order_key)[:MAX_VALUES]), result[1])
+            result = (frozenset(heapq.nsmallest(MAX_VALUES, result[0], key=order_key)), result[1])
         self.memo[key] = result
         if mine:
             self.memo_deps[key] = frozenset(mine)
@@ -222,9 +253,12 @@ class Resolver:
     def argument(self, expr, scope: ScopeFacts) -> tuple[Target, ...]:
         """The values of an argument expression, tagged "argument" (memoized across rounds)."""
         return self._memoized(("argument", scope.id, expr), lambda: tuple(
-            Target(v.kind, v.value, "argument") for v in self.values(expr, scope, 0)[0]), 0)
+            _target((v.kind, v.value, "argument")) for v in self.values(expr, scope, 0)[0]), 0)
 
     def _union(self, parts) -> Vals:
+        if parts.__class__ is list and len(parts) == 1:  # one part: its values, the reason if none
+            vals, why = parts[0]
+            return (frozenset(vals), "" if vals else (why or "no value"))
         out: set = set()
         reason = ""
         for vals, why in parts:
@@ -250,7 +284,7 @@ class Resolver:
         if k == "m":
             return _vals([Target("map", (scope.id, expr), "local")])
         if k == "o":
-            return self._union(self.values(e, scope, depth) for e in expr[1])
+            return self._union([self.values(e, scope, depth) for e in expr[1]])
         if k == "t":
             t = self.dotted(expr[1], scope, depth)
             return _vals(self.instances_of(t[0], "annotation"))
@@ -258,7 +292,7 @@ class Resolver:
         if not base[0]:
             return base
         if k == "a":
-            return self._union(self.attribute(v, expr[2], depth) for v in ordered(base[0]))
+            return self._union([self.attribute(v, expr[2], depth) for v in ordered(base[0])])
         if k == "s":
             return self._union(self.subscript(v, expr[2], depth) for v in ordered(base[0]))
         if k == "i":
@@ -281,12 +315,12 @@ class Resolver:
             if not head[0]:
                 return head
             # provenance stays that of the first name (how the chain was entered)
-            head = self._union(self._retag(self.attribute(v, attr, depth), v.how) for v in ordered(head[0]))
+            head = self._union([self._retag(self.attribute(v, attr, depth), v.how) for v in ordered(head[0])])
         return head
 
     @staticmethod
     def _retag(vals: Vals, how: str) -> Vals:
-        return (frozenset(Target(a.kind, a.value, how) for a in vals[0]), vals[1])
+        return (frozenset([_target((a.kind, a.value, how)) for a in vals[0]]), vals[1])
 
     def super_member(self, parts: list[str], scope: ScopeFacts, depth: int) -> Vals:
         cls = self.enclosing_class(scope)
@@ -432,7 +466,7 @@ class Resolver:
                     continue
                 decorators = self.values(dexpr, outer, depth + 1)[0]
                 new: set = set()
-                for d in sorted(decorators, key=order_key):
+                for d in ordered(decorators):
                     applications.append((d, vals))
                     if d.kind == "def" and not self.is_class(d.value):
                         returned = self.returns_of(d.value, depth + 1)
@@ -519,8 +553,8 @@ class Resolver:
             if fscope is not None and fscope.kind == "function" and "staticmethod" not in fscope.decorators:
                 parent = self.p.scopes.get(fscope.parent) if fscope.parent else None
                 if parent is not None and parent.kind == "class":
-                    return Target("bound", (v.value, instance.value), how)
-        return Target(v.kind, v.value, how)
+                    return _target(("bound", (v.value, instance.value), how))
+        return _target((v.kind, v.value, how))
 
     def member_in(self, mro: list[str], attr: str, depth: int) -> Vals:
         for cid in mro:
@@ -623,12 +657,12 @@ class Resolver:
         if target.kind != "instance" or not self.is_class(target.value):
             return []
         member = self.member_in(self.mro(target.value, depth), dunder, depth)[0]
-        return [self.bind_method(v, target, "implicit") for v in sorted(member, key=order_key)]
+        return [self.bind_method(v, target, "implicit") for v in ordered(member)]
 
     def protocol_results(self, target: Target, dunder: str, depth: int) -> Vals:
         if target.kind == "external" and dunder in _SAME_TYPE_OPERATORS and target.value in _SEQUENCE_TYPES:
             return _vals([target])  # ``b"<" + raw``, ``"%s" % x``, ``[f] * 2``: the same type
-        return self._union(self.callee_results(m, depth) for m in self.protocol_methods(target, dunder, depth))
+        return self._union([self.callee_results(m, depth) for m in self.protocol_methods(target, dunder, depth)])
 
     def returns_of(self, function_id: str, depth: int) -> frozenset:
         fscope = self.p.scopes.get(NodeId(function_id))
@@ -636,7 +670,7 @@ class Resolver:
             return EMPTY
         if fscope.yields:
             return frozenset([Target("gen", function_id, "local")])
-        return self._union(self.values(e, fscope, depth) for e in fscope.returns)[0]
+        return self._union([self.values(e, fscope, depth) for e in fscope.returns])[0]
 
     def yields_of(self, function_id: str, depth: int) -> Vals:
         fscope = self.p.scopes.get(NodeId(function_id))
@@ -677,12 +711,12 @@ class Resolver:
         out = []
         for v in classes:  # no resolution below: any order gives the same set
             if v.kind == "def" and self.is_class(v.value):
-                out.append(Target("instance", v.value, how or v.how))
+                out.append(_target(("instance", v.value, how or v.how)))
             elif v.kind == "external":
                 if v.value in BUILTIN_TYPES:
-                    out.append(Target(v.kind, v.value, how or v.how))
+                    out.append(_target((v.kind, v.value, how or v.how)))
                 elif not v.value.startswith("<") and _is_class_name(v.value.rsplit(".", 1)[-1]):
-                    out.append(Target("xinstance", v.value, how or v.how))
+                    out.append(_target(("xinstance", v.value, how or v.how)))
         return out
 
     def callees(self, call: CallFact, scope: ScopeFacts, depth: int = 0) -> Vals:

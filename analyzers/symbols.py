@@ -51,6 +51,8 @@ class Project:
         #: operation "item" (``c[key] = e``), "add" (``c.append(e)``, ``c.add(e)``, ``c.insert(i, e)``,
         #: ``c.setdefault(k, e)``), "extend" (``c.extend(e)``) or "update" (``c.update(e)``)
         self.item_stores: list[tuple[ScopeFacts, str, str, str, Expr]] = []
+        #: (function ID, bound) -> `signature`, filled on demand
+        self._signatures: dict[tuple[str, bool], tuple | None] = {}
         for mod in inputs:
             if not mod.scopes:
                 continue
@@ -110,6 +112,34 @@ class Project:
         if operation and position < len(call.args) and call.args[position] is not None \
                 and call.args[position][0] != "*":
             self.item_stores.append((scope, container, operation, "", call.args[position]))
+
+    def signature(self, fid: str, bound: bool) -> tuple | None:
+        """How a call of function ``fid`` maps arguments (``bound``: its first parameter takes the
+        receiver): (receiver parameter or None, positional parameters, ``*args`` name or None,
+        ``**kwargs`` name or None, names a keyword argument binds); None when not a function."""
+        key = (fid, bound)
+        found = self._signatures.get(key, False)
+        if found is not False:
+            return found
+        fscope = self.scopes.get(NodeId(fid))
+        if fscope is None or fscope.kind not in ("function", "lambda"):
+            found = None
+        else:
+            params = fscope.params
+            kinds = fscope.param_kinds if len(fscope.param_kinds) == len(params) else "p" * len(params)
+            first = None
+            if bound and params:
+                first, params, kinds = params[0], params[1:], kinds[1:]
+            pairs = list(zip(params, kinds))
+            kind_of: dict[str, str] = {}
+            for name, kind in pairs:
+                kind_of.setdefault(name, kind)
+            found = (first, [name for name, kind in pairs if kind == "p"],
+                     next((name for name, kind in pairs if kind == "v"), None),
+                     next((name for name, kind in pairs if kind == "w"), None),
+                     frozenset(name for name, kind in kind_of.items() if kind in "pk"))
+        self._signatures[key] = found
+        return found
 
     def is_module(self, name: str) -> bool:
         return name in self.modules or name in self.packages

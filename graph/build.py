@@ -1,12 +1,13 @@
 """The index pipeline: discover, parse and extract per file, resolve across files, load.
 
 A run is full (first run, ``--rebuild``, or an unusable previous state) or
-incremental: only added and modified files are parsed, the rows of unchanged
-files are reloaded from the previous generation (graph/rowcache.py), and
-cross-file edges are re-resolved from every file's cached resolution inputs.
-Either way the new generation is a fresh database bulk-loaded with COPY and
-published atomically, so an incremental run yields exactly the graph of a
-full one, and an interrupted run leaves the previous graph in place.
+incremental: only added and modified files are parsed, and cross-file edges
+are re-resolved from every file's cached resolution inputs. A full run
+bulk-loads a fresh database with COPY; an incremental one copies the current
+database and applies the difference between the previous generation's rows
+(graph/rowcache.py) and the new ones (graph/delta.py). Either way the new
+generation is published atomically, an incremental run yields exactly the
+graph of a full one, and an interrupted run leaves the previous graph in place.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from astrepo.discover import SourceFile, discover_files
-from astrepo.errors import ConfigError
+from astrepo.errors import ConfigError, SchemaMismatch, StoreError
 from astrepo.facts import FACTS_VERSION
 from astrepo.gcpause import gc_paused
 from astrepo.index_state import STATE_VERSION, Changes, FileEntry, IndexState, detect_changes
@@ -31,14 +33,18 @@ from astrepo.layout import Layout, WriterLock
 from astrepo.model import NodeKind, Severity
 from astrepo.source import DEFAULT_MAX_BYTES
 from astrepo.analyzers.callgraph import ModuleInputs, Resolution, resolve_project
-from astrepo.graph.analysis_rows import ProjectAnalysis, analyze_project, dedupe_exception_types, join_function_columns
-from astrepo.graph.db import GraphDB
-from astrepo.graph.join import RuntimeRows, load_runtime, load_runtime_rows, runs_dir
-from astrepo.graph.load import load_arrow, load_edges, load_nodes
-from astrepo.graph.perfile import FileResult, ParsedFiles, PerFileStage
+from astrepo.graph.analysis_rows import (
+    PROJECT_FUNCTION_COLUMNS, ProjectAnalysis, analyze_project, dedupe_exception_types, join_function_columns,
+    source_places,
+)
+from astrepo.graph.delta import Delta, apply_delta, diff_edges, diff_nodes
+from astrepo.graph.join import RuntimeRows, load_runtime_rows, runs_dir
+from astrepo.graph.load import PATH_COLUMN, edges_to_arrow, load_arrow, nodes_to_arrow
+from astrepo.graph.perfile import FileResult, PerFileStage
 from astrepo.graph.read import count_tables
-from astrepo.graph.rowcache import load_rows, save_rows
-from astrepo.graph.store import Generation, GraphStore
+from astrepo.graph.rowcache import extend_rows, load_global, load_rows, save_global, save_rows
+from astrepo.graph.schema import RUNTIME_NODE_TABLES, node_columns
+from astrepo.graph.store import Generation, GraphStore, check_schema
 
 log = logging.getLogger(__name__)
 
@@ -123,11 +129,11 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     usable = None if config.rebuild else _usable_state(store, root)
     previous, previous_counts = usable if usable else (None, {})
     changes = detect_changes(files, previous, {})
-    kept = None
+    old_global = None
     if previous is not None and (changes.to_parse or changes.deleted):
-        # Unchanged files' rows come from the previous generation; without them, parse everything.
-        kept = load_rows(store.current_path(), changes.removed_paths)
-        if kept is None:
+        # The delta is computed against the previous generation's rows; without them, do a full run.
+        old_global = load_global(store.current_path())  # type: ignore[arg-type]
+        if old_global is None:
             previous, previous_counts = None, {}
             changes = detect_changes(files, None, {})
     full = previous is None
@@ -180,13 +186,16 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     # 4. Write a new generation of the graph and publish it.
     t = time.perf_counter()
     new_by_path = {f.path: f for f in parsed.files}
-    node_rows, edge_rows = parsed.node_tables, parsed.edge_tables
-    if kept is not None:
-        node_rows, edge_rows = _merge_rows(kept, parsed)
-    gen = store.begin()
+    gen = store.begin(copy_current=not full)
     try:
-        node_counts, edge_counts, runtime = _fill_generation(gen, layout, node_rows, edge_rows, resolution,
-                                                             project, progress)
+        if full:
+            node_counts, edge_counts, runtime = _fill_generation(
+                gen, layout, parsed.node_tables, parsed.edge_tables, resolution, project, progress,
+                [f.path for f in files])
+        else:
+            node_counts, edge_counts, runtime = _patch_generation(
+                gen, layout, store.current_path(), old_global, changes, parsed.node_tables,  # type: ignore[arg-type]
+                parsed.edge_tables, resolution, project, progress)
         state = IndexState(
             version=STATE_VERSION, facts_version=FACTS_VERSION, root=str(root),
             files={f.path: _entry(f, changes, new_by_path, previous) for f in files},
@@ -229,7 +238,7 @@ def republish_current(layout: Layout, store: GraphStore) -> dict[str, int] | Non
     gen = store.begin()
     try:
         node_counts, edge_counts, runtime = _fill_generation(gen, layout, node_rows, edge_rows, resolution,
-                                                             project, None)
+                                                             project, None, sorted(state.files))
         new_counts = dict(counts, nodes=node_counts, edges=edge_counts, runtime=runtime.counts())
         store.publish(gen, (state, new_counts))
     except BaseException:
@@ -239,23 +248,162 @@ def republish_current(layout: Layout, store: GraphStore) -> dict[str, int] | Non
 
 
 def _fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows: dict, resolution: Resolution,
-                     project: ProjectAnalysis, progress: Progress | None) -> tuple[dict, dict, RuntimeRows]:
-    """Load a new generation in one transaction (static rows, then every ingested run's), keep its rows."""
+                     project: ProjectAnalysis, progress: Progress | None,
+                     paths: list[str]) -> tuple[dict, dict, RuntimeRows]:
+    """Load a new generation in one transaction (per-file rows, then the cross-file ones), keep its rows."""
+    if progress:
+        progress("load", 0, 2)
+    runtime = _runtime_rows(layout, [node_rows], resolution)
+    functions = node_rows.get(NodeKind.FUNCTION)
+    fcols = _function_columns(pa.concat_tables(functions) if functions else None, project)
+    global_rows = _global_tables(node_rows.get(NodeKind.EXCEPTION_TYPE, []), fcols, resolution, project, runtime)
+    prepared = {k: v for k, v in node_rows.items() if k is not NodeKind.EXCEPTION_TYPE}
+    if functions:
+        prepared[NodeKind.FUNCTION] = [join_function_columns(pa.concat_tables(functions), project.function_columns)]
     gen.db.begin()
-    _load_all(gen.db, node_rows, edge_rows, resolution, project, progress)
-    runtime = _runtime_rows(layout, node_rows, resolution)
-    load_runtime(gen.db, runtime)
+    load_arrow(gen.db, prepared, {})
+    for name, table in global_rows.items():
+        if name.startswith("node.") and len(table):
+            gen.db.copy_from(name.split(".")[1], table)
+    if progress:
+        progress("load", 1, 2)
+    load_arrow(gen.db, {}, edge_rows)
+    for name, table in sorted(global_rows.items()):
+        if name.startswith("edge.") and len(table):
+            rel, src, dst = name.split(".")[1:]
+            gen.db.copy_from(rel, table, f"from='{src}', to='{dst}'")
     gen.db.commit()
-    save_rows(gen.path, node_rows, edge_rows)
+    save_rows(gen.path, node_rows, edge_rows, paths)
+    save_global(gen.path, global_rows)
     node_counts, edge_counts = count_tables(gen.db)
+    if progress:
+        progress("load", 2, 2)
     return node_counts, edge_counts, runtime
 
 
-def _runtime_rows(layout: Layout, node_rows: dict, resolution: Resolution) -> RuntimeRows:
+def _patch_generation(gen: Generation, layout: Layout, previous: Path, old_global: dict[str, pa.Table],
+                      changes: Changes, node_rows: dict, edge_rows: dict, resolution: Resolution,
+                      project: ProjectAnalysis, progress: Progress | None) -> tuple[dict, dict, RuntimeRows]:
+    """Turn the copy of the previous generation in ``gen`` into the new one with a delta, keep its rows."""
+    if progress:
+        progress("load", 0, 2)
+    removed = changes.removed_paths
+    old_rows = load_rows(previous, [], only_paths=removed)
+    if old_rows is None:
+        raise StoreError(f"the rows of {previous} became unreadable during the run; run `astrepo index` again")
+    old_nodes, old_edges = old_rows
+    delta = Delta()
+    project_columns = set(PROJECT_FUNCTION_COLUMNS)
+    for kind in NodeKind:
+        if kind in (NodeKind.EXCEPTION_TYPE, NodeKind.EXTERNAL):
+            continue
+        compare = [c.name for c in node_columns(kind) if c.name not in project_columns]
+        diff_nodes(delta, kind.value, _concat(old_nodes.get(kind)), _concat(node_rows.get(kind)), compare)
+    created = delta.create_nodes.get(NodeKind.FUNCTION.value)
+    if created:
+        delta.create_nodes[NodeKind.FUNCTION.value] = [join_function_columns(t, project.function_columns)
+                                                       for t in created]
+    for key in sorted(set(old_edges) | set(edge_rows), key=lambda k: tuple(x.value for x in k)):
+        diff_edges(delta, tuple(x.value for x in key), _concat(old_edges.get(key), PATH_COLUMN),  # type: ignore[arg-type]
+                   _concat(edge_rows.get(key), PATH_COLUMN))
+    # Cross-file rows: every function's project-wide columns, externals, exception types, edges, runs.
+    kept = load_rows(previous, removed, tables={"node.ExceptionType"})
+    exception_parts = [*(kept[0].get(NodeKind.EXCEPTION_TYPE, []) if kept else []),
+                       *node_rows.get(NodeKind.EXCEPTION_TYPE, [])]
+    old_fcols = old_global.get("fcols")
+    gone = _concat(old_nodes.get(NodeKind.FUNCTION))
+    if old_fcols is not None and gone is not None:
+        old_fcols_kept = old_fcols.filter(pc.invert(pc.is_in(old_fcols["id"], value_set=gone["id"])))
+    else:
+        old_fcols_kept = old_fcols
+    new_functions = _concat(node_rows.get(NodeKind.FUNCTION))
+    fcols_parts = [t for t in (old_fcols_kept, new_functions) if t is not None]
+    all_functions = pa.concat_tables([t.select(list(fcols_parts[0].column_names)) for t in fcols_parts]) \
+        if fcols_parts else None
+    fcols = _function_columns(all_functions, project)
+    runtime = _runtime_rows(layout, [_live_ids(previous, removed), node_rows], resolution) \
+        if runs_dir(layout.root).is_dir() else RuntimeRows()
+    new_global = _global_tables(exception_parts, fcols, resolution, project, runtime)
+    diff_nodes(delta, NodeKind.FUNCTION.value, old_fcols, fcols, updates_only=True)
+    for name in sorted(set(old_global) | set(new_global)):
+        old, new = old_global.get(name), new_global.get(name)
+        if name.startswith("node."):
+            diff_nodes(delta, name.split(".")[1], old, new)
+        elif name.startswith("edge."):
+            diff_edges(delta, tuple(name.split(".")[1:]), old, new)  # type: ignore[arg-type]
+    if progress:
+        progress("load", 1, 2)
+    gen.db.begin()
+    apply_delta(gen.db, delta, _NODE_COLUMN_NAMES)
+    gen.db.commit()
+    if not extend_rows(previous, gen.path, removed, node_rows, edge_rows, [f.path for f in changes.to_parse]):
+        raise StoreError(f"the rows of {previous} became unreadable during the run; run `astrepo index` again")
+    save_global(gen.path, new_global)
+    node_counts, edge_counts = count_tables(gen.db)
+    log.debug("delta applied: %s", delta.size())
+    if progress:
+        progress("load", 2, 2)
+    return node_counts, edge_counts, runtime
+
+
+_NODE_COLUMN_NAMES = {**{k.value: [c.name for c in node_columns(k)] for k in NodeKind},
+                      **{name: [c.name for c in cols] for name, cols in RUNTIME_NODE_TABLES.items()}}
+
+
+def _concat(parts: list[pa.Table] | None, drop: str | None = None) -> pa.Table | None:
+    if not parts:
+        return None
+    table = pa.concat_tables(parts)
+    return table.drop_columns([drop]) if drop and drop in table.column_names else table
+
+
+def _live_ids(previous: Path, removed: list[str]) -> dict:
+    """The previous generation's per-file node rows (IDs wanted) except those of ``removed`` files."""
+    kept = load_rows(previous, removed, tables={f"node.{k.value}" for k in NodeKind})
+    return kept[0] if kept else {}
+
+
+def _function_columns(functions: pa.Table | None, project: ProjectAnalysis) -> pa.Table:
+    """Every function's project-wide columns (``id`` first), as loaded."""
+    names = ["id", *PROJECT_FUNCTION_COLUMNS]
+    if functions is None:
+        return nodes_to_arrow(NodeKind.FUNCTION, []).select(names)
+    return join_function_columns(functions.select(names), project.function_columns)
+
+
+def _global_tables(exception_parts: list[pa.Table], fcols: pa.Table, resolution: Resolution,
+                   project: ProjectAnalysis, runtime: RuntimeRows) -> dict[str, pa.Table]:
+    """The cross-file rows of a generation by name (``node.<table>``, ``edge.<rel>.<from>.<to>``, ``fcols``)."""
+    tables: dict[str, pa.Table] = {"fcols": fcols}
+    tables["node.External"] = nodes_to_arrow(NodeKind.EXTERNAL, list(resolution.externals))
+    parts = list(exception_parts)
+    if project.exception_types is not None:
+        parts.append(project.exception_types)
+    deduped = dedupe_exception_types(parts) if parts else None
+    tables["node.ExceptionType"] = deduped if deduped is not None else nodes_to_arrow(NodeKind.EXCEPTION_TYPE, [])
+    by_pair: dict[tuple[str, str, str], list] = defaultdict(list)
+    for edge in (*resolution.edges, *project.may_raise, *project.flows):
+        by_pair[(edge.kind.value, edge.src_kind.value, edge.dst_kind.value)].append(edge)
+    edges: dict[str, list[pa.Table]] = defaultdict(list)
+    for (rel, src, dst), group in by_pair.items():
+        edges[f"edge.{rel}.{src}.{dst}"].append(edges_to_arrow(group[0].kind, group))
+    for name, node_parts in runtime.nodes.items():
+        parts = [t for t in node_parts if len(t)]
+        if parts:
+            tables[f"node.{name}"] = pa.concat_tables(parts)
+    for (rel, src, dst), edge_parts in runtime.edges.items():
+        edges[f"edge.{rel}.{src}.{dst}"].extend(t for t in edge_parts if len(t))
+    for name, edge_parts in edges.items():
+        if edge_parts:
+            tables[name] = pa.concat_tables(edge_parts)
+    return tables
+
+
+def _runtime_rows(layout: Layout, node_rows: list[dict], resolution: Resolution) -> RuntimeRows:
     """Every ingested run's rows that still name nodes of this generation."""
     if not runs_dir(layout.root).is_dir():
         return RuntimeRows()
-    chunks = [c for parts in node_rows.values() for t in parts for c in t.column("id").chunks]
+    chunks = [c for rows in node_rows for parts in rows.values() for t in parts for c in t.column("id").chunks]
     chunks.append(pa.array([n.id for n in resolution.externals], type=pa.string()))
     ids = pa.concat_arrays(chunks)
     static = {(e.src, e.dst) for e in resolution.edges if e.kind.value == "CALLS"}
@@ -264,7 +412,12 @@ def _runtime_rows(layout: Layout, node_rows: dict, resolution: Resolution) -> Ru
 
 def _usable_state(store: GraphStore, root: Path) -> tuple[IndexState, dict] | None:
     """The previous run's state and counts, if an incremental run can build on it."""
-    if store.current_path() is None:
+    current = store.current_path()
+    if current is None:
+        return None
+    try:
+        check_schema(current, store.layout.root)  # an incremental run patches a copy of this database
+    except SchemaMismatch:
         return None
     loaded = store.read_state()
     if not isinstance(loaded, tuple) or len(loaded) != 2:
@@ -284,18 +437,6 @@ def _entry(f: SourceFile, changes: Changes, new_by_path: dict[str, FileResult],
         return FileEntry(facts.hash, size, mtime, f.module)
     old = previous.files[f.path] if previous else None
     return FileEntry(old.hash if old else "", size, mtime, f.module)
-
-
-def _merge_rows(kept: tuple[dict, dict], parsed: ParsedFiles) -> tuple[dict, dict]:
-    nodes: dict = defaultdict(list)
-    edges: dict = defaultdict(list)
-    for source in (kept[0], parsed.node_tables):
-        for kind, parts in source.items():
-            nodes[kind].extend(parts)
-    for source in (kept[1], parsed.edge_tables):
-        for key, parts in source.items():
-            edges[key].extend(parts)
-    return nodes, edges
 
 
 def derive_project(inputs: dict[str, bytes], analyses: dict[str, object]) -> tuple[Resolution, ProjectAnalysis]:
@@ -324,36 +465,11 @@ def analyze_modules(modules: list[ModuleInputs], resolution: Resolution,
         for scope in module.scopes:
             scope_kinds[scope.id] = _SCOPE_TABLE[scope.kind]
     return analyze_project([analyses[p] for p in sorted(analyses)], resolution.edges,  # type: ignore[misc]
-                           call_scopes, scope_kinds, modules)
+                           call_scopes, scope_kinds, source_places(modules))
 
 
 _SCOPE_TABLE = {"module": NodeKind.MODULE, "class": NodeKind.CLASS, "function": NodeKind.FUNCTION,
                 "lambda": NodeKind.FUNCTION}
-
-
-def _load_all(db: GraphDB, node_rows: dict, edge_rows: dict, resolution: Resolution,
-              project: ProjectAnalysis, progress: Progress | None) -> None:
-    if progress:
-        progress("load", 0, 2)
-    # Project-wide columns join the Function rows; exception types are deduplicated.
-    prepared = dict(node_rows)
-    if prepared.get(NodeKind.FUNCTION):
-        functions = pa.concat_tables(prepared[NodeKind.FUNCTION])
-        prepared[NodeKind.FUNCTION] = [join_function_columns(functions, project.function_columns)]
-    exception_parts = list(prepared.get(NodeKind.EXCEPTION_TYPE, []))
-    if project.exception_types is not None:
-        exception_parts.append(project.exception_types)
-    deduped = dedupe_exception_types(exception_parts) if exception_parts else None
-    prepared[NodeKind.EXCEPTION_TYPE] = [deduped] if deduped is not None else []
-    load_arrow(db, prepared, edge_rows)
-    load_nodes(db, resolution.externals)
-    if progress:
-        progress("load", 1, 2)
-    load_edges(db, resolution.edges)
-    load_edges(db, project.may_raise)
-    load_edges(db, project.flows)
-    if progress:
-        progress("load", 2, 2)
 
 
 def _call_stats(resolution: Resolution) -> dict[str, object]:

@@ -1,7 +1,8 @@
 """Generations of the graph database: copy-on-write updates, atomic publication.
 
 An index run never modifies the published database. It writes a new
-generation (always a fresh database, bulk-loaded), and publishes it by atomically replacing the ``CURRENT``
+generation (a fresh database bulk-loaded, or a copy of the current one with
+a delta applied: graph/delta.py), and publishes it by atomically replacing the ``CURRENT``
 pointer. A run killed at any point leaves the previous generation published
 and intact; readers are never blocked by a writer.
 """
@@ -89,8 +90,12 @@ class GraphStore:
             return None
 
     # -- writing (the caller holds the writer lock) --------------------------
-    def begin(self) -> Generation:
-        """Start a new generation: an empty database with the schema."""
+    def begin(self, copy_current: bool = False) -> Generation:
+        """Start a new generation: an empty database with the schema, or a copy of the current one.
+
+        The copy is for an incremental run that applies a delta to it; the
+        current generation itself is never opened for writing.
+        """
         self.dir.mkdir(parents=True, exist_ok=True)
         self._prune(keep_current_only=False)
         current = self.current_path()
@@ -100,6 +105,10 @@ class GraphStore:
             shutil.rmtree(path)
         path.mkdir()
         (path / SCHEMA_FILE).write_text(json.dumps({"schema_version": SCHEMA_VERSION}))
+        if copy_current and current is not None:
+            check_schema(current, self.layout.root)
+            shutil.copyfile(current / DB_FILE, path / DB_FILE)
+            return Generation(number, path, GraphDB(str(path / DB_FILE)))
         db = GraphDB(str(path / DB_FILE))
         for statement in ddl_statements():
             db.execute(statement)

@@ -67,6 +67,69 @@ def test_changed_callee_file_updates_cross_file_edges(shop: Path, tmp_path: Path
     assert dump(db_dir) == dump_of_full_rebuild(shop, tmp_path / "full")
 
 
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def test_every_kind_of_edit_in_a_row_matches_a_full_rebuild(shop: Path, tmp_path: Path) -> None:
+    """Incremental runs one after another (each patching the previous generation) equal full rebuilds."""
+    from astrepo.graph.rowcache import MAX_SEGMENTS, ROWS_DIR
+
+    pkg = shop / "shop"
+    original_tests = (shop / "tests" / "test_shop.py").read_text()
+    edits = [
+        ("append a function", lambda: _edit(pkg / "pricing.py", "    return discount(total, percent) if percent else total\n",
+                                              "    return discount(total, percent) if percent else total\n\n\n"
+                                              "def free(lines):\n    return total_price(lines, 100)\n")),
+        ("rename a method called from other files",
+         lambda: _edit(pkg / "inventory.py", "def count(self, sku: str)", "def amount(self, sku: str)")),
+        ("add a file", lambda: (pkg / "returns.py").write_text(
+            "from .inventory import Inventory\nfrom .orders import place_order\n\n\n"
+            "def give_back(inv: Inventory, sku):\n    inv.add(sku, 1)\n    return place_order(inv, [(sku, 1)])\n")),
+        ("delete a file", lambda: (shop / "tests" / "test_shop.py").unlink()),
+        ("insert lines above everything", lambda: _edit(pkg / "orders.py", '"""Placing orders',
+                                                        '# moved\n# down\n\n"""Placing orders')),
+        ("change what a function raises (may-raise elsewhere)",
+         lambda: _edit(pkg / "inventory.py", "raise OutOfStock(sku)", "raise LookupError(sku)")),
+        ("change a call target in another file", lambda: _edit(pkg / "returns.py", "inv.add(sku, 1)", "inv.take(sku, 1)")),
+        ("delete the added file", lambda: (pkg / "returns.py").unlink()),
+        ("bring a deleted file back", lambda: (shop / "tests" / "test_shop.py").write_text(original_tests)),
+        ("break a file", lambda: (pkg / "broken.py").write_text("def ok():\n    return 1\n\ndef bad(:\n    pass\n")),
+        ("fix it", lambda: (pkg / "broken.py").write_text("def ok():\n    return 2\n")),
+        ("a new exception type", lambda: _edit(pkg / "pricing.py", "    return PRICES[sku]",
+                                               "    if sku == 'gold':\n        raise OverflowError(sku)\n    return PRICES[sku]")),
+        ("and gone again", lambda: _edit(pkg / "pricing.py", "    if sku == 'gold':\n        raise OverflowError(sku)\n", "")),
+        ("rename a module-level function", lambda: _edit(pkg / "pricing.py", "def free(lines)", "def gratis(lines)")),
+    ]
+    assert len(edits) > MAX_SEGMENTS  # the segments of the row cache get merged on the way
+    inc = tmp_path / "inc"
+    index(shop, inc)
+    for what, edit in edits:
+        edit()
+        summary = index(shop, inc)
+        assert not summary.full and summary.changed, what
+        assert dump(inc) == dump_of_full_rebuild(shop, tmp_path / "full"), what
+        current = GraphStore(Layout(inc)).current_path()
+        segments = [p for p in (current / ROWS_DIR).iterdir() if p.is_dir() and p.name != "global"]
+        assert 1 <= len(segments) <= MAX_SEGMENTS, what
+    # Unchanged files' rows are not rewritten: the oldest segment is shared with the previous generation.
+    oldest = min(segments)
+    assert all(f.stat().st_nlink >= 2 for f in oldest.iterdir()) or oldest.name.startswith(current.name)
+
+
+def test_a_current_graph_of_another_schema_means_a_full_run(shop: Path, tmp_path: Path) -> None:
+    """An incremental run patches a copy of the current database: only one of this schema will do."""
+    db_dir = tmp_path / "db"
+    index(shop, db_dir)
+    current = GraphStore(Layout(db_dir)).current_path()
+    (current / "schema.json").write_text('{"schema_version": 1}')
+    _edit(shop / "shop" / "pricing.py", "def price_of(sku):", "def unit_price(sku):")
+    assert index(shop, db_dir).full
+    assert dump(db_dir) == dump_of_full_rebuild(shop, tmp_path / "full")
+
+
 def test_bad_files_are_reported_and_the_rest_is_indexed(shop: Path, tmp_path: Path) -> None:
     (shop / "broken.py").write_text("def ok():\n    return 1\n\ndef bad(:\n    pass\n")
     (shop / "blob.py").write_bytes(b"\x00\x01\x02binary")

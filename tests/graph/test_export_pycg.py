@@ -34,9 +34,13 @@ def test_case_exports_its_expected_graph(case: Path, tmp_path: Path) -> None:
     finally:
         db.close()
     expected = edges(json.loads((case / "callgraph.json").read_text()))
-    missing = sorted(expected - found)
+    known = case / "known_misses.json"  # expected failures: edges the resolver does not find yet
+    known_missing = {tuple(e) for e in json.loads(known.read_text())["missing"]} if known.exists() else set()
+    missing = sorted(expected - found - known_missing)
     unexpected = sorted(found - expected)
+    now_found = sorted(known_missing & found)
     assert not missing and not unexpected, f"missing {missing}\nunexpected {unexpected}"
+    assert not now_found, f"found edges listed in known_misses.json, drop them there: {now_found}"
 
 
 @pytest.mark.parametrize("name, pycg", [

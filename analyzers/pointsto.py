@@ -766,7 +766,7 @@ class Resolver:
         member = self.module_member(found, attr, depth)
         if isinstance(member, Target):
             return Target(member.kind, member.value, "import")
-        return _vals([Target(v.kind, v.value, "import") for v in member[0]], member[1])
+        return (frozenset([_target((v.kind, v.value, "import")) for v in member[0]]), member[1])
 
     def module_member(self, module: str, attr: str, depth: int):
         if depth > MAX_RESOLVE_DEPTH:

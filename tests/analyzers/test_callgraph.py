@@ -141,3 +141,34 @@ def test_result_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
                               env=env, check=True)
         outputs.add(proc.stdout)
     assert len(outputs) == 1
+
+
+def test_result_does_not_depend_on_the_order_of_the_inputs() -> None:
+    # An index hands resolution its files in the order of its state; the result must not care.
+    all_facts, resolution = resolve(PROJECT)
+    inputs = [ModuleInputs(f.path, f.module, f.path.endswith("__init__.py"), tuple(f.scopes), tuple(f.calls),
+                           tuple(f.imports)) for f in all_facts]
+    again = resolve_project(list(reversed(inputs)))
+    assert [e.key() for e in again.edges] == [e.key() for e in resolution.edges]
+    assert again.unresolved == resolution.unresolved
+
+
+def test_signature_maps_arguments_onto_parameters(tmp_path: Path) -> None:
+    from astrepo.analyzers.symbols import Project
+
+    (tmp_path / "main.py").write_text(
+        "class C:\n"
+        "    def m(self, a, b=1, *rest, key, **extra):\n"
+        "        pass\n\n\n"
+        "def f(x, *, y):\n"
+        "    pass\n")
+    parser = SourceParser()
+    facts = [facts_for_file(f, parser) for f in discover_files(tmp_path)]
+    project = Project([ModuleInputs(f.path, f.module, False, tuple(f.scopes), tuple(f.calls), tuple(f.imports))
+                       for f in facts])
+    ids = {s.qualname: s.id for s in facts[0].scopes}
+    assert project.signature(ids["main.C.m"], True) == ("self", ["a", "b"], "rest", "extra", frozenset({"a", "b", "key"}))
+    assert project.signature(ids["main.C.m"], False) == (None, ["self", "a", "b"], "rest", "extra",
+                                                    frozenset({"self", "a", "b", "key"}))
+    assert project.signature(ids["main.f"], False) == (None, ["x"], None, None, frozenset({"x", "y"}))
+    assert project.signature(ids["main.C"], False) is None  # a class is not called through its signature

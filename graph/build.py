@@ -35,7 +35,6 @@ from astrepo.source import DEFAULT_MAX_BYTES
 from astrepo.analyzers.callgraph import ModuleInputs, Resolution, resolve_project
 from astrepo.graph.analysis_rows import (
     PROJECT_FUNCTION_COLUMNS, ProjectAnalysis, analyze_project, dedupe_exception_types, join_function_columns,
-    source_places,
 )
 from astrepo.graph.delta import Delta, apply_delta, diff_edges, diff_nodes
 from astrepo.graph.join import RuntimeRows, load_runtime_rows, runs_dir
@@ -465,7 +464,7 @@ def analyze_modules(modules: list[ModuleInputs], resolution: Resolution,
         for scope in module.scopes:
             scope_kinds[scope.id] = _SCOPE_TABLE[scope.kind]
     return analyze_project([analyses[p] for p in sorted(analyses)], resolution.edges,  # type: ignore[misc]
-                           call_scopes, scope_kinds, source_places(modules))
+                           call_scopes, scope_kinds, modules)
 
 
 _SCOPE_TABLE = {"module": NodeKind.MODULE, "class": NodeKind.CLASS, "function": NodeKind.FUNCTION,

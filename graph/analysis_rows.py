@@ -96,10 +96,23 @@ def enrich_facts(facts: FileFacts, analysis: FileAnalysis) -> None:
                       list(m.effects), m.pure) if m else (1, 0, 0, 0, 0, [], [], True)
             for column, value in zip(FILE_FUNCTION_COLUMNS, values):
                 functions.attrs[column].append(value)
+        attrs = functions.attrs
+        functions.attrs["implicit_entry"] = [
+            implicit_entry(facts.path, short, kind, decorators)
+            for short, kind, decorators in zip(attrs["short_name"], attrs["kind"], attrs["decorators"])]
     for kind in (NodeKind.CLASS, NodeKind.MODULE):
         table = facts.node_tables.get(kind)
         if table is not None:
             table.attrs["roles"] = [sorted(roles.get(i, ())) for i in table.ids]
+
+
+def implicit_entry(path: str, short_name: str, kind: str, decorators: list[str] | None) -> bool:
+    """Whether a function may run with no call to it in the project: a lambda, decorated (registered
+    somewhere), ``main``, a dunder, a test, or in a test file (``tests/``, ``test_*.py``, conftest.py)."""
+    base = path.rsplit("/", 1)[-1]
+    return (kind == "lambda" or bool(decorators) or short_name == "main" or short_name.startswith("test")
+            or (short_name.startswith("__") and short_name.endswith("__")) or "/tests/" in "/" + path
+            or base.startswith("test_") or base == "conftest.py")
 
 
 def analysis_edges(facts: FileFacts, analysis: FileAnalysis) -> tuple[dict[EdgePair, pa.Table], pa.Table | None]:
@@ -267,7 +280,8 @@ def analyze_project(inputs: list[AnalysisInputs], calls: list[Edge], call_scopes
         origin_at = raise_at.get(fact.origin, "") if all(via_at) else ""
         edges.append(Edge(EdgeKind.MAY_RAISE, fact.function, kind, exception_type_id(fact.type),
                           NodeKind.EXCEPTION_TYPE, (("origin", fact.origin), ("via", list(fact.via)),
-                                                    ("origin_at", origin_at), ("via_at", via_at if origin_at else []))))
+                                                    ("origin_at", origin_at), ("via_at", via_at if origin_at else []),
+                                                    ("file", places.get(fact.function, "")))))
     for function, types in may_types.items():
         columns[function]["may_raise"] = sorted(types)
     for m in project_metrics(calls):

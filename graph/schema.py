@@ -27,7 +27,8 @@ from astrepo.model import EdgeKind, NodeKind
 #: 7 - places precomputed for questions: MAY_RAISE.origin_at/via_at (``file:line``), CATCHES and
 #: IMPLICIT_RAISE carry the enclosing scope and the line (no per-row Stmt/CallSite lookups).
 #: 8 - Function.overrides (a method reached by dispatch through a base class's method of that name).
-SCHEMA_VERSION = 8
+#: 9 - Function.implicit_entry (may run without a call: lambda, decorated, main, dunder, test), MAY_RAISE.file.
+SCHEMA_VERSION = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,8 @@ NODE_COLUMNS: dict[NodeKind, tuple[Column, ...]] = {
         Column("recursion", "STRING", "'' | direct | mutual | direct+mutual"),
         Column("may_raise", "STRING[]", "exception types that may escape it (explicit raises, propagated)"),
         Column("overrides", "BOOLEAN", "a method whose class inherits one of the same name from a project class"),
+        Column("implicit_entry", "BOOLEAN", "may run with no call in the project: a lambda, decorated, main, a "
+                                            "dunder, a test or in a test file"),
     ),
     NodeKind.PARAMETER: (
         Column("short_name", "STRING", "parameter name"),
@@ -187,7 +190,8 @@ EDGE_TABLES: dict[EdgeKind, tuple[tuple[tuple[NodeKind, NodeKind], ...], tuple[C
         (Column("origin", "STRING", "the raise Stmt"),
          Column("via", "STRING[]", "call sites from this function down to the raising one"),
          Column("origin_at", "STRING", "the raise Stmt's place, file:line ('' if unknown)"),
-         Column("via_at", "STRING[]", "the places (file:line) of the `via` call sites")),
+         Column("via_at", "STRING[]", "the places (file:line) of the `via` call sites"),
+         Column("file", "STRING", "the file of the function (or module/class) that may raise")),
     ),
     EdgeKind.PASSES: (
         ((NodeKind.CALLSITE, NodeKind.PARAMETER),),

@@ -332,10 +332,11 @@ class QueryEngine:
 
     def _unused(self) -> dict[str, Row]:
         # Overrides are reached through the base class (dynamic dispatch): not unused (the index marks them).
-        records = self._run(f"MATCH (n:Function) WHERE {_UNUSED_WHERE} AND NOT n.overrides "
-                            f"RETURN {node_columns('n', 'Function')}, n.scope, n.short_name")
+        # Columns are read row by row from scattered rows: only those needed (the label is known).
+        records = [[i, "Function", name, file, line, kind, scope] for i, name, file, line, kind, scope in self._run(
+            f"MATCH (n:Function) WHERE {_UNUSED_WHERE} RETURN n.id, n.name, n.file, n.start_line, n.kind, n.scope")]
         rows = self._nodes(records)
-        for node_id in self._exported([(r[0], r[5], r[6], r[7]) for r in records]):
+        for node_id in self._exported([(r[0], r[5], r[6], r[2].rsplit(".", 1)[-1]) for r in records]):
             rows.pop(node_id, None)
         for row in rows.values():
             row.why.append("no call to it in the project (not a test, entry point, override, dunder, decorated "
@@ -356,8 +357,8 @@ class QueryEngine:
         classes: dict[str, tuple[str, str]] = {}
         if exports and any(kind == "method" for _, kind, _, _ in functions):
             classes = {c: (m, name) for c, m, name in self._run(
-                "MATCH (m:Module)-[:DEFINES]->(c:Class) WHERE list_contains($modules, m.id) "
-                "RETURN c.id, m.id, c.short_name", {"modules": sorted(exports)})}
+                "UNWIND $modules AS m MATCH (c:Class) WHERE c.scope = m RETURN c.id, m, c.short_name",
+                {"modules": sorted(exports)})}
         out = set()
         for node_id, kind, scope, short in functions:
             if kind == "function":
@@ -503,7 +504,7 @@ class QueryEngine:
         params = {"names": names, **(params or {})}
         # The places stored on the edge make the reason; the raise and call-site IDs are read only
         # from an index that lacks them.
-        match = f"MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names{where.format('n')} "
+        match = f"MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names{where.format('r')} "
         records = [[*r, "", ()] for r in self._run(
             f"{match} RETURN {node_columns('n', _CALLERS)}, e.name, r.origin_at, r.via_at", params)]
         if any(not r[7] for r in records):
@@ -641,15 +642,9 @@ class QueryEngine:
         return rows
 
 
-#: Functions that `unused functions` may list: no caller, and not a lambda, decorated, `main`, a
-#: dunder, a test or in a test file (the base name via string_split: regexp_matches costs ~15 us a row).
-_UNUSED_WHERE = (
-    "n.fan_in = 0 AND n.kind <> 'lambda' AND (n.decorators IS NULL OR size(n.decorators) = 0) "
-    "AND n.short_name <> 'main' AND NOT starts_with(n.short_name, 'test') "
-    "AND NOT (starts_with(n.short_name, '__') AND ends_with(n.short_name, '__')) "
-    "AND NOT contains('/' + coalesce(n.file, ''), '/tests/') "
-    "AND NOT starts_with(string_split(coalesce(n.file, ''), '/')[-1], 'test_') "
-    "AND string_split(coalesce(n.file, ''), '/')[-1] <> 'conftest.py'")
+#: Functions that `unused functions` may list: no caller, not something that runs without a call
+#: (lambda, decorated, main, dunder, test: `implicit_entry`), not an override (both set when indexing).
+_UNUSED_WHERE = "n.fan_in = 0 AND NOT n.implicit_entry AND NOT n.overrides"
 
 #: Filters that can start a `functions` question from a small set.
 _NARROWING = ("calling", "called_by", "raising", "catching", "complexity", "raised", "slower_than", "called_more_than",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from typing import Any, Callable
 
@@ -44,7 +44,9 @@ def resolve_name(run: Runner, text: str, labels: tuple[str, ...] = ("Function", 
     An exact qualified name wins over a dotted suffix (which covers short names: a node's
     ``name`` always ends with ``.`` + its ``short_name``); project nodes win over externals.
     Names are not indexed in Kuzu (only IDs are), so each label group costs one scan: one
-    query for the project tables together, one for externals.
+    query for the project tables together, one for externals. A scan reads every column it
+    returns for the whole table, so it returns only what choosing needs; the places of the
+    chosen nodes are then read by ID (indexed).
     """
     place = PLACE.match(text)
     if place:
@@ -56,7 +58,7 @@ def resolve_name(run: Runner, text: str, labels: tuple[str, ...] = ("Function", 
     project = ":".join(label for label in labels if label != "External")
     if project:
         for target in _rows(run, f"MATCH (n:{project}) WHERE n.name = $name OR ends_with(n.name, $suffix) "
-                                "RETURN n.id, label(n), n.name, n.file, n.start_line", params):
+                                "RETURN n.id, label(n), n.name, '', 0", params):
             (exact if target.name == text else suffix).append(target)
     if "External" in labels:
         for target in _rows(run, "MATCH (n:External) WHERE n.name = $name OR ends_with(n.name, $suffix) "
@@ -69,7 +71,16 @@ def resolve_name(run: Runner, text: str, labels: tuple[str, ...] = ("Function", 
     if len(distinct) > 1 and not allow_many:
         shown = ", ".join(distinct[:MAX_CANDIDATES]) + (" ..." if len(distinct) > MAX_CANDIDATES else "")
         raise QueryError(f"{text!r} is ambiguous ({len(distinct)} candidates): {shown}; use a qualified name")
+    found = [_placed(run, t) for t in found]
     return sorted(found, key=lambda t: (t.name, t.file, t.line, t.id))
+
+
+def _placed(run: Runner, target: Target) -> Target:
+    """The target with its file and line (externals have none)."""
+    if target.label == "External":
+        return target
+    rows = run(f"MATCH (n:{target.label}) WHERE n.id = $id RETURN n.file, n.start_line", {"id": target.id})
+    return replace(target, file=rows[0][0] or "", line=int(rows[0][1] or 0)) if rows else target
 
 
 def _rows(run: Runner, query: str, params: dict) -> list[Target]:

@@ -5,7 +5,9 @@ finder for a spec; when the module is a ``.py`` file under the project root
 (and not in a virtualenv, site-packages, ``.astrepo`` or astrepo itself) it
 swaps in a loader whose ``get_code`` returns instrumented code. Compiled
 results are cached under ``<db>/cache/capture/`` keyed by source hash, path,
-plan digest, instrumenter version and Python version.
+the digest of the plan's points on that module (`Plan.module_digest`; the
+whole plan's for a plan whose points do not name their files), instrumenter
+version and Python version.
 
 Configured from the environment (`activate_from_env`), so every Python
 process started under ``astrepo trace`` (subprocesses, multiprocessing spawn
@@ -105,7 +107,7 @@ def compile_instrumented(source: bytes, filename: str, config: Config):
     """Instrumented code object for one file (cached); None when the file cannot be instrumented."""
     rel = config.relpath(filename)
     key = blake2b(digest_size=16)
-    for part in (source, rel.encode(), config.plan.digest.encode(), str(INSTRUMENT_VERSION).encode(),
+    for part in (source, rel.encode(), config.plan.module_digest(rel).encode(), str(INSTRUMENT_VERSION).encode(),
                  sys.version.encode()):
         key.update(part)
         key.update(b"\0")
@@ -120,7 +122,7 @@ def compile_instrumented(source: bytes, filename: str, config: Config):
     from astrepo.capture.strategies import points_for_module
 
     plan = config.plan
-    result = instrument_source(source, rel, lambda tree, ids: points_for_module(plan, tree, ids))
+    result = instrument_source(source, rel, lambda tree, ids: points_for_module(plan, tree, ids, rel))
     code = compile(result.tree, filename, "exec", dont_inherit=True)
     try:
         os.makedirs(config.cache_dir, exist_ok=True)

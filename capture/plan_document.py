@@ -26,12 +26,15 @@ def emit_points(inputs: Inputs, decisions: dict, counts: Counts, full: bool) -> 
     points: list[dict] = []
     predictions: dict[str, dict] = {}
 
+    rel = ""  # the file of the points being added (`astrepo.capture.points`: per-module compiled code)
+
     def add(node_id: str, kind: str, reason: str, capture: dict | None = None, sampling: dict | None = None) -> None:
-        points.append({"node_id": node_id, "kind": kind, "capture": capture or {}, "sampling": sampling,
-                       "reason": reason})
+        points.append({"node_id": node_id, "kind": kind, "file": rel, "capture": capture or {},
+                       "sampling": sampling, "reason": reason})
 
     for fid in sorted(decisions, key=lambda f: (inputs.functions[f].file, inputs.functions[f].line, f)):
         fn, d = inputs.functions[fid], decisions[fid]
+        rel = fn.file
         add(fid, "exception", "exceptions everywhere")
         for eid in fn.excepts:
             add(eid, "exception", "exceptions everywhere")
@@ -51,7 +54,7 @@ def emit_points(inputs: Inputs, decisions: dict, counts: Counts, full: bool) -> 
                     prev = predictions.get(node_id)
                     if prev is None or prev["kind"] != "line":
                         predictions[node_id] = {"kind": kind, "events": round(n, 1), "function": fid}
-    for rel in sorted(inputs.module_nodes):
+    for rel in sorted(inputs.module_nodes):  # noqa: B007 - `add` reads it
         for node_id, kind, _ in inputs.module_nodes[rel]:
             if kind == "exception" or full:
                 add(node_id, kind, "exceptions everywhere" if kind == "exception" else "full_trace")

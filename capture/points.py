@@ -3,8 +3,12 @@
 A plan (``astrepo plan`` writes them; see issue 7) is JSON::
 
     {"format": 1, "strategy": "balanced",
-     "points": [{"node_id": "...", "kind": "function_boundary",
+     "points": [{"node_id": "...", "kind": "function_boundary", "file": "pkg/mod.py",
                  "capture": {"args": true, "return": true}, "sampling": null, "reason": "..."}]}
+
+``file`` (the module's path relative to the root, optional) lets a traced process key each
+module's compiled code by that module's points alone (a new plan recompiles the modules whose
+points changed); it is used only when every point has one.
 
 Point kinds and what the instrumenter does for them:
 
@@ -75,15 +79,36 @@ class Point(namedtuple("Point", "node_id kind capture sampling reason")):
         return super().__new__(cls, node_id, kind, {} if capture is None else capture, sampling, reason)
 
 
-class Plan(namedtuple("Plan", "strategy points digest", defaults=((), ""))):
-    """A strategy and, when the planner made it, explicit points; ``digest`` identifies the plan
-    in the compiled-code cache."""
+class Plan(namedtuple("Plan", "strategy points digest files", defaults=((), "", None))):
+    """A strategy and, when the planner made it, explicit points; ``digest`` identifies the plan;
+    ``files`` (relative path -> that module's points) when every point names its file, else None."""
 
     __slots__ = ()
 
     @property
     def explicit(self) -> bool:
         return bool(self.points)
+
+    def module_points(self, rel: str) -> tuple | None:
+        """The points that can fall on module ``rel``: its own when the plan says which file each
+        point is in, else None (any point of the plan may)."""
+        if self.files is None:
+            return None
+        return self.files.get(rel, ())
+
+    def module_digest(self, rel: str) -> str:
+        """What module ``rel``'s instrumented code depends on in this plan, for the compiled-code
+        cache: the digest of its own points (node, kind, capture, sampling: not the reasons) when
+        the plan says which file each point is in, so a new plan recompiles only the modules whose
+        points changed; else the whole plan's digest."""
+        own = self.module_points(rel)
+        if own is None:
+            return self.digest
+        import json
+
+        rows = sorted([p.node_id, p.kind, p.capture, p.sampling] for p in own)
+        text = json.dumps([self.strategy, rows], sort_keys=True, default=str)
+        return blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def plan_for_strategy(strategy: str) -> Plan:
@@ -105,15 +130,23 @@ def plan_from_json(text: str) -> Plan:
         raise ValueError(f"plan must be a JSON object with \"format\": {PLAN_FORMAT}")
     strategy = doc.get("strategy", "balanced")
     points = []
+    files: dict | None = {}
     for raw in doc.get("points") or ():
         if not isinstance(raw, dict) or "node_id" not in raw or raw.get("kind") not in POINT_KINDS:
             raise ValueError(f"bad plan point {raw!r}: needs node_id and kind in {', '.join(POINT_KINDS)}")
-        points.append(Point(str(raw["node_id"]), raw["kind"], dict(raw.get("capture") or {}),
-                            raw.get("sampling"), str(raw.get("reason", ""))))
+        point = Point(str(raw["node_id"]), raw["kind"], dict(raw.get("capture") or {}),
+                      raw.get("sampling"), str(raw.get("reason", "")))
+        points.append(point)
+        if files is not None:
+            rel = raw.get("file")
+            if isinstance(rel, str) and rel:
+                files.setdefault(rel, []).append(point)
+            else:
+                files = None  # a point without its file: any module may hold it
     if not points:
         return plan_for_strategy(strategy)
     digest = blake2b(json.dumps(doc, sort_keys=True).encode(), digest_size=8).hexdigest()
-    return Plan(strategy, tuple(points), digest)
+    return Plan(strategy, tuple(points), digest, None if files is None else {k: tuple(v) for k, v in files.items()})
 
 
 def plan_to_json(plan: Plan) -> str:

@@ -15,12 +15,15 @@ from astrepo.capture.ast_ids import FUNCTION_TYPES, AstIds
 from astrepo.capture.points import COMPLEX_DECISIONS, ENTRY_NAMES, Plan, Point, PointTable
 
 
-def points_for_module(plan: Plan, tree: ast.Module, ids: AstIds) -> PointTable:
-    """The points of ``plan`` that fall on this module's nodes."""
+def points_for_module(plan: Plan, tree: ast.Module, ids: AstIds, rel: str | None = None) -> PointTable:
+    """The points of ``plan`` that fall on this module's nodes (``rel``: the module's relative path,
+    to look among its own points only when the plan says which file each point is in: what
+    `Plan.module_digest` keys the compiled code by)."""
     if plan.explicit:
         known = {r.id for r in ids.records.values()}
+        own = plan.module_points(rel) if rel is not None else None
         table: PointTable = {}
-        for p in plan.points:
+        for p in plan.points if own is None else own:
             if p.node_id in known:
                 table.setdefault(p.node_id, {})[p.kind] = p
         return table

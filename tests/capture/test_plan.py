@@ -175,3 +175,32 @@ def test_planner_in_process_with_stats_lowers_hot_cheap(indexed_shop: Path) -> N
     doc = make_plan(inputs, PlanOptions("balanced"))
     f = next(f for f in doc["functions"] if f["id"] == count.id)
     assert f["level"] in ("counted", "exceptions") and ("hot" in f["reason"] or "budget" in f["reason"])
+
+
+def test_new_plan_recompiles_only_the_modules_whose_points_changed(indexed_shop: Path, astrepo_cli) -> None:
+    """Compiled code is cached per module, keyed by that module's points (each point names its file)."""
+    doc = _plan(astrepo_cli, indexed_shop, "--strategy", "balanced")["doc"]
+    files = {f["id"]: f["file"] for f in doc["functions"]}
+    assert all(p["file"] for p in doc["points"])
+    assert all(p["file"] == files[p["node_id"]] for p in doc["points"] if p["node_id"] in files)
+    first = indexed_shop / "first.json"
+    first.write_text(json.dumps(doc))
+    take = _fid(doc, "shop.inventory.Inventory.take")
+    second = dict(doc, points=[p for p in doc["points"] if not (p["node_id"] == take and p["kind"] == "function_boundary")])
+    (indexed_shop / "second.json").write_text(json.dumps(second))
+    cache = indexed_shop / ".astrepo" / "cache" / "capture"
+
+    def trace(plan: str) -> set[str]:
+        proc = astrepo_cli("trace", "--plan", plan, "--", sys.executable, "app.py", cwd=indexed_shop)
+        assert proc.returncode == 0, proc.stderr
+        return {p.name for p in cache.glob("*.code")}
+
+    compiled = trace("first.json")
+    assert len(compiled) >= 4  # app.py and the shop modules it imports
+    recompiled = trace("second.json") - compiled
+    assert len(recompiled) == 1  # shop/inventory.py only
+    assert trace("first.json") == compiled | recompiled  # nothing new
+    # A plan whose points do not say their files keys every module by the whole plan.
+    (indexed_shop / "third.json").write_text(json.dumps(dict(doc, points=[
+        {k: v for k, v in p.items() if k != "file"} for p in doc["points"]])))
+    assert len(trace("third.json") - compiled - recompiled) == len(compiled)

@@ -124,19 +124,19 @@ def diff_edges(delta: Delta, table: EdgeTable, old: pa.Table | None, new: pa.Tab
     if new is None:
         _add(delta.delete_edges, table, _unique_pairs(old))
         return
+    # One hash aggregation over both sides: a row whose count differs (absent on one side, or
+    # repeated a different number of times) marks its (from, to) pair as changed.
     old_keys, new_keys = row_keys(old), row_keys(new)
-    removed = old.filter(pc.invert(pc.is_in(old_keys, value_set=new_keys)))
-    added = new.filter(pc.invert(pc.is_in(new_keys, value_set=old_keys)))
-    pair_parts = [_pair_keys(removed), _pair_keys(added)]
-    # A row present on both sides but a different number of times.
-    for keys, rows in ((old_keys, old), (new_keys, new)):
-        if len(pc.unique(keys)) != len(keys):
-            counts = pc.value_counts(keys)
-            repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
-            pair_parts.append(_pair_keys(rows.filter(pc.is_in(keys, value_set=repeated))))
-    pairs = pc.unique(pa.concat_arrays([p for p in pair_parts]))
-    if len(pairs) == 0:
+    both = pa.table({"key": pa.concat_arrays([old_keys, new_keys]),
+                     "new": pa.concat_arrays([pa.repeat(0, len(old_keys)).cast(pa.int64()),
+                                              pa.repeat(1, len(new_keys)).cast(pa.int64())])})
+    counts = both.group_by("key").aggregate([("new", "sum"), ("new", "count")])
+    differs = pc.not_equal(pc.multiply(counts["new_sum"], 2), counts["new_count"])
+    changed = counts["key"].filter(differs)
+    if len(changed) == 0:
         return
+    pairs = pc.unique(pa.concat_arrays([_pair_keys(old.filter(pc.is_in(old_keys, value_set=changed))),
+                                        _pair_keys(new.filter(pc.is_in(new_keys, value_set=changed)))]))
     stale = old.filter(pc.is_in(_pair_keys(old), value_set=pairs))
     if len(stale):
         _add(delta.delete_edges, table, _unique_pairs(stale))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from operator import attrgetter, itemgetter
 
 import pyarrow as pa
 
@@ -93,16 +94,39 @@ def facts_to_arrow(facts: list[FileFacts]) -> tuple[dict[NodeKind, pa.Table], di
 def edges_to_arrow(kind: EdgeKind, edges: list[Edge]) -> pa.Table:
     """Typed edge records of one table pair as an Arrow table (from, to, properties...)."""
     data: dict[str, pa.Array] = {
-        "from": pa.array([e.src for e in edges], type=pa.string()),
-        "to": pa.array([e.dst for e in edges], type=pa.string()),
+        "from": pa.array(list(map(_SRC, edges)), type=pa.string()),
+        "to": pa.array(list(map(_DST, edges)), type=pa.string()),
     }
     columns = edge_columns(kind)
     if columns:
-        attrs = [dict(e.attrs) if e.attrs else {} for e in edges]
-        for col in columns:
-            default = _DEFAULTS[col.type]
-            data[col.name] = pa.array([a.get(col.name, default) for a in attrs], type=_ARROW_TYPES[col.type])
+        attrs = list(map(_ATTRS, edges))
+        values = _attr_columns(attrs, [c.name for c in columns]) if attrs else [[] for _ in columns]
+        if values is None:  # attributes missing or out of the schema's order: through a dict each
+            dicts = [dict(a) for a in attrs]
+            values = [[d.get(c.name, _DEFAULTS[c.type]) for d in dicts] for c in columns]
+        for col, column_values in zip(columns, values):
+            data[col.name] = pa.array(column_values, type=_ARROW_TYPES[col.type])
     return pa.table(data)
+
+
+def _attr_columns(attrs: list[tuple], names: list[str]) -> list[list] | None:
+    """Column values of attribute tuples that all hold ``names`` in that order (None otherwise).
+
+    Built with C-level iteration only: this runs over every resolved edge.
+    """
+    if not all(map(len(names).__eq__, map(len, attrs))):
+        return None
+    out = []
+    for i, name in enumerate(names):
+        pairs = list(map(itemgetter(i), attrs))
+        if set(map(_FIRST, pairs)) != {name}:
+            return None
+        out.append(list(map(_SECOND, pairs)))
+    return out
+
+
+_SRC, _DST, _ATTRS = attrgetter("src"), attrgetter("dst"), attrgetter("attrs")
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 def load_arrow(db: GraphDB, node_tables: dict[NodeKind, list[pa.Table]],

@@ -106,8 +106,9 @@ class Plan(namedtuple("Plan", "strategy points digest files", defaults=((), "", 
             return self.digest
         import json
 
-        rows = sorted([p.node_id, p.kind, p.capture, p.sampling] for p in own)
-        text = json.dumps([self.strategy, rows], sort_keys=True, default=str)
+        rows = sorted(json.dumps([p.node_id, p.kind, p.capture, p.sampling], sort_keys=True, default=str)
+                      for p in own)
+        text = json.dumps([self.strategy, rows])
         return blake2b(text.encode(), digest_size=8).hexdigest()
 
 

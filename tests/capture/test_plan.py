@@ -200,7 +200,24 @@ def test_new_plan_recompiles_only_the_modules_whose_points_changed(indexed_shop:
     recompiled = trace("second.json") - compiled
     assert len(recompiled) == 1  # shop/inventory.py only
     assert trace("first.json") == compiled | recompiled  # nothing new
+    # Every module of a full_trace plan has a key (a nested function's boundary comes twice there).
+    full = plan_from_json(json.dumps(_plan(astrepo_cli, indexed_shop, "--strategy", "full_trace")["doc"]))
+    assert len({full.module_digest(rel) for rel in set(files.values())}) == len(set(files.values()))
     # A plan whose points do not say their files keys every module by the whole plan.
     (indexed_shop / "third.json").write_text(json.dumps(dict(doc, points=[
         {k: v for k, v in p.items() if k != "file"} for p in doc["points"]])))
     assert len(trace("third.json") - compiled - recompiled) == len(compiled)
+
+
+def test_module_digest_of_points_repeated_with_other_options() -> None:
+    """A node may come twice with one kind (an enclosing function's full capture lists a nested
+    function's bare boundary, the nested function its own): the key still orders them."""
+    def doc(*points):
+        return json.dumps({"format": 1, "strategy": "full_trace", "points": [
+            {"node_id": n, "kind": "function_boundary", "file": f, "capture": c} for n, f, c in points]})
+
+    one = plan_from_json(doc(("a", "m.py", {}), ("a", "m.py", {"args": True}), ("b", "n.py", {})))
+    two = plan_from_json(doc(("a", "m.py", {}), ("a", "m.py", {"args": True}), ("b", "n.py", {"args": True})))
+    assert one.module_digest("m.py") == two.module_digest("m.py")
+    assert one.module_digest("n.py") != two.module_digest("n.py")
+    assert one.module_digest("other.py") == two.module_digest("other.py")

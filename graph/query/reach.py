@@ -85,11 +85,9 @@ def shortest_paths(found: Reached, backward: bool) -> dict[str, list[str]]:
             for m in sorted(found.edges.get(node_id, ()), key=lambda m: (name.get(m, ""), m)):
                 if dist.get(m) == dist[node_id] + 1 and m not in step:
                     step[m] = node_id
-    paths: dict[str, list[str]] = {}
-    for node_id in found.nodes:
-        chain = [node_id]
-        while chain[-1] != found.start:
-            chain.append(step[chain[-1]])
-        names = [name[i] for i in chain]
-        paths[node_id] = names if backward else names[::-1]
-    return paths
+    # By distance, so each step's path is built before the paths through it.
+    chains: dict[str, list[str]] = {found.start: [name[found.start]]}
+    for node_id in order:
+        chains[node_id] = ([name[node_id]] + chains[step[node_id]] if backward
+                           else chains[step[node_id]] + [name[node_id]])
+    return {node_id: chains[node_id] for node_id in found.nodes}

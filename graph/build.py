@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -178,7 +179,14 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     for result in parsed.files:
         diagnostics[result.path] = result.diagnostics
         analyses[result.path] = result.analysis
-    project = analyze_modules(modules, resolution, analyses)
+    # The new generation is begun (and on a full run, filled with every file's rows) in a thread
+    # while this one runs the project-wide analyses.
+    preload = _Preload(store, full, parsed.node_tables, parsed.edge_tables)
+    try:
+        project = analyze_modules(modules, resolution, analyses)
+    except BaseException:
+        store.discard(preload.wait())
+        raise
     summary.stage_seconds["resolve"] = time.perf_counter() - t
     if progress:
         progress("resolve", 1, 1)
@@ -186,12 +194,12 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     # 4. Write a new generation of the graph and publish it.
     t = time.perf_counter()
     new_by_path = {f.path: f for f in parsed.files}
-    gen = store.begin(copy_current=not full)
+    gen = preload.wait()
     try:
         if full:
             node_counts, edge_counts, runtime = _fill_generation(
                 gen, layout, parsed.node_tables, parsed.edge_tables, resolution, project, progress,
-                [f.path for f in files])
+                [f.path for f in files], preloaded=True)
         else:
             node_counts, edge_counts, runtime = _patch_generation(
                 gen, layout, store.current_path(), old_global, previous_counts,  # type: ignore[arg-type]
@@ -247,27 +255,79 @@ def republish_current(layout: Layout, store: GraphStore) -> dict[str, int] | Non
     return new_counts["runtime"]
 
 
+class _Preload:
+    """A thread beginning the new generation: a copy of the current database for an incremental
+    run; for a full run an empty one, with every file's own rows (but edges to exception types)
+    COPY'd into it in an open transaction (Kuzu lets go of the GIL while it executes, so this overlaps Python work)."""
+
+    def __init__(self, store: GraphStore, full: bool, node_rows: dict, edge_rows: dict) -> None:
+        self.store = store
+        self.gen: Generation | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(full, node_rows, edge_rows), daemon=True)
+        self.thread.start()
+
+    def _run(self, full: bool, node_rows: dict, edge_rows: dict) -> None:
+        try:
+            self.gen = self.store.begin(copy_current=not full)
+            if full:
+                self.gen.db.begin()
+                load_arrow(self.gen.db, {k: v for k, v in node_rows.items() if k is not NodeKind.EXCEPTION_TYPE},
+                           _without_exception_types(edge_rows, True))
+        except BaseException as err:  # handed to the main thread by wait()
+            self.error = err
+
+    def wait(self) -> Generation:
+        """The generation, once the thread is done (an interrupt meanwhile is raised after it)."""
+        interrupted = None
+        while self.thread.is_alive():
+            try:
+                self.thread.join()
+            except KeyboardInterrupt as err:  # the database is in use by the thread: let it finish
+                interrupted = err
+        if self.error is not None or interrupted is not None:
+            if self.gen is not None:
+                self.store.discard(self.gen)
+            raise interrupted or self.error  # type: ignore[misc]
+        assert self.gen is not None
+        return self.gen
+
+
+def _without_exception_types(edge_rows: dict, without: bool) -> dict:
+    """The edge rows not touching ExceptionType nodes (those are cross-file: loaded last), or only those."""
+    exc = NodeKind.EXCEPTION_TYPE
+    return {k: v for k, v in edge_rows.items() if (exc not in k[1:]) == without}
+
+
 def _fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows: dict, resolution: Resolution,
                      project: ProjectAnalysis, progress: Progress | None,
-                     paths: list[str]) -> tuple[dict, dict, RuntimeRows]:
-    """Load a new generation in one transaction (per-file rows, then the cross-file ones), keep its rows."""
+                     paths: list[str], preloaded: bool = False) -> tuple[dict, dict, RuntimeRows]:
+    """Load a new generation in one transaction (per-file rows, then the cross-file ones), keep its rows.
+
+    ``preloaded``: the per-file rows are in already (`_Preload`), in an open
+    transaction, with the project-wide Function columns still at their defaults.
+    """
     if progress:
         progress("load", 0, 2)
     runtime = _runtime_rows(layout, [node_rows], resolution)
     functions = node_rows.get(NodeKind.FUNCTION)
     fcols = _function_columns(pa.concat_tables(functions) if functions else None, project)
     global_rows = _global_tables(node_rows.get(NodeKind.EXCEPTION_TYPE, []), fcols, resolution, project, runtime)
-    prepared = {k: v for k, v in node_rows.items() if k is not NodeKind.EXCEPTION_TYPE}
-    if functions:
-        prepared[NodeKind.FUNCTION] = [join_function_columns(pa.concat_tables(functions), project.function_columns)]
-    gen.db.begin()
-    load_arrow(gen.db, prepared, {})
+    if preloaded:
+        apply_delta(gen.db, Delta(update_nodes={NodeKind.FUNCTION.value: [fcols]}), _NODE_COLUMN_NAMES)
+    else:
+        prepared = {k: v for k, v in node_rows.items() if k is not NodeKind.EXCEPTION_TYPE}
+        if functions:
+            prepared[NodeKind.FUNCTION] = [join_function_columns(pa.concat_tables(functions),
+                                                                 project.function_columns)]
+        gen.db.begin()
+        load_arrow(gen.db, prepared, {})
     for name, table in global_rows.items():
         if name.startswith("node.") and len(table):
             gen.db.copy_from(name.split(".")[1], table)
     if progress:
         progress("load", 1, 2)
-    load_arrow(gen.db, {}, edge_rows)
+    load_arrow(gen.db, {}, _without_exception_types(edge_rows, False) if preloaded else edge_rows)
     for name, table in sorted(global_rows.items()):
         if name.startswith("edge.") and len(table):
             rel, src, dst = name.split(".")[1:]

@@ -135,6 +135,12 @@ class QueryEngine:
                 rows[rec[0]] = self._row(rec[0])
         return rows
 
+    def _seed(self, records: list[list[Any]]) -> None:
+        """Remember the details of records starting with `node_columns`, for rows made later."""
+        seen = self._seen
+        for rec in records:
+            seen[rec[0]] = (rec[1], rec[2], rec[3] or "", int(rec[4] or 0), rec[5])
+
     def _row(self, node_id: str) -> Row:
         label, name, file, line, kind = self._seen[node_id]
         return Row(node_id, kind if label == "Function" and kind else label.lower(), name, file, line)
@@ -251,7 +257,7 @@ class QueryEngine:
             sites += [(c, f or "", int(n or 0), t.name) for c, f, n in self._run(
                 f"MATCH (s:CallSite)-[:CALLS]->(t:{t.label}) WHERE t.id = $id RETURN s.caller, s.file, s.start_line",
                 {"id": t.id})]
-            self._nodes(self._run(f"MATCH (n:{_CALLERS})-[:CALLS]->(t:{t.label}) WHERE t.id = $id "
+            self._seed(self._run(f"MATCH (n:{_CALLERS})-[:CALLS]->(t:{t.label}) WHERE t.id = $id "
                                   f"RETURN {node_columns('n', _CALLERS)}", {"id": t.id}))
         return sorted(sites, key=lambda s: (s[1], s[2], s[0]))
 
@@ -267,7 +273,7 @@ class QueryEngine:
                 f"MATCH (f:{t.label})-[e1:CALLS]->(n:Function:Class:External)<-[e2:CALLS]-(s:CallSite) "
                 "WHERE f.id = $id AND s.caller = $id HINT (((f JOIN e1) JOIN n) JOIN e2) JOIN s "
                 f"RETURN {node_columns('n', 'Function:Class:External')}, s.file, s.start_line", {"id": t.id})
-            self._nodes(records)
+            self._seed(records)
             sites += [(r[0], r[6] or "", int(r[7] or 0)) for r in records]
         return sorted(sites, key=lambda s: (s[1], s[2], s[0]))
 
@@ -406,7 +412,7 @@ class QueryEngine:
                     f"WHERE n.id = $a AND t.id = $b "
                     f"RETURN {node_columns('n', a.label)}, properties(nodes(p), 'name'), properties(nodes(p), 'id')",
                     {"a": a.id, "b": b.id})
-                self._nodes(records)
+                self._seed(records)
                 for rec in records:
                     names, ids = list(rec[6]), list(rec[7])
                     row = self._row(rec[0])
@@ -432,7 +438,7 @@ class QueryEngine:
             op, n = clause.args
             records = self._run(f"MATCH (n:Function) WHERE n.cyclomatic {op} $n{where.format('n')} "
                                 f"RETURN {node_columns('n', 'Function')}, n.cyclomatic, n.cognitive", {"n": n, **params})
-            self._nodes(records)
+            self._seed(records)
             return {r[0]: f"cyclomatic complexity {r[6]} (cognitive {r[7]})" for r in records}
         targets = self._targets(clause.args[0])
         allowed: dict[str, Any] = {}
@@ -510,7 +516,7 @@ class QueryEngine:
         if any(not r[7] for r in records):
             records = self._run(f"{match} RETURN {node_columns('n', _CALLERS)}, e.name, r.origin_at, r.via_at, "
                                 "r.origin, r.via", params)
-        self._nodes(records)
+        self._seed(records)
         # One reason per function, the same every time: the asked class before its subclasses,
         # then the shortest call path.
         asked = name.rsplit(".", 1)[-1]
@@ -546,7 +552,7 @@ class QueryEngine:
         where = " AND starts_with(f.file, $prefix)" if "prefix" in params else ""
         records = self._run(f"{match} WITH r, e MATCH (f:{label}) WHERE f.id = r.scope{where} "
                             f"RETURN {node_columns('f', label)}, {columns} {order}", params)
-        self._nodes(records)
+        self._seed(records)
         return [[r[0], *r[6:]] for r in records]
 
     def _settle_reasons(self, rows: Any) -> None:
@@ -616,7 +622,7 @@ class QueryEngine:
         records = self._run(f"MATCH (s:RuntimeStat)-[:STAT_OF]->(n:Function) WHERE s.run = $run AND s.calls > 0 "
                             f"RETURN {node_columns('n', 'Function')}, s.calls, s.mean_ns, s.max_ns",
                             {"run": self._run_id})
-        self._nodes(records)
+        self._seed(records)
         return [[r[0], *r[6:]] for r in records]
 
     def _slow(self) -> dict[str, Row]:

@@ -169,7 +169,8 @@ def test_signature_maps_arguments_onto_parameters(tmp_path: Path) -> None:
     project = Project([ModuleInputs(f.path, f.module, False, tuple(f.scopes), tuple(f.calls), tuple(f.imports))
                        for f in facts])
     ids = {s.qualname: s.id for s in facts[0].scopes}
-    assert project.signature(ids["main.C.m"], True) == ("self", ["a", "b"], "rest", "extra", frozenset({"a", "b", "key"}))
+    assert project.signature(ids["main.C.m"], True) == ("self", ["a", "b"], "rest", "extra",
+                                                         frozenset({"a", "b", "key"}))
     assert project.signature(ids["main.C.m"], False) == (None, ["self", "a", "b"], "rest", "extra",
                                                     frozenset({"self", "a", "b", "key"}))
     assert project.signature(ids["main.f"], False) == (None, ["x"], None, None, frozenset({"x", "y"}))

@@ -412,19 +412,23 @@ _NODE_COLUMN_NAMES = {**{k.value: [c.name for c in node_columns(k)] for k in Nod
 
 
 def _recount(db: GraphDB, delta: Delta, previous: dict) -> tuple[dict[str, int], dict[str, int]]:
-    """Rows per table after a delta: counted again where the delta wrote, the previous counts elsewhere."""
+    """Rows per table after a delta: the previous counts plus what it created minus what it deleted;
+    counted again in the database where deleted nodes took an unknown number of edges along."""
     nodes, edges = dict(previous.get("nodes", {})), dict(previous.get("edges", {}))
-    node_tables = {k.value for k in NodeKind}
-    touched = set(delta.create_nodes) | set(delta.delete_nodes)
-    for name in node_tables:
-        if name in touched or name not in nodes:
+    for name in {k.value for k in NodeKind}:
+        if name not in nodes or name in delta.delete_nodes:
             nodes[name] = int(db.scalar(f"MATCH (n:{name}) RETURN count(*)") or 0)
-    rels = {k.value for k in EDGE_TABLES}
-    written = {key[0] for key in (*delta.create_edges, *delta.delete_edges)}
-    for name in rels:
-        if delta.delete_nodes or name in written or name not in edges:  # deleted nodes take their edges along
+        else:
+            nodes[name] += sum(len(t) for t in delta.create_nodes.get(name, ()))
+    created: dict[str, int] = defaultdict(int)
+    for (rel, _, _), parts in delta.create_edges.items():
+        created[rel] += sum(len(t) for t in parts)
+    for name in {k.value for k in EDGE_TABLES}:
+        if name not in edges or delta.delete_nodes:
             edges[name] = int(db.scalar(f"MATCH ()-[r:{name}]->() RETURN count(*)") or 0)
-    return {k: nodes[k] for k in sorted(nodes) if k in node_tables}, {k: edges[k] for k in sorted(edges) if k in rels}
+        else:
+            edges[name] += created[name] - delta.deleted_edge_rows.get(name, 0)
+    return ({k.value: nodes[k.value] for k in NodeKind}, {k.value: edges[k.value] for k in EDGE_TABLES})
 
 
 def _concat(parts: list[pa.Table] | None, drop: str | None = None) -> pa.Table | None:

@@ -44,6 +44,8 @@ class Delta:
     update_nodes: dict[str, list[pa.Table]] = field(default_factory=dict)
     delete_edges: dict[EdgeTable, list[pa.Table]] = field(default_factory=dict)  #: (from, to) pairs
     create_edges: dict[EdgeTable, list[pa.Table]] = field(default_factory=dict)
+    #: relationship table -> edges the deletions of `delete_edges` remove (the old rows of those pairs)
+    deleted_edge_rows: dict[str, int] = field(default_factory=dict)
 
     def deleted_ids(self) -> pa.Array:
         parts = [a for a in self.delete_nodes.values() if len(a)]
@@ -123,6 +125,7 @@ def diff_edges(delta: Delta, table: EdgeTable, old: pa.Table | None, new: pa.Tab
         return
     if new is None:
         _add(delta.delete_edges, table, _unique_pairs(old))
+        delta.deleted_edge_rows[table[0]] = delta.deleted_edge_rows.get(table[0], 0) + len(old)
         return
     # One hash aggregation over both sides: a row whose count differs (absent on one side, or
     # repeated a different number of times) marks its (from, to) pair as changed.
@@ -140,6 +143,7 @@ def diff_edges(delta: Delta, table: EdgeTable, old: pa.Table | None, new: pa.Tab
     stale = old.filter(pc.is_in(_pair_keys(old), value_set=pairs))
     if len(stale):
         _add(delta.delete_edges, table, _unique_pairs(stale))
+        delta.deleted_edge_rows[table[0]] = delta.deleted_edge_rows.get(table[0], 0) + len(stale)
     fresh = new.filter(pc.is_in(_pair_keys(new), value_set=pairs))
     if len(fresh):
         _add(delta.create_edges, table, fresh)

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from astrepo.capture.cost import DEFAULT_COSTS, Costs
 from astrepo.capture.levels import BOUNDARY, COUNTED, DEEP, EXCEPTIONS, FULL, LEVEL_OF, LEVELS, TIMED
 from astrepo.capture.plan_document import drop_stale, emit_points, plan_digest, write_plan
-from astrepo.capture.plan_estimate import (Counts, baseline, bounded_preview_cost, exception_cost, function_cost,
-                                           module_cost, own_time_ns)
+from astrepo.capture.plan_estimate import (Counts, baseline, bounded_preview_cost, capture_per_call, exception_cost,
+                                           function_cost, module_cost, own_time_ns)
 from astrepo.capture.plan_signals import Function, Inputs, changed_lines_since, load_inputs
 from astrepo.capture.points import ENTRY_NAMES, PLAN_FORMAT, STRATEGIES
 from astrepo.capture.providers import Candidate, OfflineProvider, PlanProvider, PlanRequest, select_with_fallback
@@ -49,6 +49,9 @@ PLANNING_MARGIN = 0.8
 HOT_CALLS = 1000
 #: A hot function whose boundary would cost more than this fraction of its own mean duration is "cheap".
 CHEAP_RATIO = 0.25
+#: At most this share of a function's measured mean duration is taken for the capture recorded
+#: inside its calls (`capture_per_call` is an estimate).
+INSIDE_SHARE = 0.75
 #: Decision points (cyclomatic) from which `balanced` captures branches and variables.
 COMPLEX_CYCLOMATIC = 6
 #: `minimal`: at least this many most important functions get timed boundaries (or 5%).
@@ -88,7 +91,9 @@ def make_plan(inputs: Inputs, options: PlanOptions, costs: Costs = DEFAULT_COSTS
                    + f", x{costs.factor:g} in a program ({costs.factor_source})")
     costs = costs.in_program()
     counts = Counts(inputs)
-    decisions = {fid: _offline_decision(options.strategy, fn, counts, inputs, costs) for fid, fn in funcs.items()}
+    inside = capture_per_call(inputs, counts, costs)
+    decisions = {fid: _offline_decision(options.strategy, fn, counts, inputs, costs, inside.get(fid, 0.0))
+                 for fid, fn in funcs.items()}
     notes: list[str] = []
     if options.strategy == "minimal":
         _minimal_top(funcs, decisions)
@@ -250,23 +255,27 @@ def _is_trivial_leaf(fn: Function) -> bool:
             and int(f.get("cyclomatic") or 1) <= 2)
 
 
-def _hot_cheap(fn: Function, counts: Counts, inputs: Inputs, costs: Costs) -> bool:
-    """Called often, and so short that its boundary would cost a large part of its own time."""
+def _hot_cheap(fn: Function, counts: Counts, inputs: Inputs, costs: Costs, inside_ns: float = 0.0) -> bool:
+    """Called often, and so short that its boundary would cost a large part of its own time: its
+    mean duration in the last run less the capture recorded inside a call (``inside_ns``, see
+    `capture_per_call`; at most `INSIDE_SHARE` of it), or its modelled time when not timed."""
     if not counts.known(fn.id):
         return False
     calls = counts.calls(fn.id)
-    own = counts.mean_ns(fn.id) or own_time_ns(fn, inputs)
+    mean = counts.mean_ns(fn.id)
+    own = max(mean - inside_ns, (1.0 - INSIDE_SHARE) * mean) if mean else own_time_ns(fn, inputs)
     return calls >= HOT_CALLS and costs.boundary > CHEAP_RATIO * max(1.0, own)
 
 
-def _offline_decision(strategy: str, fn: Function, counts: Counts, inputs: Inputs, costs: Costs) -> Decision:
+def _offline_decision(strategy: str, fn: Function, counts: Counts, inputs: Inputs, costs: Costs,
+                      inside_ns: float = 0.0) -> Decision:
     f = fn.facts
     importance = _importance(fn, counts)
     known = counts.known(fn.id)
     calls = counts.calls(fn.id)
     raised = counts.exceptions(fn.id) > 0
     note = " (never executed in the last run)" if known and calls == 0 else ""
-    hot_cheap = _hot_cheap(fn, counts, inputs, costs)
+    hot_cheap = _hot_cheap(fn, counts, inputs, costs, inside_ns)
     if strategy == "full_trace":
         return Decision(FULL, "full_trace" + note, importance)
     if raised:

@@ -19,9 +19,11 @@ The untraced time (`baseline`) is modelled (`modelled_time`: a cost per call,
 per statement, per call of something outside the project, fitted on a real
 test suite) at the same predicted executions, so a first-run estimate is a
 ratio that holds whatever the run's length; with an earlier run it is that
-run's duration minus what its capture cost, or the modelled time at its
-recorded counts when less (plus the interpreter's start `astrepo calibrate`
-measured). Known limits: one-off work (imports) is not modelled, and a program that spends a much
+run's CPU time (its recorders measure it) minus what its capture cost, which
+the machine's load does not inflate (for runs recorded before that: the wall
+duration minus the capture, or the modelled time at its recorded counts, plus
+the interpreter's start `astrepo calibrate` measured, when less). Known limits:
+one-off work (imports) is not modelled, and a program that spends a much
 larger share of its time in libraries than the fitted suite gets too high a
 first-run estimate (and, with statistics, too small a baseline: a
 conservative plan).
@@ -259,6 +261,33 @@ def function_cost(fn: Function, level: int, counts: Counts, costs: Costs, sampli
     return total
 
 
+def capture_per_call(inputs: Inputs, counts: Counts, costs: Costs) -> dict[str, float]:
+    """Per function called in the last run: the capture cost (ns) recorded inside one of its
+    calls, which its measured mean duration includes: its own events at the level the run gave
+    it, plus all the events of the project functions it alone calls (their calls all happen
+    inside its calls). Empty without statistics."""
+    stats = inputs.stats
+    if stats is None or not stats.rows:
+        return {}
+    total: dict[str, float] = {}
+    for fid, fn in inputs.functions.items():
+        level = stats.level_of(fid)
+        if level is not None and counts.known(fid) and counts.calls(fid) > 0:
+            total[fid] = function_cost(fn, level, counts, costs)
+    callers: dict[str, set] = {}
+    for a, b in inputs.calls:
+        if a != b:
+            callers.setdefault(b, set()).add(a)
+    inside = dict(total)
+    for callee, cost in total.items():
+        only = callers.get(callee, ())
+        if len(only) == 1:
+            (caller,) = only
+            if caller in inside:
+                inside[caller] += cost
+    return {fid: cost / counts.calls(fid) for fid, cost in inside.items()}
+
+
 def bounded_preview_cost(fn: Function, level: int, counts: Counts, costs: Costs, sampling: dict | None = None) -> float:
     """The first previews of each node of ``fn`` (ns) when its calls are not known: bounded by the
     sampling's ``first``, whatever the run's length (0 with statistics)."""
@@ -323,15 +352,17 @@ def baseline(inputs: Inputs, counts: Counts, costs: Costs, baseline_s: float | N
     """The untraced run time (ns) the overhead is relative to, where it comes from, and whether it
     is absolute (from a run) rather than in the units of the predicted counts.
 
-    With statistics: the earlier run's duration minus what its capture and instrumenting cost,
-    or the modelled time at its recorded counts when that is less (a run's wall time also
-    grows with the machine's load, which the model does not see)."""
+    With statistics: the earlier run's CPU time (its processes', as their recorders measured it at
+    exit) minus what its capture and instrumenting cost. For a run recorded before recorders
+    measured CPU time: its wall duration minus that, or the modelled time at its recorded counts
+    when less (wall time also grows with the machine's load, which the model does not see)."""
     if baseline_s:
         return baseline_s * 1e9, "given baseline", True
     stats = inputs.stats
     model = modelled_time(inputs, counts)
     if stats is not None and stats.rows and stats.summary.get("duration_s"):
-        duration = float(stats.summary["duration_s"]) * 1e9
+        cpu_ns = float((stats.summary.get("recorder") or {}).get("cpu_ns") or 0.0)
+        duration = cpu_ns or float(stats.summary["duration_s"]) * 1e9
         processes = max(1, int(stats.summary.get("processes") or 1))
         model += costs.interpreter_start * processes
         spent = costs.process * processes
@@ -342,6 +373,8 @@ def baseline(inputs: Inputs, counts: Counts, costs: Costs, baseline_s: float | N
                 spent += run_cost(fn, level, counts, costs)
         spent += exception_cost(inputs, counts, costs)
         work = max(duration - spent, 0.05 * duration)
+        if cpu_ns:
+            return work, f"run {stats.run} ({cpu_ns / 1e9:.3f} CPU-s traced, minus its estimated capture cost)", True
         label = f"run {stats.run} ({stats.summary['duration_s']:.3f} s traced"
         if model < work:
             return model, f"{label}; modelled at its counts, less than its duration minus capture)", True

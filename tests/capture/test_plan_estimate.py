@@ -98,6 +98,12 @@ def test_baseline_model_and_measured() -> None:
     inputs.stats = RunStats("r", {"duration_s": 1e-6, "processes": 1}, {main.id: {"calls": 1, "mean_ns": 1.0}},
                             None, TIMED)
     assert "minus its estimated capture cost" in baseline(inputs, Counts(inputs), Costs(process=0.0), None)[1]
+    # A run whose recorders measured CPU time: that, minus the capture (not the wall time, not the model).
+    inputs.stats = RunStats("r", {"duration_s": 30.0, "processes": 1, "recorder": {"cpu_ns": 2e9}},
+                            {main.id: {"calls": 1, "mean_ns": 1.0}}, None, TIMED)
+    ns, basis, absolute = baseline(inputs, Counts(inputs), Costs(process=0.5e9), None)
+    assert absolute and "2.000 CPU-s traced" in basis
+    assert 1.4e9 < ns < 1.5e9  # 2 s - the process's 0.5 s - a timed call and a few exception wrappers
 
 
 def test_balanced_with_statistics_counts_hot_cheap_and_fits_budget() -> None:
@@ -112,3 +118,28 @@ def test_balanced_with_statistics_counts_hot_cheap_and_fits_budget() -> None:
     assert levels["leaf"]["level"] == "counted" and "hot and cheap" in levels["leaf"]["reason"]
     assert levels["main"]["level"] == "boundary"
     assert doc["budget_pct"] == 30.0 and doc["estimate"]["overhead_pct"] <= 30.0
+
+
+def test_hot_caller_timed_by_its_callees_capture_is_cheap() -> None:
+    """A hot function's measured mean includes the capture recorded inside its calls: its own
+    boundary and that of the callees only it calls (more-itertools' dl_mul: 2.2 us traced, of
+    which two dl_split boundaries). Less that, it is cheap, and counted only."""
+    from astrepo.capture.plan_estimate import capture_per_call
+
+    main = _fn("main", [("c1", 1)], statements=8)
+    outer = _fn("outer", [("c2", 0), ("c3", 0)], statements=6)
+    inner = _fn("inner", statements=3)
+    inputs = _inputs([main, outer, inner], {"c1": ["id-outer"], "c2": ["id-inner"], "c3": ["id-inner"]},
+                     calls=[("id-main", "id-outer"), ("id-outer", "id-inner")])
+    inputs.stats = RunStats("r", {"duration_s": 30.0, "processes": 1, "recorder": {"cpu_ns": 20e9}},
+                            {main.id: {"calls": 1, "mean_ns": 9e9}, outer.id: {"calls": 2_000_000, "mean_ns": 2000.0},
+                             inner.id: {"calls": 4_000_000, "mean_ns": 300.0}}, None, BOUNDARY)
+    costs = Costs(process=0.0)
+    counts = Counts(inputs)
+    inside = capture_per_call(inputs, counts, costs.in_program())
+    cost = {f.id: function_cost(f, BOUNDARY, counts, costs.in_program()) for f in (main, outer, inner)}
+    assert inside[outer.id] == pytest.approx((cost[outer.id] + cost[inner.id]) / 2_000_000)  # all inner's calls
+    assert inside[inner.id] == pytest.approx(cost[inner.id] / 4_000_000)
+    assert inside[main.id] == pytest.approx(cost[main.id] + cost[outer.id])  # its callee's, not inner's
+    levels = {f["name"]: f["level"] for f in make_plan(inputs, PlanOptions("balanced", budget_pct=1000.0), costs)["functions"]}
+    assert levels == {"main": "boundary", "outer": "counted", "inner": "counted"}

@@ -1,7 +1,7 @@
 """Index speed on real projects, side by side with tree-sitter's bare parse.
 
 Usage: python bench/index_bench.py [--runs N] [--projects django,flask,requests] [--jobs J]
-                                  [--baseline REV | --no-baseline]
+                                  [--baseline REV | --no-baseline] [--check-equal]
 
 For each project (a source distribution from PyPI, cached in bench/.cache) it
 prints files, lines, the full-index time (median of --runs fresh runs, no
@@ -15,6 +15,10 @@ imports and first-level call resolution, before the analyzers ran) also times
 a full index by that revision's code, checked out in a temporary git
 worktree, alternating with the current code's full runs; the ratio of the two
 medians (``over_baseline``) is what the analyzers cost (issue 3 allows 2x).
+
+The incremental runs also report their CPU time and stage seconds;
+``--check-equal`` then compares the incrementally updated graph with a full
+rebuild (normalised dumps, graph/dump.py) and reports ``incremental_equals_full``.
 """
 
 from __future__ import annotations
@@ -107,6 +111,26 @@ def baseline_tree(rev: str, work: Path) -> Path:
     return tree
 
 
+def same_graph(root: Path, db: Path, rebuilt: Path, jobs: int) -> bool:
+    """Whether the graph in ``db`` equals a full rebuild of ``root`` (normalised dumps, graph/dump.py)."""
+    from astrepo.graph.dump import dump_graph
+    from astrepo.graph.store import GraphStore
+    from astrepo.layout import Layout
+
+    run_index(root, rebuilt, jobs, rebuild=True)
+    dumps = []
+    for where in (db, rebuilt):
+        graph = GraphStore(Layout(where)).open_read()
+        try:
+            dumps.append(dump_graph(graph))
+        finally:
+            graph.close()
+    if dumps[0] != dumps[1]:
+        only = [sorted(set(dumps[0]) - set(dumps[1]))[:5], sorted(set(dumps[1]) - set(dumps[0]))[:5]]
+        print(f"incremental != full for {root.name}: incremental only {only[0]}, full only {only[1]}", file=sys.stderr)
+    return dumps[0] == dumps[1]
+
+
 def parse_only(root: Path) -> tuple[float, int, int]:
     """tree-sitter alone on one core: (seconds, files, lines) for the files astrepo indexes."""
     from astrepo.discover import discover_files
@@ -128,6 +152,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=0)
     ap.add_argument("--baseline", default=BASELINE_REV, help="revision whose full index is the baseline")
     ap.add_argument("--no-baseline", action="store_true", help="skip the baseline runs")
+    ap.add_argument("--check-equal", action="store_true",
+                    help="after the incremental runs, compare the graph with a full rebuild's (normalised dumps)")
     opts = ap.parse_args()
     rows = []
     base_work = Path(tempfile.mkdtemp(prefix="astrepo-bench-baseline-"))
@@ -160,13 +186,16 @@ def main() -> None:
 
             indexed = sorted((Path(f.abspath) for f in discover_files(copy)), key=lambda p: p.stat().st_size)
             target = indexed[len(indexed) // 2]
-            inc_times = []
+            inc_times, inc_cpu, inc_stages = [], [], []
             for i in range(opts.runs):
                 with open(target, "a") as handle:
                     handle.write(f"\n\ndef _bench_touch_{i}():\n    return {i}\n")
                 seconds, inc = run_index(copy, db, opts.jobs, rebuild=False)
-                assert inc["changed"] == 1, inc["changed"]
+                assert inc["changed"] == 1 and not inc["full"], (inc["changed"], inc["full"])
                 inc_times.append(seconds)
+                inc_cpu.append(inc["cpu_s"])
+                inc_stages.append(inc["stage_seconds"])
+            equal = same_graph(copy, db, work / "rebuilt", opts.jobs) if opts.check_equal else None
             full, parse = statistics.median(full_times), statistics.median(parse_times)
             rows.append({
                 "project": f"{name}-{version}", "files": files, "lines": lines,
@@ -174,6 +203,10 @@ def main() -> None:
                 "lines_per_s": int(lines / full), "peak_rss_mb": int(peak_rss_mb),
                 "parse_only_s": round(parse, 2), "index_over_parse": round(full / parse, 1),
                 "incremental_s": round(statistics.median(inc_times), 2),
+                "incremental_cpu_s": statistics.median(inc_cpu),
+                "incremental_stage_s": {k: round(statistics.median(s[k] for s in inc_stages), 2)
+                                        for k in inc_stages[-1]},
+                **({"incremental_equals_full": equal} if equal is not None else {}),
                 "nodes": summary["nodes"], "edges": summary["edges"],
                 "stage_s": summary["stage_seconds"],
             })

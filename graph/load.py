@@ -100,7 +100,7 @@ def edges_to_arrow(kind: EdgeKind, edges: list[Edge]) -> pa.Table:
     columns = edge_columns(kind)
     if columns:
         attrs = list(map(_ATTRS, edges))
-        values = _attr_columns(attrs, [c.name for c in columns]) if attrs else [[] for _ in columns]
+        values = _attr_columns(attrs, columns) if attrs else [[] for _ in columns]
         if values is None:  # attributes missing or out of the schema's order: through a dict each
             dicts = [dict(a) for a in attrs]
             values = [[d.get(c.name, _DEFAULTS[c.type]) for d in dicts] for c in columns]
@@ -109,17 +109,22 @@ def edges_to_arrow(kind: EdgeKind, edges: list[Edge]) -> pa.Table:
     return pa.table(data)
 
 
-def _attr_columns(attrs: list[tuple], names: list[str]) -> list[list] | None:
-    """Column values of attribute tuples that all hold ``names`` in that order (None otherwise).
+def _attr_columns(attrs: list[tuple], columns: tuple) -> list[list] | None:
+    """Column values of attribute tuples that all hold the first columns' names in the schema's
+    order (the others get their defaults); None for anything else.
 
     Built with C-level iteration only: this runs over every resolved edge.
     """
-    if not all(map(len(names).__eq__, map(len, attrs))):
+    width = len(attrs[0])
+    if width > len(columns) or not all(map(width.__eq__, map(len, attrs))):
         return None
     out = []
-    for i, name in enumerate(names):
+    for i, col in enumerate(columns):
+        if i >= width:
+            out.append([_DEFAULTS[col.type]] * len(attrs))
+            continue
         pairs = list(map(itemgetter(i), attrs))
-        if set(map(_FIRST, pairs)) != {name}:
+        if set(map(_FIRST, pairs)) != {col.name}:
             return None
         out.append(list(map(_SECOND, pairs)))
     return out

@@ -361,10 +361,11 @@ class QueryEngine:
                                        "RETURN m.id, p.exports"):
             exports[module].update(names)
         classes: dict[str, tuple[str, str]] = {}
-        if exports and any(kind == "method" for _, kind, _, _ in functions):
+        owners = sorted({scope for _, kind, scope, short in functions if kind == "method" and not short.startswith("_")})
+        if exports and owners:
             classes = {c: (m, name) for c, m, name in self._run(
-                "UNWIND $modules AS m MATCH (c:Class) WHERE c.scope = m RETURN c.id, m, c.short_name",
-                {"modules": sorted(exports)})}
+                "UNWIND $classes AS i MATCH (c:Class) WHERE c.id = i RETURN c.id, c.scope, c.short_name",
+                {"classes": owners}) if m in exports}
         out = set()
         for node_id, kind, scope, short in functions:
             if kind == "function":

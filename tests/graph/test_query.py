@@ -195,3 +195,35 @@ def test_unused_functions_leave_out_what_a_module_exports(tmp_path: Path) -> Non
     finally:
         engine.db.close()
     assert rows == [["lib", ["api", "Client"]], ["lib.extra", ["listed", "more"]]]
+
+
+def test_unused_functions_leave_out_overrides_and_implicit_entries(tmp_path: Path) -> None:
+    """A method overriding one of a project base class (at any depth) is reached by dispatch; lambdas,
+    decorated functions, dunders, `main` and tests run without a call: none of them is unused. The index
+    marks both (Function.overrides, Function.implicit_entry)."""
+    proj = tmp_path / "proj"
+    (proj / "tests").mkdir(parents=True)
+    (proj / "shapes.py").write_text(
+        "import functools\n\n\n"
+        "class Base:\n    def area(self):\n        return 0\n\n    def only_base(self):\n        return 1\n\n\n"
+        "class Mid(Base):\n    pass\n\n\n"
+        "class Leaf(Mid):\n    def area(self):\n        return 2\n\n    def own(self):\n        return 3\n\n"
+        "    def __repr__(self):\n        return 'leaf'\n\n\n"
+        "@functools.lru_cache\ndef cached():\n    return 4\n\n\n"
+        "def main():\n    return 5\n\n\n"
+        "square = lambda x: x * x\n")
+    (proj / "tests" / "helpers.py").write_text("def make():\n    return 6\n")
+    (proj / "test_shapes.py").write_text("def check():\n    return 7\n")
+    db = tmp_path / "db"
+    build_index(IndexConfig(root=proj, db_dir=db))
+    assert sorted(names(db, "unused functions")) == [
+        "shapes.Base.area", "shapes.Base.only_base", "shapes.Leaf.own"]
+    engine = open_engine(db)
+    try:
+        rows = engine.db.execute("MATCH (f:Function) WHERE f.overrides OR f.implicit_entry "
+                                 "RETURN f.name, f.overrides, f.implicit_entry ORDER BY f.name")[1]
+    finally:
+        engine.db.close()
+    assert rows == [["shapes.<lambda1>", False, True], ["shapes.Leaf.__repr__", False, True],
+                    ["shapes.Leaf.area", True, False], ["shapes.cached", False, True], ["shapes.main", False, True],
+                    ["test_shapes.check", False, True], ["tests.helpers.make", False, True]]

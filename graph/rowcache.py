@@ -83,7 +83,7 @@ def extend_rows(previous: Path, gen_path: Path, removed: list[str], node_tables:
         oldest = order[0]
         mostly_dead = live[oldest] * 2 < len(segments[oldest])
         merge = order if mostly_dead else order[1:]
-        _merge_segments(directory, segments, owner, merge, _segment_name(gen_path, len(segments) + 1))
+        _merge_segments(directory, segments, owner, merge, f"{gen_path.name}.merged")
     _write_manifest(directory, segments, owner)
     return True
 

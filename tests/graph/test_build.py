@@ -178,6 +178,34 @@ def make_medium_project(root: Path, modules: int = 160) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_killed_incremental_runs_leave_the_previous_graph_intact(tmp_path: Path) -> None:
+    """An incremental run patches a copy of the current database: killed at any point, the
+    published graph is the previous one or the complete new one."""
+    root = tmp_path / "proj"
+    make_medium_project(root)
+    db_dir = tmp_path / "db"
+    index(root, db_dir)
+    previous = dump(db_dir)
+    published = 0
+    for i, delay in enumerate((0.3, 0.8, 1.3, 1.9, 2.6, 3.5)):
+        (root / "pkg" / "m3.py").write_text(f"from pkg.m2 import f{i} as g\n\ndef changed_{i}(x):\n    return g(x)\n")
+        proc = subprocess.Popen([sys.executable, "-m", "astrepo.cli.app", "index", str(root), "--db", str(db_dir),
+                                 "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        now = dump(db_dir)
+        if now != previous:
+            assert now == dump_of_full_rebuild(root, tmp_path / f"reference{i}"), f"partial graph after SIGKILL at {delay}s"
+            published += 1
+        previous = now
+    # What the killed runs left behind does not spoil the next one.
+    summary = index(root, db_dir)
+    assert not summary.full
+    assert dump(db_dir) == dump_of_full_rebuild(root, tmp_path / "reference")
+
+
 def test_killed_runs_leave_the_previous_graph_intact(tmp_path: Path) -> None:
     root = tmp_path / "proj"
     make_medium_project(root)

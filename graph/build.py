@@ -228,8 +228,9 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
 def republish_current(layout: Layout, store: GraphStore) -> dict[str, int] | None:
     """Publish a new generation holding the current one's rows plus every ingested run's.
 
-    What an index run with no changed files would load, made anew (the
-    runtime rows changed, and Kuzu tables are never patched in place). The
+    What an index run with no changed files would load, made anew with a
+    full load (the runtime rows changed; a delta as in incremental runs would
+    do too, but re-deriving the project costs more than the load). The
     caller holds the writer lock. Returns the runtime counts, or None when
     there is no usable current generation (run ``astrepo index`` first).
     """

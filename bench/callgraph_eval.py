@@ -16,8 +16,9 @@ the same run. Edges are (caller, callee) pairs; precision = |found and
 expected| / |found|, recall = |found and expected| / |expected|, summed over
 the cases of a category (micro average) and over all cases.
 
-A case may also hold ``known_misses.json`` (``{"why": ..., "missing": [[caller, callee], ...]}``):
-expected edges astrepo is known not to find yet. They still count against recall (the scores
+A case may also hold ``known_misses.json`` (``{"why": ..., "missing": [[caller, callee], ...],
+"unexpected": [...]}``): expected edges astrepo is known not to find yet (and, rarely, edges it is
+known to report wrongly). They still count against recall (the scores
 stay honest); the report lists them apart, as expected failures, and says when one is found
 after all (the file should then shrink) or when astrepo misses an edge nobody wrote down.
 
@@ -88,13 +89,15 @@ def pycg_broken(python: str) -> str:
     return (proc.stderr.strip().splitlines() or ["exit status %d" % proc.returncode])[-1] if proc.returncode else ""
 
 
-def known_misses(case: Path) -> tuple[Edges, str]:
-    """The edges astrepo is known to miss in a case (its ``known_misses.json``) and why."""
+def known_misses(case: Path) -> tuple[Edges, Edges, str]:
+    """The edges astrepo is known to miss in a case and those it is known to report wrongly
+    (its ``known_misses.json``), and why."""
     path = case / "known_misses.json"
     if not path.exists():
-        return set(), ""
+        return set(), set(), ""
     data = json.loads(path.read_text())
-    return {(a, b) for a, b in data.get("missing", [])}, data.get("why", "")
+    return ({(a, b) for a, b in data.get("missing", [])}, {(a, b) for a, b in data.get("unexpected", [])},
+            data.get("why", ""))
 
 
 def score(found: Edges, expected: Edges) -> tuple[int, int, int]:
@@ -124,11 +127,12 @@ def evaluate(cases: list[tuple[str, Path]], tools: dict[str, object], jobs: int)
             tp, fp, fn = score(found, expected)
             row[tool] = {"tp": tp, "fp": fp, "fn": fn, "error": error,
                          "missing": sorted(expected - found), "unexpected": sorted(found - expected)}
-        known, why = known_misses(case)
-        if known and "astrepo" in row:
+        known, wrong, why = known_misses(case)
+        if (known or wrong) and "astrepo" in row:
             missing = set(map(tuple, row["astrepo"]["missing"]))
-            row["astrepo"]["known_missing"] = sorted(known & missing)
-            row["astrepo"]["known_found"] = sorted(known - missing)
+            unexpected = set(map(tuple, row["astrepo"]["unexpected"]))
+            row["astrepo"]["known_missing"] = sorted(known & missing) + sorted(wrong & unexpected)
+            row["astrepo"]["known_found"] = sorted(known - missing) + sorted(wrong - unexpected)
             row["astrepo"]["known_why"] = why
         return category, case.name, row
 
@@ -316,6 +320,8 @@ def known_summary(report: dict) -> dict:
         for key in ("known_missing", "known_found"):
             out[key] += [f"{where}: {a} -> {b}" for a, b in r.get(key, [])]
         out["unlisted_missing"] += [f"{where}: {a} -> {b}" for a, b in r["missing"] if (a, b) not in known]
+        out["unlisted_missing"] += [f"{where}: {a} -> {b} (unexpected)" for a, b in r["unexpected"]
+                                    if (a, b) not in known]
     return out
 
 
@@ -342,7 +348,7 @@ def print_details(report: dict, tools: list[str]) -> None:
                 for a, b in r["missing"]:
                     print(f"  missing     {a} -> {b}{'  (known)' if (a, b) in known else ''}")
                 for a, b in r["unexpected"]:
-                    print(f"  unexpected  {a} -> {b}")
+                    print(f"  unexpected  {a} -> {b}{'  (known)' if (a, b) in known else ''}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ identical plain and traced; the script exits 4 when they are not. The project is
 the graph in a child process whose time and peak RSS are reported (``--no-ingest`` skips both).
 
 more-itertools 11.2.1 has one test measuring, with ``tracemalloc``, the memory retained over
-10,000 calls (limit 256 KiB): the recorder's events not yet flushed (at most ~5-10 ms of them)
+10,000 calls (limit 256 KiB): the recorder's events not yet flushed (about `BATCH_ITEMS` of them)
 are allocations it sees, so traced it passes or fails by a few KiB from run to run.
 """
 

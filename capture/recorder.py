@@ -14,8 +14,9 @@ tuple comes from the free list and goes back at once. Everything else
 ``(type name, truncated repr, len)`` or an immutable scalar, computed at once
 (never a live reference).
 
-Writer. A daemon thread wakes every ``flush_interval`` (every ``busy_interval``,
-5 ms, while events come in, so buffers hold a few ms of events), converts
+Writer. A daemon thread wakes every ``flush_interval`` (100 ms) or, while events
+come in, as soon as the buffers should hold about `BATCH_ITEMS` at the rate of the
+last flush (at least ``busy_interval``, 5 ms, apart: `Recorder.next_interval`), converts
 each thread's buffer in place (``array.fromlist(buf)``, in C without
 releasing the GIL, so the owner cannot append meanwhile; then ``del
 buf[:n]``: the owner only appends at the end) and takes its side list, and
@@ -80,6 +81,13 @@ READABLE_FORMATS = (2, 3)
 SAMPLE_FIRST = 32
 SAMPLE_EVERY = 1024
 
+#: Items the writer lets a thread's buffer collect before it comes back (`Recorder.next_interval`):
+#: a few hundred KB of list slots and timestamps, whatever the event rate (5 ms of events at 3M
+#: items/s, where the writer used to come back every 5 ms whatever the rate). On more-itertools'
+#: suite (balanced with statistics, 3 interleaved runs at load 10) 64K items and a fixed 5 ms came
+#: out within noise (1.19x and 1.21x CPU): the writer's own cost per wake is 1-15 us.
+BATCH_ITEMS = 1 << 14
+
 #: Default cap of a value preview's repr, in characters.
 DEFAULT_REPR_LIMIT = 200
 
@@ -143,13 +151,14 @@ class Recorder:
 
     def __init__(self, directory: str, run_id: str, flush_interval: float = 0.1,
                  repr_limit: int = DEFAULT_REPR_LIMIT, max_pending_items: int = 4_000_000,
-                 busy_interval: float = 0.005) -> None:
+                 busy_interval: float = 0.005, batch_items: int = BATCH_ITEMS) -> None:
         self.directory = directory
         self.run_id = run_id
         self.flush_interval = flush_interval
         self.repr_limit = repr_limit
         self.max_pending_items = max_pending_items
-        self.busy_interval = busy_interval  #: seconds between flushes while events come in
+        self.busy_interval = busy_interval  #: least seconds between flushes (while events pour in)
+        self.batch_items = batch_items  #: items a batch should hold (`next_interval`)
         #: registration number -> (buffer, thread ident, thread name, thread); idents are reused, numbers not
         self.buffers: dict[int, tuple[Buffer, int, str, object]] = {}
         self._thread_no = itertools.count()
@@ -256,7 +265,9 @@ class Recorder:
         self._wake.set()
         try:
             self.flush()
-            self._write_record(("S", dict(self.stats, end_ns=time.time_ns())))
+            # cpu_ns: this process's CPU time so far (a forked child's starts at the fork), summed
+            # over the run's processes by the reader: the planner's baseline, steadier than wall time.
+            self._write_record(("S", dict(self.stats, end_ns=time.time_ns(), cpu_ns=time.process_time_ns())))
             os.close(self._fd)
         except Exception:  # noqa: BLE001
             self.stats["errors"] += 1
@@ -292,6 +303,7 @@ class Recorder:
     def _run_writer(self) -> None:
         _block_async_signals()
         interval = self.flush_interval
+        last = time.perf_counter()
         while not self._stop:
             self._wake.wait(interval)
             self._wake.clear()
@@ -300,9 +312,17 @@ class Recorder:
             except Exception:  # noqa: BLE001
                 self.stats["errors"] += 1
                 taken = 0
-            # While the program produces events, come back every 5 ms, so buffers (memory the
-            # program can see, e.g. with tracemalloc) hold a few ms of events, not 100.
-            interval = self.busy_interval if taken else self.flush_interval
+            now = time.perf_counter()
+            interval = self.next_interval(taken, now - last)
+            last = now
+
+    def next_interval(self, taken: int, elapsed: float) -> float:
+        """Seconds until the next flush, after one that moved ``taken`` items ``elapsed`` s after
+        the one before: the time the program takes, at that rate, to append `batch_items` items,
+        between `busy_interval` and `flush_interval`."""
+        if taken <= 0 or elapsed <= 0:
+            return self.flush_interval
+        return min(self.flush_interval, max(self.busy_interval, self.batch_items * elapsed / taken))
 
     def flush(self) -> int:
         """Move every thread's events to the segment file; returns how many items moved."""

@@ -166,7 +166,8 @@ def test_code_run_by_the_collector_keeps_frames_and_side_items_paired(tmp_path: 
     proc = subprocess.run([sys.executable, "-c", RUNNER, str(out), "1", str(prog)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    events, _ = read_run(str(out))
+    events, summary = read_run(str(out))
+    assert summary.stats["cpu_ns"] > 0  # the process's CPU time, measured at exit (the planner's baseline)
     left = [e for e in events if e.kind == "exception"]
     caught = [e for e in events if e.kind == "caught"]
     assert Counter((e.name, e.data["exc_type"], e.data["raised_here"], e.line) for e in left) == {
@@ -197,3 +198,13 @@ def test_a_side_item_of_the_wrong_shape_decodes_to_empty_fields(tmp_path: Path) 
     events, _ = read_run(str(tmp_path / "run"))
     assert [(e.kind, e.line, e.data["exc_type"]) for e in events] == [("exception", 3, ""),
                                                                     ("exception", 7, "ValueError")]
+
+
+def test_writer_comes_back_when_the_buffers_should_hold_a_batch(tmp_path: Path) -> None:
+    from astrepo.capture import recorder
+
+    rec = recorder.Recorder(str(tmp_path), "run", flush_interval=0.1, busy_interval=0.005, batch_items=16384)
+    assert rec.next_interval(0, 0.1) == 0.1  # nothing came in: the slow pace
+    assert rec.next_interval(16384, 0.02) == pytest.approx(0.02)  # a batch's worth in 20 ms: again in 20 ms
+    assert rec.next_interval(1000, 0.1) == 0.1  # a trickle: no sooner than the slow pace
+    assert rec.next_interval(10 * 16384, 0.05) == 0.005  # a flood: no more often than every 5 ms

@@ -114,6 +114,15 @@ class GraphStore:
             db.execute(statement)
         return Generation(number, path, db)
 
+    def empty(self, gen: Generation) -> None:
+        """Replace the generation's database by an empty one with the schema (nothing published changes)."""
+        gen.db.close()
+        for name in (DB_FILE, DB_FILE + ".wal"):
+            (gen.path / name).unlink(missing_ok=True)
+        gen.db = GraphDB(str(gen.path / DB_FILE))
+        for statement in ddl_statements():
+            gen.db.execute(statement)
+
     def publish(self, gen: Generation, state: Any) -> None:
         """Close the generation, write its state and make it the current one atomically."""
         gen.db.close()

@@ -185,7 +185,7 @@ def profile(frame, event, arg):
 def save():
     def name(code):
         return [os.path.relpath(os.path.abspath(code.co_filename), import_root), code.co_firstlineno,
-                code.co_name, code.co_qualname]
+                code.co_name, code.co_qualname, bool(code.co_flags & GENERATOR)]
     json.dump([[name(a), name(b)] for a, b in edges], open(out, "w"))
 
 import pytest
@@ -203,7 +203,7 @@ sys.exit(0 if status in (0, 1) else status)
 
 def code_name(raw: list, lambdas: dict[tuple[str, int], str]) -> str:
     """PyCG's name of a code object recorded as [file, first line, co_name, co_qualname]."""
-    rel, line, co_name, qualname = raw
+    rel, line, co_name, qualname = raw[:4]
     module = module_name(Path(rel))
     if co_name == "<module>":
         return module
@@ -213,8 +213,9 @@ def code_name(raw: list, lambdas: dict[tuple[str, int], str]) -> str:
 
 
 def observe(src: Path, test_args: list[str], path: str, import_root: Path, files: list[Path],
-            lambdas: dict[tuple[str, int], str], timeout: int) -> tuple[Edges, float, str]:
-    """Edges the test suite makes (between package functions), seconds, pytest's last line."""
+            lambdas: dict[tuple[str, int], str], timeout: int) -> tuple[Edges, Edges, float, str]:
+    """Edges the test suite makes (between package functions), those of them whose callee is a
+    generator (credited to its first resumer), seconds, pytest's last line."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASTREPO_")}
     env["PYTHONHASHSEED"] = "0"
     if path:
@@ -231,7 +232,9 @@ def observe(src: Path, test_args: list[str], path: str, import_root: Path, files
             raise RuntimeError(f"the recorded test run failed: {proc.stderr.strip()[-600:]}")
         raw = json.loads(out.read_text())
     tail = (proc.stdout.strip().splitlines() or [""])[-1]
-    return {(code_name(a, lambdas), code_name(b, lambdas)) for a, b in raw}, seconds, tail
+    edges = {(code_name(a, lambdas), code_name(b, lambdas)) for a, b in raw}
+    generators = {(code_name(a, lambdas), code_name(b, lambdas)) for a, b in raw if b[4]}
+    return edges, generators, seconds, tail
 
 
 # -- the static tools -----------------------------------------------------------------------
@@ -325,8 +328,10 @@ def evaluate(project: Project, args: argparse.Namespace, rng: random.Random) -> 
             shutil.copy2(import_root / rel, static / rel)
         defined, lambdas = definitions(static, files)
         modules = {module_name(f) for f in files}
-        observed_all, test_s, tail = observe(src, test_args, path, import_root, files, lambdas, args.timeout)
+        observed_all, generators, test_s, tail = observe(src, test_args, path, import_root, files, lambdas,
+                                                         args.timeout)
         observed = internal(observed_all, defined, modules)
+        plain = observed - generators
         runs = {"astrepo": run_astrepo(static, work, args.tool_timeout)}
         if args.pycg_python:
             runs["pycg"] = run_pycg(args.pycg_python, static, files, work, args.tool_timeout)
@@ -334,7 +339,12 @@ def evaluate(project: Project, args: argparse.Namespace, rng: random.Random) -> 
         row = {"package": f"{name} {version}", "files": len(files),
                "lines": sum(len((static / f).read_bytes().splitlines()) for f in files),
                "definitions": len(defined), "tests": tail, "test_run_s": round(test_s, 1),
-               "observed_unnamed": len(observed_all - observed), **compare(observed, found, rng, args.sample)}
+               "observed_unnamed": len(observed_all - observed), "observed_generator": len(observed & generators),
+               **compare(observed, found, rng, args.sample)}
+        for tool, edges in found.items():  # recall without the edges to generators (see the docstring)
+            row["tools"][tool]["recall_no_generators"] = round(len(edges & plain) / len(plain), 3) if plain else None
+            row["tools"][tool]["observed_found_no_generators"] = len(edges & plain)
+        row["observed_no_generators"] = len(plain)
         for tool, run in runs.items():
             row["tools"][tool].update(wall_s=round(run.wall_s, 2), cpu_s=round(run.cpu_s, 2), error=run.error,
                                       all_edges=len(edges_of(run.graph)))
@@ -342,26 +352,32 @@ def evaluate(project: Project, args: argparse.Namespace, rng: random.Random) -> 
 
 
 def print_rows(rows: list[dict]) -> None:
+    """One line per package and tool columns: recall of the observed edges (and without the edges
+    to generators), internal edges found, edges no other tool has, CPU seconds; then the packages
+    every tool finished, summed."""
     tools = list(rows[0]["tools"]) if rows else []
-    head = f"{'package':<24}{'observed':>9}"
+    head = f"{'package':<24}{'observed':>9}{'no gen':>7}"
     for tool in tools:
-        head += f"  {tool + ' R':>10}{'edges':>7}{'only':>6}{'cpu s':>7}"
+        head += f"  {tool + ' R':>10}{'R no gen':>9}{'edges':>7}{'only':>6}{'cpu s':>7}"
     print(head)
-    for row in rows:
-        line = f"{row['package']:<24}{row['observed']:>9}"
+    done = [r for r in rows if not any(t["error"] for t in r["tools"].values())]
+    total = {"package": f"all {len(done)} both ran" if len(tools) > 1 else "all",
+             "observed": sum(r["observed"] for r in done),
+             "observed_no_generators": sum(r.get("observed_no_generators", 0) for r in done), "tools": {}}
+    for tool in tools:
+        hit = sum(r["tools"][tool]["observed_found"] for r in done)
+        hit_plain = sum(r["tools"][tool].get("observed_found_no_generators", 0) for r in done)
+        total["tools"][tool] = {
+            "error": "", "recall": hit / total["observed"] if total["observed"] else 0.0,
+            "recall_no_generators": hit_plain / total["observed_no_generators"] if total["observed_no_generators"] else 0.0,
+            **{key: sum(r["tools"][tool][key] for r in done) for key in ("edges", "only_this_tool", "cpu_s")}}
+    for row in rows + ([total] if len(rows) > 1 else []):
+        line = f"{row['package']:<24}{row['observed']:>9}{row.get('observed_no_generators', 0):>7}"
         for tool in tools:
             t = row["tools"][tool]
             recall = "error" if t["error"] else f"{t['recall']:.3f}"
-            line += f"  {recall:>10}{t['edges']:>7}{t['only_this_tool']:>6}{t['cpu_s']:>7.1f}"
-        print(line)
-    if len(rows) > 1:
-        line = f"{'all':<24}{sum(r['observed'] for r in rows):>9}"
-        for tool in tools:
-            hit = sum(r["tools"][tool]["observed_found"] for r in rows)
-            total = sum(r["observed"] for r in rows)
-            line += (f"  {hit / total if total else 0:>10.3f}{sum(r['tools'][tool]['edges'] for r in rows):>7}"
-                     f"{sum(r['tools'][tool]['only_this_tool'] for r in rows):>6}"
-                     f"{sum(r['tools'][tool]['cpu_s'] for r in rows):>7.1f}")
+            plain = "" if t["error"] or t.get("recall_no_generators") is None else f"{t['recall_no_generators']:.3f}"
+            line += f"  {recall:>10}{plain:>9}{t['edges']:>7}{t['only_this_tool']:>6}{t['cpu_s']:>7.1f}"
         print(line)
     for row in rows:
         for tool, t in row["tools"].items():

@@ -226,6 +226,20 @@ def test_killed_incremental_runs_leave_the_previous_graph_intact(tmp_path: Path)
     assert dump(db_dir) == dump_of_full_rebuild(root, tmp_path / "reference")
 
 
+def holds_lock(pid: int, lock: Path, timeout: float = 60.0) -> None:
+    """Wait until process ``pid`` has the writer lock file open (Linux: /proc/PID/fd)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            fds = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            fds = []
+        if str(lock.resolve()) in fds:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} never opened {lock}")
+
+
 def test_killed_runs_leave_the_previous_graph_intact(tmp_path: Path) -> None:
     root = tmp_path / "proj"
     make_medium_project(root)
@@ -254,7 +268,10 @@ def test_killed_runs_leave_the_previous_graph_intact(tmp_path: Path) -> None:
     # Ctrl-C: exit 130 with one line and no traceback, graph old or new.
     proc = subprocess.Popen([sys.executable, "-m", "astrepo.cli.app", "index", str(root), "--db", str(db_dir),
                              "--rebuild"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.8)
+    # Interrupt the indexing, not the interpreter's own start-up (no Python code of ours runs
+    # there; on a loaded machine it can take more than a second): wait until the run holds the lock.
+    holds_lock(proc.pid, Layout(db_dir).lock_path)
+    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     if proc.returncode != 0:

@@ -18,8 +18,9 @@ into rows of the tables declared in ``graph/schema.py`` (``RUNTIME_*``):
   pairs seen on the recorded call stacks.
 
 Rows are saved as Arrow IPC files under ``.astrepo/runs/<run>/`` and loaded
-into every generation the index publishes (Kuzu 0.11 must not see deletes,
-so generations are rebuilt, never patched: see graph/rowcache.py). At load
+into every generation the index publishes (a full load, or the rows that
+changed when an incremental run patches a copy of the previous generation:
+see graph/delta.py). At load
 time rows naming nodes that no longer exist are dropped and counted as
 stale, and runtime ``CALLS`` edges that static analysis also found are not
 loaded (the static edge already says it; the runtime one fills gaps).

@@ -49,6 +49,13 @@ class GraphDB:
             rows.append(result.get_next())
         return columns, rows
 
+    def arrow(self, query: str, params: dict[str, Any] | None = None) -> Any:
+        """Run one query; return its rows as a pyarrow table (columnar: no Python object per value)."""
+        try:
+            return self._conn.execute(query, params or {}).get_as_arrow()
+        except RuntimeError as err:
+            raise StoreError(f"query failed on {self.path}: {_first_line(err)}") from err
+
     def scalar(self, query: str, params: dict[str, Any] | None = None) -> Any:
         """Run a query returning one value."""
         _, rows = self.execute(query, params)

@@ -28,7 +28,8 @@ from astrepo.model import EdgeKind, NodeKind
 #: IMPLICIT_RAISE carry the enclosing scope and the line (no per-row Stmt/CallSite lookups).
 #: 8 - Function.overrides (a method reached by dispatch through a base class's method of that name).
 #: 9 - Function.implicit_entry (may run without a call: lambda, decorated, main, dunder, test), MAY_RAISE.file.
-SCHEMA_VERSION = 9
+#: 10 - reach.idx beside each generation (graph/query/reach_index.py): symbols, CALLS and INHERITS as arrays.
+SCHEMA_VERSION = 10
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,7 +124,10 @@ class GraphStore:
             gen.db.execute(statement)
 
     def publish(self, gen: Generation, state: Any) -> None:
-        """Close the generation, write its state and make it the current one atomically."""
+        """Write the generation's reach index, close it, write its state and make it the current one atomically."""
+        from astrepo.graph.query.reach_index import write_reach_index  # graph/query imports this module
+
+        write_reach_index(gen.db, gen.path)
         gen.db.close()
         state_tmp = gen.path / (STATE_FILE + ".tmp")
         with open(state_tmp, "wb") as handle:

@@ -11,7 +11,9 @@ node at a time with their label in the pattern, each query returns the
 columns its rows need (no second round trip for details), and sets of IDs are
 fetched with one hash join (`UNWIND`) when they are large. Reasons that need
 more lookups (a raise site's ``file:line``) are settled only for the rows that
-survive every filter.
+survive every filter. Names, transitive relations (with one shortest path
+each) and class hierarchies are answered from the reach index written
+beside the generation (graph/query/reach_index.py), not by recursive queries.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import builtins
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from astrepo.errors import QueryError
@@ -26,7 +29,8 @@ from astrepo.graph.db import GraphDB
 from astrepo.layout import Layout
 from astrepo.graph.query.grammar import Clause, Query, parse_query
 from astrepo.graph.query.names import PLACE, Target, resolve_name
-from astrepo.graph.query.reach import MAX_DEPTH, node_columns, reach, shortest_paths
+from astrepo.graph.query.reach import MAX_DEPTH, paths, reach
+from astrepo.graph.query.reach_index import ReachIndex
 
 __all__ = ["MAX_DEPTH", "QueryEngine", "QueryResult", "Row"]
 
@@ -102,6 +106,12 @@ class _LineWhy:
     end: str = ""  #: text after the place
 
 
+def node_columns(var: str, labels: str) -> str:
+    """The columns every row needs: id, label, name, file, line, kind (functions and externals have a kind)."""
+    kind = f"{var}.kind" if ("Function" in labels or "External" in labels) else "''"
+    return f"{var}.id, label({var}), {var}.name, {var}.file, {var}.start_line, {kind}"
+
+
 #: Node details as queries return them: (label, name, file, line, kind).
 _Details = tuple[str, str, str, int, "str | None"]
 
@@ -116,6 +126,8 @@ class QueryEngine:
         self._run_id: str | None = None
         self._scores: dict[str, float] = {}
         self._seen: dict[str, _Details] = {}  #: details of nodes queries returned during one answer
+        self._reach_index: ReachIndex | None = None  #: mapped on first use, like the database it belongs to
+        self._index_rows: dict[str, int] = {}  #: reach-index rows of the nodes `_indexed_rows` made rows of
 
     # -- plumbing ------------------------------------------------------------
     def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
@@ -123,8 +135,25 @@ class QueryEngine:
         self._log.append((cypher, params))
         return self.db.execute(cypher, params)[1]
 
+    @property
+    def index(self) -> ReachIndex:
+        """The reach index beside the open database (graph/query/reach_index.py)."""
+        if self._reach_index is None:
+            self._reach_index = ReachIndex.open(Path(self.db.path).parent)
+        return self._reach_index
+
     def _targets(self, name: str, labels: tuple[str, ...] = ("Function", "Class", "Module")) -> list[Target]:
-        return resolve_name(self._run, name, labels)
+        return resolve_name(self._run, self.index, name, labels)
+
+    def _indexed_rows(self, rows: list[int]) -> list[Row]:
+        """The answer rows of reach-index rows (their details remembered for rows made later)."""
+        seen, at = self._seen, self._index_rows
+        out = []
+        for row, (node_id, label, name, file, line, kind) in zip(rows, self.index.nodes(rows)):
+            seen[node_id] = (label, name, file, line, kind or None)
+            at[node_id] = row
+            out.append(Row(node_id, kind if label == "Function" and kind else label.lower(), name, file, line))
+        return out
 
     def _nodes(self, records: list[list[Any]]) -> dict[str, Row]:
         """Rows from records starting with `node_columns` (id, label, name, file, line, kind)."""
@@ -180,6 +209,7 @@ class QueryEngine:
         default the latest)."""
         self._log = []
         self._seen = {}
+        self._index_rows = {}
         self._scores = {}
         self._run_id = run
         query = parse_query(text) if isinstance(text, str) else text
@@ -206,13 +236,13 @@ class QueryEngine:
         if form in ("callers", "callees"):
             rows = self._callers(s.args[0]) if form == "callers" else self._callees(s.args[0])
         elif form == "transitive_callers":
-            rows = self._transitive(self._targets(s.args[0]), "CALLS", True, _CALLERS, "via")
+            rows = self._transitive(self._targets(s.args[0]), "CALLS", True, "via")
         elif form == "transitive_callees":
-            rows = self._transitive(self._targets(s.args[0]), "CALLS", False, "Function:Class:External", "via")
+            rows = self._transitive(self._targets(s.args[0]), "CALLS", False, "via")
         elif form == "methods":
             rows = self._methods(s.args[0])
         elif form == "subclasses":
-            rows = self._transitive(self._targets(s.args[0], ("Class", "External")), "INHERITS", True, "Class",
+            rows = self._transitive(self._targets(s.args[0], ("Class", "External")), "INHERITS", True,
                                     "inherits via")
         elif form == "recursive":
             rows = self._recursive()
@@ -292,27 +322,27 @@ class QueryEngine:
             rows[callee].why.append(f"called at {file}:{line}")
         return rows
 
-    def _transitive(self, targets: list[Target], rel: str, backward: bool, labels: str, verb: str,
+    def _transitive(self, targets: list[Target], rel: str, backward: bool, verb: str,
                     keep: tuple[str, ...] = ()) -> dict[str, Row]:
         """Rows reaching (``backward``) or reached from ``targets`` over ``rel``, each with one
         shortest path; only nodes with a label in ``keep`` when given."""
         ends = _CALLABLE if rel == "CALLS" and backward else _CALLERS.split(":") if rel == "CALLS" else None
-        # Tables a path steps into: towards the start (backward) only inner nodes, forward any end.
-        steps = {("CALLS", True): "Function:Class", ("CALLS", False): "Function:Class:External",
-                 ("INHERITS", True): "Class", ("INHERITS", False): "Class:External"}[(rel, backward)]
+        index = self.index
         rows: dict[str, Row] = {}
         for t in targets:
             if ends is not None and t.label not in ends:
                 continue
-            found = reach(self._run, rel, t.id, t.label, t.name, backward, labels, steps)
-            for node_id, path in shortest_paths(found, backward).items():
-                label, name, file, line, kind = found.nodes[node_id][:5]
-                if keep and label not in keep:
+            self._log.append((f"-- reach index: {rel} {'to' if backward else 'from'} $id --", {"id": t.id}))
+            found = reach(index, rel, t.row, backward)
+            made = self._indexed_rows(found.order)
+            names = {row: made_row.name for row, made_row in zip(found.order, made)}
+            names[t.row] = index.name(t.row)
+            chains = paths(found, names, backward)
+            for row_number, made_row in zip(found.order, made):
+                path = chains[row_number]
+                if keep and self._seen[made_row.id][0] not in keep:
                     continue
-                if node_id not in rows:
-                    self._seen[node_id] = (label, name, file, line, kind)
-                    rows[node_id] = self._row(node_id)
-                row = rows[node_id]
+                row = rows.setdefault(made_row.id, made_row)
                 if not row.path or len(path) < len(row.path):
                     row.path = path
                     row.why = [f"{verb} {' -> '.join(path)}"]
@@ -381,17 +411,18 @@ class QueryEngine:
         """Entry points (functions called from module-level code, ``main`` functions, tests) among the
         transitive callers: a backward search from the target is far cheaper than a forward search
         from every entry point (thousands of tests)."""
-        rows = self._transitive(self._targets(name), "CALLS", True, _CALLERS, "reaches it via", keep=("Function",))
-        from_module: dict[str, str] = {}
-        if rows:
-            for fid, module in self._run("MATCH (m:Module)-[:CALLS]->(f:Function) RETURN f.id, m.name ORDER BY m.name"):
-                from_module.setdefault(fid, module)
+        rows = self._transitive(self._targets(name), "CALLS", True, "reaches it via", keep=("Function",))
+        index = self.index
+        modules = index.table("Module")
         entries: dict[str, Row] = {}
         for node_id, row in rows.items():
             short = row.name.rsplit(".", 1)[-1]
             base = row.file.rsplit("/", 1)[-1]
-            if node_id in from_module:
-                reason = f"called from module-level code of {from_module[node_id]}"
+            # Callers come by (name, ID): the first module among them has the smallest name.
+            module = next((c for c in index.neighbours("CALLS", "in", self._index_rows[node_id])
+                           if modules.first <= c < modules.first + modules.size), None)
+            if module is not None:
+                reason = f"called from module-level code of {index.name(module)}"
             elif short == "main":
                 reason = "a main function"
             elif short.startswith("test") and (base.startswith("test") or base.endswith("_test.py")):
@@ -484,26 +515,26 @@ class QueryEngine:
 
     def _hierarchy(self, name: str, direction: str) -> list[tuple[str, str]]:
         """(name, label) of the classes below (``down``) or above (``up``) the classes or externals
-        named ``name``, resolved as `resolve_name` does, in one query (a scan of both tables)."""
+        named ``name`` (an exact name, or else a dotted suffix of one), from the reach index."""
+        index = self.index
         if PLACE.match(name):
             try:
-                targets = {t.id for t in resolve_name(self._run, name, ("Class", "External"), allow_many=True)}
+                targets = [t.row for t in resolve_name(self._run, index, name, ("Class", "External"), allow_many=True)]
             except QueryError:
                 return []
-            where = "t.id IN $ids"
-            params: dict[str, Any] = {"ids": sorted(targets)}
         else:
-            where = "t.name = $name OR ends_with(t.name, $suffix)"
-            params = {"name": name, "suffix": "." + name}
-        step = (f"(n:Class)-[:INHERITS*1..{MAX_DEPTH}]->(t)" if direction == "down"
-                else f"(t)-[:INHERITS*1..{MAX_DEPTH}]->(n:Class:External)")
-        records = self._run(f"MATCH (t:Class:External) WHERE {where} OPTIONAL MATCH {step} "
-                            "RETURN DISTINCT t.id, label(t), t.name, n.name, label(n)", params)
+            targets = [row for label in ("Class", "External") for found in index.find_names(name, label)
+                       for row in found]
         # An exact name wins over a dotted suffix, a project class over an external.
-        exact = {r[0] for r in records if r[2] == name}
-        project = {r[0] for r in records if r[1] == "Class"}
-        chosen = exact or project or {r[0] for r in records}
-        return sorted({(r[3], r[4]) for r in records if r[0] in chosen and r[3] is not None})
+        chosen = ([t for t in targets if index.name(t) == name] or [t for t in targets if index.label(t) == "Class"]
+                  or targets)
+        self._log.append((f"-- reach index: INHERITS {'to' if direction == 'down' else 'from'} $rows --",
+                          {"rows": sorted(index.id(t) for t in chosen)}))
+        found: set[tuple[str, str]] = set()
+        for t in chosen:
+            for row in reach(index, "INHERITS", t, direction == "down").order:
+                found.add((index.name(row), index.label(row)))
+        return sorted(found)
 
     def _raising(self, name: str, implicit: bool, where: str = "", params: dict | None = None,
                  label: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,308 @@
+"""The reach index: the call and inheritance graphs of one generation, as compact arrays beside it.
+
+Kuzu 0.11 answers "who reaches X" with a recursive query (~11 ms on Django)
+but reading the reached nodes' details or the edges to rebuild one shortest
+path per node costs tens of ms more: properties of scattered rows cost tens
+of µs each, and a join on IDs scans the table (~7 ms for Function, however
+few the IDs). So when a generation is published, `write_reach_index` reads
+the symbol tables (Function, Class, Module, External) and the symbol-level
+CALLS and INHERITS edges once and writes them to ``reach.idx`` in the
+generation's folder; questions about transitive relations, names and
+exception hierarchies then run in Python over ~45k rows (Django) opened
+with `mmap` (nothing is parsed or copied on open).
+
+Layout (little-endian, sections 8-byte aligned): ``MAGIC``, a 4-byte header
+length, a JSON header (tables, kinds, sections), then the sections. Rows are
+numbered table after table in `TABLES` order; within a table, row = base +
+Kuzu's internal offset, so a query can return ``id(n)`` (no property read)
+and look the node up here. Offsets a delta left unused are empty rows.
+
+* string columns ``id``, ``name``, ``file``: ``"\\n" + "\\n".join(values) + "\\n"``
+  plus ``uint32`` start offsets (N + 1), so a ``bytes.find`` of
+  ``"\\n" + name + "\\n"`` or ``"." + name + "\\n"`` finds names at C speed;
+* ``line`` (``int32``), ``kind`` (``uint8``, an index into the header's kinds);
+* ``rank``: each row's position in (name, id) order, for deterministic paths;
+* ``short``: the rows ordered by short name (the name's last dotted part), so
+  a name or a dotted suffix of one is found by binary search;
+* per relation (``CALLS``, ``INHERITS``): out- and in-neighbour lists as CSR
+  (``uint32`` offsets N + 1, then ``uint32`` rows), each list sorted by
+  rank and without repeats.
+
+Invariant: the index is written from the generation's own database after
+its last write, so it holds exactly its CALLS and INHERITS edges between
+symbol tables (tests/graph/test_query_reach.py checks this after an
+incremental run). A generation without the file is not current (schema 10).
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import struct
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from astrepo.errors import StoreError
+from astrepo.graph.db import GraphDB
+
+FILE = "reach.idx"
+MAGIC = b"ASTREPO-REACH\n"
+#: History: 1 - first layout.
+FORMAT = 1
+
+#: The symbol tables, in row order.
+TABLES = ("Function", "Class", "Module", "External")
+#: Relations indexed, with the tables their edges start and end at.
+RELATIONS = {"CALLS": ("Function:Class:Module", "Function:Class:External"),
+             "INHERITS": ("Class", "Class:External")}
+
+_KIND_COLUMN = {"Function": "n.kind", "External": "n.kind"}
+
+
+def write_reach_index(db: GraphDB, folder: Path) -> None:
+    """Write ``reach.idx`` for the database ``db`` (open, every write committed) into ``folder``."""
+    import numpy as np  # index time only: the query path stays light
+
+    tables: list[tuple[str, int, int, int]] = []  #: (label, Kuzu table ID, first row, rows)
+    columns: dict[str, list] = {"id": [], "name": [], "file": [], "line": [], "kind": []}
+    kinds: list[str] = [""]
+    for label in TABLES:
+        kind = _KIND_COLUMN.get(label, "''")
+        found = db.arrow(f"MATCH (n:{label}) RETURN id(n), n.id, n.name, n.file, n.start_line, {kind}")
+        internal = found.column(0).combine_chunks()
+        table_id = internal.field("table")[0].as_py() if len(found) else -1
+        data = list(zip(internal.field("offset").to_pylist(), *(found.column(i).to_pylist() for i in range(1, 6))))
+        size = 1 + max((r[0] for r in data), default=-1)
+        first = len(columns["id"])
+        for key, blank in (("id", ""), ("name", ""), ("file", ""), ("line", 0), ("kind", 0)):
+            columns[key].extend([blank] * size)
+        for offset, node_id, name, file, line, kind_name in data:
+            row = first + offset
+            if kind_name and kind_name not in kinds:
+                kinds.append(kind_name)
+            columns["id"][row], columns["name"][row], columns["file"][row] = node_id, name or "", file or ""
+            columns["line"][row], columns["kind"][row] = int(line or 0), kinds.index(kind_name) if kind_name else 0
+        tables.append((label, table_id, first, size))
+    count = len(columns["id"])
+    if count >= 1 << 32:  # pragma: no cover - far beyond any project
+        raise StoreError(f"too many symbols for the reach index in {folder}")
+    order = sorted(range(count), key=lambda r: (columns["name"][r], columns["id"][r]))
+    rank = np.empty(count, dtype=np.uint32)
+    rank[order] = np.arange(count, dtype=np.uint32)
+    base = {table_id: first for _, table_id, first, _ in tables}
+
+    sections: dict[str, bytes] = {}
+    for key in ("id", "name", "file"):
+        sections[f"{key}.text"], sections[f"{key}.at"] = _strings(columns[key])
+    sections["line"] = np.asarray(columns["line"], dtype=np.int32).tobytes()
+    sections["kind"] = np.asarray(columns["kind"], dtype=np.uint8).tobytes()
+    sections["rank"] = rank.tobytes()
+    short = [name.rsplit(".", 1)[-1] for name in columns["name"]]
+    sections["short"] = np.asarray(sorted(range(count), key=lambda r: (short[r], r)), dtype=np.uint32).tobytes()
+    for rel, (sources, targets) in RELATIONS.items():
+        edges = db.arrow(f"MATCH (a:{sources})-[:{rel}]->(b:{targets}) RETURN id(a), id(b)")
+        src, dst = (_rows(np, edges.column(i).combine_chunks(), base) for i in (0, 1))
+        pairs = np.unique(src.astype(np.uint64) << np.uint64(32) | dst.astype(np.uint64))
+        src, dst = (pairs >> np.uint64(32)).astype(np.uint32), (pairs & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        for direction, (a, b) in (("out", (src, dst)), ("in", (dst, src))):
+            by = np.lexsort((rank[b], a))
+            sections[f"{rel}.{direction}.at"] = np.concatenate(
+                ([0], np.cumsum(np.bincount(a, minlength=count)))).astype(np.uint32).tobytes()
+            sections[f"{rel}.{direction}"] = b[by].astype(np.uint32).tobytes()
+
+    header = {"format": FORMAT, "rows": count, "kinds": kinds, "tables": tables, "sections": {}}
+    position = 0
+    for name, blob in sections.items():
+        header["sections"][name] = [position, len(blob)]
+        position += _padded(len(blob))
+    encoded = json.dumps(header).encode()
+    start = _padded(len(MAGIC) + 4 + len(encoded))
+    tmp = folder / (FILE + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(MAGIC + struct.pack("<I", len(encoded)) + encoded)
+        handle.write(b"\0" * (start - handle.tell()))
+        for blob in sections.values():
+            handle.write(blob + b"\0" * (_padded(len(blob)) - len(blob)))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, folder / FILE)
+
+
+def _strings(values: list[str]) -> tuple[bytes, bytes]:
+    """A string column: the newline-framed text and the start of each value (N + 1 offsets)."""
+    import numpy as np
+
+    encoded = [v.encode() for v in values]
+    starts = np.cumsum([1] + [len(v) + 1 for v in encoded], dtype=np.uint64)
+    if len(encoded) and starts[-1] >= 1 << 32:  # pragma: no cover - far beyond any project
+        raise StoreError("symbol names too long for the reach index")
+    return b"\n" + b"".join(v + b"\n" for v in encoded), starts.astype(np.uint32).tobytes()
+
+
+def _rows(np, internal, base: dict[int, int]):  # type: ignore[no-untyped-def]
+    """Global rows of internal IDs (an Arrow struct column of table ID and offset)."""
+    tables, offsets = (_numbers(np, internal.field(f)) for f in ("table", "offset"))
+    firsts = np.zeros(len(tables), dtype=np.int64)
+    for table_id, first in base.items():
+        firsts[tables == table_id] = first
+    return (firsts + offsets).astype(np.uint32)
+
+
+def _numbers(np, array):  # type: ignore[no-untyped-def]
+    """An Arrow int64 array (no nulls) as numpy, without pyarrow's pandas-backed conversion."""
+    return np.frombuffer(array.buffers()[1], dtype=np.int64, count=len(array), offset=array.offset * 8)
+
+
+def _padded(size: int) -> int:
+    return (size + 7) & ~7
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A symbol table's rows in the index."""
+
+    label: str
+    table_id: int  #: Kuzu's table ID (``id(n).table``)
+    first: int
+    size: int
+
+
+class ReachIndex:
+    """The reach index of one generation, mapped read-only."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            with open(path, "rb") as handle:
+                self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as err:
+            raise StoreError(f"cannot read the reach index {path}: run `astrepo index --rebuild`") from err
+        data = self._map
+        if data[:len(MAGIC)] != MAGIC:
+            raise StoreError(f"{path} is not a reach index: run `astrepo index --rebuild`")
+        (size,) = struct.unpack_from("<I", data, len(MAGIC))
+        header = json.loads(data[len(MAGIC) + 4:len(MAGIC) + 4 + size])
+        if header.get("format") != FORMAT:
+            raise StoreError(f"{path} has another layout: run `astrepo index --rebuild`")
+        start = _padded(len(MAGIC) + 4 + size)
+        view = memoryview(data)
+        self._text: dict[str, int] = {}  #: string column -> where its text starts in the file
+        self._views: dict[str, memoryview] = {}
+        for name, (offset, length) in header["sections"].items():
+            if name.endswith(".text"):
+                self._text[name[:-5]] = start + offset
+            else:
+                self._views[name] = view[start + offset:start + offset + length].cast(
+                    {"line": "i", "kind": "B"}.get(name, "I"))
+        self.rows: int = header["rows"]
+        self.kinds: list[str] = header["kinds"]
+        self.tables = [Table(*t) for t in header["tables"]]
+        self._by_label = {t.label: t for t in self.tables}
+        self._by_table_id = {t.table_id: t for t in self.tables}
+        self.line = self._views["line"]
+        self.rank = self._views["rank"]
+        self._kind = self._views["kind"]
+        self._id_at, self._id_base = self._views["id.at"], self._text["id"]
+        self._name_at, self._name_base = self._views["name.at"], self._text["name"]
+        self._file_at, self._file_base = self._views["file.at"], self._text["file"]
+
+    @classmethod
+    def open(cls, folder: Path) -> ReachIndex:
+        """The index beside a generation (``folder`` holds its database)."""
+        return cls(folder / FILE)
+
+    # -- rows ------------------------------------------------------------------
+    def name(self, row: int) -> str:
+        at, base = self._name_at, self._name_base
+        return self._map[base + at[row]:base + at[row + 1] - 1].decode()
+
+    def id(self, row: int) -> str:
+        at, base = self._id_at, self._id_base
+        return self._map[base + at[row]:base + at[row + 1] - 1].decode()
+
+    def file(self, row: int) -> str:
+        at, base = self._file_at, self._file_base
+        return self._map[base + at[row]:base + at[row + 1] - 1].decode()
+
+    def nodes(self, rows: list[int]) -> list[tuple[str, str, str, str, int, str]]:
+        """(ID, label, name, file, line, kind) of each row, in one pass."""
+        data, kinds, kind, line = self._map, self.kinds, self._kind, self.line
+        id_at, id_base, name_at, name_base = self._id_at, self._id_base, self._name_at, self._name_base
+        file_at, file_base = self._file_at, self._file_base
+        bounds = [(t.first + t.size, t.label) for t in self.tables]
+        out = []
+        for row in rows:
+            label = next(name for end, name in bounds if row < end)
+            out.append((data[id_base + id_at[row]:id_base + id_at[row + 1] - 1].decode(), label,
+                        data[name_base + name_at[row]:name_base + name_at[row + 1] - 1].decode(),
+                        data[file_base + file_at[row]:file_base + file_at[row + 1] - 1].decode(),
+                        line[row], kinds[kind[row]]))
+        return out
+
+    def kind(self, row: int) -> str:
+        return self.kinds[self._kind[row]]
+
+    def label(self, row: int) -> str:
+        for table in self.tables:
+            if row < table.first + table.size:
+                return table.label
+        raise IndexError(row)
+
+    def table(self, label: str) -> Table:
+        return self._by_label[label]
+
+    def row_of(self, internal: dict[str, int]) -> int:
+        """The row of a node given as Kuzu returns ``id(n)``."""
+        return self._by_table_id[internal["table"]].first + internal["offset"]
+
+    def find_id(self, node_id: str, label: str) -> int | None:
+        """The row of a node ID in one table (None when absent)."""
+        found = self._find("id", label, b"\n" + node_id.encode() + b"\n", exact=True)
+        return found[0] if found else None
+
+    def find_names(self, text: str, label: str) -> tuple[list[int], list[int]]:
+        """Rows of ``label`` named exactly ``text``, and those whose name ends with ``.text``
+        (both end with the same short name: a binary search over the rows ordered by it)."""
+        table = self._by_label[label]
+        order, short = self._views["short"], text.rsplit(".", 1)[-1]
+        key = self._short_name
+        exact: list[int] = []
+        suffix: list[int] = []
+        for row in order[bisect_left(order, short, key=key):bisect_right(order, short, key=key)]:
+            if table.first <= row < table.first + table.size:
+                name = self.name(row)
+                if name == text:
+                    exact.append(row)
+                elif name.endswith("." + text):
+                    suffix.append(row)
+        return sorted(exact), sorted(suffix)
+
+    def _short_name(self, row: int) -> str:
+        return self.name(row).rsplit(".", 1)[-1]
+
+    def _find(self, column: str, label: str, key: bytes, exact: bool) -> list[int]:
+        """Rows of ``label`` whose ``column`` text holds ``key`` (framed by newlines when ``exact``)."""
+        table = self._by_label[label]
+        at, base, data = self._views[column + ".at"], self._text[column], self._map
+        begin, end = base + at[table.first] - 1, base + at[table.first + table.size]
+        rows = []
+        position = data.find(key, begin, end)
+        while position >= 0:
+            rows.append(bisect_left(at, position - base + 1) if exact else bisect_right(at, position - base) - 1)
+            position = data.find(key, position + 1, end)
+        return rows
+
+    # -- edges -----------------------------------------------------------------
+    def neighbours(self, rel: str, direction: str, row: int) -> memoryview:
+        """Rows with a ``rel`` edge from ``row`` (``out``) or to it (``in``), by rank."""
+        at = self._views[f"{rel}.{direction}.at"]
+        return self._views[f"{rel}.{direction}"][at[row]:at[row + 1]]
+
+    def edges(self, rel: str) -> Iterator[tuple[int, int]]:
+        """Every (from row, to row) pair of ``rel`` (for tests and checks)."""
+        at, targets = self._views[f"{rel}.out.at"], self._views[f"{rel}.out"]
+        for row in range(self.rows):
+            for target in targets[at[row]:at[row + 1]]:
+                yield row, target

@@ -32,8 +32,9 @@ from astrepo.analyzers.statements import index_statements
 #: Bump when an analyzer changes what it produces (cached analyses of an older
 #: version are recomputed). History: 1 - CFG, data flow, exceptions, metrics; 2 - handlers that
 #: re-raise guard nothing; 3 - slices raise no lookup error, subscript stores no KeyError; 4 - statements
-#: found in files that start with blank lines.
-ANALYSIS_VERSION = 4
+#: found in files that start with blank lines; 5 - none (the cache holding analyses with their facts
+#: pickles the facts in a new form, `FileFacts.__getstate__`).
+ANALYSIS_VERSION = 5
 
 #: Table name -> record type.
 RECORD_TYPES: dict[str, type] = {

@@ -107,9 +107,10 @@ class _LineWhy:
 
 
 def node_columns(var: str, labels: str) -> str:
-    """The columns every row needs: id, label, name, file, line, kind (functions and externals have a kind)."""
-    kind = f"{var}.kind" if ("Function" in labels or "External" in labels) else "''"
-    return f"{var}.id, label({var}), {var}.name, {var}.file, {var}.start_line, {kind}"
+    """The column standing for a node's details (`_run_nodes` turns it into id, label, name, file,
+    line, kind from the reach index): its internal ID, which Kuzu returns without reading the
+    node's row (properties of scattered rows cost tens of µs each)."""
+    return f"id({var})"
 
 
 #: Node details as queries return them: (label, name, file, line, kind).
@@ -141,6 +142,15 @@ class QueryEngine:
         if self._reach_index is None:
             self._reach_index = ReachIndex.open(Path(self.db.path).parent)
         return self._reach_index
+
+    def _run_nodes(self, cypher: str, params: dict[str, Any] | None = None, at: int = 0) -> list[list[Any]]:
+        """`_run`, with the `node_columns` column at ``at`` expanded to (id, label, name, file, line, kind)."""
+        records = self._run(cypher, params)
+        if not records:
+            return records
+        index = self.index
+        details = index.nodes([index.row_of(r[at]) for r in records])
+        return [[*r[:at], *d, *r[at + 1:]] for r, d in zip(records, details)]
 
     def _targets(self, name: str, labels: tuple[str, ...] = ("Function", "Class", "Module")) -> list[Target]:
         return resolve_name(self._run, self.index, name, labels)
@@ -199,8 +209,10 @@ class QueryEngine:
         ids = sorted(set(ids))
         unknown = [i for i in ids if i not in self._seen]
         if unknown:
-            for node_id, rec in self._by_id(unknown, labels, lambda label: node_columns("n", label)).items():
-                self._seen[node_id] = (rec[1], rec[2], rec[3] or "", int(rec[4] or 0), rec[5])
+            found = self._by_id(unknown, labels, lambda label: node_columns("n", label))
+            index = self.index
+            for node_id, rec in zip(found, index.nodes([index.row_of(r[0]) for r in found.values()])):
+                self._seen[node_id] = (rec[1], rec[2], rec[3], rec[4], rec[5] or None)
         return {i: self._row(i) for i in ids if i in self._seen and self._seen[i][0] in labels}
 
     # -- entry point -----------------------------------------------------------
@@ -272,8 +284,8 @@ class QueryEngine:
             return _narrow(self._lookup(allowed.keys(), (label,)), allowed, self._scores), narrowing
         cols = node_columns("n", label)
         if prefix is None:
-            return self._nodes(self._run(f"MATCH (n:{label}) RETURN {cols}")), None
-        return self._nodes(self._run(
+            return self._nodes(self._run_nodes(f"MATCH (n:{label}) RETURN {cols}")), None
+        return self._nodes(self._run_nodes(
             f"MATCH (n:{label}) WHERE starts_with(n.file, $p) OR n.name = $p OR starts_with(n.name, $dotted) "
             f"RETURN {cols}", {"p": prefix, "dotted": prefix + "."})), None
 
@@ -287,7 +299,7 @@ class QueryEngine:
             sites += [(c, f or "", int(n or 0), t.name) for c, f, n in self._run(
                 f"MATCH (s:CallSite)-[:CALLS]->(t:{t.label}) WHERE t.id = $id RETURN s.caller, s.file, s.start_line",
                 {"id": t.id})]
-            self._seed(self._run(f"MATCH (n:{_CALLERS})-[:CALLS]->(t:{t.label}) WHERE t.id = $id "
+            self._seed(self._run_nodes(f"MATCH (n:{_CALLERS})-[:CALLS]->(t:{t.label}) WHERE t.id = $id "
                                   f"RETURN {node_columns('n', _CALLERS)}", {"id": t.id}))
         return sorted(sites, key=lambda s: (s[1], s[2], s[0]))
 
@@ -299,7 +311,7 @@ class QueryEngine:
                 continue
             # Walk from the caller's function-level edges to each callee's call sites: filtering all
             # call sites on `caller` would scan the largest table.
-            records = self._run(
+            records = self._run_nodes(
                 f"MATCH (f:{t.label})-[e1:CALLS]->(n:Function:Class:External)<-[e2:CALLS]-(s:CallSite) "
                 "WHERE f.id = $id AND s.caller = $id HINT (((f JOIN e1) JOIN n) JOIN e2) JOIN s "
                 f"RETURN {node_columns('n', 'Function:Class:External')}, s.file, s.start_line", {"id": t.id})
@@ -351,7 +363,7 @@ class QueryEngine:
     def _methods(self, name: str) -> dict[str, Row]:
         rows: dict[str, Row] = {}
         for c in self._targets(name, ("Class",)):
-            for node_id, row in self._nodes(self._run(
+            for node_id, row in self._nodes(self._run_nodes(
                     f"MATCH (c:Class)-[:DEFINES]->(n:Function) WHERE c.id = $id RETURN {node_columns('n', 'Function')}",
                     {"id": c.id})).items():
                 row.why.append(f"defined in {c.name}")
@@ -359,7 +371,7 @@ class QueryEngine:
         return rows
 
     def _recursive(self) -> dict[str, Row]:
-        records = self._run(f"MATCH (n:Function) WHERE n.recursion <> '' "
+        records = self._run_nodes(f"MATCH (n:Function) WHERE n.recursion <> '' "
                             f"RETURN {node_columns('n', 'Function')}, n.recursion")
         rows = self._nodes(records)
         for rec in records:
@@ -368,43 +380,43 @@ class QueryEngine:
 
     def _unused(self) -> dict[str, Row]:
         # Overrides are reached through the base class (dynamic dispatch): not unused (the index marks them).
-        # Columns are read row by row from scattered rows: only those needed (the label is known).
-        records = [[i, "Function", name, file, line, kind, scope] for i, name, file, line, kind, scope in self._run(
-            f"MATCH (n:Function) WHERE {_UNUSED_WHERE} RETURN n.id, n.name, n.file, n.start_line, n.kind, n.scope")]
-        rows = self._nodes(records)
-        for node_id in self._exported([(r[0], r[5], r[6], r[2].rsplit(".", 1)[-1]) for r in records]):
-            rows.pop(node_id, None)
-        for row in rows.values():
-            row.why.append("no call to it in the project (not a test, entry point, override, dunder, decorated "
-                           "or exported function)")
+        # Only internal IDs are read from Kuzu (no scattered rows); details and scopes come from the reach index.
+        index = self.index
+        found = [index.row_of(r[0]) for r in self._run(f"MATCH (n:Function) WHERE {_UNUSED_WHERE} RETURN id(n)")]
+        exported = self._exported(found)
+        rows: dict[str, Row] = {}
+        for row_number, row in zip(found, self._indexed_rows(found)):
+            if row_number not in exported:
+                row.why.append("no call to it in the project (not a test, entry point, override, dunder, decorated "
+                               "or exported function)")
+                rows[row.id] = row
         return rows
 
-    def _exported(self, functions: list[tuple[str, str, str, str]]) -> set[str]:
-        """Which of these (ID, kind, scope ID, short name) a module exports: a function named in its
+    def _exported(self, functions: list[int]) -> set[int]:
+        """Which of these functions (reach-index rows) a module exports: a function named in its
         module's `__all__` or in the `__all__` of a module importing that one (a package re-exporting
-        it), and the public methods of classes exported so. Few modules have an `__all__`, so the
-        exporting modules are read first and only their classes after."""
-        exports: dict[str, set[str]] = defaultdict(set)
-        for module, names in self._run("MATCH (m:Module) WHERE size(m.exports) > 0 RETURN m.id, m.exports"):
-            exports[module].update(names)
+        it), and the public methods of classes exported so."""
+        index = self.index
+        exports: dict[int, set[str]] = defaultdict(set)  #: module row -> names exported from it
+        for module, names in self._run("MATCH (m:Module) WHERE size(m.exports) > 0 RETURN id(m), m.exports"):
+            exports[index.row_of(module)].update(names)
         for module, names in self._run("MATCH (p:Module)-[:IMPORTS]->(m:Module) WHERE size(p.exports) > 0 "
-                                       "RETURN m.id, p.exports"):
-            exports[module].update(names)
-        classes: dict[str, tuple[str, str]] = {}
-        owners = sorted({scope for _, kind, scope, short in functions if kind == "method" and not short.startswith("_")})
-        if exports and owners:
-            classes = {c: (m, name) for c, m, name in self._run(
-                "UNWIND $classes AS i MATCH (c:Class) WHERE c.id = i RETURN c.id, c.scope, c.short_name",
-                {"classes": owners}) if m in exports}
+                                       "RETURN id(m), p.exports"):
+            exports[index.row_of(module)].update(names)
         out = set()
-        for node_id, kind, scope, short in functions:
+        if not exports:
+            return out
+        scope = index.scope
+        for row in functions:
+            kind, short = index.kind(row), index.name(row).rsplit(".", 1)[-1]
             if kind == "function":
-                if short in exports.get(scope, ()):
-                    out.add(node_id)
-            elif kind == "method" and not short.startswith("_") and scope in classes:
-                module, class_name = classes[scope]
-                if class_name in exports[module]:
-                    out.add(node_id)
+                if short in exports.get(scope[row], ()):
+                    out.add(row)
+            elif kind == "method" and not short.startswith("_"):
+                owner = scope[row]
+                module = scope[owner]
+                if module in exports and index.name(owner).rsplit(".", 1)[-1] in exports[module]:
+                    out.add(row)
         return out
 
     def _entry_points(self, name: str) -> dict[str, Row]:
@@ -439,7 +451,7 @@ class QueryEngine:
             for b in self._targets(end):
                 if a.label not in _CALLERS.split(":") or b.label not in _CALLABLE:
                     continue
-                records = self._run(
+                records = self._run_nodes(
                     f"MATCH p = (n:{a.label})-[:CALLS* ALL SHORTEST 1..{MAX_DEPTH}]->(t:{b.label}) "
                     f"WHERE n.id = $a AND t.id = $b "
                     f"RETURN {node_columns('n', a.label)}, properties(nodes(p), 'name'), properties(nodes(p), 'id')",
@@ -468,7 +480,7 @@ class QueryEngine:
             return self._similar(clause.args[0])
         if clause.form == "complexity":
             op, n = clause.args
-            records = self._run(f"MATCH (n:Function) WHERE n.cyclomatic {op} $n{where.format('n')} "
+            records = self._run_nodes(f"MATCH (n:Function) WHERE n.cyclomatic {op} $n{where.format('n')} "
                                 f"RETURN {node_columns('n', 'Function')}, n.cyclomatic, n.cognitive", {"n": n, **params})
             self._seed(records)
             return {r[0]: f"cyclomatic complexity {r[6]} (cognitive {r[7]})" for r in records}
@@ -543,10 +555,10 @@ class QueryEngine:
         # The places stored on the edge make the reason; the raise and call-site IDs are read only
         # from an index that lacks them.
         match = f"MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names{where.format('r')} "
-        records = [[*r, "", ()] for r in self._run(
+        records = [[*r, "", ()] for r in self._run_nodes(
             f"{match} RETURN {node_columns('n', _CALLERS)}, e.name, r.origin_at, r.via_at", params)]
         if any(not r[7] for r in records):
-            records = self._run(f"{match} RETURN {node_columns('n', _CALLERS)}, e.name, r.origin_at, r.via_at, "
+            records = self._run_nodes(f"{match} RETURN {node_columns('n', _CALLERS)}, e.name, r.origin_at, r.via_at, "
                                 "r.origin, r.via", params)
         self._seed(records)
         # One reason per function, the same every time: the asked class before its subclasses,
@@ -582,7 +594,7 @@ class QueryEngine:
         if label is None:
             return self._run(f"{match} RETURN r.scope, {columns} {order}", params)
         where = " AND starts_with(f.file, $prefix)" if "prefix" in params else ""
-        records = self._run(f"{match} WITH r, e MATCH (f:{label}) WHERE f.id = r.scope{where} "
+        records = self._run_nodes(f"{match} WITH r, e MATCH (f:{label}) WHERE f.id = r.scope{where} "
                             f"RETURN {node_columns('f', label)}, {columns} {order}", params)
         self._seed(records)
         return [[r[0], *r[6:]] for r in records]
@@ -651,7 +663,7 @@ class QueryEngine:
 
     def _stats(self) -> list[list[Any]]:
         """(function ID, calls, mean ns, max ns) of the functions called in the run; seeds their details."""
-        records = self._run(f"MATCH (s:RuntimeStat)-[:STAT_OF]->(n:Function) WHERE s.run = $run AND s.calls > 0 "
+        records = self._run_nodes(f"MATCH (s:RuntimeStat)-[:STAT_OF]->(n:Function) WHERE s.run = $run AND s.calls > 0 "
                             f"RETURN {node_columns('n', 'Function')}, s.calls, s.mean_ns, s.max_ns",
                             {"run": self._run_id})
         self._seed(records)
@@ -672,7 +684,7 @@ class QueryEngine:
         return rows
 
     def _never_executed(self) -> dict[str, Row]:
-        rows = self._nodes(self._run(
+        rows = self._nodes(self._run_nodes(
             "MATCH (n:Function) WHERE n.kind <> 'lambda' AND NOT EXISTS { MATCH (s:RuntimeStat)-[:STAT_OF]->(n) "
             f"WHERE s.run = $run AND s.calls > 0 }} RETURN {node_columns('n', 'Function')}", {"run": self._run_id}))
         for row in rows.values():

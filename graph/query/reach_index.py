@@ -20,7 +20,8 @@ and look the node up here. Offsets a delta left unused are empty rows.
 * string columns ``id``, ``name``, ``file``: ``"\\n" + "\\n".join(values) + "\\n"``
   plus ``uint32`` start offsets (N + 1), so a ``bytes.find`` of
   ``"\\n" + name + "\\n"`` or ``"." + name + "\\n"`` finds names at C speed;
-* ``line`` (``int32``), ``kind`` (``uint8``, an index into the header's kinds);
+* ``line`` (``int32``), ``kind`` (``uint8``, an index into the header's kinds),
+  ``scope`` (``uint32``, the row of the enclosing module, class or function);
 * ``rank``: each row's position in (name, id) order, for deterministic paths;
 * ``short``: the rows ordered by short name (the name's last dotted part), so
   a name or a dotted suffix of one is found by binary search;
@@ -60,6 +61,10 @@ RELATIONS = {"CALLS": ("Function:Class:Module", "Function:Class:External"),
              "INHERITS": ("Class", "Class:External")}
 
 _KIND_COLUMN = {"Function": "n.kind", "External": "n.kind"}
+_SCOPE_COLUMN = {"Function": "n.scope", "Class": "n.scope"}
+
+#: The scope of a row that has none (modules, externals).
+NO_SCOPE = 0xFFFFFFFF
 
 
 def write_reach_index(db: GraphDB, folder: Path) -> None:
@@ -67,24 +72,27 @@ def write_reach_index(db: GraphDB, folder: Path) -> None:
     import numpy as np  # index time only: the query path stays light
 
     tables: list[tuple[str, int, int, int]] = []  #: (label, Kuzu table ID, first row, rows)
-    columns: dict[str, list] = {"id": [], "name": [], "file": [], "line": [], "kind": []}
+    columns: dict[str, list] = {"id": [], "name": [], "file": [], "line": [], "kind": [], "scope": []}
     kinds: list[str] = [""]
     for label in TABLES:
         kind = _KIND_COLUMN.get(label, "''")
-        found = db.arrow(f"MATCH (n:{label}) RETURN id(n), n.id, n.name, n.file, n.start_line, {kind}")
+        scope = _SCOPE_COLUMN.get(label, "''")
+        found = db.arrow(f"MATCH (n:{label}) RETURN id(n), n.id, n.name, n.file, n.start_line, "
+                         f"{kind} AS kind, {scope} AS scope")
         internal = found.column(0).combine_chunks()
         table_id = internal.field("table")[0].as_py() if len(found) else -1
-        data = list(zip(internal.field("offset").to_pylist(), *(found.column(i).to_pylist() for i in range(1, 6))))
+        data = list(zip(internal.field("offset").to_pylist(), *(found.column(i).to_pylist() for i in range(1, 7))))
         size = 1 + max((r[0] for r in data), default=-1)
         first = len(columns["id"])
-        for key, blank in (("id", ""), ("name", ""), ("file", ""), ("line", 0), ("kind", 0)):
+        for key, blank in (("id", ""), ("name", ""), ("file", ""), ("line", 0), ("kind", 0), ("scope", "")):
             columns[key].extend([blank] * size)
-        for offset, node_id, name, file, line, kind_name in data:
+        for offset, node_id, name, file, line, kind_name, scope_id in data:
             row = first + offset
             if kind_name and kind_name not in kinds:
                 kinds.append(kind_name)
             columns["id"][row], columns["name"][row], columns["file"][row] = node_id, name or "", file or ""
             columns["line"][row], columns["kind"][row] = int(line or 0), kinds.index(kind_name) if kind_name else 0
+            columns["scope"][row] = scope_id or ""
         tables.append((label, table_id, first, size))
     count = len(columns["id"])
     if count >= 1 << 32:  # pragma: no cover - far beyond any project
@@ -99,6 +107,9 @@ def write_reach_index(db: GraphDB, folder: Path) -> None:
         sections[f"{key}.text"], sections[f"{key}.at"] = _strings(columns[key])
     sections["line"] = np.asarray(columns["line"], dtype=np.int32).tobytes()
     sections["kind"] = np.asarray(columns["kind"], dtype=np.uint8).tobytes()
+    row_of = {node_id: row for row, node_id in enumerate(columns["id"]) if node_id}
+    sections["scope"] = np.asarray([row_of.get(scope_id, NO_SCOPE) for scope_id in columns["scope"]],
+                                   dtype=np.uint32).tobytes()
     sections["rank"] = rank.tobytes()
     short = [name.rsplit(".", 1)[-1] for name in columns["name"]]
     sections["short"] = np.asarray(sorted(range(count), key=lambda r: (short[r], r)), dtype=np.uint32).tobytes()
@@ -203,6 +214,7 @@ class ReachIndex:
         self._by_table_id = {t.table_id: t for t in self.tables}
         self.line = self._views["line"]
         self.rank = self._views["rank"]
+        self.scope = self._views["scope"]  #: row of the enclosing module, class or function (`NO_SCOPE`: none)
         self._kind = self._views["kind"]
         self._id_at, self._id_base = self._views["id.at"], self._text["id"]
         self._name_at, self._name_base = self._views["name.at"], self._text["name"]

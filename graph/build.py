@@ -41,7 +41,7 @@ from astrepo.graph.db import GraphDB
 from astrepo.graph.delta import Delta, apply_delta, diff_edges, diff_nodes
 from astrepo.graph.join import RuntimeRows, load_runtime_rows, runs_dir
 from astrepo.graph.load import PATH_COLUMN, edges_to_arrow, load_arrow, nodes_to_arrow
-from astrepo.graph.perfile import FileResult, PerFileStage
+from astrepo.graph.perfile import FileResult, ParsedFiles, PerFileStage
 from astrepo.graph.read import count_tables
 from astrepo.graph.rowcache import extend_rows, load_global, load_rows, save_global, save_rows
 from astrepo.graph.schema import EDGE_TABLES, RUNTIME_NODE_TABLES, node_columns
@@ -155,6 +155,7 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     t = time.perf_counter()
     to_parse = files if full else changes.to_parse
     stage = PerFileStage(to_parse, layout.facts_cache, config.max_bytes, jobs, progress)
+    preload: _Preload | None = None
     try:
         new_inputs = stage.inputs()
         summary.stage_seconds["parse"] = time.perf_counter() - t
@@ -167,8 +168,16 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         for path in changes.deleted:
             inputs.pop(path, None)
         inputs.update(new_inputs)
+        # The new generation is begun in a thread (and on a full run, filled with every file's own
+        # rows as soon as the workers have sent them: beside name resolution, on the other core).
+        preload = _Preload(store, full, stage.results, [f.path for f in files])
         resolution, modules = resolve_inputs(inputs)
         parsed = stage.results()
+    except BaseException:
+        stage.close()  # first: the thread may be waiting for the workers' rows
+        if preload is not None:
+            preload.abandon()
+        raise
     finally:
         stage.close()
     diagnostics: dict[str, list] = {} if full else dict(previous.diagnostics)
@@ -179,13 +188,10 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     for result in parsed.files:
         diagnostics[result.path] = result.diagnostics
         analyses[result.path] = result.analysis
-    # The new generation is begun (and on a full run, filled with every file's rows) in a thread
-    # while this one runs the project-wide analyses.
-    preload = _Preload(store, full, parsed.node_tables, parsed.edge_tables)
     try:
         project = analyze_modules(modules, resolution, analyses)
     except BaseException:
-        store.discard(preload.wait())
+        preload.abandon()
         raise
     summary.stage_seconds["resolve"] = time.perf_counter() - t
     if progress:
@@ -258,40 +264,59 @@ def republish_current(layout: Layout, store: GraphStore) -> dict[str, int] | Non
 
 class _Preload:
     """A thread beginning the new generation: a copy of the current database for an incremental
-    run; for a full run an empty one, with every file's own rows (but edges to exception types)
-    COPY'd into it in an open transaction (Kuzu lets go of the GIL while it executes, so this overlaps Python work)."""
+    run; for a full run an empty one, into which every file's own rows (but edges to exception
+    types) are COPY'd in an open transaction as soon as the workers have sent them, and then kept
+    (graph/rowcache.py). That is while this process still resolves names: Kuzu lets go of the GIL
+    while it executes, and runs on one thread so as to take the other core only."""
 
-    def __init__(self, store: GraphStore, full: bool, node_rows: dict, edge_rows: dict) -> None:
+    def __init__(self, store: GraphStore, full: bool, rows: Callable[[], ParsedFiles], paths: list[str]) -> None:
         self.store = store
         self.gen: Generation | None = None
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(full, node_rows, edge_rows), daemon=True)
+        self.thread = threading.Thread(target=self._run, args=(full, rows, paths), daemon=True)
         self.thread.start()
 
-    def _run(self, full: bool, node_rows: dict, edge_rows: dict) -> None:
+    def _run(self, full: bool, rows: Callable[[], ParsedFiles], paths: list[str]) -> None:
         try:
+            parsed = rows()
             self.gen = self.store.begin(copy_current=not full)
             if full:
-                self.gen.db.begin()
-                load_arrow(self.gen.db, {k: v for k, v in node_rows.items() if k is not NodeKind.EXCEPTION_TYPE},
-                           _without_exception_types(edge_rows, True))
+                db = self.gen.db
+                db.set_threads(1)
+                db.begin()
+                load_arrow(db, {k: v for k, v in parsed.node_tables.items() if k is not NodeKind.EXCEPTION_TYPE},
+                           _without_exception_types(parsed.edge_tables, True))
+                db.set_threads(None)
+                save_rows(self.gen.path, parsed.node_tables, parsed.edge_tables, paths)
         except BaseException as err:  # handed to the main thread by wait()
             self.error = err
 
-    def wait(self) -> Generation:
-        """The generation, once the thread is done (an interrupt meanwhile is raised after it)."""
+    def _join(self) -> BaseException | None:
         interrupted = None
         while self.thread.is_alive():
             try:
                 self.thread.join()
             except KeyboardInterrupt as err:  # the database is in use by the thread: let it finish
                 interrupted = err
+        return interrupted
+
+    def wait(self) -> Generation:
+        """The generation, once the thread is done (an interrupt meanwhile is raised after it)."""
+        interrupted = self._join()
         if self.error is not None or interrupted is not None:
             if self.gen is not None:
                 self.store.discard(self.gen)
             raise interrupted or self.error  # type: ignore[misc]
         assert self.gen is not None
         return self.gen
+
+    def abandon(self) -> None:
+        """After a failure elsewhere: let the thread finish, then drop what it began (its own
+        error, if any, is a consequence of that failure)."""
+        self._join()
+        if self.gen is not None:
+            self.store.discard(self.gen)
+            self.gen = None
 
 
 def _without_exception_types(edge_rows: dict, without: bool) -> dict:
@@ -334,7 +359,8 @@ def _fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows
             rel, src, dst = name.split(".")[1:]
             gen.db.copy_from(rel, table, f"from='{src}', to='{dst}'")
     gen.db.commit()
-    save_rows(gen.path, node_rows, edge_rows, paths)
+    if not preloaded:  # else kept by `_Preload`
+        save_rows(gen.path, node_rows, edge_rows, paths)
     save_global(gen.path, global_rows)
     node_counts, edge_counts = count_tables(gen.db)
     if progress:

@@ -8,6 +8,7 @@ has the same API, so switching is the import below. Driver errors become
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import kuzu
@@ -70,6 +71,10 @@ class GraphDB:
             self._conn.execute(f"COPY {table} FROM $data{suffix}", {"data": data})
         except RuntimeError as err:
             raise StoreError(f"bulk load into {table} failed on {self.path}: {_first_line(err)}") from err
+
+    def set_threads(self, threads: int | None) -> None:
+        """How many threads this connection's statements may use (None: as many as cores)."""
+        self._conn.set_max_threads_for_exec(threads or os.cpu_count() or 1)
 
     def begin(self) -> None:
         """Start a write transaction (one commit for a whole load is much faster)."""

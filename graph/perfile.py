@@ -285,7 +285,7 @@ class PerFileStage:
                 if self.progress:
                     self.progress("parse", len(self._inputs), self.total)
         self._inputs_in.set()
-        self._rows_in.set()
+        self._rows_in_sorted()
 
     def _collect(self) -> None:
         """Background thread: take every worker message until all are done, one failed or died."""
@@ -319,7 +319,13 @@ class PerFileStage:
             if self._error is None and len(self._inputs) < self.total:
                 self._error = "index workers finished without reporting every file"
             self._inputs_in.set()
-            self._rows_in.set()
+            self._rows_in_sorted()
+
+    def _rows_in_sorted(self) -> None:
+        """Every file's results are in: sort them by path (once, here, as `results()` may be
+        called from two threads)."""
+        self.parsed.files.sort(key=lambda f: f.path)
+        self._rows_in.set()
 
     def _wait(self, event: threading.Event) -> None:
         while not event.wait(_POLL_SECONDS):  # short waits let Ctrl-C through
@@ -335,7 +341,6 @@ class PerFileStage:
     def results(self) -> ParsedFiles:
         """Every file's results and rows, files sorted by path (blocks until all are in)."""
         self._wait(self._rows_in)
-        self.parsed.files.sort(key=lambda f: f.path)
         return self.parsed
 
     def close(self) -> None:
@@ -346,3 +351,7 @@ class PerFileStage:
         for process in self._processes:
             process.join()
         self._processes = []
+        if not self._rows_in.is_set():  # stopped early: whoever waits for results gets an error
+            self._error = self._error or "the per-file stage was stopped before it finished"
+            self._inputs_in.set()
+            self._rows_in.set()

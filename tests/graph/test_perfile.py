@@ -85,3 +85,27 @@ def test_deal_balances_bytes_and_keeps_every_file(tmp_path: Path) -> None:
     assert sorted(dealt) == sorted(f.path for f in files)
     loads = [sum(Path(f.abspath).stat().st_size for batch in share for f in batch) for share in shares]
     assert abs(loads[0] - loads[1]) <= max(loads) * 0.25
+
+
+
+@pytest.mark.parametrize("step", ["resolve_inputs", "analyze_modules"])
+def test_an_interrupted_run_drops_the_generation_it_began(tmp_path: Path, monkeypatch, step: str) -> None:
+    """While names are resolved, a thread waits for the workers' rows to begin the new generation
+    (resolve_inputs: the workers are still running); during the project-wide analyses it is loading
+    or has loaded them (analyze_modules). Either way an interrupt leaves the old graph alone."""
+    from astrepo.graph import build
+
+    root = many_modules(tmp_path / "src", perfile.MIN_FILES_FOR_POOL + 4)
+    db_dir = tmp_path / "db"
+    build_index(IndexConfig(root=root, db_dir=db_dir, jobs=2))
+    before = dump(db_dir)
+    generations = sorted(p.name for p in Layout(db_dir).graph_dir.iterdir())
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, step, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(IndexConfig(root=root, db_dir=db_dir, jobs=2, rebuild=True))
+    assert sorted(p.name for p in Layout(db_dir).graph_dir.iterdir()) == generations
+    assert dump(db_dir) == before

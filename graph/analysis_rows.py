@@ -118,15 +118,20 @@ def implicit_entry(path: str, short_name: str, kind: str, decorators: list[str] 
 
 def analysis_edges(facts: FileFacts, analysis: FileAnalysis) -> tuple[dict[EdgePair, pa.Table], pa.Table | None]:
     """CFG, data-flow and exception edges of one file, and its ExceptionType rows."""
-    kind_of: dict[str, NodeKind] = {}
-    for kind, table in facts.node_tables.items():
-        kind_of.update(zip(table.ids, repeat(kind)))
-    get = kind_of.get
-    stmts = facts.node_tables.get(NodeKind.STMT)
-    line_of = dict(zip(stmts.ids, stmts.spans[0])) if stmts is not None else {}
-    # (table, from kind, to kind) -> rows (from, to, *properties in _EDGE_PROPS order); rows of pairs
-    # the schema does not hold (or with an endpoint outside the graph) go to `dropped`. This runs per
-    # file over every CFG and data-flow edge: rows are plain tuples, columns are made once at the end.
+    return batch_analysis_edges([(facts, analysis)])
+
+
+def batch_analysis_edges(files: list[tuple[FileFacts, FileAnalysis]]
+                         ) -> tuple[dict[EdgePair, pa.Table], pa.Table | None]:
+    """`analysis_edges` of several files in one table per edge table (rows in file order), and their
+    ExceptionType rows (one per file and type), as concatenating the files' own tables would give.
+
+    Arrow tables cost tens of microseconds each to build, pickle and unpickle whatever their size,
+    so a batch of files is cheaper to send in one table than file by file.
+    """
+    # (table, from kind, to kind) -> rows (from, to, *properties in _EDGE_PROPS order, file); rows of
+    # pairs the schema does not hold (or with an endpoint outside the graph) go to `dropped`. This
+    # runs over every CFG and data-flow edge: rows are plain tuples, columns are made once at the end.
     buckets: dict[EdgePair, list[tuple]] = {}
     dropped: list[tuple] = []
 
@@ -135,48 +140,58 @@ def analysis_edges(facts: FileFacts, analysis: FileAnalysis) -> tuple[dict[EdgeP
         rows = buckets[key] = [] if a is not None and b is not None and (a, b) in EDGE_TABLES[table][0] else dropped
         return rows
 
-    tables = analysis.tables
-    cfg = EdgeKind.CFG_NEXT
-    for scope, src, dst, label in tables.get("cfg_edges", ()):
-        key = (cfg, get(src), get(dst))
-        # (a bucket is never empty once made: a row goes in at once)
-        (buckets.get(key) or bucket(key)).append((src, dst, label, scope))
-    reach = EdgeKind.REACHES
-    for src, dst, var, scope in tables.get("reaches", ()):
-        key = (reach, get(src), get(dst))
-        (buckets.get(key) or bucket(key)).append((src, dst, var, scope))
-    types: dict[str, str] = {}  #: exception type -> its node ID
+    type_names: list[str] = []
+    type_files: list[str] = []
     exc = NodeKind.EXCEPTION_TYPE
+    cfg, reach, raises, catches, implicit = (EdgeKind.CFG_NEXT, EdgeKind.REACHES, EdgeKind.RAISES_AT,
+                                             EdgeKind.CATCHES, EdgeKind.IMPLICIT_RAISE)
+    for facts, analysis in files:
+        path = facts.path
+        kind_of: dict[str, NodeKind] = {}
+        for kind, table in facts.node_tables.items():
+            kind_of.update(zip(table.ids, repeat(kind)))
+        get = kind_of.get
+        stmts = facts.node_tables.get(NodeKind.STMT)
+        line_of = dict(zip(stmts.ids, stmts.spans[0])) if stmts is not None else {}
+        tables = analysis.tables
+        for scope, src, dst, label in tables.get("cfg_edges", ()):
+            key = (cfg, get(src), get(dst))
+            # (a bucket is never empty once made: a row goes in at once)
+            (buckets.get(key) or bucket(key)).append((src, dst, label, scope, path))
+        for src, dst, var, scope in tables.get("reaches", ()):
+            key = (reach, get(src), get(dst))
+            (buckets.get(key) or bucket(key)).append((src, dst, var, scope, path))
+        types: dict[str, str] = {}  #: exception type -> its node ID
 
-    def type_id(name: str) -> str:
-        found = types.get(name)
-        if found is None:
-            found = types[name] = exception_type_id(name)
-        return found
+        def type_id(name: str) -> str:
+            found = types.get(name)
+            if found is None:
+                found = types[name] = exception_type_id(name)
+            return found
 
-    raises = EdgeKind.RAISES_AT
-    for stmt, scope, type_, kind, cause, caught_by, _line in tables.get("raises", ()):
-        if type_:
-            key = (raises, get(stmt), exc)
-            (buckets.get(key) or bucket(key)).append((stmt, type_id(type_), kind, cause, caught_by or "", scope))
-    catches = EdgeKind.CATCHES
-    for handler, scope, type_ in tables.get("catches", ()):
-        key = (catches, get(handler), exc)
-        (buckets.get(key) or bucket(key)).append((handler, type_id(type_), scope, line_of.get(handler, 0)))
-    implicit = EdgeKind.IMPLICIT_RAISE
-    for stmt, scope, type_, op, caught in tables.get("implicit", ()):
-        key = (implicit, get(stmt), exc)
-        (buckets.get(key) or bucket(key)).append((stmt, type_id(type_), op, bool(caught), scope,
-                                                  line_of.get(stmt, 0)))
+        for stmt, scope, type_, kind, cause, caught_by, _line in tables.get("raises", ()):
+            if type_:
+                key = (raises, get(stmt), exc)
+                (buckets.get(key) or bucket(key)).append((stmt, type_id(type_), kind, cause, caught_by or "", scope,
+                                                          path))
+        for handler, scope, type_ in tables.get("catches", ()):
+            key = (catches, get(handler), exc)
+            (buckets.get(key) or bucket(key)).append((handler, type_id(type_), scope, line_of.get(handler, 0), path))
+        for stmt, scope, type_, op, caught in tables.get("implicit", ()):
+            key = (implicit, get(stmt), exc)
+            (buckets.get(key) or bucket(key)).append((stmt, type_id(type_), op, bool(caught), scope,
+                                                      line_of.get(stmt, 0), path))
+        names = sorted(types)
+        type_names += names
+        type_files += [path] * len(names)
     out = {}
     for key, rows in buckets.items():
         if rows is dropped or not rows:
             continue
         schema = _EDGE_SCHEMAS[key[0]]
         arrays = [pa.array(values, field.type) for values, field in zip(zip(*rows), schema)]
-        arrays.append(pa.array([facts.path] * len(rows), pa.string()))
         out[key] = pa.Table.from_arrays(arrays, schema=schema)
-    return out, exception_type_rows(sorted(types), facts.path)
+    return out, _exception_type_table(type_names, type_files)
 
 
 #: Property columns of each analysis edge table.
@@ -192,11 +207,15 @@ _EDGE_SCHEMAS = {kind: pa.schema([("from", pa.string()), ("to", pa.string()),
 
 def exception_type_rows(names: list[str], file: str) -> pa.Table | None:
     """ExceptionType rows (``file`` says who mentioned them; it is cleared when loading)."""
+    return _exception_type_table(names, [file] * len(names))
+
+
+def _exception_type_table(names: list[str], files: list[str]) -> pa.Table | None:
     if not names:
         return None
     n = len(names)
     return pa.table({
-        "id": [exception_type_id(x) for x in names], "name": names, "file": [file] * n,
+        "id": [exception_type_id(x) for x in names], "name": names, "file": files,
         "start_line": [0] * n, "start_col": [0] * n, "end_line": [0] * n, "end_col": [0] * n,
         "short_name": [short_name(x) for x in names],
     })

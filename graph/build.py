@@ -43,8 +43,8 @@ from astrepo.graph.join import RuntimeRows, load_runtime_rows, runs_dir
 from astrepo.graph.load import PATH_COLUMN, edges_to_arrow, load_arrow, nodes_to_arrow
 from astrepo.graph.perfile import FileResult, ParsedFiles, PerFileStage
 from astrepo.graph.read import count_tables
-from astrepo.graph.rowcache import extend_rows, load_global, load_rows, save_global, save_rows
-from astrepo.graph.schema import EDGE_TABLES, RUNTIME_NODE_TABLES, node_columns
+from astrepo.graph.rowcache import extend_rows, link_rows, load_global, load_rows, save_global, save_rows
+from astrepo.graph.schema import EDGE_TABLES, RUNTIME_EDGE_TABLES, RUNTIME_NODE_TABLES, node_columns
 from astrepo.graph.store import Generation, GraphStore, check_schema
 
 log = logging.getLogger(__name__)
@@ -234,11 +234,14 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
 def republish_current(layout: Layout, store: GraphStore) -> dict[str, int] | None:
     """Publish a new generation holding the current one's rows plus every ingested run's.
 
-    What an index run with no changed files would load, made anew with a
-    full load (the runtime rows changed; a delta as in incremental runs would
-    do too, but re-deriving the project costs more than the load). The
-    caller holds the writer lock. Returns the runtime counts, or None when
-    there is no usable current generation (run ``astrepo index`` first).
+    What an index run with no changed files would load. Only the runtime rows
+    change, and every other cross-file row is kept with the current generation
+    (graph/rowcache.py), so the new generation is a copy of the current one
+    patched with the difference (graph/delta.py): no project to derive again.
+    Without usable kept rows, or when the difference deletes many nodes, it
+    is loaded in full instead. The caller holds the writer lock. Returns the
+    runtime counts, or None when there is no usable current generation (run
+    ``astrepo index`` first).
     """
     current = store.current_path()
     loaded = store.read_state() if current is not None else None
@@ -249,11 +252,72 @@ def republish_current(layout: Layout, store: GraphStore) -> dict[str, int] | Non
     if kept is None:
         return None
     node_rows, edge_rows = kept
+    old_global = load_global(current)  # type: ignore[arg-type]
+    if old_global is not None:
+        patched = _republish_delta(layout, store, current, state, counts, node_rows, old_global)  # type: ignore[arg-type]
+        if patched is not None:
+            return patched
     resolution, project = derive_project(state.inputs, state.analysis_inputs)
     gen = store.begin()
     try:
         node_counts, edge_counts, runtime = _fill_generation(gen, layout, node_rows, edge_rows, resolution,
                                                              project, None, sorted(state.files))
+        new_counts = dict(counts, nodes=node_counts, edges=edge_counts, runtime=runtime.counts())
+        store.publish(gen, (state, new_counts))
+    except BaseException:
+        store.discard(gen)
+        raise
+    return new_counts["runtime"]
+
+
+def _republish_delta(layout: Layout, store: GraphStore, current: Path, state: IndexState, counts: dict,
+                     node_rows: dict, old_global: dict[str, pa.Table]) -> dict[str, int] | None:
+    """`republish_current` as a delta on a copy of the current generation; None (nothing written)
+    when that would delete more nodes than a delta should."""
+    static_parts, runtime_names = [], set()
+    for name, table in old_global.items():
+        parts = name.split(".")
+        if parts[0] == "node" and parts[1] in RUNTIME_NODE_TABLES or parts[0] == "edge" and parts[1] in RUNTIME_EDGE_TABLES:
+            runtime_names.add(name)
+        elif name.startswith("edge.CALLS."):
+            static_parts.append(table.filter(pc.not_equal(table["provenance"], "runtime")))
+    static_calls = pa.concat_tables(static_parts) if static_parts else None
+    ids = [c for parts in node_rows.values() for t in parts for c in t.column("id").chunks]
+    ids.extend(old_global["node.External"].column("id").chunks if "node.External" in old_global else ())
+    static = set(zip(static_calls["from"].to_pylist(), static_calls["to"].to_pylist())) if static_calls else set()
+    runtime = load_runtime_rows(layout.root, pa.concat_arrays(ids) if ids else pa.array([], type=pa.string()),
+                                static) if runs_dir(layout.root).is_dir() else RuntimeRows()
+    new_global = {name: table for name, table in old_global.items() if name not in runtime_names}
+    for name in [n for n in new_global if n.startswith("edge.CALLS.")]:
+        table = new_global[name]
+        new_global[name] = table.filter(pc.not_equal(table["provenance"], "runtime"))
+    for name, parts in runtime.nodes.items():
+        parts = [t for t in parts if len(t)]
+        if parts:
+            new_global[f"node.{name}"] = pa.concat_tables(parts)
+    for (rel, src, dst), parts in runtime.edges.items():
+        parts = [t for t in parts if len(t)]
+        if parts:
+            name = f"edge.{rel}.{src}.{dst}"
+            new_global[name] = pa.concat_tables([t for t in (new_global.get(name), *parts) if t is not None])
+    delta = Delta()
+    for name in sorted(set(old_global) | set(new_global)):
+        old, new = old_global.get(name), new_global.get(name)
+        if name.startswith("node."):
+            diff_nodes(delta, name.split(".")[1], old, new)
+        elif name.startswith("edge."):
+            diff_edges(delta, tuple(name.split(".")[1:]), old, new)  # type: ignore[arg-type]
+    if len(delta.deleted_ids()) > MAX_DELTA_DELETES:
+        return None
+    gen = store.begin(copy_current=True)
+    try:
+        gen.db.begin()
+        apply_delta(gen.db, delta, _NODE_COLUMN_NAMES)
+        gen.db.commit()
+        if not link_rows(current, gen.path):
+            raise StoreError(f"the rows of {current} became unreadable; run `astrepo index` again")
+        save_global(gen.path, new_global)
+        node_counts, edge_counts = count_tables(gen.db)
         new_counts = dict(counts, nodes=node_counts, edges=edge_counts, runtime=runtime.counts())
         store.publish(gen, (state, new_counts))
     except BaseException:

@@ -88,6 +88,21 @@ def extend_rows(previous: Path, gen_path: Path, removed: list[str], node_tables:
     return True
 
 
+def link_rows(previous: Path, gen_path: Path) -> bool:
+    """The previous generation's per-file rows as they are, for a generation whose files did not
+    change (hard links; its cross-file rows are written by `save_global`). False if unusable."""
+    manifest = _read_manifest(previous)
+    if manifest is None:
+        return False
+    segments, owner = manifest
+    directory = gen_path / ROWS_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    for s in segments:
+        _link_segment(previous / ROWS_DIR / s, directory / s)
+    _write_manifest(directory, segments, owner)
+    return True
+
+
 def load_rows(gen_path: Path, drop_paths: list[str], only_paths: list[str] | None = None,
               tables: set[str] | None = None) -> tuple[NodeRows, EdgeRows] | None:
     """The live per-file rows of a generation, minus ``drop_paths`` (or only ``only_paths``' rows).

@@ -280,3 +280,34 @@ def test_killed_runs_leave_the_previous_graph_intact(tmp_path: Path) -> None:
     # A second writer is refused while one runs (the lock is per process, so use another one).
     index(root, db_dir)
     assert dump(db_dir) == after
+
+
+def test_ingested_runs_patch_the_current_generation_into_what_a_rebuild_loads(shop: Path, astrepo_cli,
+                                                                              monkeypatch) -> None:
+    from astrepo.graph import build
+
+    db_dir = shop / ".astrepo"
+    assert astrepo_cli("index", ".", "--no-embed", cwd=shop).returncode == 0
+    # Two traced runs, each ingested by `astrepo trace` (a copy of the current graph plus the runtime rows).
+    for strategy in ("full_trace", "balanced"):
+        proc = astrepo_cli("trace", "--strategy", strategy, "--", sys.executable, "app.py", cwd=shop)
+        assert proc.returncode == 0, proc.stderr
+    traced = dump(db_dir)
+    assert sum(line.startswith("Run ") for line in traced) == 2
+    # An edit, then republishing again in-process: no project is derived again, nothing is lost.
+    pricing = shop / "shop" / "pricing.py"
+    pricing.write_text(pricing.read_text() + "\n\ndef added():\n    return 1\n")
+    index(shop, db_dir)
+    layout = Layout(db_dir)
+
+    def no_derivation(*args):
+        raise AssertionError("republishing derived the project again")
+
+    monkeypatch.setattr(build, "derive_project", no_derivation)
+    runtime = build.republish_current(layout, GraphStore(layout))
+    assert runtime is not None and runtime["runs"] == 2
+    patched = dump(db_dir)
+    monkeypatch.undo()
+    index(shop, db_dir, rebuild=True)
+    assert patched == dump(db_dir)
+    assert traced != patched  # the edit is in

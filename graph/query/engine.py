@@ -30,6 +30,7 @@ from astrepo.layout import Layout
 from astrepo.graph.query.grammar import Clause, Query, parse_query
 from astrepo.graph.query.names import PLACE, Target, resolve_name
 from astrepo.graph.query.reach import MAX_DEPTH, paths, reach
+from astrepo.graph.query.exception_index import exception_records
 from astrepo.graph.query.reach_index import ReachIndex
 
 __all__ = ["MAX_DEPTH", "QueryEngine", "QueryResult", "Row"]
@@ -471,9 +472,9 @@ class QueryEngine:
         ``label``, the caller needs only nodes of that table (and the filter may return their details)."""
         where, params = ("", {}) if file_prefix is None else (" AND starts_with({}.file, $prefix)", {"prefix": file_prefix})
         if clause.form == "raising":
-            return self._raising(clause.args[0], clause.args[1], where, params, label)
+            return self._raising(clause.args[0], clause.args[1], file_prefix, label)
         if clause.form == "catching":
-            return self._catching(clause.args[0], params, label)
+            return self._catching(clause.args[0], file_prefix, label)
         if clause.form in ("raised", "slower_than", "called_more_than"):
             return self._runtime_filter(clause)
         if clause.form == "similar":
@@ -548,18 +549,22 @@ class QueryEngine:
                 found.add((index.name(row), index.label(row)))
         return sorted(found)
 
-    def _raising(self, name: str, implicit: bool, where: str = "", params: dict | None = None,
-                 label: str | None = None) -> dict[str, Any]:
+    def _raising(self, name: str, implicit: bool, prefix: str | None = None, label: str | None = None) -> dict[str, Any]:
+        """Nodes that may raise ``name`` or a subclass (and, ``implicit``, scopes whose operations
+        may raise it implicitly), in files under ``prefix`` when given; with ``label``, the caller
+        needs only nodes of that table."""
         names = sorted(self._exception_names(name, "down"))
-        params = {"names": names, **(params or {})}
-        # The places stored on the edge make the reason; the raise and call-site IDs are read only
-        # from an index that lacks them.
-        match = f"MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names{where.format('r')} "
-        records = [[*r, "", ()] for r in self._run_nodes(
-            f"{match} RETURN {node_columns('n', _CALLERS)}, e.name, r.origin_at, r.via_at", params)]
-        if any(not r[7] for r in records):
-            records = self._run_nodes(f"{match} RETURN {node_columns('n', _CALLERS)}, e.name, r.origin_at, r.via_at, "
-                                "r.origin, r.via", params)
+        index = self.index
+        self._log.append(("-- reach index: MAY_RAISE to $names (under $prefix) --", {"names": names, "prefix": prefix}))
+        found = exception_records(index, "raise", names, prefix)
+        if all(r[2] for r in found):
+            records = [[*d, exc, origin_at, via_at, "", ()] for d, (_, exc, origin_at, via_at)
+                       in zip(index.nodes([r[0] for r in found]), found)]
+        else:  # an index written without the places: the raise and call-site IDs are read from the graph
+            where = " AND starts_with(r.file, $prefix)" if prefix is not None else ""
+            records = self._run_nodes(f"MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names{where} "
+                                      f"RETURN {node_columns('n', _CALLERS)}, e.name, r.origin_at, r.via_at, r.origin, "
+                                      "r.via", {"names": names, **({"prefix": prefix} if prefix is not None else {})})
         self._seed(records)
         # One reason per function, the same every time: the asked class before its subclasses,
         # then the shortest call path.
@@ -571,33 +576,33 @@ class QueryEngine:
             allowed.setdefault(rec[0], _RaiseWhy(rec[6], rec[9], tuple(rec[10] or ()), rec[7] or "",
                                                  tuple(rec[8] or ())))
         if implicit:
-            # Statements are not read (scattered rows of the largest table): the edge holds scope and line.
-            for scope, line, exc, op in self._scoped(
-                    "MATCH (s:Stmt)-[r:IMPLICIT_RAISE]->(e:ExceptionType) WHERE e.short_name IN $names AND NOT r.caught",
-                    "r.line, e.name, r.op", params, label):
+            for scope, line, exc, op in self._scoped("implicit", names, prefix, label):
                 allowed.setdefault(scope, _LineWhy(f"implicitly raises {exc} ({op}", line, ")"))
         return allowed
 
-    def _catching(self, name: str, params: dict | None = None, label: str | None = None) -> dict[str, Any]:
+    def _catching(self, name: str, prefix: str | None = None, label: str | None = None) -> dict[str, Any]:
         names = sorted(self._exception_names(name, "up"))
         allowed: dict[str, Any] = {}
-        for scope, line, exc in self._scoped("MATCH (s:Stmt)-[r:CATCHES]->(e:ExceptionType) WHERE e.short_name IN $names",
-                                             "r.line, e.name", {"names": names, **(params or {})}, label):
+        for scope, line, exc in self._scoped("catch", names, prefix, label):
             allowed.setdefault(scope, _LineWhy(f"catches {exc}", line))
         return allowed
 
-    def _scoped(self, match: str, columns: str, params: dict[str, Any], label: str | None) -> list[list[Any]]:
-        """(scope ID, *columns) of the edges ``match`` finds (``r`` with a ``scope``), ordered by them.
-        With ``label``, only scopes with that label (under ``$prefix`` when given), whose details the
-        same query returns (one hash join instead of a lookup per scope)."""
-        order = f"ORDER BY r.scope, {columns}"
-        if label is None:
-            return self._run(f"{match} RETURN r.scope, {columns} {order}", params)
-        where = " AND starts_with(f.file, $prefix)" if "prefix" in params else ""
-        records = self._run_nodes(f"{match} WITH r, e MATCH (f:{label}) WHERE f.id = r.scope{where} "
-                            f"RETURN {node_columns('f', label)}, {columns} {order}", params)
-        self._seed(records)
-        return [[r[0], *r[6:]] for r in records]
+    def _scoped(self, kind: str, names: list[str], prefix: str | None, label: str | None) -> list[tuple]:
+        """(scope ID, line, exception, *more) of the IMPLICIT_RAISE (``implicit``) or CATCHES
+        (``catch``) edges about these exception short names, from the reach index, ordered by them;
+        with ``label``, only scopes with that label (under ``prefix`` when given). Their details
+        are remembered for the rows made later."""
+        index = self.index
+        self._log.append((f"-- reach index: {kind} of $names (under $prefix) --", {"names": names, "prefix": prefix}))
+        found = exception_records(index, kind, names, prefix if label is not None else None)
+        if label is not None:
+            table = index.table(label)
+            found = [r for r in found if table.first <= r[0] < table.first + table.size]
+        rows = sorted({r[0] for r in found})
+        details = index.nodes(rows)
+        self._seed([list(d) for d in details])
+        node_id = {row: d[0] for row, d in zip(rows, details)}
+        return sorted((node_id[row], line, exc, *more) for row, exc, line, *more in found)
 
     def _settle_reasons(self, rows: Any) -> None:
         """Turn the reasons of the final rows into text: a raise's site and call path (looked up

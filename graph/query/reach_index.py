@@ -44,10 +44,11 @@ import struct
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from astrepo.errors import StoreError
 from astrepo.graph.db import GraphDB
+from astrepo.graph.query.exception_index import exception_sections
 
 FILE = "reach.idx"
 MAGIC = b"ASTREPO-REACH\n"
@@ -124,6 +125,10 @@ def write_reach_index(db: GraphDB, folder: Path) -> None:
                 ([0], np.cumsum(np.bincount(a, minlength=count)))).astype(np.uint32).tobytes()
             sections[f"{rel}.{direction}"] = b[by].astype(np.uint32).tobytes()
 
+    file_rank = np.empty(count, dtype=np.int64)
+    file_rank[sorted(range(count), key=lambda r: (columns["file"][r], r))] = np.arange(count)
+    sections.update(exception_sections(db, lambda internal: _rows(np, internal, base), row_of, file_rank, _strings))
+
     header = {"format": FORMAT, "rows": count, "kinds": kinds, "tables": tables, "sections": {}}
     position = 0
     for name, blob in sections.items():
@@ -142,28 +147,38 @@ def write_reach_index(db: GraphDB, folder: Path) -> None:
     os.replace(tmp, folder / FILE)
 
 
-def _strings(values: list[str]) -> tuple[bytes, bytes]:
-    """A string column: the newline-framed text and the start of each value (N + 1 offsets)."""
+def _strings(values: Any) -> tuple[bytes, bytes]:
+    """A string column (a list or an Arrow string array; nulls are ''): the newline-framed text
+    and the start of each value (N + 1 offsets)."""
     import numpy as np
 
-    encoded = [v.encode() for v in values]
+    if not isinstance(values, list):
+        values = values.to_pylist()
+    encoded = [(v or "").encode() for v in values]
     starts = np.cumsum([1] + [len(v) + 1 for v in encoded], dtype=np.uint64)
-    if len(encoded) and starts[-1] >= 1 << 32:  # pragma: no cover - far beyond any project
-        raise StoreError("symbol names too long for the reach index")
+    if starts[-1] >= 1 << 32:  # pragma: no cover - far beyond any project
+        raise StoreError("too much text for the reach index")
     return b"\n" + b"".join(v + b"\n" for v in encoded), starts.astype(np.uint32).tobytes()
 
 
 def _rows(np, internal, base: dict[int, int]):  # type: ignore[no-untyped-def]
-    """Global rows of internal IDs (an Arrow struct column of table ID and offset)."""
-    tables, offsets = (_numbers(np, internal.field(f)) for f in ("table", "offset"))
-    firsts = np.zeros(len(tables), dtype=np.int64)
+    """Global rows (int64; -1 outside the symbol tables) of internal IDs (an Arrow struct column
+    of table ID and offset)."""
+    tables, offsets = (ints(np, internal.field(f)) for f in ("table", "offset"))
+    firsts = np.full(len(tables), -1, dtype=np.int64)
     for table_id, first in base.items():
         firsts[tables == table_id] = first
-    return (firsts + offsets).astype(np.uint32)
+    return np.where(firsts >= 0, firsts + offsets, -1)
 
 
-def _numbers(np, array):  # type: ignore[no-untyped-def]
-    """An Arrow int64 array (no nulls) as numpy, without pyarrow's pandas-backed conversion."""
+def ints(np, array):  # type: ignore[no-untyped-def]
+    """An Arrow integer array as int64 numpy (nulls: 0), without pyarrow's pandas-backed conversion."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    array = pc.fill_null(array.cast(pa.int64()), 0)
     return np.frombuffer(array.buffers()[1], dtype=np.int64, count=len(array), offset=array.offset * 8)
 
 
@@ -206,7 +221,7 @@ class ReachIndex:
                 self._text[name[:-5]] = start + offset
             else:
                 self._views[name] = view[start + offset:start + offset + length].cast(
-                    {"line": "i", "kind": "B"}.get(name, "I"))
+                    "B" if name == "kind" else "i" if name == "line" or name.endswith(".line") else "I")
         self.rows: int = header["rows"]
         self.kinds: list[str] = header["kinds"]
         self.tables = [Table(*t) for t in header["tables"]]
@@ -219,6 +234,14 @@ class ReachIndex:
         self._id_at, self._id_base = self._views["id.at"], self._text["id"]
         self._name_at, self._name_base = self._views["name.at"], self._text["name"]
         self._file_at, self._file_base = self._views["file.at"], self._text["file"]
+
+    def strings(self, column: str) -> Strings:
+        """A string column (``<column>.text`` and ``<column>.at``) as a sequence."""
+        return Strings(self._map, self._text[column], self._views[column + ".at"])
+
+    def array(self, name: str) -> memoryview:
+        """A numeric section."""
+        return self._views[name]
 
     @classmethod
     def open(cls, folder: Path) -> ReachIndex:
@@ -318,3 +341,22 @@ class ReachIndex:
         for row in range(self.rows):
             for target in targets[at[row]:at[row + 1]]:
                 yield row, target
+
+
+class Strings:
+    """A string column of the index as a read-only sequence (``find``: in a sorted column)."""
+
+    def __init__(self, data: mmap.mmap, base: int, at: memoryview) -> None:
+        self._data, self._base, self._at = data, base, at
+
+    def __len__(self) -> int:
+        return len(self._at) - 1
+
+    def __getitem__(self, i: int) -> str:
+        at, base = self._at, self._base
+        return self._data[base + at[i]:base + at[i + 1] - 1].decode()
+
+    def find(self, value: str) -> int | None:
+        """The position of ``value`` in a sorted column (None when absent)."""
+        i = bisect_left(self, value)
+        return i if i < len(self) and self[i] == value else None

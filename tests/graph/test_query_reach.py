@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from astrepo.graph.build import IndexConfig, build_index
+from astrepo.graph.query.exception_index import exception_records
 from astrepo.graph.query.reach import paths, reach
 from astrepo.graph.query.reach_index import RELATIONS, TABLES, ReachIndex
 from astrepo.graph.store import GraphStore
@@ -106,6 +107,17 @@ def index_matches_graph(db_dir: Path) -> None:
             assert in_index == in_graph and in_graph, rel
             backward = {(idx.id(a), idx.id(b)) for b in range(idx.rows) for a in idx.neighbours(rel, "in", b)}
             assert backward == in_graph, rel
+        # Exception facts: every may-raise, uncaught implicit raise and handler, by node or scope.
+        queries = {"raise": "MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) RETURN n.id, e.name, r.origin_at, r.via_at",
+                   "implicit": "MATCH (s:Stmt)-[r:IMPLICIT_RAISE]->(e:ExceptionType) WHERE NOT r.caught "
+                               "RETURN r.scope, e.name, r.line, r.op",
+                   "catch": "MATCH (s:Stmt)-[r:CATCHES]->(e:ExceptionType) RETURN r.scope, e.name, r.line"}
+        for kind, query in queries.items():
+            in_graph = {(r[0], r[1], *(tuple(v) if isinstance(v, list) else v for v in r[2:]))
+                        for r in db.execute(query)[1]}
+            keys = list(idx.strings(f"{kind}.key"))
+            in_index = {(idx.id(r[0]), *r[1:]) for r in exception_records(idx, kind, keys)}
+            assert in_index == in_graph and in_graph, kind
     finally:
         db.close()
 

@@ -59,7 +59,8 @@ import logging
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from astrepo.analyzers.pointsto import Resolver, Target, clear_order_keys, order_key, ordered, unique
+from astrepo.analyzers.pointsto import (PARTIAL_NAMES, Resolver, Target, clear_order_keys, container_type,
+                                       order_key, ordered, unique)
 from astrepo.analyzers.symbols import ModuleInputs, Project
 from astrepo.ids import NodeId, external_id
 from astrepo.model import CallFact, Edge, EdgeKind, Node, NodeKind, NO_SPAN, ScopeFacts
@@ -395,13 +396,25 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
             targets.update(invoke(t, call.args, call.kwargs, scope))
             if t.kind == "external" and t.value in _HIGHER_ORDER:
                 positions, keywords = _HIGHER_ORDER[t.value]
-                fargs = [call.args[i] for i in positions if i < len(call.args)]
-                fargs += [e for k, e in call.kwargs if k in keywords]
-                for farg in fargs:
+                fargs = [(call.args[i], False) for i in positions if i < len(call.args)]
+                fargs += [(e, False) for k, e in call.kwargs if k in keywords]
+                if t.value == "<builtin>.map":  # as PyCG reads map: a function later on is called too
+                    fargs += [(e, True) for e in call.args[1:]]
+                for farg, strict in fargs:
+                    if farg is None or farg[0] == "*":
+                        continue
                     for f in ordered(resolver.values(farg, scope)[0]):
-                        if f.kind in ("def", "bound"):
+                        if f.kind == "bound" or (f.kind == "def" and not (strict and resolver.is_class(f.value))):
                             for callee in invoke(f, (), (), scope):
                                 scope_edges.append((scope, Target(callee.kind, callee.value, "callback")))
+            elif t.kind == "external" and t.value in PARTIAL_NAMES and call.args and call.args[0] is not None \
+                    and call.args[0][0] != "*":
+                # the bound arguments flow into f's parameters now (f runs when the partial is called)
+                for f in ordered(resolver.values(call.args[0], scope)[0]):
+                    if f.kind in ("def", "bound") and not resolver.is_class(f.value if f.kind == "def" else ""):
+                        receiver = Target("instance", f.value[1], "self") if f.kind == "bound" else None
+                        _flow_args(project, pending, f.value if f.kind == "def" else f.value[0], call.args[1:],
+                                   call.kwargs, scope, receiver)
         if not targets and vals:
             reason = f"calling a {ordered(vals)[0].kind}"
         found.append((call, scope, unique(targets), reason))
@@ -494,9 +507,13 @@ def _invoke(project: Project, resolver: Resolver, pending: list, t: Target, args
         return [t]
     if t.kind == "cmethod":  # a list/dict method: the builtin's
         container, method = t.value
-        return [Target("external", f"<builtin>.{'list' if container.kind == 'seq' else 'dict'}.{method}", t.how)]
+        return [Target("external", f"{container_type(container)}.{method}", t.how)]
     if t.kind == "member":  # an attribute of an external object, called: named like one
         return [Target("external", t.value, t.how)]
+    if t.kind == "partial":  # functools.partial(f, *bound, **keywords): the arguments come after those
+        f, bound, keywords = t.value
+        return _invoke(project, resolver, pending, f, (None,) * bound + tuple(args),
+                       tuple((k, e) for k, e in kwargs if k not in keywords), scope)
     return []
 
 
@@ -520,13 +537,16 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
                         pending.append(((m.value, f.params[0]), None, v))
         return
     dunders = {"iter": ("__iter__",), "with": ("__enter__", "__exit__")}.get(protocol, (protocol,))
-    if not any(d in project.dunders for d in dunders):
+    if not any(d in project.dunders for d in dunders) and not (protocol == "__bool__" and "__len__" in project.dunders):
         return
     for v in ordered(resolver.values(receiver, scope)[0]):
         if v.kind != "instance":
             continue
         for dunder in dunders:
-            for m in resolver.protocol_methods(v, dunder, 0):
+            methods = resolver.protocol_methods(v, dunder, 0)
+            if dunder == "__bool__" and not methods:  # a truth test without __bool__ asks __len__
+                methods = resolver.protocol_methods(v, "__len__", 0)
+            for m in methods:
                 if m.kind == "bound":
                     scope_edges.append((scope, Target("def", m.value[0], "implicit")))
                     f = project.scopes.get(NodeId(m.value[0]))

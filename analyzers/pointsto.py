@@ -44,6 +44,13 @@ _CONTAINER_READS = {"seq": frozenset(("pop", "copy")),
 #: Builtins whose result is the iteration of their first argument (see `call_results`).
 _ITERATOR_BUILTINS = frozenset(("<builtin>.next", "<builtin>.iter"))
 
+#: Builtins whose result is a sequence of the items of one argument: name -> (argument position,
+#: the builtin type whose methods the result has). See `sequence_result`.
+_ITEM_SEQUENCES = {"<builtin>.list": (0, "<builtin>.list"), "<builtin>.tuple": (0, "<builtin>.tuple"),
+                   "<builtin>.set": (0, "<builtin>.set"), "<builtin>.frozenset": (0, "<builtin>.frozenset"),
+                   "<builtin>.sorted": (0, "<builtin>.list"), "<builtin>.reversed": (0, "<builtin>.reversed"),
+                   "<builtin>.filter": (1, "<builtin>.filter")}
+
 #: Operators that give a builtin sequence of the type of their left operand.
 _SAME_TYPE_OPERATORS = frozenset(("__add__", "__mul__", "__mod__"))
 
@@ -288,6 +295,10 @@ class Resolver:
         if k == "t":
             t = self.dotted(expr[1], scope, depth)
             return _vals(self.instances_of(t[0], "annotation"))
+        if k == "r":  # what calling e returns (``map``'s items); strict: functions only
+            found = self.values(expr[1], scope, depth)[0]
+            return self._union([self.callee_results(v, depth) for v in ordered(found)
+                                if not expr[2] or v.kind == "bound" or (v.kind == "def" and not self.is_class(v.value))])
         base = self.values(expr[2] if k == "p" else expr[1], scope, depth)
         if not base[0]:
             return base
@@ -297,6 +308,8 @@ class Resolver:
             return self._union(self.subscript(v, expr[2], depth) for v in ordered(base[0]))
         if k == "i":
             return self._union(self.iterate(v, depth) for v in ordered(base[0]))
+        if k == "u":
+            return self._union(self.unpack(v, expr[2], depth) for v in ordered(base[0]))
         if k == "e":
             return self._union(self.protocol_results(v, "__enter__", depth) for v in ordered(base[0]))
         if k == "p":
@@ -501,7 +514,7 @@ class Resolver:
         if kind in ("seq", "map"):
             if attr in _CONTAINER_READS[kind]:  # a method whose result comes from the container
                 return _vals([Target("cmethod", (target, attr), target.how)])
-            return self.external_attribute("<builtin>.list" if kind == "seq" else "<builtin>.dict", attr, target.how)
+            return self.external_attribute(container_type(target), attr, target.how)
         if kind == "def" and self.is_class(target.value):
             return self.class_attribute(target.value, attr, depth, None)
         if kind == "instance":
@@ -571,7 +584,7 @@ class Resolver:
     def subscript(self, target: Target, key: str, depth: int) -> Vals:
         """``target[key]``: key as the extractor gives it (a literal, ``1:3`` for a slice, "" if unknown)."""
         if target.kind == "seq":
-            scope_id, expr = target.value
+            scope_id, expr = target.value[0], target.value[1]
             scope = self.p.scopes[scope_id]
             items = expr[1]
             stored = self.stored_in(target)
@@ -585,7 +598,7 @@ class Resolver:
                 return self.values(items[index], scope, depth)
             return self._union([self.values(e, scope, depth) for e in items] + [(v, "") for _, v in stored])
         if target.kind == "map":
-            scope_id, expr = target.value
+            scope_id, expr = target.value[0], target.value[1]
             scope = self.p.scopes[scope_id]
             pairs = expr[1]
             stored = self.stored_in(target)
@@ -652,6 +665,20 @@ class Resolver:
                                else self.iterate(it, depth) for it in iterators if it != target or True)
         return (EMPTY, f"iterating a {target.kind}")
 
+    def unpack(self, target: Target, index: int, depth: int) -> Vals:
+        """Item ``index`` of ``target`` unpacked into a tuple target (``a, b = target``): the item
+        at that position of a tuple / list display of that length (nothing stored into it), the
+        key or the value of a dict item, else any item."""
+        if target.kind == "seq":
+            items = target.value[1][1]
+            if index < len(items) and not any(e[0] == "*" for e in items) and not self.stored_in(target):
+                return self.values(items[index], self.p.scopes[target.value[0]], depth)
+        elif target.kind == "view" and target.value[1] == "pair":
+            if index == 0:
+                return (EMPTY, "key of a dict item")
+            return self.subscript(target.value[0], "", depth)
+        return self.iterate(target, depth)
+
     def protocol_methods(self, target: Target, dunder: str, depth: int) -> list[Target]:
         """The methods a dunder resolves to on an instance (bound), [] when none is defined."""
         if target.kind != "instance" or not self.is_class(target.value):
@@ -660,8 +687,9 @@ class Resolver:
         return [self.bind_method(v, target, "implicit") for v in ordered(member)]
 
     def protocol_results(self, target: Target, dunder: str, depth: int) -> Vals:
-        if target.kind == "external" and dunder in _SAME_TYPE_OPERATORS and target.value in _SEQUENCE_TYPES:
-            return _vals([target])  # ``b"<" + raw``, ``"%s" % x``, ``[f] * 2``: the same type
+        if dunder in _SAME_TYPE_OPERATORS and (target.kind == "seq" or (
+                target.kind == "external" and target.value in _SEQUENCE_TYPES)):
+            return _vals([target])  # ``b"<" + raw``, ``"%s" % x``, ``[f] * 2``: the same type (with its items)
         return self._union([self.callee_results(m, depth) for m in self.protocol_methods(target, dunder, depth)])
 
     def returns_of(self, function_id: str, depth: int) -> frozenset:
@@ -720,10 +748,10 @@ class Resolver:
         return out
 
     def callees(self, call: CallFact, scope: ScopeFacts, depth: int = 0) -> Vals:
+        if call.func is not None:  # not a name chain, or a method of a display (``{...}.items``)
+            return self.values(call.func, scope, depth)
         if call.callee:
             return self.values(("n", call.callee), scope, depth)  # memoized per (scope, text)
-        if call.func is not None:
-            return self.values(call.func, scope, depth)
         return (EMPTY, "callee is not a name")
 
     def call_results(self, call: CallFact, scope: ScopeFacts, depth: int) -> Vals:
@@ -733,16 +761,51 @@ class Resolver:
                 return vals
             parts = []
             for t in ordered(vals[0]):
-                if t.kind == "external" and t.value in _ITERATOR_BUILTINS and call.args and call.args[0] is not None \
-                        and call.args[0][0] != "*":
-                    # next(it) is an item of it; iter(xs) iterates like xs
-                    arg = call.args[0]
-                    parts.append(self.values(("i", arg) if t.value == "<builtin>.next" else arg, scope, depth))
-                else:
-                    parts.append(self.callee_results(t, depth))
+                found = self.builtin_results(t, call, scope, depth) if t.kind == "external" else None
+                parts.append(found if found is not None else self.callee_results(t, depth))
             return self._union(parts)
 
         return self._memoized(("result", call.id), compute, depth)
+
+    def builtin_results(self, t: Target, call: CallFact, scope: ScopeFacts, depth: int) -> Vals | None:
+        """What a call of a builtin (or ``functools.partial``) returns when its arguments say
+        more than its type does; None to use `callee_results`. ``next(it)`` is an item of it,
+        ``iter(xs)`` iterates like xs; ``list(xs)``, ``sorted(xs)``, ``filter(f, xs)``... are
+        sequences of xs's items, ``enumerate(xs)`` of (int, item) tuples, ``zip(a, b)`` of
+        (item of a, item of b) tuples, ``map(f, xs)`` of f's results; ``getattr(x, "name")``
+        is ``x.name``; ``functools.partial(f, ...)`` a `partial` of f."""
+        name = t.value
+        args = call.args
+        if not args or args[0] is None or args[0][0] == "*":
+            return None
+        if name in _ITERATOR_BUILTINS:
+            return self.values(("i", args[0]) if name == "<builtin>.next" else args[0], scope, depth)
+        if name in _ITEM_SEQUENCES:
+            position, kind = _ITEM_SEQUENCES[name]
+            if position >= len(args) or args[position] is None or args[position][0] == "*":
+                return None
+            return sequence_result(scope, (("i", args[position]),), kind)
+        if any(a is None or a[0] == "*" for a in args):
+            return None
+        if name == "<builtin>.enumerate":
+            return sequence_result(scope, (("l", (("n", "<int>"), ("i", args[0]))),), "<builtin>.enumerate")
+        if name == "<builtin>.zip":
+            return sequence_result(scope, (("l", tuple(("i", a) for a in args)),), "<builtin>.zip")
+        if name == "<builtin>.map":
+            # the function comes first; a function found later (an iterable at run time) counts too,
+            # as PyCG reads map: no working program passes one there
+            return sequence_result(scope, tuple(("r", a, i > 0) for i, a in enumerate(args)), "<builtin>.map")
+        if name == "<builtin>.getattr" and 2 <= len(args) <= 3 and len(args[1]) == 3 and args[1][1] == "<str>":
+            parts = [self.values(("a", args[0], args[1][2]), scope, depth)]
+            if len(args) == 3:
+                parts.append(self.values(args[2], scope, depth))
+            return self._union(parts)
+        if name in PARTIAL_NAMES:
+            bound = len(args) - 1
+            keywords = tuple(sorted(k for k, _ in call.kwargs))
+            return _vals([_target(("partial", (f, bound, keywords), f.how))
+                          for f in ordered(self.values(args[0], scope, depth)[0])])
+        return None
 
     # -- modules and classes ------------------------------------------------------------
     def module_of(self, scope: ScopeFacts) -> str:
@@ -848,6 +911,23 @@ class Resolver:
                 if isinstance(base, Target) and base.kind == "external":
                     return base.value
         return ""
+
+
+#: Names of ``functools.partial`` as the resolver sees them.
+PARTIAL_NAMES = frozenset(("functools.partial",))
+
+
+def sequence_result(scope: ScopeFacts, items: tuple, kind: str) -> Vals:
+    """A sequence built by a builtin call in ``scope``: a list display of ``items`` (expressions
+    of that scope) whose methods are those of the builtin type ``kind``."""
+    return _vals([_target(("seq", (scope.id, ("l", items), kind), "builtin"))])
+
+
+def container_type(target: Target) -> str:
+    """The builtin type of a list / dict display (or of a sequence a builtin built)."""
+    if target.kind == "seq":
+        return target.value[2] if len(target.value) == 3 else "<builtin>.list"
+    return "<builtin>.dict"
 
 
 def _c3(seqs: list[list[str]]) -> list[str]:

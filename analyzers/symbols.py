@@ -67,7 +67,7 @@ class Project:
                 scope = by_id.get(call.scope)
                 if scope is not None:
                     self.calls_at[(mod.module, call.end)] = (call, scope)
-                    if "." in call.callee and call.args:
+                    if "." in call.callee and (call.args or call.kwargs):
                         self._index_container_call(call, scope)
             if mod.module not in self.modules:  # first by path wins for duplicate names
                 self.modules[mod.module] = mod.scopes[0]
@@ -112,6 +112,10 @@ class Project:
         if operation and position < len(call.args) and call.args[position] is not None \
                 and call.args[position][0] != "*":
             self.item_stores.append((scope, container, operation, "", call.args[position]))
+        if method == "update":  # d.update(key=value): stores under 'key'
+            for name, expr in call.kwargs:
+                if expr is not None:
+                    self.item_stores.append((scope, container, "item", f"'{name}'", expr))
 
     def signature(self, fid: str, bound: bool) -> tuple | None:
         """How a call of function ``fid`` maps arguments (``bound``: its first parameter takes the

@@ -33,6 +33,7 @@ from astrepo.syntax import (
     dotted_name,
     expr_of,
     first_identifier,
+    literal_key,
     literal_type,
     misparsed_type_call,
     module_exports,
@@ -87,7 +88,7 @@ STMT_TYPES: dict[str, str] = {
 #: Expression types that imply calls (dunders) or bind names outside statements.
 IMPLICIT_TYPES = frozenset((
     "binary_operator", "comparison_operator", "unary_operator", "subscript", "for_in_clause",
-    "yield", "named_expression",
+    "yield", "named_expression", "not_operator", "boolean_operator", "conditional_expression", "if_clause",
 ))
 
 _BINDING_RANK = {
@@ -287,13 +288,38 @@ class _Extractor:
             scope.implied("iter", receiver(right))
         elif t == "yield":
             value = expr_of(node.named_children[0]) if node.named_child_count else None
-            if value is not None:
-                scope.yields.append(value)
+            if value is not None:  # ``yield from g``: what iterating g gives
+                scope.yields.append(("i", value) if any(c.type == "from" for c in node.children) else value)
+        elif t == "not_operator":
+            self._truth_tested(node.child_by_field_name("argument"), scope)
+        elif t == "boolean_operator":  # the left operand is always tested, the right one where the whole is
+            self._truth_tested(node.child_by_field_name("left"), scope)
+        elif t == "conditional_expression":
+            if node.named_child_count >= 2:
+                self._truth_tested(node.named_children[1], scope)
+        elif t == "if_clause":
+            if node.named_child_count:
+                self._truth_tested(node.named_children[0], scope)
         elif t == "named_expression":
             name = node.child_by_field_name("name")
             if name is not None:
                 scope.bind(node_text(name), BindingKind.LOCAL, "", node.start_point[0] + 1)
                 scope.flow(node_text(name), expr_of(node.child_by_field_name("value")))
+
+    def _truth_tested(self, node: tree_sitter.Node | None, scope: _Scope) -> None:
+        """A value tested for truth (``if x``, ``not x``, ``x and y``) implies ``type(x).__bool__``
+        (or ``__len__``): recorded as the implicit protocol ``__bool__``."""
+        while node is not None and node.type == "parenthesized_expression" and node.named_child_count == 1:
+            node = node.named_children[0]
+        if node is None:
+            return
+        if node.type == "boolean_operator":
+            self._truth_tested(node.child_by_field_name("left"), scope)
+            self._truth_tested(node.child_by_field_name("right"), scope)
+        elif node.type == "not_operator":
+            self._truth_tested(node.child_by_field_name("argument"), scope)
+        else:
+            scope.implied("__bool__", receiver(node))
 
     def _flow_targets(self, node: tree_sitter.Node | None, value, scope: _Scope) -> None:
         """Record ``value`` flowing into the names (and ``obj.attr`` targets) of an assignment target."""
@@ -311,8 +337,11 @@ class _Extractor:
             if dotted:
                 scope.flow(f"{dotted}[{subscript_key(node)}]", value)
         elif t in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "expression_list"):
-            for child in node.named_children:
-                self._flow_targets(child, ("i", value), scope)
+            children = node.named_children
+            # ``a, b = value``: item i of the value, ("u", value, i); with a starred target, any item
+            positional = not any(c.type in ("list_splat_pattern", "list_splat") for c in children)
+            for i, child in enumerate(children):
+                self._flow_targets(child, ("u", value, i) if positional else ("i", value), scope)
         elif t == "parenthesized_expression" and node.named_child_count == 1:
             self._flow_targets(node.named_children[0], value, scope)
 
@@ -358,6 +387,10 @@ class _Extractor:
                 value = expr_of(right)
                 self._flow_targets(left, ("i", value) if value is not None else None, scope)
                 scope.implied("iter", receiver(right))
+            elif t in ("if_statement", "elif_clause", "while_statement"):
+                self._truth_tested(node.child_by_field_name("condition"), scope)
+            elif t == "assert_statement":
+                self._truth_tested(node.named_children[0] if node.named_child_count else None, scope)
             elif kind == "return":
                 if node.named_child_count:
                     value = expr_of(node.named_children[0])
@@ -399,9 +432,21 @@ class _Extractor:
                     positional.append(expr_of(arg))
         elif args is not None:  # a bare generator expression argument
             positional.append(None)
+        if callee == "getattr" and len(positional) >= 2 and positional[1] == ("n", "<str>"):
+            second = [a for a in args.named_children if a.type not in ("keyword_argument", "comment")][1]
+            name = literal_key(second)[1:-1]
+            if name.isidentifier():  # getattr(x, "name"): the name rides along with the literal's type
+                positional[1] = ("n", "<str>", name)
+        func_expr = None if callee else expr_of(func)
+        if callee.startswith("<") and func.type == "attribute":
+            # a method of a list/dict display (``{...}.items()``): the display itself, not just its type
+            obj = func.child_by_field_name("object")
+            if obj is not None and obj.type in ("list", "dictionary", "tuple", "set"):
+                inner = expr_of(obj)
+                func_expr = ("a", inner, node_text(func.child_by_field_name("attribute"))) if inner else None
         self.facts.calls.append(CallFact(
             call_id, scope.id, callee, span.start_line, node.end_byte,
-            None if callee else expr_of(func), tuple(positional), tuple(keywords)))
+            func_expr, tuple(positional), tuple(keywords)))
         return call_id, NodeKind.CALLSITE
 
     def _decorators(self, node: tree_sitter.Node) -> tuple[str, ...]:

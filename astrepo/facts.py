@@ -22,8 +22,10 @@ from astrepo.source import DEFAULT_MAX_BYTES, SourceText, decode_source
 #: implicit (dunder/property) calls for the call graph; 5 - module exports (``__all__``);
 #: 6 - item stores (``d[k] = v`` flows into ``d[k]``), slice and negative subscript keys,
 #: bytes literals (``<bytes>``), operators on any left operand (``b"<" + raw``); 7 - parameter
-#: kinds (``*args``, keyword-only, ``**kwargs``), ``except E as e`` flows an ``E`` instance into ``e``.
-FACTS_VERSION = 7
+#: kinds (``*args``, keyword-only, ``**kwargs``), ``except E as e`` flows an ``E`` instance into ``e``;
+#: 8 - tuple targets take item i (``("u", e, i)``), ``yield from`` yields the items, truth tests
+#: (``__bool__``), ``getattr(x, "name")`` keeps the name, methods of displays keep the display.
+FACTS_VERSION = 8
 
 
 def add_file_node(facts: FileFacts, status: str) -> None:

@@ -175,7 +175,9 @@ class ScopeFacts(NamedTuple):
 #: display; ``("m", ((key, e), ...))`` dict display (key: literal text or ""); ``("s", e, key)``
 #: subscript; ``("p", "__add__", e)`` result of an operator on e; ``("a", e, attr)`` attribute of a non-name expression; ``("o", (e, ...))`` one of
 #: (``or``, ``if``-``else``); ``("i", e)`` an element of iterating e; ``("e", e)`` what
-#: ``with e as x`` binds; ``("t", "Cls")`` an instance of an annotated type. None: unknown.
+#: ``with e as x`` binds; ``("t", "Cls")`` an instance of an annotated type; ``("u", e, i)`` item i
+#: of e unpacked into a tuple target (``a, b = e``). A string literal naming an attribute in
+#: ``getattr(x, "name")`` is ``("n", "<str>", "name")``. None: unknown.
 Expr = tuple
 
 

@@ -16,9 +16,12 @@ Steps, all in one invocation so the untraced and traced runs share the machine's
    then one traced run with that plan, ingested as ``astrepo trace`` does (the exceptions it
    recorded; for ``balanced``, the statistics a second plan, "balanced (stats)", is made from and
    traced with in turn);
-3. timing: ``--runs`` rounds, each running the command untraced and then under every plan
+3. timing: ``--runs`` rounds, each running the command untraced and under every plan, the order
+   rotated by one each round (so no configuration always runs right after the same one)
    (the same environment ``astrepo trace`` sets up, compiled-code cache warm, events discarded);
-   medians of wall time and of CPU time (user + sys of the child processes) per configuration.
+   medians of wall time and of CPU time (user + sys of the child processes) per configuration,
+   and the median of each round's own CPU ratio to that round's untraced run ("paired": a
+   drift of the machine's load between rounds cancels out).
 
 Reported per configuration: points (by kind), budget, the plan's estimate (capture overhead in
 percent of the untraced run; the fixed cost of a warm run: per process and first previews), the
@@ -144,9 +147,13 @@ def evaluate(project: str, cmd: list[str], runs: int, calibrate: bool, tmp: str)
                          f"({run['summary']['events']:,} events)\n")
     plain_env = {k: v for k, v in os.environ.items() if not k.startswith("ASTREPO_")}
     times: dict[str, list] = {"plain": [], **{label: [] for label in configs}}
+    order = list(times)
     for r in range(runs):
-        times["plain"].append(timed(cmd, project, plain_env))
-        for label, c in configs.items():
+        for label in order[r % len(order):] + order[:r % len(order)]:
+            if label == "plain":
+                times["plain"].append(timed(cmd, project, plain_env))
+                continue
+            c = configs[label]
             bootstrap = write_bootstrap(os.path.join(c["db"], "bootstrap"))
             run_id = new_run_id()
             env = trace_environment(plain_env, bootstrap, project, c["db"], run_id, c["plan"], None)
@@ -164,6 +171,7 @@ def evaluate(project: str, cmd: list[str], runs: int, calibrate: bool, tmp: str)
         est = c["info"]["estimate"]
         wall = statistics.median(t[0] for t in times[label])
         cpu = statistics.median(t[1] for t in times[label])
+        paired = statistics.median(t[1] / p[1] for t, p in zip(times[label], times["plain"]))
         pct = est.get("overhead_pct")
         # Timing runs are warm (compiled-code cache): the instrumenting part of the fixed cost is not in them.
         fixed_s = (est.get("fixed_ms", 0.0) - est.get("fixed_parts_ms", {}).get("instrumenting", 0.0)) / 1000
@@ -174,6 +182,7 @@ def evaluate(project: str, cmd: list[str], runs: int, calibrate: bool, tmp: str)
             "predicted_ratio": None if pct is None else round(1 + pct / 100 + fixed_s / plain_wall, 2),
             "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
             "ratio_wall": round(wall / plain_wall, 2), "ratio_cpu": round(cpu / plain_cpu, 2),
+            "ratio_cpu_paired": round(paired, 2), "cpu_runs": [round(t[1], 3) for t in times[label]],
             "measured_pct_beyond_fixed": round(100 * (wall - plain_wall - fixed_s) / plain_wall, 1),
             "cold_ratio_wall": round(c["cold"][0] / plain_wall, 2), "cold_ratio_cpu": round(c["cold"][1] / plain_cpu, 2),
             # measured extra CPU of the warm runs beyond the per-process cost / the probe-priced capture
@@ -183,6 +192,7 @@ def evaluate(project: str, cmd: list[str], runs: int, calibrate: bool, tmp: str)
         })
     return {"format": 1, "project": project, "command": cmd, "runs": runs, "index_s": round(index_s, 1),
             "plain_wall_s": round(plain_wall, 3), "plain_cpu_s": round(plain_cpu, 3),
+            "plain_cpu_runs": [round(t[1], 3) for t in times["plain"]],
             "costs": configs["full_trace"]["info"]["estimate"].get("costs"),
             "load": os.getloadavg(), "rows": rows}
 
@@ -192,13 +202,14 @@ def print_report(doc: dict) -> None:
     print(f"plain {doc['plain_wall_s']:.3f} s wall, {doc['plain_cpu_s']:.3f} s CPU (medians of {doc['runs']}); "
           f"costs {doc['costs']}; load {' '.join(f'{x:.2f}' for x in doc['load'])}")
     print(f"{'configuration':18} {'points':>6} {'budget':>6} {'est.':>7} {'fixed':>7} {'pred.':>6} "
-          f"{'wall':>8} {'ratio':>6} {'cpu':>6} {'beyond':>7} {'cold':>7} {'factor':>6} {'events':>11} "
+          f"{'wall':>8} {'ratio':>6} {'cpu':>6} {'paired':>6} {'beyond':>7} {'cold':>7} {'factor':>6} {'events':>11} "
           f"{'exc kept':>9}")
     for r in doc["rows"]:
         est = "-" if r["estimated_pct"] is None else f"{r['estimated_pct']:.1f}%"
         pred = "-" if r["predicted_ratio"] is None else f"{r['predicted_ratio']:.2f}x"
         print(f"{r['config']:18} {r['points']:6} {str(r['budget_pct']):>6} {est:>7} {r['estimated_fixed_s']:6.2f}s "
               f"{pred:>6} {r['wall_s']:7.3f}s {r['ratio_wall']:5.2f}x {r['ratio_cpu']:5.2f}x "
+              f"{r['ratio_cpu_paired']:5.2f}x "
               f"{r['measured_pct_beyond_fixed']:6.1f}% {r['cold_ratio_cpu']:6.2f}x {r['in_program_factor']!s:>6} "
               f"{r['events']:11,} {r['exceptions_kept']:>4}/"
               f"{r['exceptions_full']:<4}")

@@ -52,6 +52,12 @@ CHEAP_RATIO = 0.25
 #: At most this share of a function's measured mean duration is taken for the capture recorded
 #: inside its calls (`capture_per_call` is an estimate).
 INSIDE_SHARE = 0.75
+#: With statistics, a branch or variable of a `deep` function (not pinned) that ran at least
+#: `HOT_LOOP_EVENTS` times in the last run and more than `HOT_LOOP_PER_CALL` times per call of its
+#: function is in a hot loop: it gets no point (its appends cost more than what another iteration
+#: tells; the function keeps its boundary, previews, exceptions and the rest of its body).
+HOT_LOOP_EVENTS = 1000
+HOT_LOOP_PER_CALL = 16
 #: Decision points (cyclomatic) from which `balanced` captures branches and variables.
 COMPLEX_CYCLOMATIC = 6
 #: `minimal`: at least this many most important functions get timed boundaries (or 5%).
@@ -79,6 +85,8 @@ class Decision:
     importance: float = 1.0
     pinned: bool = False  #: targets and diff: never downgraded by the budget
     sampling: dict | None = None
+    #: own nodes left without points as hot loops: node id -> executions per call in the last run
+    hot_loops: dict = field(default_factory=dict)
 
 
 def make_plan(inputs: Inputs, options: PlanOptions, costs: Costs = DEFAULT_COSTS,
@@ -99,6 +107,7 @@ def make_plan(inputs: Inputs, options: PlanOptions, costs: Costs = DEFAULT_COSTS
         _minimal_top(funcs, decisions)
     _apply_targets(options, inputs, decisions, notes)
     selection = _ask_provider(provider or OfflineProvider(), options, inputs, counts, decisions)
+    _leave_out_hot_loops(funcs, counts, decisions, notes)
     # The budget.
     with_stats = inputs.stats is not None and bool(inputs.stats.rows)
     budget = options.budget_pct
@@ -148,7 +157,8 @@ def _document(inputs: Inputs, options: PlanOptions, costs: Costs, counts: Counts
               predictions: dict, stale: list, notes: list, budget: float | None, base: tuple, selection) -> dict:
     funcs = inputs.functions
     baseline_ns, basis = base
-    cost_of = {fid: function_cost(funcs[fid], d.level, counts, costs, d.sampling) for fid, d in decisions.items()}
+    cost_of = {fid: function_cost(funcs[fid], d.level, counts, costs, d.sampling, d.hot_loops)
+               for fid, d in decisions.items()}
     variable_ns = sum(cost_of.values()) + exception_cost(inputs, counts, costs)
     variable_ns += module_cost(inputs, options.strategy, costs)
     bounded_ns = sum(bounded_preview_cost(funcs[fid], d.level, counts, costs, d.sampling)
@@ -180,6 +190,7 @@ def _document(inputs: Inputs, options: PlanOptions, costs: Costs, counts: Counts
                        "known": counts.known(fid), "cost_ms": round(cost_of[fid] / 1e6, 4)}
                       for fid, d in sorted(decisions.items(), key=lambda kv: (funcs[kv[0]].file, funcs[kv[0]].line))],
         "predictions": predictions,
+        "hot_loops": {n: round(r, 2) for d in decisions.values() for n, r in sorted(d.hot_loops.items())},
     }
 
 
@@ -299,6 +310,29 @@ def _offline_decision(strategy: str, fn: Function, counts: Counts, inputs: Input
     return Decision(BOUNDARY, "boundary with argument/return previews" + note, importance)
 
 
+def _leave_out_hot_loops(funcs: dict[str, Function], counts: Counts, decisions: dict[str, Decision],
+                         notes: list) -> None:
+    """Branches and variables of `deep` functions that the last run measured in hot loops (see
+    `HOT_LOOP_EVENTS`) get no point; pinned functions (targets, diff) and `full` keep them all."""
+    left = 0
+    for fid, d in decisions.items():
+        if d.level != DEEP or d.pinned or not counts.known(fid):
+            continue
+        calls = max(1.0, counts.calls(fid))
+        for node_id, kind, depth, _ in funcs[fid].own:
+            if kind not in ("branch", "variable"):
+                continue
+            n = counts.node(fid, node_id, kind, depth)
+            if n >= HOT_LOOP_EVENTS and n > HOT_LOOP_PER_CALL * calls:
+                d.hot_loops[node_id] = n / calls
+        if d.hot_loops:
+            left += len(d.hot_loops)
+            d.reason += f"; {len(d.hot_loops)} point(s) in hot loops left out"
+    if left:
+        notes.append(f"{left} branch/variable point(s) in hot loops (over {HOT_LOOP_PER_CALL} runs per call, "
+                     f"{HOT_LOOP_EVENTS}+ in the last run) left out")
+
+
 def _minimal_top(funcs: dict[str, Function], decisions: dict[str, Decision]) -> None:
     """`minimal`: the few functions that matter most (importance: centrality, complexity, exception flow)
     get timed boundaries."""
@@ -376,7 +410,7 @@ def _fit_budget(decisions: dict[str, Decision], floors: dict, funcs: dict, count
     """Lower functions one level at a time (least important per ns saved first) until the variable
     cost fits ``allowed_ns``."""
     def cost(fid: str, level: int, sampling: dict | None) -> float:
-        return function_cost(funcs[fid], level, counts, costs, sampling)
+        return function_cost(funcs[fid], level, counts, costs, sampling, decisions[fid].hot_loops)
 
     total = sum(cost(fid, d.level, d.sampling) for fid, d in decisions.items())
     if total <= allowed_ns:

@@ -48,6 +48,8 @@ def emit_points(inputs: Inputs, decisions: dict, counts: Counts, full: bool) -> 
             predictions[fid] = {"kind": "function", "calls": round(calls, 1), "events": round(2 * calls, 1)}
         if d.level >= DEEP:
             for node_id, kind, depth, _ in fn.own:
+                if node_id in d.hot_loops:
+                    continue
                 if kind in ("branch", "variable") or d.level >= FULL:
                     add(node_id, kind, f"{LEVELS[d.level]} capture of {fn.name}")
                     n = counts.node(fid, node_id, kind, depth)

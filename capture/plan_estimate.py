@@ -109,6 +109,9 @@ class Counts:
                 return float(row["hits"])
             if self.known(fid) and self.calls(fid) == 0:
                 return 0.0
+        elif self.inputs.stats is not None and node_id in self.inputs.stats.hot_loops:
+            # Left out of the last run as a hot loop: its executions per call then.
+            return self.calls(fid) * self.inputs.stats.hot_loops[node_id]
         return self.calls(fid) * (LOOP_ITERATIONS ** depth)
 
 
@@ -235,9 +238,10 @@ def _previews(executions: float, sampling: dict | None, exact: bool) -> float:
     return executions / every
 
 
-def function_cost(fn: Function, level: int, counts: Counts, costs: Costs, sampling: dict | None = None) -> float:
+def function_cost(fn: Function, level: int, counts: Counts, costs: Costs, sampling: dict | None = None,
+                  left_out=frozenset()) -> float:
     """Predicted capture cost (ns) of one function at ``level``, exception events and the bounded
-    first previews of a first run apart."""
+    first previews of a first run apart; ``left_out``: own nodes without points (hot loops)."""
     c = counts.calls(fn.id)
     exact = counts.known(fn.id)
     total = c * costs.exc_wrapper
@@ -249,6 +253,8 @@ def function_cost(fn: Function, level: int, counts: Counts, costs: Costs, sampli
         total += c * costs.sample_check + _previews(c, sampling, exact) * (fn.params + 1) * costs.preview
     if level >= DEEP:
         for node_id, kind, depth, names in fn.own:
+            if node_id in left_out:
+                continue
             n = counts.node(fn.id, node_id, kind, depth)
             if kind == "branch":
                 total += n * costs.branch
@@ -273,7 +279,7 @@ def capture_per_call(inputs: Inputs, counts: Counts, costs: Costs) -> dict[str, 
     for fid, fn in inputs.functions.items():
         level = stats.level_of(fid)
         if level is not None and counts.known(fid) and counts.calls(fid) > 0:
-            total[fid] = function_cost(fn, level, counts, costs)
+            total[fid] = function_cost(fn, level, counts, costs, None, stats.hot_loops)
     callers: dict[str, set] = {}
     for a, b in inputs.calls:
         if a != b:
@@ -370,7 +376,7 @@ def baseline(inputs: Inputs, counts: Counts, costs: Costs, baseline_s: float | N
         for fid, fn in inputs.functions.items():
             level = stats.level_of(fid)
             if level is not None:
-                spent += run_cost(fn, level, counts, costs)
+                spent += run_cost(fn, level, counts, costs, None, stats.hot_loops)
         spent += exception_cost(inputs, counts, costs)
         work = max(duration - spent, 0.05 * duration)
         if cpu_ns:

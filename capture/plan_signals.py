@@ -63,6 +63,8 @@ class RunStats:
     plan_levels: dict | None  #: function id -> level the run used (None: unknown per function)
     default_level: int | None  #: level of functions not in plan_levels (built-in strategies)
     compiled_points: int = 0  #: points the run instrumented afresh (the first run of its plan: a cold cache)
+    #: node id -> executions per call of its function, of the nodes the run's plan left out as hot loops
+    hot_loops: dict = field(default_factory=dict)
 
     def level_of(self, fid: str) -> int | None:
         if self.plan_levels is not None and fid in self.plan_levels:
@@ -217,8 +219,8 @@ def load_run_stats(db_dir: str, run: str | None = None) -> RunStats | None:
         return None
     table = read_run_table(Path(db_dir), chosen["id"], "RuntimeStat")
     rows = {r["node"]: r for r in table.to_pylist()} if table is not None else {}
-    plan_levels, default_level = _levels_of_run(run_plan_file(chosen) or chosen.get("strategy", ""))
-    return RunStats(chosen["id"], chosen, rows, plan_levels, default_level, compiled_points(runs, chosen))
+    plan_levels, default_level, hot_loops = _levels_of_run(run_plan_file(chosen) or chosen.get("strategy", ""))
+    return RunStats(chosen["id"], chosen, rows, plan_levels, default_level, compiled_points(runs, chosen), hot_loops)
 
 
 def compiled_points(runs: list[dict], summary: dict) -> int:
@@ -236,21 +238,23 @@ def compiled_points(runs: list[dict], summary: dict) -> int:
         return 0
 
 
-def _levels_of_run(strategy: str) -> tuple[dict | None, int | None]:
-    """Which level each function had in a run, from the run's strategy (a name or a plan file)."""
+def _levels_of_run(strategy: str) -> tuple[dict | None, int | None, dict]:
+    """Which level each function had in a run, from the run's strategy (a name or a plan file), and
+    the nodes its plan left out as hot loops (with their executions per call)."""
     if strategy == "full_trace":
-        return None, FULL
+        return None, FULL, {}
     if strategy == "balanced":
-        return None, BOUNDARY
+        return None, BOUNDARY, {}
     if strategy == "minimal":
-        return None, None
+        return None, None, {}
     try:
         with open(strategy, encoding="utf-8") as handle:
             doc = json.load(handle)
     except (OSError, ValueError):
-        return None, None
+        return None, None, {}
     levels = {f["id"]: LEVEL_OF.get(f.get("level"), EXCEPTIONS) for f in doc.get("functions", ()) if "id" in f}
-    return levels, EXCEPTIONS if levels else None
+    hot = {str(k): float(v) for k, v in (doc.get("hot_loops") or {}).items() if isinstance(v, (int, float))}
+    return levels, EXCEPTIONS if levels else None, hot
 
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")

@@ -155,11 +155,12 @@ def priced_run(db_dir: str, summary: dict, doc: dict, costs) -> tuple[float, flo
     counts = Counts(inputs)
     sampling = {p["node_id"]: p.get("sampling") for p in doc.get("points", ()) if p["kind"] == "function_boundary"}
     priced = exception_cost(inputs, counts, costs)
+    stats = inputs.stats
+    left_out = stats.hot_loops if stats else frozenset()
     for f in doc.get("functions", ()):
         fn = inputs.functions.get(f["id"])
         if fn is not None:
-            priced += function_cost(fn, LEVEL_OF.get(f["level"], 0), counts, costs, sampling.get(f["id"]))
-    stats = inputs.stats
+            priced += function_cost(fn, LEVEL_OF.get(f["level"], 0), counts, costs, sampling.get(f["id"]), left_out)
     fixed = costs.process * max(1, int(summary.get("processes") or 1))
     fixed += costs.instrument_point * (stats.compiled_points if stats else 0)
     return priced, fixed

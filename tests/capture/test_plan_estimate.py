@@ -143,3 +143,42 @@ def test_hot_caller_timed_by_its_callees_capture_is_cheap() -> None:
     assert inside[main.id] == pytest.approx(cost[main.id] + cost[outer.id])  # its callee's, not inner's
     levels = {f["name"]: f["level"] for f in make_plan(inputs, PlanOptions("balanced", budget_pct=1000.0), costs)["functions"]}
     assert levels == {"main": "boundary", "outer": "counted", "inner": "counted"}
+
+
+def test_hot_loops_of_deep_functions_are_left_out_and_stay_out() -> None:
+    """With statistics, a deep function's branch that ran many times per call (a hot loop) gets no
+    point; the function keeps its boundary and its other points. The next plan, made from a run
+    without that point, still knows its rate (the plan's ``hot_loops``) and leaves it out again."""
+    from astrepo.capture.plan_estimate import function_cost
+
+    main = _fn("main", [("c1", 0)], statements=8)
+    work = _fn("work", statements=6)
+    work.has_raise = True
+    work.own += [("loop", "branch", 0, 0), ("inner", "branch", 1, 0), ("once", "variable", 0, 1),
+                 ("few", "variable", 1, 1)]
+    inputs = _inputs([main, work], {"c1": ["id-work"]})
+    rows = {main.id: {"calls": 1, "mean_ns": 2e9}, work.id: {"calls": 1000, "mean_ns": 50_000.0},
+            "loop": {"taken": 90_000, "not_taken": 1000}, "inner": {"taken": 40_000, "not_taken": 50_000},
+            "once": {"hits": 1000}, "few": {"hits": 3000}}
+    inputs.stats = RunStats("r", {"duration_s": 3.0, "processes": 1}, rows, None, BOUNDARY)
+    doc = make_plan(inputs, PlanOptions("balanced", budget_pct=1000.0), Costs(process=0.0))
+    level = {f["name"]: f for f in doc["functions"]}["work"]
+    assert level["level"] == "deep" and "2 point(s) in hot loops left out" in level["reason"]
+    kinds = {(p["node_id"], p["kind"]) for p in doc["points"]}
+    assert ("id-work", "function_boundary") in kinds and ("once", "variable") in kinds and ("few", "variable") in kinds
+    assert not {"loop", "inner"} & {n for n, _ in kinds}
+    assert doc["hot_loops"] == {"loop": 91.0, "inner": 90.0}
+    # The estimate does not price what has no point.
+    counts = Counts(inputs)
+    without = function_cost(work, DEEP, counts, Costs(), None, {"loop", "inner"})
+    assert without < function_cost(work, DEEP, counts, Costs())
+    # The next run recorded nothing at those nodes: their rate comes from the plan it ran.
+    for node in ("loop", "inner"):
+        del rows[node]
+    inputs.stats = RunStats("r2", {"duration_s": 3.0, "processes": 1}, rows, None, BOUNDARY,
+                            hot_loops=doc["hot_loops"])
+    again = make_plan(inputs, PlanOptions("balanced", budget_pct=1000.0), Costs(process=0.0))
+    assert again["hot_loops"] == doc["hot_loops"]
+    # Targets keep everything.
+    pinned = make_plan(inputs, PlanOptions("balanced", budget_pct=1000.0, targets=("work",)), Costs(process=0.0))
+    assert pinned["hot_loops"] == {} and "loop" in {p["node_id"] for p in pinned["points"]}

@@ -419,11 +419,13 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
             reason = f"calling a {ordered(vals)[0].kind}"
         found.append((call, scope, unique(targets), reason))
         end(call.id, marks)
+    property_reads = project.property_reads
     for scope in project.scopes.values():
-        if scope.implicit and not cached(("implicit", scope.id)):
+        if (scope.implicit or scope.id in property_reads) and not cached(("implicit", scope.id)):
             marks = begin()
             for protocol, receiver in scope.implicit:
                 _implicit_calls(project, resolver, scope, protocol, receiver, scope_edges, pending)
+            _property_calls(project, resolver, scope, scope_edges, pending)
             end(("implicit", scope.id), marks)
         if scope.decorated_by and not cached(("decorated", scope.id)):
             outer = project.scopes.get(scope.parent) if scope.parent else None
@@ -517,16 +519,11 @@ def _invoke(project: Project, resolver: Resolver, pending: list, t: Target, args
     return []
 
 
-def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, protocol: str, receiver,
-                    scope_edges: list, pending: list) -> None:
-    """Edges of calls implied by operators, ``for``, ``with`` and property reads."""
-    if protocol == "get":
-        if receiver[0] != "n" or "." not in receiver[1]:
-            return
-        head, attr = receiver[1].rsplit(".", 1)
-        if attr not in project.property_names:
-            return
-        for v in resolver.dotted(head, scope, 0)[0]:
+def _property_calls(project: Project, resolver: Resolver, scope: ScopeFacts, scope_edges: list,
+                    pending: list) -> None:
+    """Edges to the getters of the properties a scope reads (``obj.prop`` on an instance)."""
+    for obj, attr in project.property_reads.get(scope.id, ()):
+        for v in ordered(resolver.values(obj, scope)[0]):
             if v.kind != "instance" or not resolver.is_class(v.value):
                 continue
             for m in resolver.member_in(resolver.mro(v.value), attr, 0)[0]:
@@ -535,6 +532,12 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
                     scope_edges.append((scope, Target("def", m.value, "property")))
                     if f.params:
                         pending.append(((m.value, f.params[0]), None, v))
+
+
+def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, protocol: str, receiver,
+                    scope_edges: list, pending: list) -> None:
+    """Edges of calls implied by operators, ``for``, ``with`` and property reads."""
+    if protocol == "get":  # a bare ``obj.attr`` statement: among the scope's property reads
         return
     dunders = {"iter": ("__iter__",), "with": ("__enter__", "__exit__")}.get(protocol, (protocol,))
     if not any(d in project.dunders for d in dunders) and not (protocol == "__bool__" and "__len__" in project.dunders):

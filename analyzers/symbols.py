@@ -80,6 +80,71 @@ class Project:
             parts = mod.module.split(".")
             for i in range(1, len(parts)):
                 self.packages.add(".".join(parts[:i]))
+        #: scope ID -> attribute reads that may run a property getter: [(object expression, attribute)]
+        self.property_reads: dict[str, list[tuple[Expr, str]]] = {}
+        if self.property_names:
+            self._index_property_reads(inputs)
+
+    def _index_property_reads(self, inputs: list[ModuleInputs]) -> None:
+        """Every read ``obj.attr`` of an attribute named like a property somewhere: in assigned,
+        returned, yielded and tested values, operands, arguments and called names (``obj.prop.m()``
+        and ``obj.prop()`` read ``obj.prop``). Which are property reads is decided when resolving."""
+        names = self.property_names
+        reads: dict[str, dict] = {}
+
+        def walk(expr, out: dict) -> None:
+            while expr is not None:
+                k = expr[0]
+                if k == "n":
+                    text = expr[1]
+                    if "." in text:
+                        parts = text.split(".")
+                        for i in range(1, len(parts)):
+                            if parts[i] in names:
+                                out[(("n", ".".join(parts[:i])), parts[i])] = None
+                    return
+                if k == "a":
+                    if expr[2] in names:
+                        out[(expr[1], expr[2])] = None
+                    expr = expr[1]
+                elif k in ("s", "i", "e", "u"):
+                    expr = expr[1]
+                elif k == "p":
+                    expr = expr[2]
+                elif k in ("l", "o"):
+                    for e in expr[1]:
+                        walk(e, out)
+                    return
+                elif k == "m":
+                    for _, e in expr[1]:
+                        walk(e, out)
+                    return
+                else:
+                    return
+
+        for scope in self.scopes.values():
+            if scope.flows or scope.returns or scope.yields or scope.implicit:
+                out = reads.setdefault(scope.id, {})
+                for _, e in scope.flows:
+                    walk(e, out)
+                for e in scope.returns:
+                    walk(e, out)
+                for e in scope.yields:
+                    walk(e, out)
+                for _, e in scope.implicit:
+                    walk(e, out)
+        for mod in inputs:
+            for call in mod.calls:
+                out = reads.setdefault(call.scope, {})
+                if call.callee and "." in call.callee:
+                    walk(("n", call.callee), out)
+                walk(call.func, out)
+                for e in call.args:
+                    if e is not None:
+                        walk(e[1] if e[0] == "*" else e, out)
+                for _, e in call.kwargs:
+                    walk(e, out)
+        self.property_reads = {k: list(v) for k, v in reads.items() if v}
 
     def _index_flows(self, scope: ScopeFacts) -> None:
         parent = None

@@ -125,7 +125,11 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="an existing index of the project (else one is built)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline", default="HEAD", help="revision to time side by side (default HEAD)")
+    parser.add_argument("--current", default="", help="revision to time as the current code (default: the "
+                        "working tree); lets a benchmark run while the tree is being edited")
     parser.add_argument("--order-check", action="store_true")
+    parser.add_argument("--edges-dir", type=Path, help="also write each side's edges (one 'KIND src dst' per "
+                        "line, sorted) to current.txt and baseline.txt there, to compare them")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="resolve-bench-") as tmp:
         work = Path(tmp)
@@ -136,24 +140,29 @@ def main() -> None:
         inputs = work / "inputs.pickle"
         files = state_inputs(db, inputs)
         base = baseline_files(opts.baseline, work)
+        current = baseline_files(opts.current, work) if opts.current else None
         times: dict[str, list[float]] = {"current": [], opts.baseline: []}
         results: dict[str, set] = {"current": set(), opts.baseline: set()}
         for _ in range(opts.runs):
-            for label, analyzers in (("current", None), (opts.baseline, base)):
+            for label, analyzers in (("current", current), (opts.baseline, base)):
                 out = resolve(inputs, analyzers)
                 times[label].append(out["cpu_s"])
                 results[label].add((out["digest"], out["edges"], out["calls"], out["partial"]))
-        report = {"project": opts.project, "files": files}
+        report = {"project": opts.project, "files": files, "current_code": opts.current or "working tree"}
         for label in times:
             report[label] = {"cpu_s_median": statistics.median(times[label]), "cpu_s": times[label],
                              "results": sorted(results[label])}
         report["ratio_current_over_baseline"] = round(
             statistics.median(times["current"]) / statistics.median(times[opts.baseline]), 3)
         report["same_results"] = results["current"] == results[opts.baseline] and len(results["current"]) == 1
+        if opts.edges_dir:
+            opts.edges_dir.mkdir(parents=True, exist_ok=True)
+            resolve(inputs, current, "", opts.edges_dir / "current.txt")
+            resolve(inputs, base, "", opts.edges_dir / "baseline.txt")
         if opts.order_check:
             forward, backward = work / "forward.txt", work / "reverse.txt"
-            resolve(inputs, None, "forward", forward)
-            resolve(inputs, None, "reverse", backward)
+            resolve(inputs, current, "forward", forward)
+            resolve(inputs, current, "reverse", backward)
             a = set(forward.read_text().splitlines())
             b = set(backward.read_text().splitlines())
             report["order_check"] = {"edges": len(a), "only_normal_order": len(a - b),

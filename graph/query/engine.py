@@ -29,7 +29,7 @@ from astrepo.graph.db import GraphDB
 from astrepo.layout import Layout
 from astrepo.graph.query.grammar import Clause, Query, parse_query
 from astrepo.graph.query.names import PLACE, Target, resolve_name
-from astrepo.graph.query.reach import MAX_DEPTH, paths, reach
+from astrepo.graph.query.reach import MAX_DEPTH, all_shortest_paths, paths, reach
 from astrepo.graph.query.exception_index import exception_records
 from astrepo.graph.query.reach_index import ReachIndex
 
@@ -447,22 +447,18 @@ class QueryEngine:
         return entries
 
     def _paths(self, start: str, end: str) -> dict[str, Row]:
+        index = self.index
         rows: dict[str, Row] = {}
         for a in self._targets(start):
             for b in self._targets(end):
                 if a.label not in _CALLERS.split(":") or b.label not in _CALLABLE:
                     continue
-                records = self._run_nodes(
-                    f"MATCH p = (n:{a.label})-[:CALLS* ALL SHORTEST 1..{MAX_DEPTH}]->(t:{b.label}) "
-                    f"WHERE n.id = $a AND t.id = $b "
-                    f"RETURN {node_columns('n', a.label)}, properties(nodes(p), 'name'), properties(nodes(p), 'id')",
-                    {"a": a.id, "b": b.id})
-                self._seed(records)
-                for rec in records:
-                    names, ids = list(rec[6]), list(rec[7])
-                    row = self._row(rec[0])
+                self._log.append(("-- reach index: all shortest CALLS paths from $a to $b --", {"a": a.id, "b": b.id}))
+                for path in all_shortest_paths(index, "CALLS", a.row, b.row):
+                    names = [index.name(r) for r in path]
+                    row = self._indexed_rows([a.row])[0]
                     row.why, row.path = [" -> ".join(names)], names
-                    rows["/".join(ids)] = row
+                    rows["/".join(index.id(r) for r in path)] = row
         return rows
 
     # -- filters -----------------------------------------------------------------

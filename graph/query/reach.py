@@ -60,3 +60,42 @@ def paths(found: Reached, names: dict[int, str], backward: bool) -> dict[int, li
         chains[row] = [names[row]] + chains[step[row]] if backward else chains[step[row]] + [names[row]]
     del chains[found.start]
     return chains
+
+
+def all_shortest_paths(index: ReachIndex, rel: str, start: int, end: int,
+                       max_depth: int = MAX_DEPTH) -> list[list[int]]:
+    """Every shortest path of ``rel`` edges from ``start`` to another node ``end``, as rows, in
+    (name, ID) order of their steps (none from a node to itself, as Kuzu's ``ALL SHORTEST``)."""
+    if start == end:
+        return []
+    parents: dict[int, list[int]] = {}  #: row -> its predecessors one level closer to the start
+    depth_of = {start: 0}
+    level = [start]
+    depth = 0
+    while level and depth < max_depth and end not in parents:
+        depth += 1
+        following: list[int] = []
+        for row in level:
+            for other in index.neighbours(rel, "out", row):
+                known = depth_of.get(other)
+                if known is None:
+                    depth_of[other] = depth
+                    parents[other] = [row]
+                    following.append(other)
+                elif known == depth:
+                    parents[other].append(row)
+        level = following
+    if end not in parents:
+        return []
+    found: list[list[int]] = []
+
+    def walk(row: int, tail: list[int]) -> None:
+        if row == start:
+            found.append([start, *tail])
+            return
+        for parent in parents[row]:
+            walk(parent, [row, *tail])
+
+    walk(end, [])
+    rank = index.rank
+    return sorted(found, key=lambda path: [rank[r] for r in path])

@@ -8,7 +8,7 @@ import pytest
 
 from astrepo.graph.build import IndexConfig, build_index
 from astrepo.graph.query.exception_index import exception_records
-from astrepo.graph.query.reach import paths, reach
+from astrepo.graph.query.reach import all_shortest_paths, paths, reach
 from astrepo.graph.query.reach_index import RELATIONS, TABLES, ReachIndex
 from astrepo.graph.store import GraphStore
 from astrepo.layout import Layout
@@ -60,6 +60,17 @@ def test_callers_step_towards_the_start_through_the_smallest_name(tmp_path: Path
         "b": ["b", "t"], "c": ["c", "t"], "a": ["a", "b", "t"], "d": ["d", "a", "b", "t"]}
     assert [found.dist[r] for r in found.order] == [1, 1, 2, 3]
     assert len(reach(idx, "CALLS", start, backward=True, max_depth=2).order) == 3
+
+
+def test_all_shortest_paths_in_name_order(tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "chain.py").write_text(CHAIN)
+    idx = index(tmp_path / "proj", tmp_path / "db")
+    row = {n: idx.find_names(f"chain.{n}", "Function")[0][0] for n in "abcdt"}
+    found = all_shortest_paths(idx, "CALLS", row["d"], row["t"])
+    assert [[idx.name(r).rsplit(".", 1)[-1] for r in path] for path in found] == [list("dabt"), list("dact")]
+    assert all_shortest_paths(idx, "CALLS", row["t"], row["t"]) == []  # as Kuzu: no path to itself
+    assert all_shortest_paths(idx, "CALLS", row["d"], row["t"], max_depth=2) == []
 
 
 def test_callees_hang_off_the_first_predecessor_by_name(tmp_path: Path) -> None:

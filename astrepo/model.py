@@ -221,16 +221,25 @@ class NodeColumns:
     spans: tuple[list[int], list[int], list[int], list[int]] = field(default_factory=lambda: ([], [], [], []))
     attrs: dict[str, list[Any]] = field(default_factory=dict)
 
-    def add(self, node_id: str, name: str, file: str, span: Span, attrs: dict[str, Any]) -> int:
-        """Append a row; return its index."""
+    def add(self, node_id: str, name: str, file: str, span: Span | tuple[int, int, int, int],
+            attrs: dict[str, Any]) -> int:
+        """Append a row; return its index. ``span`` may be a plain (start line, start column, end
+        line, end column) tuple."""
         self.ids.append(node_id)
         self.names.append(name)
         self.files.append(file)
         sl, sc, el, ec = self.spans
-        sl.append(span.start_line)
-        sc.append(span.start_col)
-        el.append(span.end_line)
-        ec.append(span.end_col)
+        if span.__class__ is tuple:
+            a, b, c, d = span
+            sl.append(a)
+            sc.append(b)
+            el.append(c)
+            ec.append(d)
+        else:
+            sl.append(span.start_line)
+            sc.append(span.start_col)
+            el.append(span.end_line)
+            ec.append(span.end_col)
         columns = self.attrs
         if not columns and attrs:
             for key in attrs:
@@ -288,8 +297,9 @@ class FileFacts:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     skipped: str = ""  #: reason when the file was not indexed at all
 
-    def add_node(self, node_id: str, kind: NodeKind, name: str, span: Span, attrs: dict[str, Any]) -> int:
-        """Append a node of this file; return its row in its table."""
+    def add_node(self, node_id: str, kind: NodeKind, name: str, span: Span | tuple[int, int, int, int],
+                 attrs: dict[str, Any]) -> int:
+        """Append a node of this file; return its row in its table (``span``: as `NodeColumns.add`)."""
         table = self.node_tables.get(kind)
         if table is None:
             table = self.node_tables[kind] = NodeColumns(kind)

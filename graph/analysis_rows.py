@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import pyarrow as pa
 
 from astrepo.ids import node_id_for
-from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind, Span
+from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind
 from astrepo.analyzers.dataflow import CallArgs, CallableInfo, ParamInfo, ReturnSite, interprocedural_edges
 from astrepo.analyzers.exceptions import ExceptionFacts, propagate_exceptions, short_name
 from astrepo.analyzers.fileanalysis import FileAnalysis
@@ -80,9 +80,9 @@ def canonical_exceptions(facts: FileFacts, analysis: FileAnalysis) -> FileAnalys
 
 def enrich_facts(facts: FileFacts, analysis: FileAnalysis) -> None:
     """Add the per-file analysis results to the file's node columns (in place)."""
-    for node in analysis.records("cfg_nodes"):
-        facts.add_node(node.id, NodeKind.STMT, node.kind, Span(node.line, 0, node.line, 0),
-                       {"kind": node.kind, "scope": node.scope})
+    stmt = NodeKind.STMT
+    for node_id, scope, kind, line in analysis.tables.get("cfg_nodes", ()):  # CfgNode rows
+        facts.add_node(node_id, stmt, kind, (line, 0, line, 0), {"kind": kind, "scope": scope})
     roles: dict[str, list[str]] = defaultdict(list)
     for role in analysis.records("roles"):
         roles[role.node].append(role.role)

@@ -488,6 +488,11 @@ def _invoke(project: Project, resolver: Resolver, pending: list, t: Target, args
     """The callable(s) a call of ``t`` runs; records argument flows."""
     if t.kind == "def":
         if resolver.is_class(t.value):
+            calls = resolver.metaclass_methods(t.value, "__call__")
+            if calls:  # the metaclass's __call__ runs (it makes the instance, or not)
+                for m in calls:
+                    _flow_args(project, pending, m.value, args, kwargs, scope, Target("def", t.value, "self"))
+                return [Target("def", m.value, t.how) for m in calls]
             inits = resolver.member_in(resolver.mro(t.value), "__init__", 0)[0]
             for init in inits:
                 if init.kind == "def":
@@ -538,6 +543,16 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
                     scope_edges: list, pending: list) -> None:
     """Edges of calls implied by operators, ``for``, ``with`` and property reads."""
     if protocol == "get":  # a bare ``obj.attr`` statement: among the scope's property reads
+        return
+    if protocol == "metaclass":  # the class statement calls the metaclass: its __new__ and __init__
+        outer = project.scopes.get(scope.parent) if scope.parent else None
+        if outer is not None:
+            for name in ("__new__", "__init__"):
+                for m in resolver.metaclass_methods(scope.id, name):
+                    scope_edges.append((outer, Target("def", m.value, "implicit")))
+                    f = project.scopes.get(NodeId(m.value))
+                    if f is not None and f.params:
+                        pending.append(((m.value, f.params[0]), None, Target("def", scope.id, "self")))
         return
     dunders = {"iter": ("__iter__",), "with": ("__enter__", "__exit__")}.get(protocol, (protocol,))
     if not any(d in project.dunders for d in dunders) and not (protocol == "__bool__" and "__len__" in project.dunders):

@@ -360,6 +360,13 @@ class Resolver:
                 ext = self.external_base(cls.id, depth)
                 if ext:
                     out.add(Target("external", f"{ext}.{parts[1]}", "super"))
+                if ext == "<builtin>.type" and parts[1] == "__call__" and method is not None and method.params:
+                    # type.__call__(cls) in a metaclass's __call__ makes the instance: cls's __init__ runs
+                    for v in ordered(self.inflow_of(method.id, method.params[0])):
+                        if v.kind == "def" and self.is_class(v.value):
+                            instance = Target("instance", v.value, "super")
+                            out.update(self.bind_method(m, instance, "super")
+                                       for m in self.member_in(self.mro(v.value, depth), "__init__", depth)[0])
         return _vals(out, f"super().{parts[1]} not found in the bases of {cls.qualname}")
 
     # -- names -------------------------------------------------------------------
@@ -437,6 +444,11 @@ class Resolver:
                         "__new__", "__init_subclass__", "__class_getitem__"):
                     classes = {Target("def", v.value, "self") for v in inflow if v.kind in ("def", "instance")}
                     return _vals(classes or [Target("def", parent.id, "self")])
+                if self.p.metaclass and "staticmethod" not in decorators and self.is_metaclass(parent.id):
+                    # a method of a metaclass: its receiver is a class
+                    classes = {Target("def", v.value, "self") for v in inflow if v.kind == "def" and self.is_class(v.value)}
+                    if classes:
+                        return _vals(classes)
                 instances = {Target("instance", v.value, "self") for v in inflow if v.kind == "instance"}
                 return _vals(instances or [Target("instance", parent.id, "self")])
         out = set(inflow)
@@ -901,6 +913,34 @@ class Resolver:
             self.active.discard(key)
         self.memo[key] = result
         return result
+
+    def is_metaclass(self, class_id: str) -> bool:
+        """Whether a project class derives from ``type``."""
+        return self.external_base(class_id, 0) == "<builtin>.type"
+
+    def metaclass_methods(self, class_id: str, name: str) -> list[Target]:
+        """The project methods ``name`` of the metaclass of a class (declared on it or on a base),
+        as def targets: ``__call__`` runs when the class is called, ``__init__`` / ``__new__``
+        when its class statement runs."""
+        if not self.p.metaclass:
+            return []
+        key = ("metaclass", class_id, name)
+        found = self.memo.get(key)
+        if found is None:
+            out: set = set()
+            for cid in self.mro(class_id):
+                expr = self.p.metaclass.get(cid)
+                cls = self.p.scopes.get(NodeId(cid))
+                outer = self.p.scopes.get(cls.parent) if cls is not None and cls.parent else None
+                if expr is None or outer is None:
+                    continue
+                for m in ordered(self.values(expr, outer, 0)[0]):
+                    if m.kind == "def" and self.is_class(m.value):
+                        out.update(v for v in self.member_in(self.mro(m.value), name, 0)[0]
+                                   if v.kind == "def" and not self.is_class(v.value))
+                break
+            found = self.memo[key] = ordered(out)
+        return found
 
     def external_base(self, class_id: str, depth: int) -> str:
         for cid in self.mro(class_id, depth):

@@ -46,6 +46,8 @@ class Project:
         self.fields: dict[str, dict[str, list]] = {}
         #: names of properties and of dunder methods defined anywhere (prefilters implicit calls)
         self.property_names: set[str] = set()
+        #: class ID -> its ``metaclass=`` expression
+        self.metaclass: dict[str, Expr] = {}
         self.dunders: set[str] = set()
         #: stores into containers: (scope, container text, operation, key, expression), the
         #: operation "item" (``c[key] = e``), "add" (``c.append(e)``, ``c.add(e)``, ``c.insert(i, e)``,
@@ -61,6 +63,10 @@ class Project:
                 self.module_of_scope[scope.id] = mod.module
                 if scope.kind == "lambda":
                     self.lambda_at[(mod.module, scope.start)] = scope.id
+                elif scope.kind == "class" and scope.implicit:
+                    for protocol, expr in scope.implicit:
+                        if protocol == "metaclass":
+                            self.metaclass[scope.id] = expr
                 self._index_flows(scope)
             by_id = {scope.id: scope for scope in mod.scopes}
             for call in mod.calls:

@@ -37,6 +37,7 @@ from astrepo.syntax import (
     literal_type,
     misparsed_type_call,
     module_exports,
+    node_position,
     node_span,
     node_text,
     one_line,
@@ -184,7 +185,8 @@ class _Extractor:
         self.scopes: list[_Scope] = []
 
     # -- helpers -------------------------------------------------------
-    def _add_node(self, node_id: NodeId, table: NodeKind, name: str, span: Span, **attrs: object) -> int:
+    def _add_node(self, node_id: NodeId, table: NodeKind, name: str, span: Span | tuple[int, int, int, int],
+                  **attrs: object) -> int:
         return self.facts.add_node(node_id, table, name, span, attrs)
 
     def _edge(self, kind: EdgeKind, src: NodeId, src_kind: NodeKind, dst: NodeId, dst_kind: NodeKind) -> None:
@@ -229,6 +231,8 @@ class _Extractor:
         while stack:
             node, scope, cid, ckind = stack.pop()
             t = node.type
+            if t == "identifier":  # the most common node, with nothing inside
+                continue
             if t == "call":
                 cid, ckind = self._visit_call(node, scope, cid, ckind)
             elif t == "function_definition":
@@ -248,9 +252,14 @@ class _Extractor:
                 pass
             elif t == "comment":
                 continue
-            children = node.named_children
-            for child in reversed(children):
-                push((child, scope, cid, ckind))
+            elif t == "string":
+                # Only an f-string's interpolations hold anything to visit (not its start, content, end).
+                n = node.named_child_count
+                if n < 3 or (n == 3 and node.named_children[1].type != "interpolation"):
+                    continue
+            if node.named_child_count:
+                for child in reversed(node.named_children):
+                    push((child, scope, cid, ckind))
         self.facts.scopes = [s.facts() for s in self.scopes]
 
     # -- visitors --------------------------------------------------------
@@ -367,7 +376,7 @@ class _Extractor:
             # assignment whose target calls type(). Record what Python sees.
             kind = "assign"
             stmt_id = node_id_for(self.path, scope.path, kind, scope.next_ordinal(kind))
-            self._add_node(stmt_id, NodeKind.STMT, kind, node_span(node), kind=kind, scope=scope.id)
+            self._add_node(stmt_id, NodeKind.STMT, kind, node_position(node), kind=kind, scope=scope.id)
             self._edge(EdgeKind.CONTAINS, cid, ckind, stmt_id, NodeKind.STMT)
             paren = misparsed_type_call(node)
             (sr, sc), (er, ec) = node.start_point, paren.end_point
@@ -401,8 +410,7 @@ class _Extractor:
             elif kind == "except":
                 self._bind_except(node, scope)
         stmt_id = node_id_for(self.path, scope.path, kind, scope.next_ordinal(kind))
-        span = node_span(node)
-        self._add_node(stmt_id, NodeKind.STMT, kind, span, kind=kind, scope=scope.id)
+        self._add_node(stmt_id, NodeKind.STMT, kind, node_position(node), kind=kind, scope=scope.id)
         self._edge(EdgeKind.CONTAINS, cid, ckind, stmt_id, NodeKind.STMT)
         return stmt_id, NodeKind.STMT
 
@@ -635,7 +643,7 @@ class _Extractor:
                 continue
             param_id = node_id_for(self.path, fscope.path, "param", name)
             self._add_node(
-                param_id, NodeKind.PARAMETER, f"{fscope.qualname}.{name}", node_span(p),
+                param_id, NodeKind.PARAMETER, f"{fscope.qualname}.{name}", node_position(p),
                 short_name=name, position=len(names), kind=pkind,
                 annotation=annotation, default_value=default, function=fscope.id,
             )

@@ -42,7 +42,7 @@ import tree_sitter
 from astrepo.ids import NodeId, node_id_for
 from astrepo.model import FileFacts
 from astrepo.analyzers.statements import (
-    AWAITS, YIELDS, ScopeBody, StatementIndex, StmtInfo, block_statements, clause_body, index_statements,
+    AWAITS, YIELDS, ScopeBody, StatementIndex, StmtInfo, block_statements, clause_body, index_statements, new_record,
 )
 
 LABELS = ("next", "true", "false", "loop", "break", "continue", "return", "exception", "finally")
@@ -85,8 +85,8 @@ def synthetic_nodes(index: StatementIndex) -> list[CfgNode]:
     out = []
     for scope in index.scopes:
         start, end = scope.node.start_point[0] + 1, scope.node.end_point[0] + 1
-        out.append(CfgNode(cfg_entry_id(index.path, scope.id), scope.id, "entry", start))
-        out.append(CfgNode(cfg_exit_id(index.path, scope.id), scope.id, "exit", end))
+        out.append(new_record(CfgNode, (cfg_entry_id(index.path, scope.id), scope.id, "entry", start)))
+        out.append(new_record(CfgNode, (cfg_exit_id(index.path, scope.id), scope.id, "exit", end)))
     return out
 
 
@@ -145,7 +145,7 @@ class _Builder:
         ends = self.seq(self.scope.body, [(self.entry, "next")])
         self.connect(ends, self.exit)
         sid = self.scope.id
-        return [CfgEdge(sid, a, b, label) for a, b, label in self.edges]
+        return [new_record(CfgEdge, (sid, a, b, label)) for a, b, label in self.edges]
 
     # -- helpers ---------------------------------------------------------------
     def add(self, src: NodeId, dst: NodeId, label: str) -> None:

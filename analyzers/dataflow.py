@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import partial
 from typing import NamedTuple
 
 import tree_sitter
@@ -42,7 +43,7 @@ import tree_sitter
 from astrepo.ids import NodeId
 from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind
 from astrepo.analyzers.cfg import CfgEdge, build_cfg, cfg_entry_id
-from astrepo.analyzers.statements import StatementIndex, index_statements
+from astrepo.analyzers.statements import StatementIndex, index_statements, new_record
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def analyze_dataflow(tree: tree_sitter.Tree, facts: FileFacts, index: StatementI
         _call_args(call, args, info.scope, info.id)
         for info in index.stmts for call, args in info.call_args
     ]
-    returns = [ReturnSite(info.id, info.scope) for info in index.stmts
+    returns = [new_record(ReturnSite, (info.id, info.scope)) for info in index.stmts
                if info.kind == "return" and info.node.named_child_count
                and index.scope_by_id.get(info.scope) is not None and index.scope_by_id[info.scope].kind == "function"]
     return DataflowResult(reaches, call_args, _params(facts), _callables(facts), returns, partial)
@@ -223,7 +224,7 @@ def _reaching(scope, stmts: list, preds: dict[NodeId, list[NodeId]], entry: Node
             bits = reach_in & name_mask.get(name, 0)
             while bits:
                 low = bits & -bits
-                out.append(Reach(def_nodes[low.bit_length() - 1], info.id, name, sid))
+                out.append(new_record(Reach, (def_nodes[low.bit_length() - 1], info.id, name, sid)))
                 bits ^= low
     return True
 
@@ -244,7 +245,7 @@ def _call_args(call: NodeId, args: tree_sitter.Node, scope: NodeId, stmt: NodeId
             if keywords:
                 continue  # a positional after keywords is a syntax error
             positional += 1
-    return CallArgs(call, scope, stmt, positional, tuple(keywords), star)
+    return new_record(CallArgs, (call, scope, stmt, positional, tuple(keywords), star))
 
 
 def _params(facts: FileFacts) -> list[ParamInfo]:
@@ -252,8 +253,8 @@ def _params(facts: FileFacts) -> list[ParamInfo]:
     if table is None:
         return []
     a = table.attrs
-    return [ParamInfo(NodeId(i), NodeId(f), n, p, k)
-            for i, f, n, p, k in zip(table.ids, a["function"], a["short_name"], a["position"], a["kind"])]
+    return list(map(partial(new_record, ParamInfo),
+                    zip(table.ids, a["function"], a["short_name"], a["position"], a["kind"])))
 
 
 def _callables(facts: FileFacts) -> list[CallableInfo]:

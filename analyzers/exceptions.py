@@ -46,7 +46,7 @@ import tree_sitter
 from astrepo.ids import NodeId
 from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind
 from astrepo.analyzers.statements import (
-    StatementIndex, block_statements, clause_body, index_statements,
+    StatementIndex, block_statements, clause_body, index_statements, new_record,
 )
 
 log = logging.getLogger(__name__)
@@ -229,10 +229,10 @@ class _Walker:
                 continue
             if info.calls:
                 guards = tuple(tuple(t for _, types in handlers for t in types) for handlers in reversed(tries))
-                self.sites.extend(CallSiteGuard(c, info.scope, info.id, guards) for c in info.calls)
+                self.sites.extend(new_record(CallSiteGuard, (c, info.scope, info.id, guards)) for c in info.calls)
             for typ, op in sorted(info.implicit):
-                self.implicit.append(ImplicitRaise(info.id, info.scope, typ, op,
-                                                   bool(tries) and self.caught_by(tries, typ) is not None))
+                self.implicit.append(new_record(ImplicitRaise, (info.id, info.scope, typ, op,
+                                                   bool(tries) and self.caught_by(tries, typ) is not None)))
             t = node.type
             if info.kind == "raise":
                 self.raise_(node, info, tries, handler)

@@ -98,6 +98,11 @@ _DIVISION = frozenset((b"/", b"//", b"%"))
 _USE, _DEF, _STORE_OBJ = 0, 1, 2
 
 
+#: ``new_record(Record, (field, ...))``: a NamedTuple record made in C. Calling the record's class runs its
+#: Python ``__new__`` (about 0.4 us); the per-file analyzers make a million records on Django.
+new_record = tuple.__new__
+
+
 def span_key(node: tree_sitter.Node) -> SpanKey:
     """The (start byte, end byte) key of a tree-sitter node."""
     return (node.start_byte, node.end_byte)

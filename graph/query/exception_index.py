@@ -44,10 +44,10 @@ KINDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
 }
 
 
-def exception_sections(db: GraphDB, rows_of: Any, row_of_id: dict[str, int], file_rank: Any,
+def exception_sections(db: GraphDB, rows_of: Any, rows_of_ids: Any, file_rank: Any,
                        strings: Any) -> dict[str, bytes]:
     """The sections holding every kind's records. ``rows_of`` maps an Arrow column of ``id(n)``
-    to rows (-1: not a symbol), ``row_of_id`` node IDs to rows, ``file_rank`` a row to its place
+    to rows (-1: not a symbol), ``rows_of_ids`` one of node IDs, ``file_rank`` a row to its place
     in (file, row) order; ``strings`` encodes a string column. Within a short name, records are
     in (file, row) order of their node, so a path prefix is a range of them."""
     import numpy as np
@@ -62,7 +62,7 @@ def exception_sections(db: GraphDB, rows_of: Any, row_of_id: dict[str, int], fil
         if kind == "raise":
             rows = rows_of(table.column(0).combine_chunks())
         else:
-            rows = np.asarray([row_of_id.get(scope, -1) for scope in table.column(0).to_pylist()], dtype=np.int64)
+            rows = rows_of_ids(pc.fill_null(table.column(0).combine_chunks(), ""))
         tables[kind] = (table.filter(pa.array(rows >= 0)), rows[rows >= 0])
     names = sorted(set().union(*(pc.unique(t.column(2)).to_pylist() for t, _ in tables.values())) - {None})
     sections: dict[str, bytes] = {}

@@ -17,9 +17,9 @@ numbered table after table in `TABLES` order; within a table, row = base +
 Kuzu's internal offset, so a query can return ``id(n)`` (no property read)
 and look the node up here. Offsets a delta left unused are empty rows.
 
-* string columns ``id``, ``name``, ``file``: ``"\\n" + "\\n".join(values) + "\\n"``
-  plus ``uint32`` start offsets (N + 1), so a ``bytes.find`` of
-  ``"\\n" + name + "\\n"`` or ``"." + name + "\\n"`` finds names at C speed;
+* string columns ``id``, ``name``, ``file`` (and the exception facts'):
+  the values' UTF-8 bytes one after the other (``<column>.text``) and
+  ``uint32`` start offsets (N + 1, ``<column>.at``), as Arrow lays them out;
 * ``line`` (``int32``), ``kind`` (``uint8``, an index into the header's kinds),
   ``scope`` (``uint32``, the row of the enclosing module, class or function);
 * ``rank``: each row's position in (name, id) order, for deterministic paths;
@@ -71,49 +71,64 @@ NO_SCOPE = 0xFFFFFFFF
 def write_reach_index(db: GraphDB, folder: Path) -> None:
     """Write ``reach.idx`` for the database ``db`` (open, every write committed) into ``folder``."""
     import numpy as np  # index time only: the query path stays light
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     tables: list[tuple[str, int, int, int]] = []  #: (label, Kuzu table ID, first row, rows)
-    columns: dict[str, list] = {"id": [], "name": [], "file": [], "line": [], "kind": [], "scope": []}
-    kinds: list[str] = [""]
+    parts, places = [], []
+    count = 0
     for label in TABLES:
         kind = _KIND_COLUMN.get(label, "''")
         scope = _SCOPE_COLUMN.get(label, "''")
-        found = db.arrow(f"MATCH (n:{label}) RETURN id(n), n.id, n.name, n.file, n.start_line, "
-                         f"{kind} AS kind, {scope} AS scope")
+        found = db.arrow(f"MATCH (n:{label}) RETURN id(n), n.id AS id, n.name AS name, n.file AS file, "
+                         f"n.start_line AS line, {kind} AS kind, {scope} AS scope")
         internal = found.column(0).combine_chunks()
-        table_id = internal.field("table")[0].as_py() if len(found) else -1
-        data = list(zip(internal.field("offset").to_pylist(), *(found.column(i).to_pylist() for i in range(1, 7))))
-        size = 1 + max((r[0] for r in data), default=-1)
-        first = len(columns["id"])
-        for key, blank in (("id", ""), ("name", ""), ("file", ""), ("line", 0), ("kind", 0), ("scope", "")):
-            columns[key].extend([blank] * size)
-        for offset, node_id, name, file, line, kind_name, scope_id in data:
-            row = first + offset
-            if kind_name and kind_name not in kinds:
-                kinds.append(kind_name)
-            columns["id"][row], columns["name"][row], columns["file"][row] = node_id, name or "", file or ""
-            columns["line"][row], columns["kind"][row] = int(line or 0), kinds.index(kind_name) if kind_name else 0
-            columns["scope"][row] = scope_id or ""
-        tables.append((label, table_id, first, size))
-    count = len(columns["id"])
+        offsets = ints(np, internal.field("offset"))
+        size = int(offsets.max()) + 1 if len(offsets) else 0
+        tables.append((label, int(ints(np, internal.field("table"))[0]) if size else -1, count, size))
+        parts.append(found.select(["id", "name", "file", "line", "kind", "scope"]).cast(pa.schema(
+            [(name, pa.int64() if name == "line" else pa.string()) for name in ("id", "name", "file", "line", "kind", "scope")])))
+        places.append(count + offsets)
+        count += size
     if count >= 1 << 32:  # pragma: no cover - far beyond any project
         raise StoreError(f"too many symbols for the reach index in {folder}")
-    order = sorted(range(count), key=lambda r: (columns["name"][r], columns["id"][r]))
-    rank = np.empty(count, dtype=np.uint32)
-    rank[order] = np.arange(count, dtype=np.uint32)
+    present = np.concatenate(places) if places else np.zeros(0, np.int64)
+    # Rows a delta left unused stay empty: every column is taken with nulls there, then blanked.
+    where = np.full(count, -1, dtype=np.int64)
+    where[present] = np.arange(len(present))
+    spread = pa.array(np.maximum(where, 0), mask=where < 0)
+    nodes = pa.concat_tables(parts).take(spread)
+    column = {name: pc.fill_null(nodes.column(name).combine_chunks(), 0 if name == "line" else "")
+              for name in nodes.column_names}
+    kinds = [""] + sorted(set(column["kind"].to_pylist()) - {""})
     base = {table_id: first for _, table_id, first, _ in tables}
+    ids = column["id"]
+
+    def rows_of_ids(values: Any) -> Any:
+        """Rows of node IDs (an Arrow string array; -1: no symbol of the index)."""
+        found = pc.index_in(values, value_set=ids.filter(pa.array(where >= 0)))
+        return np.where(ints(np, pc.fill_null(found, -1)) >= 0, present[ints(np, pc.fill_null(found, 0))], -1)
+
+    rows = pa.array(np.arange(count))
+    rank = np.empty(count, dtype=np.uint32)
+    rank[ints(np, pc.sort_indices(pa.table({"name": column["name"], "id": ids}),
+                                  sort_keys=[("name", "ascending"), ("id", "ascending")]))] = np.arange(count)
+    short = pc.struct_field(pc.extract_regex(column["name"], r"(?P<short>[^.]*)$"), [0])
+    file_rank = np.empty(count, dtype=np.int64)
+    file_rank[ints(np, pc.sort_indices(pa.table({"file": column["file"], "row": rows}),
+                                       sort_keys=[("file", "ascending"), ("row", "ascending")]))] = np.arange(count)
 
     sections: dict[str, bytes] = {}
     for key in ("id", "name", "file"):
-        sections[f"{key}.text"], sections[f"{key}.at"] = _strings(columns[key])
-    sections["line"] = np.asarray(columns["line"], dtype=np.int32).tobytes()
-    sections["kind"] = np.asarray(columns["kind"], dtype=np.uint8).tobytes()
-    row_of = {node_id: row for row, node_id in enumerate(columns["id"]) if node_id}
-    sections["scope"] = np.asarray([row_of.get(scope_id, NO_SCOPE) for scope_id in columns["scope"]],
-                                   dtype=np.uint32).tobytes()
+        sections[f"{key}.text"], sections[f"{key}.at"] = _strings(column[key])
+    sections["line"] = ints(np, column["line"]).astype(np.int32).tobytes()
+    sections["kind"] = ints(np, pc.index_in(column["kind"], value_set=pa.array(kinds))).astype(np.uint8).tobytes()
+    scopes = rows_of_ids(column["scope"])
+    sections["scope"] = np.where(scopes >= 0, scopes, NO_SCOPE).astype(np.uint32).tobytes()
     sections["rank"] = rank.tobytes()
-    short = [name.rsplit(".", 1)[-1] for name in columns["name"]]
-    sections["short"] = np.asarray(sorted(range(count), key=lambda r: (short[r], r)), dtype=np.uint32).tobytes()
+    sections["short"] = ints(np, pc.sort_indices(pa.table({"short": short, "row": rows}),
+                                                 sort_keys=[("short", "ascending"), ("row", "ascending")])
+                             ).astype(np.uint32).tobytes()
     for rel, (sources, targets) in RELATIONS.items():
         edges = db.arrow(f"MATCH (a:{sources})-[:{rel}]->(b:{targets}) RETURN id(a), id(b)")
         src, dst = (_rows(np, edges.column(i).combine_chunks(), base) for i in (0, 1))
@@ -124,10 +139,8 @@ def write_reach_index(db: GraphDB, folder: Path) -> None:
             sections[f"{rel}.{direction}.at"] = np.concatenate(
                 ([0], np.cumsum(np.bincount(a, minlength=count)))).astype(np.uint32).tobytes()
             sections[f"{rel}.{direction}"] = b[by].astype(np.uint32).tobytes()
-
-    file_rank = np.empty(count, dtype=np.int64)
-    file_rank[sorted(range(count), key=lambda r: (columns["file"][r], r))] = np.arange(count)
-    sections.update(exception_sections(db, lambda internal: _rows(np, internal, base), row_of, file_rank, _strings))
+    sections.update(exception_sections(db, lambda internal: _rows(np, internal, base), rows_of_ids, file_rank,
+                                       _strings))
 
     header = {"format": FORMAT, "rows": count, "kinds": kinds, "tables": tables, "sections": {}}
     position = 0
@@ -148,17 +161,21 @@ def write_reach_index(db: GraphDB, folder: Path) -> None:
 
 
 def _strings(values: Any) -> tuple[bytes, bytes]:
-    """A string column (a list or an Arrow string array; nulls are ''): the newline-framed text
-    and the start of each value (N + 1 offsets)."""
+    """A string column (a list or an Arrow string array; nulls are ''): the values' UTF-8 bytes
+    one after the other, and where each starts (N + 1 offsets)."""
     import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    if not isinstance(values, list):
-        values = values.to_pylist()
-    encoded = [(v or "").encode() for v in values]
-    starts = np.cumsum([1] + [len(v) + 1 for v in encoded], dtype=np.uint64)
-    if starts[-1] >= 1 << 32:  # pragma: no cover - far beyond any project
+    array = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, type=pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    array = pc.fill_null(array.cast(pa.large_string()), "")
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset:array.offset + len(array) + 1]
+    if offsets[-1] - offsets[0] >= 1 << 32:  # pragma: no cover - far beyond any project
         raise StoreError("too much text for the reach index")
-    return b"\n" + b"".join(v + b"\n" for v in encoded), starts.astype(np.uint32).tobytes()
+    text = array.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]] if len(array) else b""
+    return text, (offsets - offsets[0]).astype(np.uint32).tobytes()
 
 
 def _rows(np, internal, base: dict[int, int]):  # type: ignore[no-untyped-def]
@@ -251,15 +268,15 @@ class ReachIndex:
     # -- rows ------------------------------------------------------------------
     def name(self, row: int) -> str:
         at, base = self._name_at, self._name_base
-        return self._map[base + at[row]:base + at[row + 1] - 1].decode()
+        return self._map[base + at[row]:base + at[row + 1]].decode()
 
     def id(self, row: int) -> str:
         at, base = self._id_at, self._id_base
-        return self._map[base + at[row]:base + at[row + 1] - 1].decode()
+        return self._map[base + at[row]:base + at[row + 1]].decode()
 
     def file(self, row: int) -> str:
         at, base = self._file_at, self._file_base
-        return self._map[base + at[row]:base + at[row + 1] - 1].decode()
+        return self._map[base + at[row]:base + at[row + 1]].decode()
 
     def nodes(self, rows: list[int]) -> list[tuple[str, str, str, str, int, str]]:
         """(ID, label, name, file, line, kind) of each row, in one pass."""
@@ -270,9 +287,9 @@ class ReachIndex:
         out = []
         for row in rows:
             label = next(name for end, name in bounds if row < end)
-            out.append((data[id_base + id_at[row]:id_base + id_at[row + 1] - 1].decode(), label,
-                        data[name_base + name_at[row]:name_base + name_at[row + 1] - 1].decode(),
-                        data[file_base + file_at[row]:file_base + file_at[row + 1] - 1].decode(),
+            out.append((data[id_base + id_at[row]:id_base + id_at[row + 1]].decode(), label,
+                        data[name_base + name_at[row]:name_base + name_at[row + 1]].decode(),
+                        data[file_base + file_at[row]:file_base + file_at[row + 1]].decode(),
                         line[row], kinds[kind[row]]))
         return out
 
@@ -293,9 +310,18 @@ class ReachIndex:
         return self._by_table_id[internal["table"]].first + internal["offset"]
 
     def find_id(self, node_id: str, label: str) -> int | None:
-        """The row of a node ID in one table (None when absent)."""
-        found = self._find("id", label, b"\n" + node_id.encode() + b"\n", exact=True)
-        return found[0] if found else None
+        """The row of a node ID in one table (None when absent): a search of the ID column's text."""
+        table = self._by_label[label]
+        at, base, data = self._id_at, self._id_base, self._map
+        key = node_id.encode()
+        begin, end = base + at[table.first], base + at[table.first + table.size]
+        position = data.find(key, begin, end)
+        while position >= 0:
+            row = bisect_left(at, position - base, table.first, table.first + table.size)
+            if row < table.first + table.size and at[row] == position - base and at[row + 1] - at[row] == len(key):
+                return row
+            position = data.find(key, position + 1, end)
+        return None
 
     def find_names(self, text: str, label: str) -> tuple[list[int], list[int]]:
         """Rows of ``label`` named exactly ``text``, and those whose name ends with ``.text``
@@ -316,18 +342,6 @@ class ReachIndex:
 
     def _short_name(self, row: int) -> str:
         return self.name(row).rsplit(".", 1)[-1]
-
-    def _find(self, column: str, label: str, key: bytes, exact: bool) -> list[int]:
-        """Rows of ``label`` whose ``column`` text holds ``key`` (framed by newlines when ``exact``)."""
-        table = self._by_label[label]
-        at, base, data = self._views[column + ".at"], self._text[column], self._map
-        begin, end = base + at[table.first] - 1, base + at[table.first + table.size]
-        rows = []
-        position = data.find(key, begin, end)
-        while position >= 0:
-            rows.append(bisect_left(at, position - base + 1) if exact else bisect_right(at, position - base) - 1)
-            position = data.find(key, position + 1, end)
-        return rows
 
     # -- edges -----------------------------------------------------------------
     def neighbours(self, rel: str, direction: str, row: int) -> memoryview:
@@ -354,7 +368,7 @@ class Strings:
 
     def __getitem__(self, i: int) -> str:
         at, base = self._at, self._base
-        return self._data[base + at[i]:base + at[i + 1] - 1].decode()
+        return self._data[base + at[i]:base + at[i + 1]].decode()
 
     def find(self, value: str) -> int | None:
         """The position of ``value`` in a sorted column (None when absent)."""

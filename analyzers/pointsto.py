@@ -679,14 +679,19 @@ class Resolver:
 
     def unpack(self, target: Target, index: int, depth: int) -> Vals:
         """Item ``index`` of ``target`` unpacked into a tuple target (``a, b = target``): the item
-        at that position of a tuple / list display of that length (nothing stored into it), the
-        key or the value of a dict item, else any item."""
+        at that position of a tuple / list display (nothing stored into it; a negative index counts
+        from the end; (i, m) for a starred target: the items from i to m before the end), the key
+        or the value of a dict item, else any item."""
         if target.kind == "seq":
             items = target.value[1][1]
-            if index < len(items) and not any(e[0] == "*" for e in items) and not self.stored_in(target):
-                return self.values(items[index], self.p.scopes[target.value[0]], depth)
+            if not any(e[0] == "*" for e in items) and not self.stored_in(target):
+                scope = self.p.scopes[target.value[0]]
+                if index.__class__ is tuple:  # a starred target: the items from i to n before the end
+                    return self._union([self.values(e, scope, depth) for e in items[index[0]:len(items) - index[1]]])
+                if -len(items) <= index < len(items):
+                    return self.values(items[index], scope, depth)
         elif target.kind == "view" and target.value[1] == "pair":
-            if index == 0:
+            if index == 0 or index == -2:
                 return (EMPTY, "key of a dict item")
             return self.subscript(target.value[0], "", depth)
         return self.iterate(target, depth)

@@ -347,12 +347,19 @@ class _Extractor:
                 scope.flow(f"{dotted}[{subscript_key(node)}]", value)
         elif t in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "expression_list"):
             children = node.named_children
-            # ``a, b = value``: item i of the value, ("u", value, i); with a starred target, any item
-            positional = not any(c.type in ("list_splat_pattern", "list_splat") for c in children)
+            # ``a, b = value``: item i of the value, ("u", value, i); after a starred target, counted
+            # from the end (i - n); the starred one, ``*rest``, takes items (i, n - i - 1) (from i, up to
+            # that many before the end)
+            n = len(children)
+            star = next((i for i, c in enumerate(children) if c.type in ("list_splat_pattern", "list_splat")), n)
             for i, child in enumerate(children):
-                self._flow_targets(child, ("u", value, i) if positional else ("i", value), scope)
+                index = i if i < star else (i, n - i - 1) if i == star else i - n
+                self._flow_targets(child, ("u", value, index), scope)
         elif t == "parenthesized_expression" and node.named_child_count == 1:
             self._flow_targets(node.named_children[0], value, scope)
+        elif t in ("list_splat_pattern", "list_splat") and node.named_child_count == 1:
+            # ``first, *rest = value``: rest is a list of some of value's items
+            self._flow_targets(node.named_children[0], ("l", (value,)), scope)
 
     def _visit_stmt(self, node: tree_sitter.Node, t: str, scope: _Scope, cid: NodeId, ckind: NodeKind) -> tuple[NodeId, NodeKind]:
         if t == "expression_statement":

@@ -24,8 +24,9 @@ from astrepo.source import DEFAULT_MAX_BYTES, SourceText, decode_source
 #: bytes literals (``<bytes>``), operators on any left operand (``b"<" + raw``); 7 - parameter
 #: kinds (``*args``, keyword-only, ``**kwargs``), ``except E as e`` flows an ``E`` instance into ``e``;
 #: 8 - tuple targets take item i (``("u", e, i)``), ``yield from`` yields the items, truth tests
-#: (``__bool__``), ``getattr(x, "name")`` keeps the name, methods of displays keep the display.
-FACTS_VERSION = 8
+#: (``__bool__``), ``getattr(x, "name")`` keeps the name, methods of displays keep the display;
+#: 9 - ``metaclass=`` (implicit), starred targets, comprehensions hold their body's values.
+FACTS_VERSION = 9
 
 
 def add_file_node(facts: FileFacts, status: str) -> None:

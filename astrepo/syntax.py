@@ -159,6 +159,14 @@ def expr_of(node: tree_sitter.Node | None, depth: int = 0):
     if t == "subscript":
         inner = expr_of(node.child_by_field_name("value"), depth + 1)
         return ("s", inner, subscript_key(node)) if inner else None
+    if t in ("list_comprehension", "generator_expression", "dictionary_comprehension"):
+        # a comprehension holds what its body gives (its loop variables flow in the enclosing scope)
+        body = node.child_by_field_name("body")
+        if t == "dictionary_comprehension":
+            value = expr_of(body.child_by_field_name("value"), depth + 1) if body is not None else None
+            return ("m", (("", value),)) if value is not None else ("n", "<dict>")
+        inner = expr_of(body, depth + 1)
+        return ("l", (inner,)) if inner is not None else ("n", "<list>") if t == "list_comprehension" else None
     if t == "parenthesized_expression" or t == "await":
         return expr_of(node.named_children[0], depth) if node.named_child_count else None
     if t == "boolean_operator":

@@ -311,7 +311,7 @@ def interprocedural_edges(calls: Iterable[Edge], call_args: Iterable[CallArgs], 
             func, receiver = target.init, True
         else:
             for stmt in returns_of.get(func, ()):
-                ret_flows.append(ReturnFlow(stmt, site.call))
+                ret_flows.append(new_record(ReturnFlow, (stmt, site.call)))
             # A method is taken to be called bound (``obj.m(x)``, ``self.m(x)``);
             # the rare unbound ``Cls.m(obj, x)`` shifts its arguments by one.
         if site.positional or site.keywords:
@@ -345,12 +345,12 @@ def _bind(site: CallArgs, sig: _Signature, offset: int, out: list[ArgFlow]) -> N
     for i in range(site.positional):
         j = i + offset
         if j < len(positional):
-            out.append(ArgFlow(site.call, positional[j].id, str(i)))
+            out.append(new_record(ArgFlow, (site.call, positional[j].id, str(i))))
         elif vararg is not None:
-            out.append(ArgFlow(site.call, vararg.id, str(i)))
+            out.append(new_record(ArgFlow, (site.call, vararg.id, str(i))))
     for name in site.keywords:
         p = sig.by_name.get(name)
         if p is not None:
-            out.append(ArgFlow(site.call, p.id, name))
+            out.append(new_record(ArgFlow, (site.call, p.id, name)))
         elif sig.kwarg is not None:
-            out.append(ArgFlow(site.call, sig.kwarg.id, name))
+            out.append(new_record(ArgFlow, (site.call, sig.kwarg.id, name)))

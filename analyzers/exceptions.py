@@ -371,7 +371,7 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
     for f in files:
         for r in f.raises:
             if r.caught_by is None and r.type:
-                may.setdefault(r.scope, {}).setdefault(r.type, MayRaise(r.scope, r.type, r.stmt, ()))
+                may.setdefault(r.scope, {}).setdefault(r.type, new_record(MayRaise, (r.scope, r.type, r.stmt, ())))
     site_info = {s.call: s for f in files for s in f.sites}
     # callee -> [(call site, caller scope, guards)]
     callers: dict[NodeId, list[CallSiteGuard]] = {}
@@ -405,7 +405,7 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
                         continue
                     if any(catches(h, typ, hierarchy) for h in site.handlers):
                         continue
-                    target[typ] = MayRaise(site.scope, typ, origin.origin, (site.call, *origin.via))
+                    target[typ] = new_record(MayRaise, (site.scope, typ, origin.origin, (site.call, *origin.via)))
                     grew.add(site.scope)
         changed = sorted(grew)
     out = sorted(m for per in may.values() for m in per.values())

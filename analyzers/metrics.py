@@ -433,12 +433,9 @@ def project_metrics(calls: Iterable[Edge]) -> list[GraphMetrics]:
     import networkx as nx  # heavy import, only where needed
 
     graph = nx.DiGraph()
-    for e in calls:
-        if e.kind is not EdgeKind.CALLS or e.src_kind is NodeKind.CALLSITE:
-            continue
-        if e.dst_kind not in (NodeKind.FUNCTION, NodeKind.CLASS):
-            continue
-        graph.add_edge(e.src, e.dst)
+    targets = (NodeKind.FUNCTION, NodeKind.CLASS)
+    graph.add_edges_from((e.src, e.dst) for e in calls if e.kind is EdgeKind.CALLS
+                         and e.src_kind is not NodeKind.CALLSITE and e.dst_kind in targets)
     if graph.number_of_nodes() == 0:
         return []
     rank = nx.pagerank(graph) if graph.number_of_edges() else {}

@@ -11,7 +11,8 @@ edges and Function columns joined in before loading.
 from __future__ import annotations
 
 from collections import defaultdict
-from itertools import repeat
+from functools import partial
+from itertools import chain, repeat
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -22,6 +23,7 @@ from astrepo.analyzers.dataflow import CallArgs, CallableInfo, ParamInfo, Return
 from astrepo.analyzers.exceptions import ExceptionFacts, propagate_exceptions, short_name
 from astrepo.analyzers.fileanalysis import FileAnalysis
 from astrepo.analyzers.metrics import FunctionMetrics, project_metrics, propagate_impurity
+from astrepo.analyzers.statements import new_record
 from astrepo.analyzers.symbols import ModuleInputs
 from astrepo.graph.load import PATH_COLUMN, EdgePair
 from astrepo.graph.schema import EDGE_TABLES, edge_columns
@@ -299,8 +301,9 @@ def analyze_project(inputs: list[AnalysisInputs], calls: list[Edge], call_scopes
     ``modules``, MAY_RAISE edges also say where their raise and call sites are (`source_places`)."""
     from astrepo.analyzers.exceptions import CallSiteGuard, RaiseFact
 
-    files = [ExceptionFacts([RaiseFact._make(r) for r in raises], [], [], [CallSiteGuard._make(g) for g in guards],
-                            list(classes)) for (raises, guards, classes), _, _ in inputs]
+    raise_fact, guard = partial(new_record, RaiseFact), partial(new_record, CallSiteGuard)
+    files = [ExceptionFacts(list(map(raise_fact, raises)), [], [], list(map(guard, guards)), list(classes))
+             for (raises, guards, classes), _, _ in inputs]
     propagation = propagate_exceptions(files, calls, call_scopes)
     places = source_places(modules or [])
     raise_at = {r.stmt: f"{places[r.scope]}:{r.line}" for f in files for r in f.raises if r.scope in places}
@@ -325,7 +328,7 @@ def analyze_project(inputs: list[AnalysisInputs], calls: list[Edge], call_scopes
         columns[function]["may_raise"] = sorted(types)
     for m in project_metrics(calls):
         columns[m.id].update(fan_in=m.fan_in, fan_out=m.fan_out, pagerank=m.pagerank, recursion=m.recursion)
-    metrics = [FunctionMetrics._make(row) for _, functions, _ in inputs for row in functions]
+    metrics = list(map(partial(new_record, FunctionMetrics), chain.from_iterable(f for _, f, _ in inputs)))
     for function in propagate_impurity(metrics, calls):
         columns[function]["impure_via_calls"] = True
     for function in overriding_methods(modules or [], calls):
@@ -335,6 +338,10 @@ def analyze_project(inputs: list[AnalysisInputs], calls: list[Edge], call_scopes
                            propagation.partial)
 
 
+#: Record types of `AnalysisInputs.dataflow`'s parts.
+_FLOW_RECORDS = (CallArgs, ParamInfo, CallableInfo, ReturnSite)
+
+
 def flow_edges(inputs: list[AnalysisInputs], calls: list[Edge]) -> list[Edge]:
     """PASSES (call site -> parameter) and RETURNS_TO (return -> call site) edges over resolved calls."""
     parts: list[list] = [[], [], [], []]
@@ -342,8 +349,7 @@ def flow_edges(inputs: list[AnalysisInputs], calls: list[Edge]) -> list[Edge]:
         for bucket, rows in zip(parts, file_inputs.dataflow):
             bucket.extend(rows)
     args, rets = interprocedural_edges(
-        calls, [CallArgs._make(r) for r in parts[0]], [ParamInfo._make(r) for r in parts[1]],
-        [CallableInfo._make(r) for r in parts[2]], [ReturnSite._make(r) for r in parts[3]])
+        calls, *(map(partial(new_record, cls), rows) for cls, rows in zip(_FLOW_RECORDS, parts)))
     out = [Edge(EdgeKind.PASSES, a.call, NodeKind.CALLSITE, a.param, NodeKind.PARAMETER, (("argument", a.argument),))
            for a in args]
     out.extend(Edge(EdgeKind.RETURNS_TO, r.stmt, NodeKind.STMT, r.call, NodeKind.CALLSITE) for r in rets)

@@ -19,7 +19,6 @@ beside the generation (graph/query/reach_index.py), not by recursive queries.
 from __future__ import annotations
 
 import builtins
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -380,45 +379,15 @@ class QueryEngine:
         return rows
 
     def _unused(self) -> dict[str, Row]:
-        # Overrides are reached through the base class (dynamic dispatch): not unused (the index marks them).
-        # Only internal IDs are read from Kuzu (no scattered rows); details and scopes come from the reach index.
-        index = self.index
-        found = [index.row_of(r[0]) for r in self._run(f"MATCH (n:Function) WHERE {_UNUSED_WHERE} RETURN id(n)")]
-        exported = self._exported(found)
+        # Decided when the index was written (reach_index.UNUSED_WHERE less exported API): functions
+        # with no caller that are no test, entry point, override, dunder, decorated or exported function.
+        self._log.append(("-- reach index: unused functions --", {}))
         rows: dict[str, Row] = {}
-        for row_number, row in zip(found, self._indexed_rows(found)):
-            if row_number not in exported:
-                row.why.append("no call to it in the project (not a test, entry point, override, dunder, decorated "
-                               "or exported function)")
-                rows[row.id] = row
+        for row in self._indexed_rows(list(self.index.array("unused"))):
+            row.why.append("no call to it in the project (not a test, entry point, override, dunder, decorated "
+                           "or exported function)")
+            rows[row.id] = row
         return rows
-
-    def _exported(self, functions: list[int]) -> set[int]:
-        """Which of these functions (reach-index rows) a module exports: a function named in its
-        module's `__all__` or in the `__all__` of a module importing that one (a package re-exporting
-        it), and the public methods of classes exported so."""
-        index = self.index
-        exports: dict[int, set[str]] = defaultdict(set)  #: module row -> names exported from it
-        for module, names in self._run("MATCH (m:Module) WHERE size(m.exports) > 0 RETURN id(m), m.exports"):
-            exports[index.row_of(module)].update(names)
-        for module, names in self._run("MATCH (p:Module)-[:IMPORTS]->(m:Module) WHERE size(p.exports) > 0 "
-                                       "RETURN id(m), p.exports"):
-            exports[index.row_of(module)].update(names)
-        out = set()
-        if not exports:
-            return out
-        scope = index.scope
-        for row in functions:
-            kind, short = index.kind(row), index.name(row).rsplit(".", 1)[-1]
-            if kind == "function":
-                if short in exports.get(scope[row], ()):
-                    out.add(row)
-            elif kind == "method" and not short.startswith("_"):
-                owner = scope[row]
-                module = scope[owner]
-                if module in exports and index.name(owner).rsplit(".", 1)[-1] in exports[module]:
-                    out.add(row)
-        return out
 
     def _entry_points(self, name: str) -> dict[str, Row]:
         """Entry points (functions called from module-level code, ``main`` functions, tests) among the
@@ -692,10 +661,6 @@ class QueryEngine:
             row.why.append(f"no call recorded in run {self._run_id}")
         return rows
 
-
-#: Functions that `unused functions` may list: no caller, not something that runs without a call
-#: (lambda, decorated, main, dunder, test: `implicit_entry`), not an override (both set when indexing).
-_UNUSED_WHERE = "n.fan_in = 0 AND NOT n.implicit_entry AND NOT n.overrides"
 
 #: Filters that can start a `functions` question from a small set.
 _NARROWING = ("calling", "called_by", "raising", "catching", "complexity", "raised", "slower_than", "called_more_than",

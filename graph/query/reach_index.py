@@ -25,6 +25,7 @@ and look the node up here. Offsets a delta left unused are empty rows.
 * ``rank``: each row's position in (name, id) order, for deterministic paths;
 * ``short``: the rows ordered by short name (the name's last dotted part), so
   a name or a dotted suffix of one is found by binary search;
+* ``unused``: the rows `unused functions` answers (`UNUSED_WHERE`, less exported API);
 * per relation (``CALLS``, ``INHERITS``): out- and in-neighbour lists as CSR
   (``uint32`` offsets N + 1, then ``uint32`` rows), each list sorted by
   rank and without repeats.
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import json
 import mmap
+from collections import defaultdict
 import os
 import struct
 from bisect import bisect_left, bisect_right
@@ -63,6 +65,10 @@ RELATIONS = {"CALLS": ("Function:Class:Module", "Function:Class:External"),
 
 _KIND_COLUMN = {"Function": "n.kind", "External": "n.kind"}
 _SCOPE_COLUMN = {"Function": "n.scope", "Class": "n.scope"}
+
+#: Functions `unused functions` may list: no caller, not something that runs without a call (lambda,
+#: decorated, main, dunder, test: `implicit_entry`), not an override (all set when indexing).
+UNUSED_WHERE = "n.fan_in = 0 AND NOT n.implicit_entry AND NOT n.overrides"
 
 #: The scope of a row that has none (modules, externals).
 NO_SCOPE = 0xFFFFFFFF
@@ -141,6 +147,7 @@ def write_reach_index(db: GraphDB, folder: Path) -> None:
             sections[f"{rel}.{direction}"] = b[by].astype(np.uint32).tobytes()
     sections.update(exception_sections(db, lambda internal: _rows(np, internal, base), rows_of_ids, file_rank,
                                        _strings))
+    sections["unused"] = _unused_rows(db, base, column["kind"].to_pylist(), short.to_pylist(), scopes)
 
     header = {"format": FORMAT, "rows": count, "kinds": kinds, "tables": tables, "sections": {}}
     position = 0
@@ -158,6 +165,32 @@ def write_reach_index(db: GraphDB, folder: Path) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, folder / FILE)
+
+
+def _unused_rows(db: GraphDB, base: dict[int, int], kinds: list[str], shorts: list[str], scopes: Any) -> bytes:
+    """The rows `unused functions` lists: functions matching `UNUSED_WHERE` that no module exports
+    (a function named in its module's `__all__` or in the `__all__` of a module importing that one,
+    as a package re-exporting it; a public method of a class exported so)."""
+    import numpy as np
+
+    exports: dict[int, set[str]] = defaultdict(set)  #: module row -> names exported from it
+    for query in ("MATCH (m:Module) WHERE size(m.exports) > 0 RETURN id(m), m.exports",
+                  "MATCH (p:Module)-[:IMPORTS]->(m:Module) WHERE size(p.exports) > 0 RETURN id(m), p.exports"):
+        found = db.arrow(query)
+        for row, names in zip(_rows(np, found.column(0).combine_chunks(), base).tolist(), found.column(1).to_pylist()):
+            exports[row].update(names or ())
+
+    def exported(row: int) -> bool:
+        kind, short, owner = kinds[row], shorts[row], int(scopes[row])
+        if kind == "function":
+            return short in exports.get(owner, ())
+        if kind != "method" or short.startswith("_") or owner < 0 or scopes[owner] < 0:
+            return False
+        return shorts[owner] in exports.get(int(scopes[owner]), ())
+
+    candidates = _rows(np, db.arrow(f"MATCH (n:Function) WHERE {UNUSED_WHERE} RETURN id(n)").column(0).combine_chunks(),
+                       base)
+    return np.asarray(sorted(r for r in candidates.tolist() if not exported(r)), dtype=np.uint32).tobytes()
 
 
 def _strings(values: Any) -> tuple[bytes, bytes]:

@@ -9,7 +9,7 @@ import pytest
 from astrepo.graph.build import IndexConfig, build_index
 from astrepo.graph.query.exception_index import exception_records
 from astrepo.graph.query.reach import all_shortest_paths, paths, reach
-from astrepo.graph.query.reach_index import RELATIONS, TABLES, ReachIndex
+from astrepo.graph.query.reach_index import RELATIONS, TABLES, UNUSED_WHERE, ReachIndex
 from astrepo.graph.store import GraphStore
 from astrepo.layout import Layout
 
@@ -97,8 +97,9 @@ def test_names_are_found_exactly_or_by_dotted_suffix(tmp_path: Path) -> None:
     assert idx.find_id(idx.id(exact[0]), "Function") == exact[0]
 
 
-def index_matches_graph(db_dir: Path) -> None:
-    """Every symbol and every CALLS/INHERITS edge between symbols, in the index as in Kuzu."""
+def index_matches_graph(db_dir: Path) -> set[str]:
+    """Every symbol and every CALLS/INHERITS edge between symbols, in the index as in Kuzu (and
+    the same unused functions, which it returns)."""
     store = GraphStore(Layout(db_dir))
     idx = ReachIndex.open(store.current_path())
     db = store.open_read()
@@ -118,6 +119,9 @@ def index_matches_graph(db_dir: Path) -> None:
             assert in_index == in_graph and in_graph, rel
             backward = {(idx.id(a), idx.id(b)) for b in range(idx.rows) for a in idx.neighbours(rel, "in", b)}
             assert backward == in_graph, rel
+        # Unused functions: the example's one export is a class, so every function matching UNUSED_WHERE.
+        unused = {r[0] for r in db.execute(f"MATCH (n:Function) WHERE {UNUSED_WHERE} RETURN n.id")[1]}
+        assert {idx.id(r) for r in idx.array("unused")} == unused
         # Exception facts: every may-raise, uncaught implicit raise and handler, by node or scope.
         queries = {"raise": "MATCH (n)-[r:MAY_RAISE]->(e:ExceptionType) RETURN n.id, e.name, r.origin_at, r.via_at",
                    "implicit": "MATCH (s:Stmt)-[r:IMPLICIT_RAISE]->(e:ExceptionType) WHERE NOT r.caught "
@@ -131,6 +135,7 @@ def index_matches_graph(db_dir: Path) -> None:
             assert in_index == in_graph and in_graph, kind
     finally:
         db.close()
+    return unused
 
 
 def test_the_index_equals_the_graph_after_incremental_runs(shop: Path, tmp_path: Path) -> None:
@@ -153,4 +158,5 @@ def test_the_index_equals_the_graph_after_incremental_runs(shop: Path, tmp_path:
         edit()
         summary = build_index(IndexConfig(root=shop, db_dir=db_dir))
         assert not summary.full and summary.changed
-        index_matches_graph(db_dir)
+        unused = index_matches_graph(db_dir)
+    assert unused  # shop.returns.give_back: no caller

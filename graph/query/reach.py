@@ -30,7 +30,7 @@ class Reached:
 def reach(index: ReachIndex, rel: str, start: int, backward: bool, max_depth: int = MAX_DEPTH) -> Reached:
     """Rows with a path of ``rel`` edges to ``start`` (``backward``) or from it, at most
     ``max_depth`` edges long; each with its distance and its step on one shortest path."""
-    direction = "in" if backward else "out"
+    at, targets = index.adjacency(rel, "in" if backward else "out")
     rank = index.rank
     found = Reached(start, dist={start: 0})
     dist, step, order = found.dist, found.step, found.order
@@ -40,7 +40,7 @@ def reach(index: ReachIndex, rel: str, start: int, backward: bool, max_depth: in
         depth += 1
         following: list[int] = []
         for row in level:
-            for other in index.neighbours(rel, direction, row):
+            for other in targets[at[row]:at[row + 1]]:
                 if other not in dist:
                     dist[other] = depth
                     step[other] = row

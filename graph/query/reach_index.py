@@ -316,11 +316,10 @@ class ReachIndex:
         data, kinds, kind, line = self._map, self.kinds, self._kind, self.line
         id_at, id_base, name_at, name_base = self._id_at, self._id_base, self._name_at, self._name_base
         file_at, file_base = self._file_at, self._file_base
-        bounds = [(t.first + t.size, t.label) for t in self.tables]
+        ends, labels = [t.first + t.size for t in self.tables], [t.label for t in self.tables]
         out = []
         for row in rows:
-            label = next(name for end, name in bounds if row < end)
-            out.append((data[id_base + id_at[row]:id_base + id_at[row + 1]].decode(), label,
+            out.append((data[id_base + id_at[row]:id_base + id_at[row + 1]].decode(), labels[bisect_right(ends, row)],
                         data[name_base + name_at[row]:name_base + name_at[row + 1]].decode(),
                         data[file_base + file_at[row]:file_base + file_at[row + 1]].decode(),
                         line[row], kinds[kind[row]]))
@@ -379,8 +378,12 @@ class ReachIndex:
     # -- edges -----------------------------------------------------------------
     def neighbours(self, rel: str, direction: str, row: int) -> memoryview:
         """Rows with a ``rel`` edge from ``row`` (``out``) or to it (``in``), by rank."""
-        at = self._views[f"{rel}.{direction}.at"]
-        return self._views[f"{rel}.{direction}"][at[row]:at[row + 1]]
+        at, targets = self.adjacency(rel, direction)
+        return targets[at[row]:at[row + 1]]
+
+    def adjacency(self, rel: str, direction: str) -> tuple[memoryview, memoryview]:
+        """The CSR arrays of ``rel`` edges from (``out``) or to (``in``) each row: offsets, rows."""
+        return self._views[f"{rel}.{direction}.at"], self._views[f"{rel}.{direction}"]
 
     def edges(self, rel: str) -> Iterator[tuple[int, int]]:
         """Every (from row, to row) pair of ``rel`` (for tests and checks)."""

@@ -17,7 +17,8 @@ Not runtime code: the runtime modules never import it. Steps (`make_plan`):
 Strategies: ``minimal`` (entry points and the few most important functions
 timed, exceptions everywhere), ``balanced`` (boundaries with previews, hot
 cheap functions counted only, branches and variables in complex or raising
-functions, exceptions everywhere), ``full_trace`` (everything).
+functions except in loops the last run measured hot, exceptions everywhere),
+``full_trace`` (everything).
 """
 
 from __future__ import annotations

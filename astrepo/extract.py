@@ -38,7 +38,6 @@ from astrepo.syntax import (
     misparsed_type_call,
     module_exports,
     node_position,
-    node_span,
     node_text,
     one_line,
     receiver,
@@ -427,7 +426,7 @@ class _Extractor:
         args = node.child_by_field_name("arguments")
         n_args = args.named_child_count if args is not None and args.type == "argument_list" else 1
         call_id = node_id_for(self.path, scope.path, "call", scope.next_ordinal("call"))
-        span = node_span(node)
+        span = node_position(node)
         label = callee or one_line(node_text(func), 80)
         self._add_node(call_id, NodeKind.CALLSITE, label, span, callee=callee, n_args=n_args, caller=scope.id)
         self._edge(EdgeKind.CONTAINS, cid, ckind, call_id, NodeKind.CALLSITE)
@@ -460,7 +459,7 @@ class _Extractor:
                 inner = expr_of(obj)
                 func_expr = ("a", inner, node_text(func.child_by_field_name("attribute"))) if inner else None
         self.facts.calls.append(CallFact(
-            call_id, scope.id, callee, span.start_line, node.end_byte,
+            call_id, scope.id, callee, span[0], node.end_byte,
             func_expr, tuple(positional), tuple(keywords)))
         return call_id, NodeKind.CALLSITE
 
@@ -503,7 +502,7 @@ class _Extractor:
         fkind = "method" if scope.kind == "class" else ("nested" if scope.kind in ("function", "lambda") else "function")
         n_params = self._visit_params(params_node, fscope, scope, param_ids := [])
         signature = one_line(node_text(params_node)) + (f" -> {one_line(node_text(returns))}" if returns is not None else "")
-        span = node_span(node)
+        span = node_position(node)
         self._add_node(
             fscope.id, NodeKind.FUNCTION, fscope.qualname, span,
             short_name=name, kind=fkind, is_async=is_async, decorators=list(decorators),
@@ -514,7 +513,7 @@ class _Extractor:
         self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, fscope.id, NodeKind.FUNCTION)
         for param_id in param_ids:
             self._edge(EdgeKind.DEFINES, fscope.id, NodeKind.FUNCTION, param_id, NodeKind.PARAMETER)
-        scope.bind(name, BindingKind.DEF, fscope.id, span.start_line)
+        scope.bind(name, BindingKind.DEF, fscope.id, span[0])
         # Body first onto the stack so the header's outer-scope parts pop first.
         if body is not None:
             for child in reversed(body.named_children):
@@ -535,7 +534,7 @@ class _Extractor:
         params_node = node.child_by_field_name("parameters")
         body = node.child_by_field_name("body")
         n_params = self._visit_params(params_node, lscope, scope, param_ids := [])
-        span = node_span(node)
+        span = node_position(node)
         self._add_node(
             lscope.id, NodeKind.FUNCTION, lscope.qualname, span,
             short_name=segment, kind="lambda", is_async=False, decorators=[],
@@ -571,7 +570,7 @@ class _Extractor:
         cscope.decorators = decorators
         cscope.decorated_by = self._decorator_exprs(node)
         body = node.child_by_field_name("body")
-        span = node_span(node)
+        span = node_position(node)
         self._add_node(
             cscope.id, NodeKind.CLASS, cscope.qualname, span,
             short_name=name, bases=bases, decorators=list(decorators),
@@ -579,7 +578,7 @@ class _Extractor:
         )
         self._edge(EdgeKind.CONTAINS, cid, ckind, cscope.id, NodeKind.CLASS)
         self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, cscope.id, NodeKind.CLASS)
-        scope.bind(name, BindingKind.DEF, cscope.id, span.start_line)
+        scope.bind(name, BindingKind.DEF, cscope.id, span[0])
         if body is not None:
             for child in reversed(body.named_children):
                 push((child, cscope, cscope.id, NodeKind.CLASS))

@@ -189,15 +189,13 @@ class StatementIndex:
     stmts: list[StmtInfo]
     by_node: dict[SpanKey, StmtInfo]
     scope_by_id: dict[NodeId, ScopeBody]
+    #: tree-sitter node ID (``Node.id``) of every statement node, and of each ``decorated_definition``
+    #: around a def/class -> its `StmtInfo` (the analyzers look statements up ~600k times on Django)
+    by_tree_id: dict[int, StmtInfo] = field(default_factory=dict)
 
     def info(self, node: tree_sitter.Node) -> StmtInfo | None:
         """The facts of a statement node (``decorated_definition`` maps to its definition)."""
-        if node.type == "decorated_definition":
-            inner = node.child_by_field_name("definition")
-            if inner is None:
-                return None
-            node = inner
-        return self.by_node.get(span_key(node))
+        return self.by_tree_id.get(node.id)
 
 
 def block_statements(block: tree_sitter.Node | None) -> list[tree_sitter.Node]:
@@ -241,17 +239,19 @@ class _Indexer:
         scopes = [module]
         stmts: list[StmtInfo] = []
         by_node: dict[SpanKey, StmtInfo] = {}
+        by_tree_id: dict[int, StmtInfo] = {}
         # (statement node, scope body)
         stack = [(s, module) for s in reversed(module.body)]
         while stack:
             node, scope = stack.pop()
             t = node.type
+            outer = None
             if t == "decorated_definition":
                 inner = node.child_by_field_name("definition")
                 if inner is None:
                     continue
                 decorators = [c for c in node.named_children if c.type == "decorator"]
-                node, t = inner, inner.type
+                outer, node, t = node, inner, inner.type
             else:
                 decorators = []
             key = span_key(node)
@@ -269,6 +269,9 @@ class _Indexer:
                 scopes.append(inner_scope)
                 stmts.append(info)
                 by_node[key] = info
+                by_tree_id[node.id] = info
+                if outer is not None:
+                    by_tree_id[outer.id] = info
                 for s in reversed(body):
                     stack.append((s, inner_scope))
                 continue
@@ -278,10 +281,11 @@ class _Indexer:
             info = StmtInfo(stmt_id, NodeKind.STMT, STMT_NODE_KINDS[t], node, scope.id, node.start_point[0] + 1)
             stmts.append(info)
             by_node[key] = info
+            by_tree_id[node.id] = info
             nested = self._statement(node, t, info, scope)
             for s in reversed(nested):
                 stack.append((s, scope))
-        return StatementIndex(self.facts.path, scopes, stmts, by_node, {s.id: s for s in scopes})
+        return StatementIndex(self.facts.path, scopes, stmts, by_node, {s.id: s for s in scopes}, by_tree_id)
 
     # -- statements --------------------------------------------------------
     def _statement(self, node: tree_sitter.Node, t: str, info: StmtInfo, scope: ScopeBody) -> list[tree_sitter.Node]:

@@ -527,16 +527,33 @@ def _invoke(project: Project, resolver: Resolver, pending: list, t: Target, args
 def _property_calls(project: Project, resolver: Resolver, scope: ScopeFacts, scope_edges: list,
                     pending: list) -> None:
     """Edges to the getters of the properties a scope reads (``obj.prop`` on an instance)."""
+    descriptors = project.descriptor_names
     for obj, attr in project.property_reads.get(scope.id, ()):
         for v in ordered(resolver.values(obj, scope)[0]):
-            if v.kind != "instance" or not resolver.is_class(v.value):
+            if v.kind not in ("instance", "def") or not resolver.is_class(v.value):
                 continue
-            for m in resolver.member_in(resolver.mro(v.value), attr, 0)[0]:
+            members = resolver.member_in(resolver.mro(v.value), attr, 0)[0]
+            if attr in descriptors and attr in project.attr_stores:
+                members = members | resolver.stored_attribute(v.value, attr, 0)
+            for m in ordered(members):
                 f = project.scopes.get(NodeId(m.value)) if m.kind == "def" else None
                 if f is not None and "property" in f.decorators:
-                    scope_edges.append((scope, Target("def", m.value, "property")))
-                    if f.params:
-                        pending.append(((m.value, f.params[0]), None, v))
+                    if v.kind == "instance":
+                        scope_edges.append((scope, Target("def", m.value, "property")))
+                        if f.params:
+                            pending.append(((m.value, f.params[0]), None, v))
+                elif m.kind == "instance" and attr in descriptors:
+                    # a descriptor: __get__(descriptor, instance or None, owner class)
+                    for g in resolver.protocol_methods(m, "__get__", 0):
+                        if g.kind != "bound":
+                            continue
+                        scope_edges.append((scope, Target("def", g.value[0], "implicit")))
+                        gf = project.scopes.get(NodeId(g.value[0]))
+                        if gf is not None and len(gf.params) >= 3:
+                            pending.append(((g.value[0], gf.params[0]), None, m))
+                            if v.kind == "instance":
+                                pending.append(((g.value[0], gf.params[1]), None, v))
+                            pending.append(((g.value[0], gf.params[2]), None, Target("def", v.value, "implicit")))
 
 
 def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, protocol: str, receiver,

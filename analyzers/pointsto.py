@@ -538,7 +538,13 @@ class Resolver:
         mro = self.mro(class_id, depth)
         member = self.member_in(mro, attr, depth)
         out: set = set()
+        descriptor = attr in self.p.descriptor_names
         for v in ordered(member[0]):
+            if descriptor and v.kind == "instance":
+                getters = self.protocol_methods(v, "__get__", depth)
+                if getters:  # reading a descriptor gives what its __get__ returns
+                    out.update(self._union([self.callee_results(g, depth) for g in getters])[0])
+                    continue
             if instance is not None:
                 fscope = self.p.scopes.get(NodeId(v.value)) if v.kind == "def" else None
                 if fscope is not None and fscope.kind == "function" and "property" in fscope.decorators:
@@ -550,6 +556,13 @@ class Resolver:
         for cid in mro:
             for scope, expr in self.p.fields.get(cid, {}).get(attr, ()):
                 out.update(self.values(expr, scope, depth)[0])
+        if attr in self.p.attr_stores:
+            for v in ordered(self.stored_attribute(class_id, attr, depth)):
+                getters = self.protocol_methods(v, "__get__", depth) if descriptor and v.kind == "instance" else ()
+                if getters:
+                    out.update(self._union([self.callee_results(g, depth) for g in getters])[0])
+                else:
+                    out.add(v)
         if not out:
             ext = self.external_base(class_id, depth)
             if ext:
@@ -557,6 +570,30 @@ class Resolver:
                     return self.external_attribute(ext, attr, "external")
                 return _vals([Target("member", f"{ext}.{attr}", "external")])
         return _vals(out, member[1] or f"class has no attribute {attr!r}")
+
+    def stored_attribute(self, class_id: str, attr: str, depth: int) -> frozenset:
+        """What ``obj.attr = value`` statements (other than ``self.attr = ...`` in its methods) store
+        where obj is the class, one of its bases, or an instance of one of them (memoized)."""
+        def compute() -> dict:
+            by_class: dict = {}
+            for scope, head, expr in self.p.attr_stores[attr]:
+                classes = {h.value for h in self.values(("n", head), scope, depth + 1)[0]
+                           if h.kind in ("def", "instance") and h.value.__class__ is str}
+                if classes:
+                    vals = self.values(expr, scope, depth + 1)[0]
+                    for cid in sorted(classes):
+                        by_class.setdefault(cid, set()).update(vals)
+            return by_class
+
+        by_class = self._memoized(("stored", attr), compute, depth)
+        if by_class.__class__ is not dict:  # cut short (recursive)
+            return EMPTY
+        out: set = set()
+        for cid in self.mro(class_id, depth):
+            found = by_class.get(cid)
+            if found:
+                out.update(found)
+        return frozenset(out)
 
     def external_attribute(self, name: str, attr: str, how: str) -> Vals:
         """``name.attr`` for an external value. Builtins are checked against this interpreter's

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from astrepo.ids import NodeId
-from astrepo.model import CallFact, Expr, ImportFact, ScopeFacts
+from astrepo.model import BindingKind, CallFact, Expr, ImportFact, ScopeFacts
 
 
 class ModuleInputs(NamedTuple):
@@ -44,6 +44,9 @@ class Project:
         self.flows: dict[str, dict[str, list]] = {}
         #: class ID -> attribute -> [(method scope, expression)] from ``self.attr = ...``
         self.fields: dict[str, dict[str, list]] = {}
+        #: attribute -> [(scope, object text, expression)] from ``obj.attr = ...`` on other objects
+        #: (``Cls.attr = f``, ``handler.callback = f``): fields of the classes obj may be or be an instance of
+        self.attr_stores: dict[str, list] = {}
         #: names of properties and of dunder methods defined anywhere (prefilters implicit calls)
         self.property_names: set[str] = set()
         #: class ID -> its ``metaclass=`` expression
@@ -86,16 +89,54 @@ class Project:
             parts = mod.module.split(".")
             for i in range(1, len(parts)):
                 self.packages.add(".".join(parts[:i]))
-        #: scope ID -> attribute reads that may run a property getter: [(object expression, attribute)]
+        #: attribute names that may hold a descriptor (see `_descriptor_names`)
+        self.descriptor_names: set[str] = self._descriptor_names(inputs) if "__get__" in self.dunders else set()
+        #: scope ID -> attribute reads that may run a property getter or a descriptor's ``__get__``:
+        #: [(object expression, attribute)]
         self.property_reads: dict[str, list[tuple[Expr, str]]] = {}
-        if self.property_names:
+        if self.property_names or self.descriptor_names:
             self._index_property_reads(inputs)
+
+    def _descriptor_names(self, inputs: list[ModuleInputs]) -> set[str]:
+        """Names of class attributes that may hold a descriptor, by spelling: bound in a class body
+        (``x = D(...)``, ``@D def x``) or stored on an object (``Cls.x = D(...)``) where D is named
+        like a class defining ``__get__`` or a subclass of one (a prefilter: resolution decides)."""
+        classes = {s.qualname.rsplit(".", 1)[-1] for s in self.scopes.values()
+                   if s.kind == "class" and "__get__" in s.bindings}
+        grew = True
+        while grew:  # subclasses, by the last name of their bases
+            grew = False
+            for s in self.scopes.values():
+                if s.kind == "class" and s.bases and any(b.rsplit(".", 1)[-1] in classes for b in s.bases):
+                    name = s.qualname.rsplit(".", 1)[-1]
+                    if name not in classes:
+                        classes.add(name)
+                        grew = True
+        names: set[str] = set()
+        for s in self.scopes.values():
+            if s.kind != "class":
+                continue
+            for name, b in s.bindings.items():
+                if b.kind is BindingKind.INSTANCE and b.target.rsplit(".", 1)[-1] in classes:
+                    names.add(name)
+                elif b.kind is BindingKind.DEF:
+                    f = self.scopes.get(NodeId(b.target))
+                    if f is not None and any(d.split("(", 1)[0].rsplit(".", 1)[-1] in classes for d in f.decorators):
+                        names.add(name)
+        for attr, stores in self.attr_stores.items():
+            for scope, _, expr in stores:
+                if expr[0] == "c":
+                    found = self.calls_at.get((self.module_of_scope.get(scope.id, ""), expr[1]))
+                    if found is not None and found[0].callee.rsplit(".", 1)[-1] in classes:
+                        names.add(attr)
+                        break
+        return names
 
     def _index_property_reads(self, inputs: list[ModuleInputs]) -> None:
         """Every read ``obj.attr`` of an attribute named like a property somewhere: in assigned,
         returned, yielded and tested values, operands, arguments and called names (``obj.prop.m()``
         and ``obj.prop()`` read ``obj.prop``). Which are property reads is decided when resolving."""
-        names = self.property_names
+        names = self.property_names | self.descriptor_names
         reads: dict[str, dict] = {}
 
         def walk(expr, out: dict) -> None:
@@ -175,6 +216,9 @@ class Project:
             elif self_name and target.count(".") == 1 and target.startswith(self_name + "."):
                 attrs = self.fields.setdefault(parent.id, {})
                 attrs.setdefault(target.split(".", 1)[1], []).append((scope, expr))
+            else:
+                head, attr = target.rsplit(".", 1)
+                self.attr_stores.setdefault(attr, []).append((scope, head, expr))
         self.flows[scope.id] = by_name
 
     def _index_container_call(self, call: CallFact, scope: ScopeFacts) -> None:

@@ -9,7 +9,9 @@ the symbol tables (Function, Class, Module, External) and the symbol-level
 CALLS and INHERITS edges once and writes them to ``reach.idx`` in the
 generation's folder; questions about transitive relations, names and
 exception hierarchies then run in Python over ~45k rows (Django) opened
-with `mmap` (nothing is parsed or copied on open).
+with `mmap` (nothing is parsed or copied on open). The index also holds
+the exception facts questions filter on (graph/query/exception_index.py)
+and the answer to `unused functions`.
 
 Layout (little-endian, sections 8-byte aligned): ``MAGIC``, a 4-byte header
 length, a JSON header (tables, kinds, sections), then the sections. Rows are
@@ -40,10 +42,10 @@ from __future__ import annotations
 
 import json
 import mmap
-from collections import defaultdict
 import os
 import struct
 from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -54,8 +56,9 @@ from astrepo.graph.query.exception_index import exception_sections
 
 FILE = "reach.idx"
 MAGIC = b"ASTREPO-REACH\n"
-#: History: 1 - first layout.
-FORMAT = 1
+#: History: 1 - symbols, CALLS, INHERITS; 2 - scopes, exception facts, unused functions, strings
+#: laid out as in Arrow (a file of another layout is refused: `astrepo index` writes a new one).
+FORMAT = 2
 
 #: The symbol tables, in row order.
 TABLES = ("Function", "Class", "Module", "External")

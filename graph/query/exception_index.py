@@ -94,12 +94,14 @@ def exception_records(index: Any, kind: str, short_names: list[str], prefix: str
     """(row, exception name, *values) of the ``kind`` records about these short names (only
     those whose node's file starts with ``prefix``, when given), in the index's order; a
     ``via_at`` value comes back as a tuple."""
+    from astrepo.graph.query.reach_index import Strings  # that module imports this one
+
     keys, groups = index.strings(f"{kind}.key"), index.array(f"{kind}.group")
     rows, exc = index.array(f"{kind}.row"), index.array(f"{kind}.exc")
     names = index.strings("exc")
     values = KINDS[kind][1]
     columns = [index.strings(f"{kind}.{c}") if t == "str" else index.array(f"{kind}.{c}") for c, t in values]
-    out = []
+    out: list[tuple] = []
     for short in sorted(set(short_names)):
         group = keys.find(short)
         if group is None:
@@ -111,10 +113,11 @@ def exception_records(index: Any, kind: str, short_names: list[str], prefix: str
                 return index.file(row)[:len(prefix)]
             first, last = (bisect_left(rows, prefix, first, last, key=head),
                            bisect_right(rows, prefix, first, last, key=head))
-        for i in range(first, last):
-            record = [rows[i], names[exc[i]]]
-            for (column, _), data in zip(values, columns):
-                value = data[i]
-                record.append((tuple(value.split(SEP)) if value else ()) if column == "via_at" else value)
-            out.append(tuple(record))
+        codes = exc[first:last].tolist()
+        named = {e: names[e] for e in set(codes)}
+        named = [named[e] for e in codes]
+        parts = [data.range(first, last) if isinstance(data, Strings) else data[first:last].tolist() for data in columns]
+        if values[-1][0] == "via_at":
+            parts[-1] = [tuple(v.split(SEP)) if v else () for v in parts[-1]]
+        out += zip(rows[first:last].tolist(), named, *parts)
     return out

@@ -409,6 +409,11 @@ class Strings:
         at, base = self._at, self._base
         return self._data[base + at[i]:base + at[i + 1]].decode()
 
+    def range(self, first: int, last: int) -> list[str]:
+        """The values from ``first`` up to ``last``."""
+        data, at, base = self._data, self._at, self._base
+        return [data[base + at[i]:base + at[i + 1]].decode() for i in range(first, last)]
+
     def find(self, value: str) -> int | None:
         """The position of ``value`` in a sorted column (None when absent)."""
         i = bisect_left(self, value)

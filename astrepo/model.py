@@ -77,9 +77,12 @@ class Node:
     attrs: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Edge:
-    """One relationship; ``src_kind``/``dst_kind`` name the node tables it joins."""
+class Edge(NamedTuple):
+    """One relationship; ``src_kind``/``dst_kind`` name the node tables it joins.
+
+    A NamedTuple, not a frozen dataclass: name resolution and the project-wide analyses make some
+    750k of them on Django, and a frozen dataclass costs ~0.7 us to make against ~0.25 us.
+    """
 
     kind: EdgeKind
     src: NodeId

@@ -514,7 +514,8 @@ class QueryEngine:
                 found.add((index.name(row), index.label(row)))
         return sorted(found)
 
-    def _raising(self, name: str, implicit: bool, prefix: str | None = None, label: str | None = None) -> dict[str, Any]:
+    def _raising(self, name: str, implicit: bool, prefix: str | None = None,
+                 label: str | None = None) -> dict[str, Any]:
         """Nodes that may raise ``name`` or a subclass (and, ``implicit``, scopes whose operations
         may raise it implicitly), in files under ``prefix`` when given; with ``label``, the caller
         needs only nodes of that table."""

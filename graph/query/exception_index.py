@@ -116,7 +116,8 @@ def exception_records(index: Any, kind: str, short_names: list[str], prefix: str
         codes = exc[first:last].tolist()
         named = {e: names[e] for e in set(codes)}
         named = [named[e] for e in codes]
-        parts = [data.range(first, last) if isinstance(data, Strings) else data[first:last].tolist() for data in columns]
+        parts = [data.range(first, last) if isinstance(data, Strings) else data[first:last].tolist()
+                 for data in columns]
         if values[-1][0] == "via_at":
             parts[-1] = [tuple(v.split(SEP)) if v else () for v in parts[-1]]
         out += zip(rows[first:last].tolist(), named, *parts)

@@ -95,8 +95,9 @@ def write_reach_index(db: GraphDB, folder: Path) -> None:
         offsets = ints(np, internal.field("offset"))
         size = int(offsets.max()) + 1 if len(offsets) else 0
         tables.append((label, int(ints(np, internal.field("table"))[0]) if size else -1, count, size))
-        parts.append(found.select(["id", "name", "file", "line", "kind", "scope"]).cast(pa.schema(
-            [(name, pa.int64() if name == "line" else pa.string()) for name in ("id", "name", "file", "line", "kind", "scope")])))
+        names = ["id", "name", "file", "line", "kind", "scope"]
+        parts.append(found.select(names).cast(pa.schema(
+            [(name, pa.int64() if name == "line" else pa.string()) for name in names])))
         places.append(count + offsets)
         count += size
     if count >= 1 << 32:  # pragma: no cover - far beyond any project

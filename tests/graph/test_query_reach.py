@@ -45,7 +45,8 @@ def index(root: Path, db_dir: Path) -> ReachIndex:
 
 
 def named(found_paths: dict[int, list[str]], index: ReachIndex) -> dict[str, list[str]]:
-    return {index.name(row).rsplit(".", 1)[-1]: [p.rsplit(".", 1)[-1] for p in path] for row, path in found_paths.items()}
+    return {index.name(row).rsplit(".", 1)[-1]: [p.rsplit(".", 1)[-1] for p in path]
+            for row, path in found_paths.items()}
 
 
 def test_callers_step_towards_the_start_through_the_smallest_name(tmp_path: Path) -> None:
@@ -114,7 +115,8 @@ def index_matches_graph(db_dir: Path) -> set[str]:
                         for row in range(table.first, table.first + table.size) if idx.id(row)}
             assert in_index == in_graph, label
         for rel, (sources, targets) in RELATIONS.items():
-            in_graph = {tuple(r) for r in db.execute(f"MATCH (a:{sources})-[:{rel}]->(b:{targets}) RETURN a.id, b.id")[1]}
+            in_graph = {tuple(r) for r in db.execute(
+                f"MATCH (a:{sources})-[:{rel}]->(b:{targets}) RETURN a.id, b.id")[1]}
             in_index = {(idx.id(a), idx.id(b)) for a, b in idx.edges(rel)}
             assert in_index == in_graph and in_graph, rel
             backward = {(idx.id(a), idx.id(b)) for b in range(idx.rows) for a in idx.neighbours(rel, "in", b)}
@@ -144,7 +146,8 @@ def test_the_index_equals_the_graph_after_incremental_runs(shop: Path, tmp_path:
     index_matches_graph(db_dir)
     inventory = shop / "shop" / "inventory.py"
     edits = [
-        lambda: inventory.write_text(inventory.read_text().replace("def count(self, sku: str)", "def amount(self, sku: str)")
+        lambda: inventory.write_text(inventory.read_text()
+                                     .replace("def count(self, sku: str)", "def amount(self, sku: str)")
                                      .replace("self.count(sku)", "self.amount(sku)")),
         lambda: (shop / "shop" / "returns.py").write_text(
             "from .inventory import Inventory\nfrom .orders import place_order\n\n\nclass Refused(LookupError):\n"

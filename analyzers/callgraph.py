@@ -195,13 +195,13 @@ def _resolve(inputs: list[ModuleInputs]) -> Resolution:
     def scope_edge(scope: ScopeFacts, dst_id: str, dst_kind: NodeKind, how: str) -> None:
         if (scope.id, dst_id) not in calls_seen:
             calls_seen.add((scope.id, dst_id))
-            out.edges.append(Edge(EdgeKind.CALLS, scope.id, _SCOPE_TABLES[scope.kind], NodeId(dst_id), dst_kind,
+            out.edges.append(Edge(EdgeKind.CALLS, scope.id, _SCOPE_TABLES[scope.kind], dst_id, dst_kind,
                                   (("provenance", how),)))
 
     def endpoint(t: Target) -> tuple[str, NodeKind] | None:
         if t.kind == "external":
             return external(t.value, _external_kind(t.value)), NodeKind.EXTERNAL
-        dst = project.scopes.get(NodeId(t.value))
+        dst = project.scopes.get(t.value)
         if dst is None or dst.kind == "module":
             return None
         return dst.id, NodeKind.CLASS if dst.kind == "class" else NodeKind.FUNCTION
@@ -218,7 +218,7 @@ def _resolve(inputs: list[ModuleInputs]) -> Resolution:
                 out.external_calls += 1
             else:
                 out.resolved_calls += 1
-            out.edges.append(Edge(EdgeKind.CALLS, call.id, NodeKind.CALLSITE, NodeId(end[0]), end[1],
+            out.edges.append(Edge(EdgeKind.CALLS, call.id, NodeKind.CALLSITE, end[0], end[1],
                                   (("provenance", t.how),)))
             scope_edge(scope, end[0], end[1], t.how)
     for scope, t in sorted(scope_edges, key=lambda e: (e[0].id, order_key(e[1]))):
@@ -436,7 +436,7 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
                 for callee in invoke(d, (), (), outer):
                     if callee.kind == "def" or (callee.kind == "external" and not callee.value.startswith("<")):
                         scope_edges.append((outer, Target(callee.kind, callee.value, "decorator")))
-                        fscope = project.scopes.get(NodeId(callee.value)) if callee.kind == "def" else None
+                        fscope = project.scopes.get(callee.value) if callee.kind == "def" else None
                         if fscope is not None and fscope.params:
                             for v in arg_vals:
                                 pending.append(((callee.value, fscope.params[0]), None, v))
@@ -536,7 +536,7 @@ def _property_calls(project: Project, resolver: Resolver, scope: ScopeFacts, sco
             if attr in descriptors and attr in project.attr_stores:
                 members = members | resolver.stored_attribute(v.value, attr, 0)
             for m in ordered(members):
-                f = project.scopes.get(NodeId(m.value)) if m.kind == "def" else None
+                f = project.scopes.get(m.value) if m.kind == "def" else None
                 if f is not None and "property" in f.decorators:
                     if v.kind == "instance":
                         scope_edges.append((scope, Target("def", m.value, "property")))
@@ -548,7 +548,7 @@ def _property_calls(project: Project, resolver: Resolver, scope: ScopeFacts, sco
                         if g.kind != "bound":
                             continue
                         scope_edges.append((scope, Target("def", g.value[0], "implicit")))
-                        gf = project.scopes.get(NodeId(g.value[0]))
+                        gf = project.scopes.get(g.value[0])
                         if gf is not None and len(gf.params) >= 3:
                             pending.append(((g.value[0], gf.params[0]), None, m))
                             if v.kind == "instance":
@@ -567,7 +567,7 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
             for name in ("__new__", "__init__"):
                 for m in resolver.metaclass_methods(scope.id, name):
                     scope_edges.append((outer, Target("def", m.value, "implicit")))
-                    f = project.scopes.get(NodeId(m.value))
+                    f = project.scopes.get(m.value)
                     if f is not None and f.params:
                         pending.append(((m.value, f.params[0]), None, Target("def", scope.id, "self")))
         return
@@ -584,7 +584,7 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
             for m in methods:
                 if m.kind == "bound":
                     scope_edges.append((scope, Target("def", m.value[0], "implicit")))
-                    f = project.scopes.get(NodeId(m.value[0]))
+                    f = project.scopes.get(m.value[0])
                     if f is not None and f.params:
                         pending.append(((m.value[0], f.params[0]), None, v))
                     if dunder == "__iter__":

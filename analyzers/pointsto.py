@@ -410,7 +410,7 @@ class Resolver:
     def binding_target(self, name: str, b: Binding, scope: ScopeFacts, depth: int) -> Vals:
         kind = b.kind
         if kind is BindingKind.DEF:
-            target = self.p.scopes.get(NodeId(b.target))
+            target = self.p.scopes.get(b.target)
             if target is not None and target.decorated_by:
                 return self.decorated(target, depth)[0]
             return _vals([Target("def", b.target, "local")])
@@ -546,7 +546,7 @@ class Resolver:
                     out.update(self._union([self.callee_results(g, depth) for g in getters])[0])
                     continue
             if instance is not None:
-                fscope = self.p.scopes.get(NodeId(v.value)) if v.kind == "def" else None
+                fscope = self.p.scopes.get(v.value) if v.kind == "def" else None
                 if fscope is not None and fscope.kind == "function" and "property" in fscope.decorators:
                     out.update(self.returns_of(v.value, depth))
                     continue
@@ -611,7 +611,7 @@ class Resolver:
     def bind_method(self, v: Target, instance: Target, how: str) -> Target:
         """A method looked up on an instance becomes a bound method (its self is the instance)."""
         if v.kind == "def":
-            fscope = self.p.scopes.get(NodeId(v.value))
+            fscope = self.p.scopes.get(v.value)
             if fscope is not None and fscope.kind == "function" and "staticmethod" not in fscope.decorators:
                 parent = self.p.scopes.get(fscope.parent) if fscope.parent else None
                 if parent is not None and parent.kind == "class":
@@ -620,7 +620,7 @@ class Resolver:
 
     def member_in(self, mro: list[str], attr: str, depth: int) -> Vals:
         for cid in mro:
-            cls = self.p.scopes.get(NodeId(cid))
+            cls = self.p.scopes.get(cid)
             if cls is None:
                 continue
             binding = cls.bindings.get(attr)
@@ -747,7 +747,7 @@ class Resolver:
         return self._union([self.callee_results(m, depth) for m in self.protocol_methods(target, dunder, depth)])
 
     def returns_of(self, function_id: str, depth: int) -> frozenset:
-        fscope = self.p.scopes.get(NodeId(function_id))
+        fscope = self.p.scopes.get(function_id)
         if fscope is None:
             return EMPTY
         if fscope.yields:
@@ -755,7 +755,7 @@ class Resolver:
         return self._union([self.values(e, fscope, depth) for e in fscope.returns])[0]
 
     def yields_of(self, function_id: str, depth: int) -> Vals:
-        fscope = self.p.scopes.get(NodeId(function_id))
+        fscope = self.p.scopes.get(function_id)
         if fscope is None:
             return (EMPTY, "generator not found")
         return self._union(self.values(e, fscope, depth) for e in fscope.yields)
@@ -947,7 +947,7 @@ class Resolver:
             return [class_id]
         self.active.add(key)
         try:
-            cls = self.p.scopes.get(NodeId(class_id))
+            cls = self.p.scopes.get(class_id)
             bases = [b.value for b in self.bases(cls, depth) if isinstance(b, Target) and b.kind == "def"
                      and self.is_class(b.value)] if cls is not None else []
             result = [class_id] + _c3([self.mro(b, depth) for b in bases] + [bases])
@@ -972,7 +972,7 @@ class Resolver:
             out: set = set()
             for cid in self.mro(class_id):
                 expr = self.p.metaclass.get(cid)
-                cls = self.p.scopes.get(NodeId(cid))
+                cls = self.p.scopes.get(cid)
                 outer = self.p.scopes.get(cls.parent) if cls is not None and cls.parent else None
                 if expr is None or outer is None:
                     continue
@@ -986,7 +986,7 @@ class Resolver:
 
     def external_base(self, class_id: str, depth: int) -> str:
         for cid in self.mro(class_id, depth):
-            cls = self.p.scopes.get(NodeId(cid))
+            cls = self.p.scopes.get(cid)
             if cls is None:
                 continue
             for base in self.bases(cls, depth):

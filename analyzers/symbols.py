@@ -120,7 +120,7 @@ class Project:
                 if b.kind is BindingKind.INSTANCE and b.target.rsplit(".", 1)[-1] in classes:
                     names.add(name)
                 elif b.kind is BindingKind.DEF:
-                    f = self.scopes.get(NodeId(b.target))
+                    f = self.scopes.get(b.target)
                     if f is not None and any(d.split("(", 1)[0].rsplit(".", 1)[-1] in classes for d in f.decorators):
                         names.add(name)
         for attr, stores in self.attr_stores.items():
@@ -240,7 +240,7 @@ class Project:
         found = self._signatures.get(key, False)
         if found is not False:
             return found
-        fscope = self.scopes.get(NodeId(fid))
+        fscope = self.scopes.get(fid)
         if fscope is None or fscope.kind not in ("function", "lambda"):
             found = None
         else:

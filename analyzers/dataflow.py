@@ -294,24 +294,27 @@ def interprocedural_edges(calls: Iterable[Edge], call_args: Iterable[CallArgs], 
     returns_of: dict[NodeId, list[NodeId]] = {}
     for r in returns:
         returns_of.setdefault(r.function, []).append(r.stmt)
-    arg_flows: list[ArgFlow] = []
-    ret_flows: list[ReturnFlow] = []
-    for e in calls:
-        if e.kind is not EdgeKind.CALLS or e.src_kind is not NodeKind.CALLSITE:
+    # Flows are collected as plain tuples: list.sort compares exact tuples of strings in C, not
+    # tuple subclasses (3x faster on Django's 250k flows); the records are made after sorting.
+    arg_flows: list[tuple] = []
+    ret_flows: list[tuple] = []
+    calls_kind, callsite, class_kind = EdgeKind.CALLS, NodeKind.CALLSITE, NodeKind.CLASS
+    for kind, src, src_kind, dst, dst_kind, _ in calls:
+        if kind is not calls_kind or src_kind is not callsite:
             continue
-        site = by_call.get(e.src)
-        target = info.get(e.dst)
+        site = by_call.get(src)
+        target = info.get(dst)
         if site is None or target is None:
             continue
-        func = e.dst
+        func = dst
         receiver = target.receiver
-        if e.dst_kind is NodeKind.CLASS:
+        if dst_kind is class_kind:
             if target.init is None:
                 continue
             func, receiver = target.init, True
         else:
             for stmt in returns_of.get(func, ()):
-                ret_flows.append(new_record(ReturnFlow, (stmt, site.call)))
+                ret_flows.append((stmt, site.call))
             # A method is taken to be called bound (``obj.m(x)``, ``self.m(x)``);
             # the rare unbound ``Cls.m(obj, x)`` shifts its arguments by one.
         if site.positional or site.keywords:
@@ -321,7 +324,7 @@ def interprocedural_edges(calls: Iterable[Edge], call_args: Iterable[CallArgs], 
             _bind(site, sig, 1 if receiver else 0, arg_flows)
     arg_flows.sort()
     ret_flows.sort()
-    return arg_flows, ret_flows
+    return list(map(partial(new_record, ArgFlow), arg_flows)), list(map(partial(new_record, ReturnFlow), ret_flows))
 
 
 class _Signature(NamedTuple):
@@ -340,17 +343,17 @@ def _signature(plist: list[ParamInfo]) -> _Signature:
     )
 
 
-def _bind(site: CallArgs, sig: _Signature, offset: int, out: list[ArgFlow]) -> None:
+def _bind(site: CallArgs, sig: _Signature, offset: int, out: list[tuple]) -> None:
     positional, vararg = sig.positional, sig.vararg
     for i in range(site.positional):
         j = i + offset
         if j < len(positional):
-            out.append(new_record(ArgFlow, (site.call, positional[j].id, str(i))))
+            out.append((site.call, positional[j].id, str(i)))
         elif vararg is not None:
-            out.append(new_record(ArgFlow, (site.call, vararg.id, str(i))))
+            out.append((site.call, vararg.id, str(i)))
     for name in site.keywords:
         p = sig.by_name.get(name)
         if p is not None:
-            out.append(new_record(ArgFlow, (site.call, p.id, name)))
+            out.append((site.call, p.id, name))
         elif sig.kwarg is not None:
-            out.append(new_record(ArgFlow, (site.call, sig.kwarg.id, name)))
+            out.append((site.call, sig.kwarg.id, name))

@@ -375,13 +375,14 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
     site_info = {s.call: s for f in files for s in f.sites}
     # callee -> [(call site, caller scope, guards)]
     callers: dict[NodeId, list[CallSiteGuard]] = {}
-    for e in calls:
-        if e.kind is EdgeKind.CALLS and e.src_kind is NodeKind.CALLSITE and e.dst_kind is NodeKind.FUNCTION:
-            site = site_info.get(e.src)
-            if site is None and e.src in call_scopes:
-                site = CallSiteGuard(e.src, NodeId(call_scopes[e.src]), NodeId(""), ())
-            if site is not None and site.scope != e.dst:
-                callers.setdefault(e.dst, []).append(site)
+    calls_kind, callsite, function = EdgeKind.CALLS, NodeKind.CALLSITE, NodeKind.FUNCTION
+    for kind, src, src_kind, dst, dst_kind, _ in calls:
+        if kind is calls_kind and src_kind is callsite and dst_kind is function:
+            site = site_info.get(src)
+            if site is None and src in call_scopes:
+                site = new_record(CallSiteGuard, (src, call_scopes[src], "", ()))
+            if site is not None and site.scope != dst:
+                callers.setdefault(dst, []).append(site)
     for lst in callers.values():
         lst.sort()
     changed = sorted(may)
@@ -408,5 +409,6 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
                     target[typ] = new_record(MayRaise, (site.scope, typ, origin.origin, (site.call, *origin.via)))
                     grew.add(site.scope)
         changed = sorted(grew)
-    out = sorted(m for per in may.values() for m in per.values())
-    return Propagation(out, partial, rounds)
+    # sorted as plain tuples (list.sort's fast path compares exact tuples only), then made records
+    out = sorted(tuple(m) for per in may.values() for m in per.values())
+    return Propagation([new_record(MayRaise, m) for m in out], partial, rounds)

@@ -434,8 +434,9 @@ def project_metrics(calls: Iterable[Edge]) -> list[GraphMetrics]:
 
     graph = nx.DiGraph()
     targets = (NodeKind.FUNCTION, NodeKind.CLASS)
-    graph.add_edges_from((e.src, e.dst) for e in calls if e.kind is EdgeKind.CALLS
-                         and e.src_kind is not NodeKind.CALLSITE and e.dst_kind in targets)
+    calls_kind, callsite = EdgeKind.CALLS, NodeKind.CALLSITE
+    graph.add_edges_from((src, dst) for kind, src, src_kind, dst, dst_kind, _ in calls
+                         if kind is calls_kind and src_kind is not callsite and dst_kind in targets)
     if graph.number_of_nodes() == 0:
         return []
     rank = nx.pagerank(graph) if graph.number_of_edges() else {}
@@ -463,9 +464,10 @@ def propagate_impurity(functions: Iterable[FunctionMetrics], calls: Iterable[Edg
     """
     impure = {f.id for f in functions if not f.pure}
     callers: dict[str, list[str]] = {}
-    for e in calls:
-        if e.kind is EdgeKind.CALLS and e.src_kind is not NodeKind.CALLSITE and e.dst_kind is NodeKind.FUNCTION:
-            callers.setdefault(e.dst, []).append(e.src)
+    calls_kind, callsite, function = EdgeKind.CALLS, NodeKind.CALLSITE, NodeKind.FUNCTION
+    for kind, src, src_kind, dst, dst_kind, _ in calls:
+        if kind is calls_kind and src_kind is not callsite and dst_kind is function:
+            callers.setdefault(dst, []).append(src)
     frontier = list(impure)
     while frontier:
         n = frontier.pop()

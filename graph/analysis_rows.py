@@ -350,9 +350,10 @@ def flow_edges(inputs: list[AnalysisInputs], calls: list[Edge]) -> list[Edge]:
             bucket.extend(rows)
     args, rets = interprocedural_edges(
         calls, *(map(partial(new_record, cls), rows) for cls, rows in zip(_FLOW_RECORDS, parts)))
-    out = [Edge(EdgeKind.PASSES, a.call, NodeKind.CALLSITE, a.param, NodeKind.PARAMETER, (("argument", a.argument),))
-           for a in args]
-    out.extend(Edge(EdgeKind.RETURNS_TO, r.stmt, NodeKind.STMT, r.call, NodeKind.CALLSITE) for r in rets)
+    passes, callsite, param = EdgeKind.PASSES, NodeKind.CALLSITE, NodeKind.PARAMETER
+    out = [new_record(Edge, (passes, call, callsite, p, param, (("argument", argument),))) for call, p, argument in args]
+    returns_to, stmt_kind = EdgeKind.RETURNS_TO, NodeKind.STMT
+    out.extend(new_record(Edge, (returns_to, stmt, stmt_kind, call, callsite, ())) for stmt, call in rets)
     return out
 
 

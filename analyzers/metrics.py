@@ -46,7 +46,7 @@ from typing import NamedTuple
 import tree_sitter
 
 from astrepo.ids import NodeId
-from astrepo.model import BindingKind, Edge, EdgeKind, FileFacts, NodeKind
+from astrepo.model import Binding, BindingKind, Edge, EdgeKind, FileFacts, NodeKind
 from astrepo.analyzers.statements import (
     YIELDS, StatementIndex, StmtInfo, block_statements, clause_body, index_statements,
 )
@@ -389,18 +389,24 @@ def _callee_names(facts: FileFacts) -> dict[NodeId, str]:
     """CallSite ID -> absolute dotted callee (first name resolved through the file's imports)."""
     out: dict[NodeId, str] = {}
     scopes = {s.id: s for s in facts.scopes}
+    found: dict[tuple[str, str], Binding | None] = {}  #: (scope, name) -> its binding, looked up once
     for call in facts.calls:
         if not call.callee:
             continue
         first, _, rest = call.callee.partition(".")
-        target = None
-        s = scopes.get(call.scope)
-        while s is not None:
-            b = s.bindings.get(first)
-            if b is not None:
-                target = b
-                break
-            s = scopes.get(s.parent) if s.parent else None
+        key = (call.scope, first)
+        if key in found:
+            target = found[key]
+        else:
+            target = None
+            s = scopes.get(call.scope)
+            while s is not None:
+                b = s.bindings.get(first)
+                if b is not None:
+                    target = b
+                    break
+                s = scopes.get(s.parent) if s.parent else None
+            found[key] = target
         if target is None:
             full = f"<builtin>.{call.callee}" if not rest else call.callee
         elif target.kind in (BindingKind.IMPORT, BindingKind.IMPORT_FROM):

@@ -168,6 +168,14 @@ CASES = {
                 return 1
             return g
         """, ".-2 2-4 4-$r"),
+    "decorated_nested_def_is_one_statement": ("""\
+        def f():
+            @staticmethod
+            def g():
+                return 1
+            x = g
+            return x
+        """, ".-3 3-5 5-6 6-$r"),
     "module_body": ("""\
         import os
         if __name__ == "__main__":

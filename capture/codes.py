@@ -30,8 +30,9 @@ except ImportError:  # pragma: no cover - a Python built without it
 #: points on docstrings and ``__future__`` imports; 3 - sampled value previews (per-node counters,
 #: `SAMPLE_FIRST`/`SAMPLE_EVERY`); 4 - integer frames and side lists, C-level samplers ``_ar_q``,
 #: inline expression events in function bodies, events implied by their neighbours (not appended);
-#: 5 - returns carry the exit time, not the duration.
-INSTRUMENT_VERSION = 5
+#: 5 - returns carry the exit time, not the duration; 6 - call counters (``N``): a counted
+#: function's first statement advances a C-level counter instead of appending a line event.
+INSTRUMENT_VERSION = 6
 
 #: tag -> (letter, meaning). Letters are the event kinds' short names in docs and tests.
 TAGS = {
@@ -50,11 +51,12 @@ TAGS = {
     12: ("V1", "expression value; side: preview"),
     13: ("W0", "variables written, not sampled"),
     14: ("W1", "variables written; side: (name, preview, name, preview, ...)"),
+    15: ("N", "line hits counted in the process (a call counter, written at its end): the count"),
 }
 TAG = {letter: tag for tag, (letter, _) in TAGS.items()}
 
 #: Integer items after the code, per tag.
-WIDTH = {0: 0, 1: 0, 2: 0, 3: 1, 4: 1, 5: 2, 6: 2, 7: 1, 8: 1, 9: 1, 10: 1, 11: 0, 12: 0, 13: 0, 14: 0}
+WIDTH = {0: 0, 1: 0, 2: 0, 3: 1, 4: 1, 5: 2, 6: 2, 7: 1, 8: 1, 9: 1, 10: 1, 11: 0, 12: 0, 13: 0, 14: 0, 15: 1}
 #: Tags whose frame has one item in the side list.
 HAS_SIDE = frozenset({4, 6, 8, 9, 10, 12, 14})
 

@@ -34,7 +34,7 @@ from astrepo.capture.recorder import READABLE_FORMATS, REDACTED, redact_text
 #: Event kinds by frame tag letter.
 KIND_OF_TAG = {"C0": "call", "C1": "call", "A0": "call", "A1": "call", "R0": "return", "R1": "return",
                "X": "exception", "H": "caught", "L": "line", "T": "branch", "F": "branch",
-               "V0": "value", "V1": "value", "W0": "variable", "W1": "variable"}
+               "V0": "value", "V1": "value", "W0": "variable", "W1": "variable", "N": "line"}
 EVENT_KINDS = tuple(sorted(set(KIND_OF_TAG.values())))
 _KIND = {tag: KIND_OF_TAG[letter] for tag, (letter, _) in TAGS.items()}
 
@@ -261,7 +261,7 @@ class _Tables:
 
 
 _TAG_C0, _TAG_C1, _TAG_A0, _TAG_A1 = TAG["C0"], TAG["C1"], TAG["A0"], TAG["A1"]
-_TAG_X, _TAG_H, _TAG_T, _TAG_F, _TAG_L = TAG["X"], TAG["H"], TAG["T"], TAG["F"], TAG["L"]
+_TAG_X, _TAG_H, _TAG_T, _TAG_F, _TAG_L, _TAG_N = TAG["X"], TAG["H"], TAG["T"], TAG["F"], TAG["L"], TAG["N"]
 _CALLS = frozenset({_TAG_C0, _TAG_C1, _TAG_A0, _TAG_A1})
 #: Frames that are only counted when aggregating (no items, no side item).
 _COUNTED = frozenset({_TAG_L, _TAG_T, _TAG_F, TAG["V0"], TAG["W0"]})
@@ -367,6 +367,8 @@ class _Decoder:
             elif tag in _VARIABLES:
                 pairs = extra if isinstance(extra, tuple) else ()
                 data["values"] = {pairs[k]: preview_json(pairs[k + 1]) for k in range(0, len(pairs) - 1, 2)}
+            elif tag == _TAG_N:
+                data["count"] = body[0]  # one event standing for that many line events
             self.seq += 1
             yield Event(run, pid, tname, tid, self.seq, _KIND[tag], node_id, qual, path, line, current, parent,
                         ts, duration, data)
@@ -415,6 +417,9 @@ class _Decoder:
                 j += 1
             value = items[i + 1] if width else 0
             i += 1 + width
+            if tag == _TAG_N:
+                counts[(key << TAG_BITS) | _TAG_L] += value  # a counter: that many line events
+                continue
             counts[code] += 1
             if tag in _CALLS:
                 self.calls += 1

@@ -38,6 +38,10 @@ What a function with a ``function_boundary`` and an ``exception`` point becomes:
             except Exception: pass
             raise
 
+A ``line`` point whose ``capture`` says ``counter`` (a counted function's first statement, in a
+function with no other inline event) becomes ``_ar_next(_ar_q[k])`` on an ``itertools.count``:
+no buffer fetch, no append; the recorder writes the count (an ``N`` frame) when the process ends.
+
 A call expression with an ``expression`` point, in a function's own code,
 becomes ``_ar_vs(_ar_b, <V1>, CALL) if <sampled> else (_ar_b.append(<V0>)
 or CALL)`` when no call inside it has a value event (so the copy of CALL
@@ -179,6 +183,12 @@ def _guarded(body: list[ast.stmt], on_error: list[ast.stmt] | None = None) -> as
         handlers=[ast.ExceptHandler(type=_name("Exception"), name=None, body=on_error or [ast.Pass()])],
         orelse=[], finalbody=[],
     )
+
+
+def _is_counter(point) -> bool:
+    """A line point that only counts (``capture.counter``: a counted function's call counter)."""
+    capture = getattr(point, "capture", None)
+    return isinstance(capture, dict) and bool(capture.get("counter"))
 
 
 def _sampling_of(point) -> tuple[int, int]:
@@ -337,7 +347,8 @@ class _Rewriter(ast.NodeTransformer):
             record = self.records.get(node)
             if record is not None:
                 kinds = self.points.get(record.id)
-                if kinds and ({"line", "branch", "variable", "expression"} & kinds.keys()):
+                if kinds and ({"branch", "variable", "expression"} & kinds.keys()
+                              or ("line" in kinds and not _is_counter(kinds["line"]))):
                     return True
             stack.extend(ast.iter_child_nodes(node))
         return False
@@ -355,7 +366,13 @@ class _Rewriter(ast.NodeTransformer):
             self.next_stmt = body[i + 1] if i + 1 < len(body) else None
             new = self.visit(stmt)
             if line_point is not None and not protected and not (first_implied and i == 0):
-                out.append(self._event(_append(self._buf(), event_code(sid, "L")), stmt))
+                if _is_counter(line_point) and self.scopes[-1].kind == "function" and not self.scopes[-1].local:
+                    # ``_ar_next(_ar_q[k])`` on an ``itertools.count``: no buffer, no append.
+                    self.sampling.append((-1, event_code(sid, "N")))
+                    counter = ast.Expr(_sample_test(len(self.sampling) - 1))
+                    out.append(self._event(counter, stmt))
+                else:
+                    out.append(self._event(_append(self._buf(), event_code(sid, "L")), stmt))
             if isinstance(new, list):
                 out.extend(new)
             elif new is not None:

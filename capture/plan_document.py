@@ -40,7 +40,7 @@ def emit_points(inputs: Inputs, decisions: dict, counts: Counts, full: bool) -> 
             add(eid, "exception", "exceptions everywhere")
         calls = counts.calls(fid)
         if d.level == COUNTED and fn.first_stmt:
-            add(fn.first_stmt, "line", f"call counter of {fn.name}: {d.reason}")
+            add(fn.first_stmt, "line", f"call counter of {fn.name}: {d.reason}", {"counter": True})
             predictions[fn.first_stmt] = {"kind": "line", "events": round(calls, 1), "function": fid}
         if d.level >= TIMED:
             capture = {"args": True, "return": True} if d.level >= BOUNDARY else {}

@@ -246,7 +246,7 @@ def function_cost(fn: Function, level: int, counts: Counts, costs: Costs, sampli
     exact = counts.known(fn.id)
     total = c * costs.exc_wrapper
     if level == COUNTED:
-        return total + c * (costs.local_fetch + costs.line)
+        return total + c * costs.sample_check  # a C-level counter: ``next()`` of an itertools.count
     if level >= TIMED:
         total += c * costs.boundary
     if level >= BOUNDARY:

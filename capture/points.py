@@ -19,7 +19,8 @@ Point kinds and what the instrumenter does for them:
   passed and whether they were raised there; an ``except`` clause's ID: the
   exception caught there and where it was raised);
 * ``branch`` (an ``if``/``while``/``for``/``case`` ID): which way it went;
-* ``line`` (any statement's ID): that it ran;
+* ``line`` (any statement's ID): that it ran (``capture.counter`` on a function's first
+  statement: counted by a C-level counter written when the process ends, not by events);
 * ``variable`` (an ``assign``/``annassign``/``augassign`` ID): previews of the
   plain names it bound (never re-reads attributes or subscripts: that could run
   user code);

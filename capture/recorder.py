@@ -163,6 +163,8 @@ class Recorder:
         self.buffers: dict[int, tuple[Buffer, int, str, object]] = {}
         self._thread_no = itertools.count()
         self.modules: list[tuple] = []
+        #: call counters of counted functions: (N event code, the module's ``_ar_q``, slot), written at the end
+        self.counters: list[tuple[int, list, int]] = []
         self.stats = {"items": 0, "batches": 0, "overflow_items": 0, "errors": 0,
                       "preview_errors": 0, "bytes": 0}
         self._lock = threading.Lock()
@@ -216,11 +218,13 @@ class Recorder:
         thread.start()
 
     def _after_fork_child(self) -> None:
-        # The child inherited the parent's unflushed events: they are the parent's to write.
+        # The child inherited the parent's unflushed events and counts: they are the parent's to write.
         try:
             for buf, *_ in self.buffers.values():
                 del buf[:]
                 del buf.side[:]
+            for _, q, slot in self.counters:
+                q[slot] = itertools.count()
             self._lock = threading.Lock()
             self._wake = threading.Event()
             self._segment_no = 0
@@ -264,6 +268,7 @@ class Recorder:
         self._stop = True
         self._wake.set()
         try:
+            self._write_counts()
             self.flush()
             # cpu_ns: this process's CPU time so far (a forked child's starts at the fork), summed
             # over the run's processes by the reader: the planner's baseline, steadier than wall time.
@@ -272,6 +277,18 @@ class Recorder:
         except Exception:  # noqa: BLE001
             self.stats["errors"] += 1
         self._fd = -1
+
+    def _write_counts(self) -> None:
+        """One ``N`` frame (code, count) per call counter that counted, in the calling thread's buffer."""
+        try:
+            buf = self.thread_buffer()
+            for code, q, slot in self.counters:
+                n = _count_of(q[slot])
+                if n:
+                    buf.append(code)
+                    buf.append(n)
+        except Exception:  # noqa: BLE001
+            self.stats["errors"] += 1
 
     # -- buffers -----------------------------------------------------------
     def thread_buffer(self) -> Buffer:
@@ -581,11 +598,20 @@ def sampler(first: int = SAMPLE_FIRST, every: int = SAMPLE_EVERY):
 
 
 def samplers(spec: tuple) -> list:
-    """One `sampler` per ``(first, every)`` of ``spec``; never raises (never samples on failure)."""
+    """One `sampler` per ``(first, every)`` of ``spec``, and a call counter (``itertools.count``) per
+    ``(-1, N event code)``; never raises (never samples on failure)."""
     try:
-        return [sampler(first, every) for first, every in spec]
+        return [itertools.count() if first < 0 else sampler(first, every) for first, every in spec]
     except Exception:  # noqa: BLE001
-        return [itertools.repeat(False) for _ in range(len(spec))]
+        return [itertools.count() if isinstance(s, tuple) and s and s[0] < 0 else itertools.repeat(False)
+                for s in spec]
+
+
+def _count_of(counter: object) -> int:
+    """How often ``next()`` was called on an ``itertools.count()``: its repr, ``count(N)``, reads
+    the state without advancing it (pickling itertools objects is deprecated from 3.12)."""
+    text = repr(counter)
+    return int(text[6:-1]) if text.startswith("count(") else 0
 
 
 def runtime_names() -> dict[str, object]:
@@ -711,7 +737,8 @@ def bind_module(path: str, table: tuple, sampling: tuple = (), implied: tuple = 
     """Called by an instrumented module first thing: make sure the ``_ar_*`` helpers are builtins
     (bound to this process's recorder), register the module (``implied``: (line code, branch
     code) pairs, ``follows``: (call code, line code) pairs, see `Recorder.register_module`), and
-    return its samplers (one per ``(first, every)`` of ``sampling``).
+    return its samplers (one per ``(first, every)`` of ``sampling``; a ``(-1, N code)`` is a call
+    counter, whose count the recorder writes when the process ends).
 
     Builtins rather than module globals: a module's namespace stays the program's own (code that
     lists it, like toolz's tests of its curried namespace, sees no difference); the instrumented
@@ -726,9 +753,13 @@ def bind_module(path: str, table: tuple, sampling: tuple = (), implied: tuple = 
         if recorder is not None:
             recorder.register_module(path, table, implied, follows)
     except Exception:  # noqa: BLE001
+        recorder = None
         if not hasattr(builtins, "_ar_tl"):
             builtins.__dict__.update(runtime_names())
-    return samplers(sampling)
+    q = samplers(sampling)
+    if recorder is not None:
+        recorder.counters.extend((code, q, slot) for slot, (first, code) in enumerate(sampling) if first < 0)
+    return q
 
 
 def _exc_text(e: BaseException) -> str:

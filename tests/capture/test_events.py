@@ -208,3 +208,68 @@ def test_writer_comes_back_when_the_buffers_should_hold_a_batch(tmp_path: Path) 
     assert rec.next_interval(16384, 0.02) == pytest.approx(0.02)  # a batch's worth in 20 ms: again in 20 ms
     assert rec.next_interval(1000, 0.1) == 0.1  # a trickle: no sooner than the slow pace
     assert rec.next_interval(10 * 16384, 0.05) == 0.005  # a flood: no more often than every 5 ms
+
+
+COUNTED = textwrap.dedent('''
+    import os
+
+    def leaf(x):
+        return x + 1
+
+    for i in range(1234):
+        leaf(i)
+    child = os.fork() == 0
+    for i in range(10 if child else 0):
+        leaf(i)
+    if not child:
+        os.wait()
+''')
+
+COUNTER_RUNNER = textwrap.dedent('''
+    import ast, sys
+    from astrepo.capture import recorder
+    from astrepo.capture.instrument import instrument_source
+    from astrepo.capture.points import Point
+
+    out_dir, path = sys.argv[1], sys.argv[2]
+    rec = recorder.start(out_dir, "run")
+
+    def points(tree, ids):
+        leaf = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "leaf")
+        first = ids.records[leaf.body[0]].id
+        return {first: {"line": Point(first, "line", {"counter": True})}}
+
+    result = instrument_source(open(path).read(), "prog.py", points)
+    print("_ar_tl" in ast.unparse(result.tree))
+    exec(compile(result.tree, path, "exec"), {"__name__": "__main__"})
+    rec.close()
+''')
+
+
+def test_a_counted_function_counts_without_events_and_a_forked_child_its_own_calls(tmp_path: Path) -> None:
+    """A ``line`` point with ``capture.counter`` is a C-level counter (no buffer, no event per call):
+    the recorder writes one ``N`` frame per process at its end; a forked child starts from zero."""
+    import ast
+
+    from astrepo.capture.ast_ids import assign_ids
+    from astrepo.capture.codes import TAG, event_code
+    from astrepo.capture.events import aggregate_run
+
+    prog = tmp_path / "prog.py"
+    prog.write_text(COUNTED)
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-c", COUNTER_RUNNER, str(out), str(prog)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[0] == "False"  # the counted function fetches no buffer
+    tree = ast.parse(COUNTED)
+    leaf = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "leaf")
+    first = assign_ids(tree, "prog.py").records[leaf.body[0]].id
+    _, totals, details = aggregate_run(str(out))
+    list(details)
+    assert totals.counts[event_code(first, "L")] == 1234 + 10
+    assert not any(code & 15 == TAG["N"] for code in totals.counts)
+    events, summary = read_run(str(out))
+    counted = [e for e in events if e.node_id == first]
+    assert sorted(e.data["count"] for e in counted) == [10, 1234] and {e.kind for e in counted} == {"line"}
+    assert summary.stats["errors"] == 0

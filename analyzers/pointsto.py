@@ -839,6 +839,19 @@ class Resolver:
             if position >= len(args) or args[position] is None or args[position][0] == "*":
                 return None
             return sequence_result(scope, (("i", args[position]),), kind)
+        if name == "<builtin>.getattr" and 2 <= len(args) <= 3 and args[1] is not None and len(args[1]) == 3 \
+                and args[1][1] == "<str>":
+            parts = [self.values(("a", args[0], args[1][2]), scope, depth)]
+            if len(args) == 3 and args[2] is not None and args[2][0] != "*":
+                parts.append(self.values(args[2], scope, depth))
+            return self._union(parts)
+        if name in PARTIAL_NAMES:
+            if any(a is not None and a[0] == "*" for a in args):
+                return None
+            bound = len(args) - 1
+            keywords = tuple(sorted(k for k, _ in call.kwargs))
+            return _vals([_target(("partial", (f, bound, keywords), f.how))
+                          for f in ordered(self.values(args[0], scope, depth)[0])])
         if any(a is None or a[0] == "*" for a in args):
             return None
         if name == "<builtin>.enumerate":
@@ -849,16 +862,6 @@ class Resolver:
             # the function comes first; a function found later (an iterable at run time) counts too,
             # as PyCG reads map: no working program passes one there
             return sequence_result(scope, tuple(("r", a, i > 0) for i, a in enumerate(args)), "<builtin>.map")
-        if name == "<builtin>.getattr" and 2 <= len(args) <= 3 and len(args[1]) == 3 and args[1][1] == "<str>":
-            parts = [self.values(("a", args[0], args[1][2]), scope, depth)]
-            if len(args) == 3:
-                parts.append(self.values(args[2], scope, depth))
-            return self._union(parts)
-        if name in PARTIAL_NAMES:
-            bound = len(args) - 1
-            keywords = tuple(sorted(k for k, _ in call.kwargs))
-            return _vals([_target(("partial", (f, bound, keywords), f.how))
-                          for f in ordered(self.values(args[0], scope, depth)[0])])
         return None
 
     # -- modules and classes ------------------------------------------------------------

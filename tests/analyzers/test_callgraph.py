@@ -201,3 +201,15 @@ def test_mutually_recursive_returns_do_not_depend_on_which_call_is_resolved_firs
                                                                                  ("second", second))})
     # a() returns b() or f, b() returns a() or g: both return f or g
     assert results == [{"a": {"lib.f", "lib.g"}, "b": {"lib.f", "lib.g"}}] * 2
+
+
+def test_builtin_constants_reaching_a_call_are_not_callees(tmp_path: Path) -> None:
+    _, calls = resolve_source(tmp_path, "def f(x=NotImplemented, y=len):\n    x()\n    y()\n\n\nf()\n")
+    assert calls["main.f"] == {"<builtin>.len"}
+
+
+def test_attributes_stored_from_outside_and_read_by_getattr(tmp_path: Path) -> None:
+    _, calls = resolve_source(tmp_path, (
+        "class Shell:\n    pass\n\n\ndef leave():\n    pass\n\n\n"
+        "Shell.do_quit = leave\ngetattr(Shell(), 'do_quit', None)()\n"))
+    assert "main.leave" in calls["main"]

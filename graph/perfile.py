@@ -42,7 +42,7 @@ from astrepo.parse import SourceParser
 from astrepo.analyzers.callgraph import ModuleInputs
 from astrepo.analyzers.fileanalysis import ANALYSIS_VERSION, FileAnalysis, analyze_file
 from astrepo.graph.analysis_rows import (
-    AnalysisInputs, analysis_edges, analysis_inputs, canonical_exceptions, enrich_facts,
+    AnalysisInputs, analysis_inputs, batch_analysis_edges, canonical_exceptions, enrich_facts,
 )
 from astrepo.graph.load import facts_to_arrow
 
@@ -155,12 +155,12 @@ class _Worker:
                     self.cache.put(facts.path, facts.hash, (facts, analysis))
             enrich_facts(facts, analysis)
             check_unique_ids(facts)
-            more_edges, exception_types = analysis_edges(facts, analysis)
-            for key, table in more_edges.items():
-                edges[key].append(table)
-            if exception_types is not None:
-                nodes[NodeKind.EXCEPTION_TYPE].append(exception_types)
             done.append((facts, analysis))
+        more_edges, exception_types = batch_analysis_edges(done)  # one table per edge table for the batch
+        for key, table in more_edges.items():
+            edges[key].append(table)
+        if exception_types is not None:
+            nodes[NodeKind.EXCEPTION_TYPE].append(exception_types)
         base_nodes, base_edges = facts_to_arrow([facts for facts, _ in done])
         for kind, table in base_nodes.items():
             nodes[kind].append(table)

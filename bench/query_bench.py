@@ -4,7 +4,9 @@ Usage: python bench/query_bench.py [--repeat N] [--cli-runs N]
 
 Indexes Django 5.1.4 (from bench/.cache, downloaded by bench/index_bench.py's
 fetch) into bench/.cache/django-graph unless a usable index is there already
-(one written with another schema version is rebuilt), then runs each question
+(one written with another schema version is rebuilt) and, for the behaviour
+questions, records one traced run of bench/workloads/django_utils.py into it
+when it holds none; then runs each question
 --repeat times after one warm-up on one open engine and prints p50/p95 of wall
 and of CPU time in milliseconds (CPU is steadier on a shared machine; Kuzu may
 use more than one thread, so CPU can exceed wall), the rows and the Cypher
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -80,7 +83,25 @@ QUESTIONS = {
     "functions catching E": "functions catching django.core.exceptions.ValidationError",
     "implicitly raising E": "functions in django/utils/ implicitly raising KeyError",
     "complexity > N": "functions with complexity > 25",
+    # Behaviour: over a traced run of bench/workloads/django_utils.py (recorded once, see traced()).
+    "functions that raised E": "functions that raised django.utils.datastructures.MultiValueDictKeyError",
+    "callers of X that raised E": "callers of django.utils.datastructures.MultiValueDict.__getitem__ "
+                                  "that raised KeyError",
+    "never executed functions in P": "never executed functions in django/utils/",
+    "slow functions": "slow functions",
+    "functions slower than T": "functions slower than 1ms",
+    "called more than N times": "functions called more than 100 times",
 }
+
+#: What the behaviour questions ask about: a run over Django modules that import without settings.
+WORKLOAD = Path(__file__).parent / "workloads" / "django_utils.py"
+
+
+def traced(root: Path, db: Path) -> None:
+    """Record and ingest one full_trace run of the workload over Django into ``db``."""
+    subprocess.run([sys.executable, "-m", "astrepo.cli.app", "trace", "--db", str(db), "--root", str(root),
+                    "--strategy", "full_trace", "-q", "--", sys.executable, str(WORKLOAD)],
+                   cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, check=True, capture_output=True)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -184,6 +205,10 @@ def main() -> None:
     except AstrepoError:  # none yet, or written by another schema version
         subprocess.run([sys.executable, "-m", "astrepo.cli.app", "index", str(root), "--db", str(db), "--no-embed",
                         "--rebuild", "-q", "--json"], check=True, capture_output=True)
+        engine = open_engine(db)
+    if not engine.db.scalar("MATCH (r:Run) RETURN count(*)"):
+        engine.db.close()
+        traced(root, db)
         engine = open_engine(db)
     if opts.baseline:
         engine.db.close()

@@ -267,7 +267,9 @@ class QueryEngine:
         elif form == "slow":
             rows = self._slow()
         elif form == "never_executed":
-            rows = self._never_executed()
+            # Most functions of a project never run in one program: narrow by `in P` in the query.
+            within = next((c for c in query.filters if c.form == "in"), None)
+            return self._never_executed(within.args[0] if within else None), within
         else:  # pragma: no cover - grammar and engine agree
             raise QueryError(f"unsupported question {form!r}")
         return rows, None
@@ -654,10 +656,16 @@ class QueryEngine:
                                      "in the slowest tenth")
         return rows
 
-    def _never_executed(self) -> dict[str, Row]:
-        rows = self._nodes(self._run_nodes(
-            "MATCH (n:Function) WHERE n.kind <> 'lambda' AND NOT EXISTS { MATCH (s:RuntimeStat)-[:STAT_OF]->(n) "
-            f"WHERE s.run = $run AND s.calls > 0 }} RETURN {node_columns('n', 'Function')}", {"run": self._run_id}))
+    def _never_executed(self, prefix: str | None = None) -> dict[str, Row]:
+        """Functions (not lambdas) with no call in the run, within ``prefix`` (as `in P` reads it)."""
+        ran = {r[0] for r in self._run("MATCH (s:RuntimeStat)-[:STAT_OF]->(n:Function) WHERE s.run = $run "
+                                       "AND s.calls > 0 RETURN n.id", {"run": self._run_id})}
+        where, params = "n.kind <> 'lambda'", {}
+        if prefix is not None:
+            where += " AND (starts_with(n.file, $p) OR n.name = $p OR starts_with(n.name, $dotted))"
+            params = {"p": prefix, "dotted": prefix + "."}
+        records = self._run_nodes(f"MATCH (n:Function) WHERE {where} RETURN {node_columns('n', 'Function')}", params)
+        rows = self._nodes([r for r in records if r[0] not in ran])
         for row in rows.values():
             row.why.append(f"no call recorded in run {self._run_id}")
         return rows

@@ -572,6 +572,8 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
                     if f is not None and f.params:
                         pending.append(((m.value, f.params[0]), None, Target("def", scope.id, "self")))
         return
+    if protocol == "__bool__" and receiver[0] == "c":
+        return  # ``if f():``: rarely an instance with __bool__, and costly to resolve for every test
     dunders = {"iter": ("__iter__",), "with": ("__enter__", "__exit__")}.get(protocol, (protocol,))
     if not any(d in project.dunders for d in dunders) and not (protocol == "__bool__" and "__len__" in project.dunders):
         return

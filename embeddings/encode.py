@@ -137,9 +137,24 @@ class Encoder:
         # Sort by length once for the whole run (sentence-transformers sorts only
         # within one call), so every batch holds texts of about equal length.
         order = sorted(range(n), key=lambda i: len(texts[i]))
-        done = 0
         import torch
 
+        # One text (a search) on one thread: on two cores shared with other work, torch's second
+        # thread spin-waits and a 9 ms encode took ~490 ms. Batches of many texts keep every core.
+        threads = torch.get_num_threads()
+        if n == 1:
+            torch.set_num_threads(1)
+        try:
+            self._encode_sorted(texts, order, out, progress)
+        finally:
+            torch.set_num_threads(threads)
+        return out
+
+    def _encode_sorted(self, texts: list[str], order: list[int], out: Any,
+                       progress: Callable[[int, int], None] | None) -> None:
+        import torch
+
+        n, done = len(texts), 0
         with torch.inference_mode():
             for start in range(0, n, CHUNK):
                 idx = order[start:start + CHUNK]
@@ -150,7 +165,6 @@ class Encoder:
                 done += len(idx)
                 if progress:
                     progress(done, n)
-        return out
 
 
 def _quantize(model: Any) -> Any:

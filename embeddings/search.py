@@ -31,7 +31,7 @@ import numpy as np
 from astrepo.errors import AstrepoError, ConfigError, IndexLocked, StoreError
 from astrepo.layout import Layout, WriterLock
 from astrepo.embeddings.encode import Encoder, EncoderConfig
-from astrepo.embeddings.lexical import bm25_term_score, query_terms, span_terms
+from astrepo.embeddings.lexical import bm25_term_score, query_terms, span_term_counts, span_terms
 from astrepo.embeddings.text import TEXT_VERSION, Symbol, SymbolKind, read_source_lines, symbol_texts, text_hash
 from astrepo.embeddings.vector_index import (Meta, Row, VectorIndex, index_kind, load_vector_index,
                                              save_vector_index)
@@ -308,8 +308,7 @@ class SemanticIndex:
             row = self.vectors.rows[pos]
             if row.file not in files:
                 files[row.file] = read_source_lines(root, row.file)
-            counts = Counter(t for t in span_terms(row.name, row.kind, files[row.file], row.line, row.end_line)
-                             if t in wanted)
+            counts = span_term_counts(row.name, row.kind, files[row.file], row.line, row.end_line, wanted)
             length = lengths[pos] if pos < len(lengths) else sum(counts.values())
             out.append(sum(bm25_term_score(tf, df.get(t, 1), n, length, avg) for t, tf in counts.items()))
         return out

@@ -129,6 +129,7 @@ class QueryEngine:
         self._seen: dict[str, _Details] = {}  #: details of nodes queries returned during one answer
         self._reach_index: ReachIndex | None = None  #: mapped on first use, like the database it belongs to
         self._index_rows: dict[str, int] = {}  #: reach-index rows of the nodes `_indexed_rows` made rows of
+        self._semantic: Any = None  #: the embedding index and its model, opened by the first `similar to`
 
     # -- plumbing ------------------------------------------------------------
     def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
@@ -599,7 +600,9 @@ class QueryEngine:
         if self.layout is None:
             raise QueryError("'similar to' needs the engine's database folder (open it with open_engine)")
         self._log.append(("-- vector search (FAISS) --", {"text": text, "k": SIMILAR_K}))
-        hits = SemanticIndex.open(self.layout).search(text, k=SIMILAR_K)
+        if self._semantic is None:  # loading the vectors and the model takes seconds: once per engine
+            self._semantic = SemanticIndex.open(self.layout)
+        hits = self._semantic.search(text, k=SIMILAR_K)
         self._scores = {h.id: h.score for h in hits}
         return {h.id: f"similar to {text!r} (score {h.score:.2f})" for h in hits}
 

@@ -77,6 +77,19 @@ def make_plan(project: str, db: str, strategy: str, out: str) -> dict:
     return json.loads(proc.stdout)
 
 
+def _shimmed(cmd: list[str], bootstrap: str, project: str) -> list[str]:
+    """``cmd`` as `astrepo trace` runs it from ``project``: ``python script.py`` straight through the
+    bootstrap's shim (else the traced interpreter starts twice, re-executing itself on the shim)."""
+    from astrepo.capture.run import shim_command
+
+    here = os.getcwd()
+    os.chdir(project)  # the script's path is relative to where the command runs
+    try:
+        return shim_command(cmd, bootstrap, project)
+    finally:
+        os.chdir(here)
+
+
 def traced_ingested(project: str, db: str, plan: str, cmd: list[str]) -> dict:
     """Trace once with ``plan`` (its first run: compiled-code cache cold), timed like the other
     runs, then ingest it as `astrepo trace` does; the run's summary, times and distinct exceptions."""
@@ -89,11 +102,12 @@ def traced_ingested(project: str, db: str, plan: str, cmd: list[str]) -> dict:
 
     env0 = {k: v for k, v in os.environ.items() if not k.startswith("ASTREPO_")}
     run_id = new_run_id()
-    env = trace_environment(env0, write_bootstrap(os.path.join(db, "bootstrap")), project, db, run_id, plan, None)
+    bootstrap = write_bootstrap(os.path.join(db, "bootstrap"))
+    env = trace_environment(env0, bootstrap, project, db, run_id, plan, None)
     os.makedirs(os.path.join(db, "events", run_id), exist_ok=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.run(_shimmed(cmd, bootstrap, project), cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -157,7 +171,7 @@ def evaluate(project: str, cmd: list[str], runs: int, calibrate: bool, tmp: str)
             bootstrap = write_bootstrap(os.path.join(c["db"], "bootstrap"))
             run_id = new_run_id()
             env = trace_environment(plain_env, bootstrap, project, c["db"], run_id, c["plan"], None)
-            times[label].append(timed(cmd, project, env))
+            times[label].append(timed(_shimmed(cmd, bootstrap, project), project, env))
             shutil.rmtree(os.path.join(c["db"], "events", run_id), ignore_errors=True)
         sys.stderr.write(f"plan_eval: timing round {r + 1}/{runs} done\n")
     plain_wall = statistics.median(t[0] for t in times["plain"])

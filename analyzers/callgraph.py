@@ -19,13 +19,21 @@ arguments of resolved call sites (``self`` the receiver). List and dict
 displays hold their items plus what is stored into them anywhere
 (``d[k] = f``, ``xs.append(f)``, ``extend``, ``update``, ``setdefault``);
 subscripts pick items by literal key or index, slices keep the items they
-select. Parameter values and container contents need the call graph and vice
+select, tuple targets take the item at their position (``a, (b, *c) = ...``;
+``enumerate``/``zip``/``d.items()`` give tuples), builtins building sequences
+(``list``, ``sorted``, ``filter``, ``map`` -> f's results) keep the items,
+``getattr(x, "name")`` is ``x.name``, ``functools.partial`` calls its function
+with the bound arguments first, ``obj.attr = v`` outside a class's methods is a
+field of obj's classes. Parameter values and container contents need the call graph and vice
 versa, so resolution runs in rounds (MAX_FLOW_ROUNDS, incremental: only what
 read a changed parameter or container is redone); within a round, values
 handed on from parameter to parameter settle in passes (MAX_ARGUMENT_PASSES).
 On overrun the result is marked partial and logged. Implicit calls (operator
 dunders, ``for`` -> ``__iter__``/``__next__``, ``with`` ->
-``__enter__``/``__exit__``, calling an instance -> ``__call__``, property reads)
+``__enter__``/``__exit__``, calling an instance -> ``__call__``, truth tests ->
+``__bool__`` or ``__len__``, property and descriptor (``__get__``) reads, a
+class statement with ``metaclass=M`` -> ``M.__new__``/``__init__`` and calling
+the class -> ``M.__call__``)
 and decorator applications become scope-level CALLS edges; builtins calling a
 function argument (``map``, ``filter``, ``sorted(key=)``) add edges from the
 calling scope. Every edge carries its provenance (local, import, self, super,
@@ -46,8 +54,10 @@ incremental index equals a full one (sets are iterated in sorted order where
 order matters: cycle cut-offs depend on evaluation order). Known limits:
 flow-insensitive within a scope (every assignment of a name counts) and
 context-insensitive (a parameter holds the arguments of every call site);
-stores into containers count only for list/dict displays, not for ``list()``
-or ``dict()`` results; results of external calls are unknown unless the
+stores into containers count only for list/dict displays and sequences built
+by builtins (``list(xs)``), not for ``dict()`` results; decorators and their
+parameters are context-insensitive too (one wrapper stands for every decorated
+function); results of external calls are unknown unless the
 callee is spelled like a class; a value computed inside a recursive cycle may
 be cut short ("recursive value"); sets larger than MAX_VALUES are cut
 (partial). Such calls are reported unresolved with the reason.

@@ -70,10 +70,13 @@ class Target(NamedTuple):
     #: with its receiver), gen (a generator object), seq / map (a list or dict display),
     #: xinstance (an instance of an external class), member (an attribute of an external
     #: object: callable by its name, its own attributes unknown), cmethod (a method of a list /
-    #: dict display reading it: ``d.get``), view (``d.values()`` / ``d.items()``, or one pair of it)
+    #: dict display reading it: ``d.get``), view (``d.values()`` / ``d.items()``, or one pair of it),
+    #: partial (``functools.partial(f, ...)``)
     kind: str
     #: module name, node ID, class node ID, external dotted name; (function ID, class ID)
-    #: for bound; (scope ID, Expr) for seq / map; external dotted name for xinstance / member;
+    #: for bound; (scope ID, Expr) for seq / map, (scope ID, Expr, builtin type) for a sequence a
+    #: builtin made (``zip(a, b)``); external dotted name for xinstance / member; (f Target, number of
+    #: bound positional arguments, bound keywords) for partial;
     #: (container Target, method) for cmethod; (container Target, "values" | "items" | "pair") for view
     value: str
     how: str  #: provenance of the first name: local, import, self, super, builtin, external

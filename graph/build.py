@@ -18,7 +18,7 @@ import pickle
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -274,39 +274,21 @@ def _republish_delta(layout: Layout, store: GraphStore, current: Path, state: In
                      node_rows: dict, old_global: dict[str, pa.Table]) -> dict[str, int] | None:
     """`republish_current` as a delta on a copy of the current generation; None (nothing written)
     when that would delete more nodes than a delta should."""
-    static_parts, runtime_names = [], set()
+    new_global = {}
     for name, table in old_global.items():
         parts = name.split(".")
         if parts[0] == "node" and parts[1] in RUNTIME_NODE_TABLES or parts[0] == "edge" and parts[1] in RUNTIME_EDGE_TABLES:
-            runtime_names.add(name)
-        elif name.startswith("edge.CALLS."):
-            static_parts.append(table.filter(pc.not_equal(table["provenance"], "runtime")))
-    static_calls = pa.concat_tables(static_parts) if static_parts else None
-    ids = [c for parts in node_rows.values() for t in parts for c in t.column("id").chunks]
-    ids.extend(old_global["node.External"].column("id").chunks if "node.External" in old_global else ())
-    static = set(zip(static_calls["from"].to_pylist(), static_calls["to"].to_pylist())) if static_calls else set()
-    runtime = load_runtime_rows(layout.root, pa.concat_arrays(ids) if ids else pa.array([], type=pa.string()),
-                                static) if runs_dir(layout.root).is_dir() else RuntimeRows()
-    new_global = {name: table for name, table in old_global.items() if name not in runtime_names}
-    for name in [n for n in new_global if n.startswith("edge.CALLS.")]:
-        table = new_global[name]
-        new_global[name] = table.filter(pc.not_equal(table["provenance"], "runtime"))
-    for name, parts in runtime.nodes.items():
-        parts = [t for t in parts if len(t)]
-        if parts:
-            new_global[f"node.{name}"] = pa.concat_tables(parts)
-    for (rel, src, dst), parts in runtime.edges.items():
-        parts = [t for t in parts if len(t)]
-        if parts:
-            name = f"edge.{rel}.{src}.{dst}"
-            new_global[name] = pa.concat_tables([t for t in (new_global.get(name), *parts) if t is not None])
+            continue  # the runs' rows: loaded again below
+        if name.startswith("edge.CALLS."):
+            table = table.filter(pc.not_equal(table["provenance"], "runtime"))
+        new_global[name] = table
+    static = ((a, b) for name, t in new_global.items() if name.startswith("edge.CALLS.")
+              for a, b in zip(t["from"].to_pylist(), t["to"].to_pylist()))
+    external = old_global["node.External"].column("id") if "node.External" in old_global else None
+    runtime = _runtime_rows(layout, [node_rows], external.chunks if external is not None else [], static)
+    _add_runtime(new_global, runtime)
     delta = Delta()
-    for name in sorted(set(old_global) | set(new_global)):
-        old, new = old_global.get(name), new_global.get(name)
-        if name.startswith("node."):
-            diff_nodes(delta, name.split(".")[1], old, new)
-        elif name.startswith("edge."):
-            diff_edges(delta, tuple(name.split(".")[1:]), old, new)  # type: ignore[arg-type]
+    _diff_global(delta, old_global, new_global)
     if len(delta.deleted_ids()) > MAX_DELTA_DELETES:
         return None
     gen = store.begin(copy_current=True)
@@ -399,7 +381,7 @@ def _fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows
     """
     if progress:
         progress("load", 0, 2)
-    runtime = _runtime_rows(layout, [node_rows], resolution)
+    runtime = _resolved_runtime_rows(layout, [node_rows], resolution)
     functions = node_rows.get(NodeKind.FUNCTION)
     fcols = _function_columns(pa.concat_tables(functions) if functions else None, project)
     global_rows = _global_tables(node_rows.get(NodeKind.EXCEPTION_TYPE, []), fcols, resolution, project, runtime)
@@ -473,16 +455,10 @@ def _patch_generation(gen: Generation, layout: Layout, previous: Path, old_globa
     all_functions = pa.concat_tables([t.select(list(fcols_parts[0].column_names)) for t in fcols_parts]) \
         if fcols_parts else None
     fcols = _function_columns(all_functions, project)
-    runtime = _runtime_rows(layout, [_live_ids(previous, removed), node_rows], resolution) \
-        if runs_dir(layout.root).is_dir() else RuntimeRows()
+    runtime = _resolved_runtime_rows(layout, [_live_ids(previous, removed), node_rows], resolution)
     new_global = _global_tables(exception_parts, fcols, resolution, project, runtime)
     diff_nodes(delta, NodeKind.FUNCTION.value, old_fcols, fcols, updates_only=True)
-    for name in sorted(set(old_global) | set(new_global)):
-        old, new = old_global.get(name), new_global.get(name)
-        if name.startswith("node."):
-            diff_nodes(delta, name.split(".")[1], old, new)
-        elif name.startswith("edge."):
-            diff_edges(delta, tuple(name.split(".")[1:]), old, new)  # type: ignore[arg-type]
+    _diff_global(delta, old_global, new_global)
     if len(delta.deleted_ids()) > MAX_DELTA_DELETES:
         return _reload_generation(gen, layout, previous, changes, node_rows, edge_rows, resolution, project,
                                   progress)
@@ -582,27 +558,53 @@ def _global_tables(exception_parts: list[pa.Table], fcols: pa.Table, resolution:
     edges: dict[str, list[pa.Table]] = defaultdict(list)
     for (rel, src, dst), group in by_pair.items():
         edges[f"edge.{rel}.{src}.{dst}"].append(edges_to_arrow(group[0].kind, group))
+    for name, edge_parts in edges.items():
+        tables[name] = pa.concat_tables(edge_parts)
+    _add_runtime(tables, runtime)
+    return tables
+
+
+def _add_runtime(tables: dict[str, pa.Table], runtime: RuntimeRows) -> None:
+    """Put every ingested run's rows into a generation's cross-file tables (runtime CALLS edges
+    after the static ones of the same table)."""
     for name, node_parts in runtime.nodes.items():
         parts = [t for t in node_parts if len(t)]
         if parts:
             tables[f"node.{name}"] = pa.concat_tables(parts)
     for (rel, src, dst), edge_parts in runtime.edges.items():
-        edges[f"edge.{rel}.{src}.{dst}"].extend(t for t in edge_parts if len(t))
-    for name, edge_parts in edges.items():
-        if edge_parts:
-            tables[name] = pa.concat_tables(edge_parts)
-    return tables
+        parts = [t for t in edge_parts if len(t)]
+        if parts:
+            name = f"edge.{rel}.{src}.{dst}"
+            tables[name] = pa.concat_tables([tables[name], *parts] if name in tables else parts)
 
 
-def _runtime_rows(layout: Layout, node_rows: list[dict], resolution: Resolution) -> RuntimeRows:
-    """Every ingested run's rows that still name nodes of this generation."""
+def _diff_global(delta: Delta, old_global: dict[str, pa.Table], new_global: dict[str, pa.Table]) -> None:
+    """Add to ``delta`` what turns one generation's cross-file node and edge tables into another's."""
+    for name in sorted(set(old_global) | set(new_global)):
+        old, new = old_global.get(name), new_global.get(name)
+        if name.startswith("node."):
+            diff_nodes(delta, name.split(".")[1], old, new)
+        elif name.startswith("edge."):
+            diff_edges(delta, tuple(name.split(".")[1:]), old, new)  # type: ignore[arg-type]
+
+
+def _runtime_rows(layout: Layout, node_rows: list[dict], external_ids: Iterable[pa.Array],
+                  static_calls: Iterable[tuple[str, str]]) -> RuntimeRows:
+    """Every ingested run's rows that still name nodes of this generation (its per-file rows'
+    and ``external_ids``); ``static_calls`` (read only when there are runs) are not loaded again."""
     if not runs_dir(layout.root).is_dir():
         return RuntimeRows()
     chunks = [c for rows in node_rows for parts in rows.values() for t in parts for c in t.column("id").chunks]
-    chunks.append(pa.array([n.id for n in resolution.externals], type=pa.string()))
-    ids = pa.concat_arrays(chunks)
-    static = {(e.src, e.dst) for e in resolution.edges if e.kind.value == "CALLS"}
-    return load_runtime_rows(layout.root, ids, static)
+    chunks.extend(external_ids)
+    ids = pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.string())
+    return load_runtime_rows(layout.root, ids, static_calls)
+
+
+def _resolved_runtime_rows(layout: Layout, node_rows: list[dict], resolution: Resolution) -> RuntimeRows:
+    """`_runtime_rows` of a generation whose externals and static calls come from ``resolution``."""
+    externals = [pa.array([n.id for n in resolution.externals], type=pa.string())]
+    return _runtime_rows(layout, node_rows, externals,
+                         ((e.src, e.dst) for e in resolution.edges if e.kind.value == "CALLS"))
 
 
 def _usable_state(store: GraphStore, root: Path) -> tuple[IndexState, dict] | None:

@@ -73,7 +73,12 @@ def test_golden(golden) -> None:
 
 def resolve_source(tmp_path: Path, source: str):
     (tmp_path / "main.py").write_text(source)
-    all_facts, resolution = resolve(tmp_path)
+    return resolve_scope_calls(tmp_path)
+
+
+def resolve_scope_calls(root: Path):
+    """The resolution of the project at ``root`` and its scope-level calls, by qualified name."""
+    all_facts, resolution = resolve(root)
     names = target_names(all_facts, resolution)
     scope_calls: dict[str, set[str]] = {}
     for e in resolution.edges:
@@ -191,12 +196,7 @@ def test_mutually_recursive_returns_do_not_depend_on_which_call_is_resolved_firs
         (root / "lib.py").write_text(lib)
         (root / "first.py").write_text(f"from lib import {first}\n\n{first}()()\n")
         (root / "second.py").write_text(f"from lib import {second}\n\n{second}()()\n")
-        all_facts, resolution = resolve(root)
-        names = target_names(all_facts, resolution)
-        calls: dict[str, set[str]] = {}
-        for e in resolution.edges:
-            if e.kind is EdgeKind.CALLS and e.src_kind is not NodeKind.CALLSITE:
-                calls.setdefault(names[e.src], set()).add(names[e.dst])
+        _, calls = resolve_scope_calls(root)
         results.append({name: calls[module] - {f"lib.{name}"} for module, name in (("first", first),
                                                                                  ("second", second))})
     # a() returns b() or f, b() returns a() or g: both return f or g

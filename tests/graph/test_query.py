@@ -11,6 +11,8 @@ import pytest
 from astrepo.errors import QueryError
 from astrepo.graph.build import IndexConfig, build_index
 from astrepo.graph.query import open_engine, run_query
+from astrepo.graph.read import run_cypher
+from astrepo.layout import Layout
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +30,11 @@ def db(tmp_path_factory) -> Path:
 
 def names(db: Path, text: str) -> list[str]:
     return [r.name for r in run_query(text, db).rows]
+
+
+def cypher_rows(db: Path, query: str) -> list[list]:
+    """Rows of read-only Cypher on the graph in ``db``, as lists of values."""
+    return [list(row.values()) for row in run_cypher(Layout(db), query)[1]]
 
 
 ANSWERS = {
@@ -188,12 +195,8 @@ def test_unused_functions_leave_out_what_a_module_exports(tmp_path: Path) -> Non
     build_index(IndexConfig(root=tmp_path / "proj", db_dir=db))
     assert sorted(names(db, "unused functions")) == [
         "lib.core.Client._raw", "lib.core.Hidden.get", "lib.core.helper", "lib.extra.not_listed"]
-    engine = open_engine(db)
-    try:
-        rows = engine.db.execute("MATCH (m:Module) WHERE m.name IN ['lib', 'lib.extra'] RETURN m.name, m.exports "
-                                 "ORDER BY m.name")[1]
-    finally:
-        engine.db.close()
+    rows = cypher_rows(db, "MATCH (m:Module) WHERE m.name IN ['lib', 'lib.extra'] RETURN m.name, m.exports "
+                           "ORDER BY m.name")
     assert rows == [["lib", ["api", "Client"]], ["lib.extra", ["listed", "more"]]]
 
 
@@ -218,12 +221,8 @@ def test_unused_functions_leave_out_overrides_and_implicit_entries(tmp_path: Pat
     build_index(IndexConfig(root=proj, db_dir=db))
     assert sorted(names(db, "unused functions")) == [
         "shapes.Base.area", "shapes.Base.only_base", "shapes.Leaf.own"]
-    engine = open_engine(db)
-    try:
-        rows = engine.db.execute("MATCH (f:Function) WHERE f.overrides OR f.implicit_entry "
-                                 "RETURN f.name, f.overrides, f.implicit_entry ORDER BY f.name")[1]
-    finally:
-        engine.db.close()
+    rows = cypher_rows(db, "MATCH (f:Function) WHERE f.overrides OR f.implicit_entry "
+                           "RETURN f.name, f.overrides, f.implicit_entry ORDER BY f.name")
     assert rows == [["shapes.<lambda1>", False, True], ["shapes.Leaf.__repr__", False, True],
                     ["shapes.Leaf.area", True, False], ["shapes.cached", False, True], ["shapes.main", False, True],
                     ["test_shapes.check", False, True], ["tests.helpers.make", False, True]]

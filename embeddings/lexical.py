@@ -5,7 +5,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
+
+import numpy as np
 
 from astrepo.embeddings.text import PY_KEYWORDS, split_identifier
 
@@ -72,12 +76,6 @@ class BM25:
         return sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
 
 
-def bm25_term_score(tf: int, df: int, n: int, length: int, avg: float) -> float:
-    """BM25 contribution of one query term to one document."""
-    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-    return idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / (avg or 1)))
-
-
 def span_terms(name: str, kind: str, lines: list[str] | None, start_line: int, end_line: int) -> list[str]:
     """Lexical terms of one symbol: name words, plus identifiers of its span (not for modules)."""
     if kind == "module" or not lines:
@@ -85,21 +83,80 @@ def span_terms(name: str, kind: str, lines: list[str] | None, start_line: int, e
     return document_terms(name, "\n".join(lines[max(start_line - 1, 0):end_line]))
 
 
-def span_term_counts(name: str, kind: str, lines: list[str] | None, start_line: int, end_line: int,
-                     wanted: set[str]) -> Counter:
-    """How often each of ``wanted`` occurs among `span_terms` (the same counts, without splitting
-    the identifiers that cannot hold a wanted word: a term is a lower-cased piece of its identifier)."""
-    counts = Counter(w for part in name.split(".") for w in split_identifier(part) if w in wanted)
-    if kind == "module" or not lines:
-        return counts
-    source = "\n".join(lines[max(start_line - 1, 0):end_line])
-    lowered = source.lower()
-    present = [w for w in wanted if w in lowered]
-    if not present:
-        return counts
-    for ident in _IDENT.findall(source):
-        low = ident.lower()
-        if any(w in low for w in present):
-            counts.update(t for t in _identifier_terms(ident) if t in wanted)
-    return counts
+@dataclass(frozen=True, slots=True)
+class TermIndex:
+    """Every symbol's term counts (`span_terms`), term by term: what hybrid ranking scores
+    candidates with, so that a search reads no source file. Computed with the vectors and
+    stored beside them (embeddings.vector_index)."""
 
+    terms: list[str]  #: the vocabulary, sorted; a term's number is its position
+    at: np.ndarray  #: int64, len(terms) + 1: term t's postings are docs[at[t]:at[t + 1]]
+    docs: np.ndarray  #: int32 row numbers, ascending within each term
+    freqs: np.ndarray  #: int32 occurrences of the term in that row (parallel to ``docs``)
+    lengths: np.ndarray  #: int32 per row: its number of terms
+    _numbers: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_numbers", {t: i for i, t in enumerate(self.terms)})
+
+    @classmethod
+    def build(cls, documents: Iterable[Counter[str]]) -> TermIndex:
+        """The index of one term-count per row, in row order."""
+        numbers: dict[str, int] = {}
+        term_of: list[int] = []
+        freqs: list[int] = []
+        per_doc: list[int] = []
+        lengths: list[int] = []
+        for counts in documents:
+            term_of.extend(numbers.setdefault(t, len(numbers)) for t in counts)
+            freqs.extend(counts.values())
+            per_doc.append(len(counts))
+            lengths.append(sum(counts.values()))
+        vocabulary = sorted(numbers)
+        rank = np.empty(len(numbers), dtype=np.int64)
+        rank[[numbers[t] for t in vocabulary]] = np.arange(len(vocabulary))
+        keys = rank[np.asarray(term_of, dtype=np.int64)]
+        order = np.argsort(keys, kind="stable")  # rows ascending within a term
+        docs = np.repeat(np.arange(len(per_doc), dtype=np.int32), per_doc)
+        at = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys, minlength=len(vocabulary)), out=at[1:])
+        return cls(vocabulary, at, docs[order], np.asarray(freqs, dtype=np.int32)[order],
+                   np.asarray(lengths, dtype=np.int32))
+
+    @property
+    def n(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def avgdl(self) -> float:
+        return float(self.lengths.sum()) / self.n if self.n else 0.0
+
+    def counts(self, row: int) -> Counter[str]:
+        """The term counts of one row (a scan of every posting: for tests and checks)."""
+        hits = np.flatnonzero(self.docs == row)
+        term_at = np.searchsorted(self.at, hits, side="right") - 1
+        return Counter({self.terms[t]: int(f) for t, f in zip(term_at, self.freqs[hits])})
+
+    def scores(self, terms: list[str], rows: np.ndarray) -> np.ndarray:
+        """BM25 score (float64) of each of ``rows`` for the query ``terms`` (as `BM25.scores`)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(len(rows), dtype=np.float64)
+        if not len(rows):
+            return out
+        avg = self.avgdl
+        lengths = self.lengths[rows].astype(np.float64)
+        base = K1 * (1 - B + B * lengths / (avg or 1))
+        for term in dict.fromkeys(terms):
+            t = self._numbers.get(term)
+            if t is None:
+                continue
+            start, end = int(self.at[t]), int(self.at[t + 1])
+            posting = self.docs[start:end]
+            where = np.minimum(np.searchsorted(posting, rows), len(posting) - 1)
+            found = posting[where] == rows
+            if not found.any():
+                continue
+            tf = np.where(found, self.freqs[start:end][where], 0).astype(np.float64)
+            idf = math.log(1 + (self.n - (end - start) + 0.5) / ((end - start) + 0.5))
+            out += idf * tf * (K1 + 1) / (tf + base)
+        return out

@@ -31,9 +31,9 @@ import numpy as np
 from astrepo.errors import AstrepoError, ConfigError, IndexLocked, StoreError
 from astrepo.layout import Layout, WriterLock
 from astrepo.embeddings.encode import Encoder, EncoderConfig
-from astrepo.embeddings.lexical import bm25_term_score, query_terms, span_term_counts, span_terms
+from astrepo.embeddings.lexical import TermIndex, query_terms, span_terms
 from astrepo.embeddings.text import TEXT_VERSION, Symbol, SymbolKind, read_source_lines, symbol_texts, text_hash
-from astrepo.embeddings.vector_index import (Meta, Row, VectorIndex, index_kind, load_vector_index,
+from astrepo.embeddings.vector_index import (FORMAT_VERSION, Meta, Row, VectorIndex, index_kind, load_vector_index,
                                              save_vector_index)
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def update_embeddings(layout: Layout, root: Path, symbols: list[Symbol], config:
     meta = Meta(model_key=config.key, model=config.model, dim=dim, count=len(rows), index=kind,
                 graph_generation=generation, text_version=TEXT_VERSION, max_tokens=config.max_tokens,
                 quantize=config.quantize, root=str(root.resolve()))
-    save_vector_index(layout.embeddings_dir, VectorIndex(meta, rows, vectors, lexical=lexical_stats(symbols, lines)))
+    save_vector_index(layout.embeddings_dir, VectorIndex(meta, rows, vectors, terms=row_terms(rows, lines.get)))
     if progress:
         progress("embed", len(todo), len(todo))
     previous_ids = {r.id for r in previous.rows} if previous is not None else set()
@@ -155,16 +155,23 @@ def update_embeddings(layout: Layout, root: Path, symbols: list[Symbol], config:
     }
 
 
-def lexical_stats(symbols: list[Symbol], lines: dict[str, list[str] | None]) -> dict[str, Any]:
-    """BM25 statistics over the symbols' names and identifiers (for hybrid ranking)."""
-    df: Counter[str] = Counter()
-    lengths = []
-    for s in symbols:
-        terms = span_terms(s.name, s.kind.value, lines.get(s.file), s.start_line, s.end_line)
-        df.update(set(terms))
-        lengths.append(len(terms))
-    n = len(symbols)
-    return {"n": n, "avgdl": (sum(lengths) / n) if n else 0.0, "df": dict(df), "lengths": lengths}
+def row_terms(rows: list[Row], lines_of: Callable[[str], list[str] | None]) -> TermIndex:
+    """The term counts of every row (its name, and the identifiers of its span in the lines
+    ``lines_of`` gives for its file), for hybrid ranking."""
+    return TermIndex.build(Counter(span_terms(r.name, r.kind, lines_of(r.file), r.line, r.end_line)) for r in rows)
+
+
+def source_terms(vectors: VectorIndex) -> TermIndex:
+    """`row_terms` of an index's rows, read from the source files under its project root."""
+    root = Path(vectors.meta.root or ".")
+    files: dict[str, list[str] | None] = {}
+
+    def lines_of(path: str) -> list[str] | None:
+        if path not in files:
+            files[path] = read_source_lines(root, path) if path else None
+        return files[path]
+
+    return row_terms(vectors.rows, lines_of)
 
 
 def _load_quietly(layout: Layout) -> VectorIndex | None:
@@ -194,7 +201,7 @@ def refresh_embeddings(layout: Layout, config: EncoderConfig | None = None, prog
     current = _load_quietly(layout)
     generation = current_generation(layout)
     if current is not None and current.meta.graph_generation == generation and generation and (
-            config is None or current.meta.model_key == config.key):
+            config is None or current.meta.model_key == config.key) and current.meta.format == FORMAT_VERSION:
         return None
     if config is None:
         config = (EncoderConfig(current.meta.model, current.meta.max_tokens, current.meta.quantize)
@@ -261,6 +268,12 @@ class SemanticIndex:
         vectors = load_vector_index(layout.embeddings_dir)
         if vectors is None:
             raise ConfigError(f"no embeddings at {layout.embeddings_dir}: run `astrepo index` without --no-embed")
+        if vectors.terms is None and len(vectors):
+            # An older format the refresh could not replace (another process writes the index):
+            # the term counts come from the source files, as the next refresh will store them.
+            log.warning("the embeddings at %s have no term counts: reading them from the source files",
+                        layout.embeddings_dir)
+            vectors.terms = source_terms(vectors)
         reuse = loaded[0] if loaded and loaded[0].config.key == vectors.meta.model_key else None
         return cls(vectors, reuse)
 
@@ -291,27 +304,16 @@ class SemanticIndex:
             prefix: only symbols whose qualified name or file path starts with this.
             lexical_weight: weight of the lexical score (0: vectors only).
         """
-        if lexical_weight <= 0 or not self.vectors.lexical:
+        if lexical_weight <= 0 or self.vectors.terms is None:
             return self.search_vector(self.embed_query(text), k, kind, prefix)
         candidates = self.search_vector(self.embed_query(text), max(k, RERANK_CANDIDATES), kind, prefix)
         return rerank(candidates, query_terms(text), self._lexical_scores, lexical_weight)[:k]
 
     def _lexical_scores(self, terms: list[str], hits: list[Hit]) -> list[float]:
-        stats = self.vectors.lexical or {}
-        df, n, avg, lengths = stats.get("df", {}), stats.get("n", 0), stats.get("avgdl", 0.0), stats.get("lengths", [])
-        root = Path(self.vectors.meta.root or ".")
-        files: dict[str, list[str] | None] = {}
-        wanted = set(terms)
-        out = []
-        for hit in hits:
-            pos = self.vectors.position(hit.id)
-            row = self.vectors.rows[pos]
-            if row.file not in files:
-                files[row.file] = read_source_lines(root, row.file)
-            counts = span_term_counts(row.name, row.kind, files[row.file], row.line, row.end_line, wanted)
-            length = lengths[pos] if pos < len(lengths) else sum(counts.values())
-            out.append(sum(bm25_term_score(tf, df.get(t, 1), n, length, avg) for t, tf in counts.items()))
-        return out
+        """BM25 of each hit over its stored term counts."""
+        position = self.vectors.position
+        rows = np.fromiter((position(h.id) for h in hits), dtype=np.int64, count=len(hits))
+        return self.vectors.terms.scores(terms, rows).tolist()  # type: ignore[union-attr]
 
     def search_vector(self, vector: np.ndarray, k: int = 10, kind: str | None = None,
                       prefix: str | None = None, exclude: str | None = None) -> list[Hit]:

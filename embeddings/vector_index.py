@@ -7,7 +7,8 @@ Layout under ``.astrepo/embeddings``::
     v-000004/rows.json one row per vector: node ID, content hash, kind, name, file, line
     v-000004/vectors.npy  float32, L2-normalised, row i <-> rows[i]
     v-000004/index.faiss  the HNSW graph (only above HNSW_THRESHOLD rows)
-    v-000004/lexical.json BM25 statistics (document frequencies, lengths) for hybrid ranking
+    v-000004/terms.json   the vocabulary of the rows' lexical terms, for hybrid ranking
+    v-000004/terms.npz    each row's term counts, term by term (embeddings.lexical.TermIndex)
 
 A version is written into a fresh folder and published by replacing
 ``CURRENT`` atomically, as the graph's generations are, so a reader never
@@ -34,13 +35,19 @@ from typing import Any
 import faiss
 import numpy as np
 
+from astrepo.embeddings.lexical import TermIndex
 from astrepo.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-#: Version of the on-disk format; another version is rebuilt, never read.
-#: History: 1 - first version.
-FORMAT_VERSION = 1
+#: Version of the on-disk format; another version is rebuilt, never read, except as below.
+#: History: 1 - first version (lexical.json: BM25 document frequencies and lengths);
+#: 2 - terms.json + terms.npz: every row's term counts, so hybrid ranking reads no source file.
+FORMAT_VERSION = 2
+
+#: Older formats still read, for their vectors alone (``terms`` is None): the next refresh
+#: (embeddings.search.refresh_embeddings) reuses every vector and publishes the current format.
+MIGRATED_FORMATS = (1,)
 
 #: Above this many vectors the index is HNSW (approximate), exact below.
 #: The HNSW graph is rebuilt on every update, which costs far more than exact
@@ -93,10 +100,10 @@ class VectorIndex:
     """Rows, their vectors and a FAISS index over them."""
 
     def __init__(self, meta: Meta, rows: list[Row], vectors: np.ndarray, index: Any | None = None,
-                 lexical: dict[str, Any] | None = None) -> None:
+                 terms: TermIndex | None = None) -> None:
         self.meta = meta
-        #: BM25 statistics of the rows (embeddings.lexical): n, avgdl, df, lengths
-        self.lexical = lexical
+        #: the rows' lexical term counts (for hybrid ranking); None when not computed
+        self.terms = terms
         self.rows = rows
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._index = index if index is not None else build_faiss_index(self.vectors)
@@ -180,13 +187,14 @@ def current_version(directory: Path) -> Path | None:
 
 
 def load_vector_index(directory: Path) -> VectorIndex | None:
-    """The published index, or None when there is none or it has another format."""
+    """The published index, or None when there is none or it has a format no longer read
+    (one of MIGRATED_FORMATS is read without its term counts)."""
     path = current_version(directory)
     if path is None:
         return None
     try:
         meta_doc = json.loads((path / "meta.json").read_text())
-        if meta_doc.get("format") != FORMAT_VERSION:
+        if meta_doc.get("format") not in (FORMAT_VERSION, *MIGRATED_FORMATS):
             log.info("embeddings at %s have format %s, need %s: ignoring them", path, meta_doc.get("format"),
                      FORMAT_VERSION)
             return None
@@ -195,7 +203,7 @@ def load_vector_index(directory: Path) -> VectorIndex | None:
         rows = [Row(*values) for values in zip(*(columns[f] for f in _ROW_FIELDS))] if columns["id"] else []
         vectors = np.load(path / "vectors.npy")
         index = faiss.read_index(str(path / "index.faiss")) if (path / "index.faiss").exists() else None
-        lexical = json.loads((path / "lexical.json").read_text()) if (path / "lexical.json").exists() else None
+        terms = _load_terms(path) if meta.format == FORMAT_VERSION and (path / "terms.json").exists() else None
         if index is not None and hasattr(index, "hnsw"):
             index.hnsw.efSearch = HNSW_EF_SEARCH
     except FileNotFoundError as err:
@@ -203,9 +211,16 @@ def load_vector_index(directory: Path) -> VectorIndex | None:
                          "run `astrepo index` to rebuild them") from err
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
         raise StoreError(f"cannot read the embeddings at {path}: {err}; run `astrepo index` to rebuild them") from err
-    if len(rows) != len(vectors) or (len(rows) and vectors.shape[1] != meta.dim):
+    if len(rows) != len(vectors) or (len(rows) and vectors.shape[1] != meta.dim) or (
+            terms is not None and len(terms.lengths) != len(rows)):
         raise StoreError(f"the embeddings at {path} are inconsistent: run `astrepo index` to rebuild them")
-    return VectorIndex(meta, rows, vectors, index, lexical)
+    return VectorIndex(meta, rows, vectors, index, terms)
+
+
+def _load_terms(path: Path) -> TermIndex:
+    vocabulary = json.loads((path / "terms.json").read_text())
+    with np.load(path / "terms.npz") as arrays:
+        return TermIndex(vocabulary, arrays["at"], arrays["docs"], arrays["freqs"], arrays["lengths"])
 
 
 _ROW_FIELDS = ("id", "hash", "kind", "name", "file", "line", "end_line", "detail")
@@ -226,8 +241,10 @@ def save_vector_index(directory: Path, index: VectorIndex) -> Path:
         columns = {f: [getattr(r, f) for r in index.rows] for f in _ROW_FIELDS}
         (tmp / "rows.json").write_text(json.dumps(columns, separators=(",", ":")))
         np.save(tmp / "vectors.npy", index.vectors)
-        if index.lexical is not None:
-            (tmp / "lexical.json").write_text(json.dumps(index.lexical, separators=(",", ":")))
+        if index.terms is not None:
+            terms = index.terms
+            (tmp / "terms.json").write_text(json.dumps(terms.terms, separators=(",", ":")))
+            np.savez(tmp / "terms.npz", at=terms.at, docs=terms.docs, freqs=terms.freqs, lengths=terms.lengths)
         if index.meta.index == "hnsw":
             faiss.write_index(index._index, str(tmp / "index.faiss"))
         if target.exists():

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from astrepo.embeddings.encode import Encoder, EncoderConfig
-from astrepo.embeddings.search import SemanticIndex, update_embeddings
-from astrepo.embeddings.vector_index import load_vector_index
+from astrepo.embeddings.search import SemanticIndex, source_terms, update_embeddings
+from astrepo.embeddings.vector_index import FORMAT_VERSION, current_version, load_vector_index
 from astrepo.graph.build import IndexConfig, build_index
 from astrepo.graph.symbols import published_symbols
 from astrepo.layout import Layout
@@ -78,6 +79,53 @@ def test_model_change_reembeds_everything(project, tmp_path, fake_encoder):
     summary = _embed(layout, project, other)
     assert summary["encoded"] == summary["symbols"]
     assert load_vector_index(layout.embeddings_dir).meta.dim == 8
+
+
+def _same_terms(a, b) -> bool:
+    return a.terms == b.terms and all(np.array_equal(getattr(a, f), getattr(b, f))
+                                      for f in ("at", "docs", "freqs", "lengths"))
+
+
+def test_term_counts_stored_with_the_vectors_follow_the_source(project, tmp_path, fake_encoder):
+    layout = _index(project, tmp_path / "db")
+    _embed(layout, project, fake_encoder)
+    before = load_vector_index(layout.embeddings_dir)
+    http = project / "shop/http.py"
+    http.write_text(http.read_text().replace("value.strip()", "value.strip().casefold()"))
+    _index(project, layout.root)
+    _embed(layout, project, fake_encoder)
+    index = load_vector_index(layout.embeddings_dir)
+    assert _same_terms(index.terms, source_terms(index)) and not _same_terms(index.terms, before.terms)
+    parse = next(r.id for r in index.rows if r.name == "shop.http.parse_http_header")
+    old, new = before.terms.counts(before.position(parse)), index.terms.counts(index.position(parse))
+    assert new - old == {"casefold": 1} and not old - new
+
+
+def _as_format_1(layout: Layout) -> None:
+    """Turn the published embeddings into the format-1 layout (vectors, no term counts)."""
+    path = current_version(layout.embeddings_dir)
+    meta = json.loads((path / "meta.json").read_text())
+    (path / "meta.json").write_text(json.dumps({**meta, "format": 1}))
+    (path / "terms.json").unlink()
+    (path / "terms.npz").unlink()
+
+
+def test_format_1_embeddings_are_migrated_without_encoding(project, tmp_path, fake_encoder):
+    layout = _index(project, tmp_path / "db")
+    _embed(layout, project, fake_encoder)
+    current = load_vector_index(layout.embeddings_dir)
+    _as_format_1(layout)
+    old = load_vector_index(layout.embeddings_dir)
+    assert old.meta.format == 1 and old.terms is None and np.array_equal(old.vectors, current.vectors)
+    # Searched without a refresh, the term counts come from the source files.
+    unrefreshed = SemanticIndex.open(layout, refresh=False, encoder=fake_encoder)
+    assert _same_terms(unrefreshed.vectors.terms, current.terms)
+    # A refresh publishes the current format, reusing every vector.
+    fake_encoder.calls.clear()
+    index = SemanticIndex.open(layout, encoder=fake_encoder)
+    assert fake_encoder.calls == [] and index.vectors.meta.format == FORMAT_VERSION
+    assert _same_terms(index.vectors.terms, current.terms) and np.array_equal(index.vectors.vectors, current.vectors)
+    assert load_vector_index(layout.embeddings_dir).meta.format == FORMAT_VERSION
 
 
 # -- the real model -------------------------------------------------------------------

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from collections import Counter
+
+from astrepo.embeddings.lexical import TermIndex
 from astrepo.embeddings.vector_index import (Meta, Row, VectorIndex, build_faiss_index, current_version,
                                              load_vector_index, save_vector_index)
 from astrepo.errors import StoreError
@@ -54,7 +57,16 @@ def test_save_and_load_round_trip_and_keeps_one_previous_version(tmp_path):
     assert second.exists() and not first.exists()
     loaded = load_vector_index(tmp_path)
     assert loaded.rows == index.rows and loaded.meta == index.meta
-    assert np.array_equal(loaded.vectors, index.vectors)
+    assert np.array_equal(loaded.vectors, index.vectors) and loaded.terms is None
+
+
+def test_term_counts_round_trip(tmp_path):
+    index = _index(n=3)
+    index.terms = TermIndex.build([Counter(a=2, b=1), Counter(), Counter(b=3, c=1)])
+    save_vector_index(tmp_path, index)
+    terms = load_vector_index(tmp_path).terms
+    assert terms.terms == ["a", "b", "c"] and [terms.counts(i) for i in range(3)] == [
+        Counter(a=2, b=1), Counter(), Counter(b=3, c=1)]
 
 
 def test_load_without_index_is_none_and_damaged_index_is_an_error(tmp_path):

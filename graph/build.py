@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import queue
 import threading
 import time
 from collections import defaultdict
@@ -173,6 +174,10 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         preload = _Preload(store, full, stage.results, [f.path for f in files])
         resolution, modules = resolve_inputs(inputs)
         parsed = stage.results()
+        runtime = None
+        if full:  # the thread loads the resolution's rows beside the project-wide analyses
+            runtime = _resolved_runtime_rows(layout, [parsed.node_tables], resolution)
+            preload.load_resolution(resolution, runtime)
     except BaseException:
         stage.close()  # first: the thread may be waiting for the workers' rows
         if preload is not None:
@@ -205,7 +210,7 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         if full:
             node_counts, edge_counts, runtime = _fill_generation(
                 gen, layout, parsed.node_tables, parsed.edge_tables, resolution, project, progress,
-                [f.path for f in files], preloaded=True)
+                [f.path for f in files], preloaded=preload, runtime=runtime)
         else:
             node_counts, edge_counts, runtime = _patch_generation(
                 gen, layout, store.current_path(), old_global, previous_counts,  # type: ignore[arg-type]
@@ -313,12 +318,18 @@ class _Preload:
     run; for a full run an empty one, into which every file's own rows (but edges to exception
     types) are COPY'd in an open transaction as soon as the workers have sent them, and then kept
     (graph/rowcache.py). That is while this process still resolves names: Kuzu lets go of the GIL
-    while it executes, and runs on one thread so as to take the other core only."""
+    while it executes, and runs on one thread so as to take the other core only. Once names are
+    resolved (`load_resolution`), the same thread loads the resolution's rows while this process
+    runs the project-wide analyses."""
 
     def __init__(self, store: GraphStore, full: bool, rows: Callable[[], ParsedFiles], paths: list[str]) -> None:
         self.store = store
         self.gen: Generation | None = None
         self.error: BaseException | None = None
+        #: (resolution, names of tables the runs add to) once resolved; None: give up
+        self._resolved: queue.Queue = queue.Queue(maxsize=1)
+        self.resolved: dict[str, pa.Table] | None = None  #: `_resolution_tables`, once built
+        self.loaded: set[str] = set()  #: names of `resolved` tables COPY'd into the generation
         self.thread = threading.Thread(target=self._run, args=(full, rows, paths), daemon=True)
         self.thread.start()
 
@@ -332,10 +343,25 @@ class _Preload:
                 db.begin()
                 load_arrow(db, {k: v for k, v in parsed.node_tables.items() if k is not NodeKind.EXCEPTION_TYPE},
                            _without_exception_types(parsed.edge_tables, True))
-                db.set_threads(None)
                 save_rows(self.gen.path, parsed.node_tables, parsed.edge_tables, paths)
+                work = self._resolved.get()
+                if work is not None:
+                    resolution, runtime_names = work
+                    self.resolved = _resolution_tables(resolution)
+                    for name in sorted(self.resolved, key=lambda n: not n.startswith("node.")):  # nodes first
+                        if name not in runtime_names:
+                            _copy_global(db, name, self.resolved[name])
+                            self.loaded.add(name)
+                db.set_threads(None)
         except BaseException as err:  # handed to the main thread by wait()
             self.error = err
+
+    def load_resolution(self, resolution: Resolution, runtime: RuntimeRows) -> None:
+        """Hand the resolution to the thread (full runs): it builds `resolved` and loads those of its
+        tables that the runs' rows do not add to."""
+        names = {f"node.{name}" for name in runtime.nodes}
+        names.update(f"edge.{rel}.{src}.{dst}" for rel, src, dst in runtime.edges)
+        self._resolved.put_nowait((resolution, names))
 
     def _join(self) -> BaseException | None:
         interrupted = None
@@ -359,10 +385,25 @@ class _Preload:
     def abandon(self) -> None:
         """After a failure elsewhere: let the thread finish, then drop what it began (its own
         error, if any, is a consequence of that failure)."""
+        try:
+            self._resolved.put_nowait(None)
+        except queue.Full:  # the resolution was handed over already
+            pass
         self._join()
         if self.gen is not None:
             self.store.discard(self.gen)
             self.gen = None
+
+
+def _copy_global(db: GraphDB, name: str, table: pa.Table) -> None:
+    """COPY one of a generation's cross-file tables (named as `_global_tables` names them)."""
+    if not len(table):
+        return
+    if name.startswith("node."):
+        db.copy_from(name.split(".")[1], table)
+    else:
+        rel, src, dst = name.split(".")[1:]
+        db.copy_from(rel, table, f"from='{src}', to='{dst}'")
 
 
 def _without_exception_types(edge_rows: dict, without: bool) -> dict:
@@ -373,19 +414,26 @@ def _without_exception_types(edge_rows: dict, without: bool) -> dict:
 
 def _fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows: dict, resolution: Resolution,
                      project: ProjectAnalysis, progress: Progress | None,
-                     paths: list[str], preloaded: bool = False) -> tuple[dict, dict, RuntimeRows]:
+                     paths: list[str], preloaded: _Preload | None = None,
+                     runtime: RuntimeRows | None = None) -> tuple[dict, dict, RuntimeRows]:
     """Load a new generation in one transaction (per-file rows, then the cross-file ones), keep its rows.
 
-    ``preloaded``: the per-file rows are in already (`_Preload`), in an open
-    transaction, with the project-wide Function columns still at their defaults.
+    ``preloaded``: the thread that put the per-file rows in already, in an
+    open transaction, with the project-wide Function columns still at their
+    defaults, and then the resolution's tables it lists as loaded.
+    ``runtime``: the runs' rows, when the caller has them already.
     """
     if progress:
         progress("load", 0, 2)
-    runtime = _resolved_runtime_rows(layout, [node_rows], resolution)
+    if runtime is None:
+        runtime = _resolved_runtime_rows(layout, [node_rows], resolution)
     functions = node_rows.get(NodeKind.FUNCTION)
     fcols = _function_columns(pa.concat_tables(functions) if functions else None, project)
-    global_rows = _global_tables(node_rows.get(NodeKind.EXCEPTION_TYPE, []), fcols, resolution, project, runtime)
-    if preloaded:
+    resolved = preloaded.resolved if preloaded is not None and preloaded.resolved is not None \
+        else _resolution_tables(resolution)
+    loaded = preloaded.loaded if preloaded is not None else set()
+    global_rows = _global_tables(node_rows.get(NodeKind.EXCEPTION_TYPE, []), fcols, resolved, project, runtime)
+    if preloaded is not None:
         apply_delta(gen.db, Delta(update_nodes={NodeKind.FUNCTION.value: [fcols]}), _NODE_COLUMN_NAMES)
     else:
         prepared = {k: v for k, v in node_rows.items() if k is not NodeKind.EXCEPTION_TYPE}
@@ -395,17 +443,16 @@ def _fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows
         gen.db.begin()
         load_arrow(gen.db, prepared, {})
     for name, table in global_rows.items():
-        if name.startswith("node.") and len(table):
-            gen.db.copy_from(name.split(".")[1], table)
+        if name.startswith("node.") and name not in loaded:
+            _copy_global(gen.db, name, table)
     if progress:
         progress("load", 1, 2)
-    load_arrow(gen.db, {}, _without_exception_types(edge_rows, False) if preloaded else edge_rows)
+    load_arrow(gen.db, {}, _without_exception_types(edge_rows, False) if preloaded is not None else edge_rows)
     for name, table in sorted(global_rows.items()):
-        if name.startswith("edge.") and len(table):
-            rel, src, dst = name.split(".")[1:]
-            gen.db.copy_from(rel, table, f"from='{src}', to='{dst}'")
+        if name.startswith("edge.") and name not in loaded:
+            _copy_global(gen.db, name, table)
     gen.db.commit()
-    if not preloaded:  # else kept by `_Preload`
+    if preloaded is None:  # else kept by `_Preload`
         save_rows(gen.path, node_rows, edge_rows, paths)
     save_global(gen.path, global_rows)
     node_counts, edge_counts = count_tables(gen.db)
@@ -456,7 +503,7 @@ def _patch_generation(gen: Generation, layout: Layout, previous: Path, old_globa
         if fcols_parts else None
     fcols = _function_columns(all_functions, project)
     runtime = _resolved_runtime_rows(layout, [_live_ids(previous, removed), node_rows], resolution)
-    new_global = _global_tables(exception_parts, fcols, resolution, project, runtime)
+    new_global = _global_tables(exception_parts, fcols, _resolution_tables(resolution), project, runtime)
     diff_nodes(delta, NodeKind.FUNCTION.value, old_fcols, fcols, updates_only=True)
     _diff_global(delta, old_global, new_global)
     if len(delta.deleted_ids()) > MAX_DELTA_DELETES:
@@ -541,25 +588,36 @@ def _function_columns(functions: pa.Table | None, project: ProjectAnalysis) -> p
     return join_function_columns(functions.select(names), project.function_columns)
 
 
-def _global_tables(exception_parts: list[pa.Table], fcols: pa.Table, resolution: Resolution,
+def _resolution_tables(resolution: Resolution) -> dict[str, pa.Table]:
+    """The rows name resolution gives a generation: externals and the IMPORTS, INHERITS and CALLS
+    edges, named as `_global_tables` names them."""
+    tables = {"node.External": nodes_to_arrow(NodeKind.EXTERNAL, list(resolution.externals))}
+    tables.update(_edge_tables(resolution.edges))
+    return tables
+
+
+def _edge_tables(edges: Iterable) -> dict[str, pa.Table]:
+    """Typed edges grouped by table pair, as Arrow tables named ``edge.<rel>.<from>.<to>``."""
+    by_pair: dict[tuple[str, str, str], list] = defaultdict(list)
+    for edge in edges:
+        # _value_, not .value: the property costs more than the rest of the loop on a million edges
+        by_pair[(edge.kind._value_, edge.src_kind._value_, edge.dst_kind._value_)].append(edge)
+    return {f"edge.{rel}.{src}.{dst}": edges_to_arrow(group[0].kind, group)
+            for (rel, src, dst), group in by_pair.items()}
+
+
+def _global_tables(exception_parts: list[pa.Table], fcols: pa.Table, resolved: dict[str, pa.Table],
                    project: ProjectAnalysis, runtime: RuntimeRows) -> dict[str, pa.Table]:
-    """The cross-file rows of a generation by name (``node.<table>``, ``edge.<rel>.<from>.<to>``, ``fcols``)."""
-    tables: dict[str, pa.Table] = {"fcols": fcols}
-    tables["node.External"] = nodes_to_arrow(NodeKind.EXTERNAL, list(resolution.externals))
+    """The cross-file rows of a generation by name (``node.<table>``, ``edge.<rel>.<from>.<to>``, ``fcols``):
+    ``resolved`` (`_resolution_tables`), the project analyses' and the runs'."""
+    tables: dict[str, pa.Table] = {"fcols": fcols, **resolved}
     parts = list(exception_parts)
     if project.exception_types is not None:
         parts.append(project.exception_types)
     deduped = dedupe_exception_types(parts) if parts else None
     tables["node.ExceptionType"] = deduped if deduped is not None else nodes_to_arrow(NodeKind.EXCEPTION_TYPE, [])
-    by_pair: dict[tuple[str, str, str], list] = defaultdict(list)
-    for edge in (*resolution.edges, *project.may_raise, *project.flows):
-        # _value_, not .value: the property costs more than the rest of the loop on a million edges
-        by_pair[(edge.kind._value_, edge.src_kind._value_, edge.dst_kind._value_)].append(edge)
-    edges: dict[str, list[pa.Table]] = defaultdict(list)
-    for (rel, src, dst), group in by_pair.items():
-        edges[f"edge.{rel}.{src}.{dst}"].append(edges_to_arrow(group[0].kind, group))
-    for name, edge_parts in edges.items():
-        tables[name] = pa.concat_tables(edge_parts)
+    for name, table in _edge_tables((*project.may_raise, *project.flows)).items():
+        tables[name] = pa.concat_tables([tables[name], table]) if name in tables else table
     _add_runtime(tables, runtime)
     return tables
 

@@ -48,12 +48,13 @@ from astrepo.model import (
     Binding,
     BindingKind,
     CallFact,
+    EdgeColumns,
     EdgeKind,
     FileFacts,
     ImportFact,
+    NodeColumns,
     NodeKind,
     ScopeFacts,
-    Span,
 )
 
 #: tree-sitter statement types -> canonical statement kinds (see ids.STMT_KINDS).
@@ -101,6 +102,17 @@ _BINDING_RANK = {
     BindingKind.DEF: 5,
 }
 
+
+#: Attribute columns of the node tables the extractor writes, in column order.
+_NODE_COLUMNS: dict[NodeKind, tuple[str, ...]] = {
+    NodeKind.MODULE: ("short_name", "is_package", "docstring", "exports"),
+    NodeKind.STMT: ("kind", "scope"),
+    NodeKind.CALLSITE: ("callee", "n_args", "caller"),
+    NodeKind.FUNCTION: ("short_name", "kind", "is_async", "decorators", "signature", "docstring", "n_params",
+                        "returns", "scope"),
+    NodeKind.CLASS: ("short_name", "bases", "decorators", "docstring", "scope"),
+    NodeKind.PARAMETER: ("short_name", "position", "kind", "annotation", "default_value", "function"),
+}
 
 #: `ScopeFacts.param_kinds` letters.
 _PARAM_KIND_LETTERS = {"positional": "p", "vararg": "v", "keyword_only": "k", "kwarg": "w"}
@@ -182,14 +194,48 @@ class _Extractor:
         self.module = facts.module
         self.is_package = is_package
         self.scopes: list[_Scope] = []
+        self.rows: dict[NodeKind, list[tuple]] = {}  #: node rows not yet in the facts' tables
+        self.edge_tables = facts.edge_tables
 
     # -- helpers -------------------------------------------------------
-    def _add_node(self, node_id: NodeId, table: NodeKind, name: str, span: Span | tuple[int, int, int, int],
-                  **attrs: object) -> int:
-        return self.facts.add_node(node_id, table, name, span, attrs)
+    def _add_node(self, node_id: NodeId, table: NodeKind, name: str, span: tuple[int, int, int, int],
+                  values: tuple) -> None:
+        """Collect a node row; ``values`` in the order of `_NODE_COLUMNS` [table]. Rows go into the
+        facts' column tables at the end of the walk (`_flush_rows`): one tuple per row here is
+        cheaper than a keyword call appending to every column."""
+        rows = self.rows.get(table)
+        if rows is None:
+            rows = self.rows[table] = []
+        rows.append((node_id, name, span, values))
 
     def _edge(self, kind: EdgeKind, src: NodeId, src_kind: NodeKind, dst: NodeId, dst_kind: NodeKind) -> None:
-        self.facts.add_edge(kind, src, src_kind, dst, dst_kind)
+        key = (kind, src_kind, dst_kind)
+        table = self.edge_tables.get(key)
+        if table is None:
+            table = self.edge_tables[key] = EdgeColumns(kind, src_kind, dst_kind)
+        table.src.append(src)
+        table.dst.append(dst)
+
+    def _flush_rows(self) -> None:
+        """Write the collected node rows into the facts' column tables (in the order tables first got a row)."""
+        facts = self.facts
+        for kind, rows in self.rows.items():
+            table = facts.node_tables.get(kind)
+            if table is None:
+                table = facts.node_tables[kind] = NodeColumns(kind)
+            ids, names, spans, values = zip(*rows)
+            table.ids.extend(ids)
+            table.names.extend(names)
+            table.files.extend([self.path] * len(ids))
+            for column, part in zip(table.spans, zip(*spans)):
+                column.extend(part)
+            columns = table.attrs
+            if not columns:
+                for key in _NODE_COLUMNS[kind]:
+                    columns[key] = []
+            for column, part in zip(columns.values(), zip(*values)):
+                column.extend(part)
+        self.rows = {}
 
     def _new_scope(self, parent: _Scope, kind: str, segment: str, name: str, node_kind: NodeKind) -> _Scope:
         path = join_scope(parent.path, segment)
@@ -213,53 +259,61 @@ class _Extractor:
         self.scopes.append(module_scope)
         lines = self.facts.lines
         self._add_node(
-            module_scope.id, NodeKind.MODULE, self.module, Span(1, 0, max(lines, 1), 0),
-            short_name=self.module.rsplit(".", 1)[-1], is_package=self.is_package,
-            docstring=docstring(root), exports=module_exports(root),
+            module_scope.id, NodeKind.MODULE, self.module, (1, 0, max(lines, 1), 0),
+            (self.module.rsplit(".", 1)[-1], self.is_package, docstring(root), module_exports(root)),
         )
         file_id = node_id_for(self.path, "", "file")
         self._edge(EdgeKind.CONTAINS, file_id, NodeKind.FILE, module_scope.id, NodeKind.MODULE)
 
-        # (tree node, scope, container id, container kind)
-        stack: list[tuple[tree_sitter.Node, _Scope, NodeId, NodeKind]] = [
-            (child, module_scope, module_scope.id, NodeKind.MODULE)
-            for child in reversed(root.named_children)
-        ]
+        # Frames of (iterator over sibling nodes, scope, container id, container kind); the walk takes the
+        # next node of the top frame and, to descend, pushes a frame of its children (a depth-first walk
+        # without a stack entry per node). Visitors push frames too: the last pushed is walked first.
+        stack: list[tuple] = [(iter(root.named_children), module_scope, module_scope.id, NodeKind.MODULE)]
         push = stack.append
         stmt_types = STMT_TYPES
         while stack:
-            node, scope, cid, ckind = stack.pop()
-            t = node.type
-            if t == "identifier":  # the most common node, with nothing inside
-                continue
-            if t == "call":
-                cid, ckind = self._visit_call(node, scope, cid, ckind)
-            elif t == "function_definition":
-                self._visit_function(node, scope, cid, ckind, push)
-                continue
-            elif t == "class_definition":
-                self._visit_class(node, scope, cid, ckind, push)
-                continue
-            elif t == "lambda":
-                self._visit_lambda(node, scope, cid, ckind, push)
-                continue
-            elif t == "expression_statement" or t in stmt_types:
-                cid, ckind = self._visit_stmt(node, t, scope, cid, ckind)
-            elif t in IMPLICIT_TYPES:
-                self._visit_implicit(node, t, scope)
-            elif t == "decorated_definition":
-                pass
-            elif t == "comment":
-                continue
-            elif t == "string":
-                # Only an f-string's interpolations hold anything to visit (not its start, content, end).
-                n = node.named_child_count
-                if n < 3 or (n == 3 and node.named_children[1].type != "interpolation"):
+            frame = stack[-1]
+            scope = frame[1]
+            for node in frame[0]:
+                t = node.type
+                if t == "identifier":  # the most common node, with nothing inside
                     continue
-            if node.named_child_count:
-                for child in reversed(node.named_children):
-                    push((child, scope, cid, ckind))
+                if t == "call":
+                    cid, children = self._visit_call(node, scope, frame[2], frame[3])
+                    if children:
+                        push((iter(children), scope, cid, NodeKind.CALLSITE))
+                        break
+                    continue
+                if t == "function_definition":
+                    self._visit_function(node, scope, frame[2], frame[3], push)
+                    break
+                elif t == "class_definition":
+                    self._visit_class(node, scope, frame[2], frame[3], push)
+                    break
+                elif t == "lambda":
+                    self._visit_lambda(node, scope, frame[2], frame[3], push)
+                    break
+                elif t == "expression_statement" or t in stmt_types:
+                    cid, ckind = self._visit_stmt(node, t, scope, frame[2], frame[3])
+                else:
+                    if t in IMPLICIT_TYPES:
+                        self._visit_implicit(node, t, scope)
+                    elif t == "comment":
+                        continue
+                    elif t == "string":
+                        # Only an f-string's interpolations hold anything to visit (not its start, content, end).
+                        n = node.named_child_count
+                        if n < 3 or (n == 3 and node.named_children[1].type != "interpolation"):
+                            continue
+                    cid, ckind = frame[2], frame[3]
+                children = node.named_children
+                if children:
+                    push((iter(children), scope, cid, ckind))
+                    break
+            else:
+                stack.pop()
         self.facts.scopes = [s.facts() for s in self.scopes]
+        self._flush_rows()
 
     # -- visitors --------------------------------------------------------
     def _visit_implicit(self, node: tree_sitter.Node, t: str, scope: _Scope) -> None:
@@ -382,13 +436,12 @@ class _Extractor:
             # assignment whose target calls type(). Record what Python sees.
             kind = "assign"
             stmt_id = node_id_for(self.path, scope.path, kind, scope.next_ordinal(kind))
-            self._add_node(stmt_id, NodeKind.STMT, kind, node_position(node), kind=kind, scope=scope.id)
+            self._add_node(stmt_id, NodeKind.STMT, kind, node_position(node), (kind, scope.id))
             self._edge(EdgeKind.CONTAINS, cid, ckind, stmt_id, NodeKind.STMT)
             paren = misparsed_type_call(node)
             (sr, sc), (er, ec) = node.start_point, paren.end_point
             call_id = node_id_for(self.path, scope.path, "call", scope.next_ordinal("call"))
-            self._add_node(call_id, NodeKind.CALLSITE, "type", Span(sr + 1, sc, er + 1, ec),
-                           callee="type", n_args=1, caller=scope.id)
+            self._add_node(call_id, NodeKind.CALLSITE, "type", (sr + 1, sc, er + 1, ec), ("type", 1, scope.id))
             self._edge(EdgeKind.CONTAINS, stmt_id, NodeKind.STMT, call_id, NodeKind.CALLSITE)
             self.facts.calls.append(CallFact(call_id, scope.id, "type", sr + 1))
             return stmt_id, NodeKind.STMT
@@ -416,19 +469,24 @@ class _Extractor:
             elif kind == "except":
                 self._bind_except(node, scope)
         stmt_id = node_id_for(self.path, scope.path, kind, scope.next_ordinal(kind))
-        self._add_node(stmt_id, NodeKind.STMT, kind, node_position(node), kind=kind, scope=scope.id)
+        self._add_node(stmt_id, NodeKind.STMT, kind, node_position(node), (kind, scope.id))
         self._edge(EdgeKind.CONTAINS, cid, ckind, stmt_id, NodeKind.STMT)
         return stmt_id, NodeKind.STMT
 
-    def _visit_call(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind) -> tuple[NodeId, NodeKind]:
-        func = node.child_by_field_name("function")
+    def _visit_call(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind) -> tuple[NodeId, list]:
+        """Record a call site; return its ID and the child nodes left to walk (a callee that is a plain
+        name chain, ``a.b.c``, holds nothing to visit)."""
+        children = node.named_children
+        if len(children) == 2 and children[1].type in ("argument_list", "generator_expression"):
+            func, args = children  # (comments between the two are named children too)
+        else:
+            func, args = node.child_by_field_name("function"), node.child_by_field_name("arguments")
         callee = dotted_name(func)
-        args = node.child_by_field_name("arguments")
         n_args = args.named_child_count if args is not None and args.type == "argument_list" else 1
         call_id = node_id_for(self.path, scope.path, "call", scope.next_ordinal("call"))
         span = node_position(node)
         label = callee or one_line(node_text(func), 80)
-        self._add_node(call_id, NodeKind.CALLSITE, label, span, callee=callee, n_args=n_args, caller=scope.id)
+        self._add_node(call_id, NodeKind.CALLSITE, label, span, (callee, n_args, scope.id))
         self._edge(EdgeKind.CONTAINS, cid, ckind, call_id, NodeKind.CALLSITE)
         positional: list = []
         keywords: list = []
@@ -461,7 +519,9 @@ class _Extractor:
         self.facts.calls.append(CallFact(
             call_id, scope.id, callee, span[0], node.end_byte,
             func_expr, tuple(positional), tuple(keywords)))
-        return call_id, NodeKind.CALLSITE
+        if callee and callee[0] != "<" and "(" not in callee:  # not ``super().m`` nor ``"...".join``
+            return call_id, [args] if args is not None else []
+        return call_id, children
 
     def _decorators(self, node: tree_sitter.Node) -> tuple[str, ...]:
         parent = node.parent
@@ -505,23 +565,20 @@ class _Extractor:
         span = node_position(node)
         self._add_node(
             fscope.id, NodeKind.FUNCTION, fscope.qualname, span,
-            short_name=name, kind=fkind, is_async=is_async, decorators=list(decorators),
-            signature=signature, docstring=docstring(body), n_params=n_params,
-            returns=one_line(node_text(returns)), scope=scope.id,
+            (name, fkind, is_async, list(decorators), signature, docstring(body), n_params,
+             one_line(node_text(returns)), scope.id),
         )
         self._edge(EdgeKind.CONTAINS, cid, ckind, fscope.id, NodeKind.FUNCTION)
         self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, fscope.id, NodeKind.FUNCTION)
         for param_id in param_ids:
             self._edge(EdgeKind.DEFINES, fscope.id, NodeKind.FUNCTION, param_id, NodeKind.PARAMETER)
         scope.bind(name, BindingKind.DEF, fscope.id, span[0])
-        # Body first onto the stack so the header's outer-scope parts pop first.
+        # Body first onto the stack so the header's outer-scope parts are walked first.
         if body is not None:
-            for child in reversed(body.named_children):
-                push((child, fscope, fscope.id, NodeKind.FUNCTION))
+            push((iter(body.named_children), fscope, fscope.id, NodeKind.FUNCTION))
         if returns is not None:
-            push((returns, scope, cid, ckind))
-        for part in reversed(self._outer_param_parts(params_node)):
-            push((part, scope, cid, ckind))
+            push((iter((returns,)), scope, cid, ckind))
+        push((iter(self._outer_param_parts(params_node)), scope, cid, ckind))
 
     def _visit_lambda(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind, push) -> None:
         scope.lambdas += 1
@@ -537,18 +594,15 @@ class _Extractor:
         span = node_position(node)
         self._add_node(
             lscope.id, NodeKind.FUNCTION, lscope.qualname, span,
-            short_name=segment, kind="lambda", is_async=False, decorators=[],
-            signature=one_line(node_text(params_node)), docstring="", n_params=n_params,
-            returns="", scope=scope.id,
+            (segment, "lambda", False, [], one_line(node_text(params_node)), "", n_params, "", scope.id),
         )
         self._edge(EdgeKind.CONTAINS, cid, ckind, lscope.id, NodeKind.FUNCTION)
         self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, lscope.id, NodeKind.FUNCTION)
         for param_id in param_ids:
             self._edge(EdgeKind.DEFINES, lscope.id, NodeKind.FUNCTION, param_id, NodeKind.PARAMETER)
         if body is not None:
-            push((body, lscope, lscope.id, NodeKind.FUNCTION))
-        for part in reversed(self._outer_param_parts(params_node)):
-            push((part, scope, cid, ckind))
+            push((iter((body,)), lscope, lscope.id, NodeKind.FUNCTION))
+        push((iter(self._outer_param_parts(params_node)), scope, cid, ckind))
 
     def _visit_class(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind, push) -> None:
         name = node_text(node.child_by_field_name("name")) or "<anonymous>"
@@ -572,21 +626,18 @@ class _Extractor:
         body = node.child_by_field_name("body")
         span = node_position(node)
         self._add_node(
-            cscope.id, NodeKind.CLASS, cscope.qualname, span,
-            short_name=name, bases=bases, decorators=list(decorators),
-            docstring=docstring(body), scope=scope.id,
+            cscope.id, NodeKind.CLASS, cscope.qualname, span, (name, bases, list(decorators), docstring(body), scope.id),
         )
         self._edge(EdgeKind.CONTAINS, cid, ckind, cscope.id, NodeKind.CLASS)
         self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, cscope.id, NodeKind.CLASS)
         scope.bind(name, BindingKind.DEF, cscope.id, span[0])
         if body is not None:
-            for child in reversed(body.named_children):
-                push((child, cscope, cscope.id, NodeKind.CLASS))
+            push((iter(body.named_children), cscope, cscope.id, NodeKind.CLASS))
         tparams = node.child_by_field_name("type_parameters")
         if supers is not None:
-            push((supers, scope, cid, ckind))
+            push((iter((supers,)), scope, cid, ckind))
         if tparams is not None:
-            push((tparams, scope, cid, ckind))
+            push((iter((tparams,)), scope, cid, ckind))
 
     # -- parameters ------------------------------------------------------
     @staticmethod
@@ -650,8 +701,7 @@ class _Extractor:
             param_id = node_id_for(self.path, fscope.path, "param", name)
             self._add_node(
                 param_id, NodeKind.PARAMETER, f"{fscope.qualname}.{name}", node_position(p),
-                short_name=name, position=len(names), kind=pkind,
-                annotation=annotation, default_value=default, function=fscope.id,
+                (name, len(names), pkind, annotation, default, fscope.id),
             )
             ids_out.append(param_id)
             names.append(name)
@@ -663,15 +713,13 @@ class _Extractor:
 
     def _mark_positional_only(self, fscope: _Scope, count: int) -> None:
         """Parameters before ``/`` are positional-only: rewrite their kind."""
-        table = self.facts.node_tables.get(NodeKind.PARAMETER)
-        if table is None:
-            return
-        owners, kinds, positions = table.attrs["function"], table.attrs["kind"], table.attrs["position"]
-        for i in range(len(table) - 1, -1, -1):
-            if owners[i] != fscope.id:
+        rows = self.rows.get(NodeKind.PARAMETER, ())
+        for i in range(len(rows) - 1, -1, -1):
+            node_id, name, span, (short_name, position, kind, annotation, default, owner) = rows[i]
+            if owner != fscope.id:
                 break
-            if positions[i] < count and kinds[i] == "positional":
-                kinds[i] = "positional_only"
+            if position < count and kind == "positional":
+                rows[i] = (node_id, name, span, (short_name, position, "positional_only", annotation, default, owner))
 
     # -- bindings ----------------------------------------------------------
     def _bind_assignment(self, node: tree_sitter.Node, scope: _Scope) -> None:

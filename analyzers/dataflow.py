@@ -184,40 +184,46 @@ def _reaching(scope, stmts: list, preds: dict[NodeId, list[NodeId]], entry: Node
             gen[info.id] = g
     if not def_nodes:
         return True
+    # Statements by position in ``stmts``; slot n is the entry (its out set fixed), n + 1 any other
+    # predecessor (no statement of this body: its out set stays empty).
+    n = len(stmts)
+    position = {info.id: i for i, info in enumerate(stmts)}
+    position[entry] = n
+    pred_slots = [[position.get(p, n + 1) for p in preds.get(info.id, ())] for info in stmts]
+    gens = [gen.get(info.id, 0) for info in stmts]
     # kill = every definition of the names this node defines (its own included; gen re-adds them)
-    kill: dict[NodeId, int] = {}
-    for node, g in gen.items():
+    keeps = []
+    for g in gens:
         k = 0
         bits = g
         while bits:
             low = bits & -bits
             k |= name_mask[def_names[low.bit_length() - 1]]
             bits ^= low
-        kill[node] = k
-    out_sets: dict[NodeId, int] = {entry: entry_gen}
-    in_sets: dict[NodeId, int] = {}
-    order = [info.id for info in stmts]
+        keeps.append(~k)
+    out_sets = [0] * n + [entry_gen, 0]
+    in_sets = [0] * n
     changed = True
     passes = 0
     while changed:
         passes += 1
         if passes > MAX_PASSES:
             return False
-        changed = False
-        for node in order:
+        changed = passes == 1  # every out set is new after the first pass
+        for i in range(n):
             reach_in = 0
-            for p in preds.get(node, ()):
-                reach_in |= out_sets.get(p, 0)
-            in_sets[node] = reach_in
-            new = (reach_in & ~kill.get(node, 0)) | gen.get(node, 0)
-            if out_sets.get(node, -1) != new:
-                out_sets[node] = new
+            for p in pred_slots[i]:
+                reach_in |= out_sets[p]
+            in_sets[i] = reach_in
+            new = (reach_in & keeps[i]) | gens[i]
+            if out_sets[i] != new:
+                out_sets[i] = new
                 changed = True
     sid = scope.id
-    for info in stmts:
+    for i, info in enumerate(stmts):
         if not info.uses:
             continue
-        reach_in = in_sets.get(info.id, 0)
+        reach_in = in_sets[i]
         if not reach_in:
             continue
         for name in dict.fromkeys(info.uses):

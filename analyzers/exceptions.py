@@ -177,14 +177,16 @@ def catches(handlers: tuple[str, ...], name: str, hierarchy: dict[str, tuple[str
     return any(is_subclass(name, h, hierarchy) for h in handlers)
 
 
-def analyze_exceptions(tree: tree_sitter.Tree, facts: FileFacts, index: StatementIndex | None = None) -> ExceptionFacts:
-    """Explicit raises, handlers, implicit raises and call-site guards of one file."""
+def analyze_exceptions(tree: tree_sitter.Tree, facts: FileFacts, index: StatementIndex | None = None,
+                       guarded_only: bool = False) -> ExceptionFacts:
+    """Explicit raises, handlers, implicit raises and call-site guards of one file (with ``guarded_only``,
+    ``sites`` holds only the call sites inside a ``try`` body: the others add nothing to propagation)."""
     if index is None:
         index = index_statements(tree, facts)
     classes = [(s.qualname.rsplit(".", 1)[-1], tuple(short_name(b) for b in s.bases))
                for s in facts.scopes if s.kind == "class"]
     hierarchy = merge_hierarchy([classes])
-    walker = _Walker(index, hierarchy)
+    walker = _Walker(index, hierarchy, guarded_only)
     for scope in index.scopes:
         walker.body(scope.body, [], None)
     return ExceptionFacts(walker.raises, walker.catches, walker.implicit, walker.sites, classes)
@@ -205,8 +207,9 @@ _Try = list[tuple[NodeId, tuple[str, ...]]]
 
 
 class _Walker:
-    def __init__(self, index: StatementIndex, hierarchy: dict[str, tuple[str, ...]]) -> None:
+    def __init__(self, index: StatementIndex, hierarchy: dict[str, tuple[str, ...]], guarded_only: bool) -> None:
         self.index = index
+        self.all_sites = not guarded_only
         self.hierarchy = hierarchy
         self.raises: list[RaiseFact] = []
         self.catches: list[CatchFact] = []
@@ -227,7 +230,7 @@ class _Walker:
             info = self.index.info(node)
             if info is None:
                 continue
-            if info.calls:
+            if info.calls and (tries or self.all_sites):
                 guards = tuple(tuple(t for _, types in handlers for t in types) for handlers in reversed(tries))
                 self.sites.extend(new_record(CallSiteGuard, (c, info.scope, info.id, guards)) for c in info.calls)
             for typ, op in sorted(info.implicit):
@@ -274,7 +277,7 @@ class _Walker:
                 self.catches.extend(CatchFact(info.id, scope, t) for t in types)
         self.body(block_statements(node.child_by_field_name("body")), tries + [handlers] if handlers else tries, handler)
         for c, types, alias, info in clauses:
-            if info.calls:  # calls in the except expression itself
+            if info.calls and (tries or self.all_sites):  # calls in the except expression itself
                 guards = tuple(tuple(t for _, ts in h for t in ts) for h in reversed(tries))
                 self.sites.extend(CallSiteGuard(call, info.scope, info.id, guards) for call in info.calls)
             self.body(clause_body(c), tries, (types, alias))

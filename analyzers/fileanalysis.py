@@ -69,7 +69,7 @@ def analyze_file(tree: tree_sitter.Tree, facts: FileFacts) -> FileAnalysis:
     index = index_statements(tree, facts)
     cfg = build_cfg(tree, facts, index)
     flow = analyze_dataflow(tree, facts, index, cfg)
-    exc = analyze_exceptions(tree, facts, index)
+    exc = analyze_exceptions(tree, facts, index, guarded_only=True)
     met = analyze_metrics(tree, facts, index)
     tables = {
         "cfg_edges": cfg, "cfg_nodes": synthetic_nodes(index),

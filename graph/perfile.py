@@ -46,7 +46,8 @@ from astrepo.graph.analysis_rows import (
 )
 from astrepo.graph.load import facts_to_arrow
 
-#: (stage, done, total), as `astrepo.graph.build.Progress`.
+#: (stage, done, total): called as an index run advances; stage is one of
+#: "discover", "parse", "resolve", "load".
 Progress = Callable[[str, int, int], None]
 
 #: Key of cached per-file results: facts and analyses together.

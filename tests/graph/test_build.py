@@ -124,18 +124,18 @@ def test_every_kind_of_edit_in_a_row_matches_a_full_rebuild(shop: Path, tmp_path
 def test_many_deleted_nodes_mean_a_full_load_with_the_same_result(shop: Path, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Past MAX_DELTA_DELETES deleted nodes, an incremental run loads an empty database in full."""
-    from astrepo.graph import build
+    from astrepo.graph import generation
 
     db_dir = tmp_path / "db"
     index(shop, db_dir)
-    monkeypatch.setattr(build, "MAX_DELTA_DELETES", 0)
+    monkeypatch.setattr(generation, "MAX_DELTA_DELETES", 0)
     _edit(shop / "shop" / "pricing.py", "def price_of(sku):", "def unit_price(sku):")
     summary = index(shop, db_dir)
     assert not summary.full
     rebuilt = index(shop, tmp_path / "full", rebuild=True)
     assert dump(db_dir) == dump(tmp_path / "full")
     assert (summary.node_counts, summary.edge_counts) == (rebuilt.node_counts, rebuilt.edge_counts)
-    monkeypatch.setattr(build, "MAX_DELTA_DELETES", 10**9)
+    monkeypatch.setattr(generation, "MAX_DELTA_DELETES", 10**9)
     _edit(shop / "shop" / "pricing.py", "def unit_price(sku):", "def price(sku):")
     index(shop, db_dir)  # and the next run patches what the full load wrote
     assert dump(db_dir) == dump_of_full_rebuild(shop, tmp_path / "full2")

@@ -92,6 +92,14 @@ IMPLICIT_TYPES = frozenset((
     "yield", "named_expression", "not_operator", "boolean_operator", "conditional_expression", "if_clause",
 ))
 
+# What the walk does with a node, by type (other types: walk the children).
+_CALL, _STMT, _IMPLICIT, _FUNCTION, _CLASS, _LAMBDA, _STRING, _COMMENT = range(1, 9)
+_WALK_ACTIONS: dict[str, int] = {
+    **dict.fromkeys(STMT_TYPES, _STMT), "expression_statement": _STMT, **dict.fromkeys(IMPLICIT_TYPES, _IMPLICIT),
+    "call": _CALL, "function_definition": _FUNCTION, "class_definition": _CLASS, "lambda": _LAMBDA,
+    "string": _STRING, "comment": _COMMENT,
+}
+
 _BINDING_RANK = {
     BindingKind.LOCAL: 0,
     BindingKind.PARAM: 1,
@@ -102,6 +110,9 @@ _BINDING_RANK = {
     BindingKind.DEF: 5,
 }
 
+
+#: ``new_record(Record, (field, ...))``: a NamedTuple record made in C (its class's ``__new__`` is Python).
+new_record = tuple.__new__
 
 #: Attribute columns of the node tables the extractor writes, in column order.
 _NODE_COLUMNS: dict[NodeKind, tuple[str, ...]] = {
@@ -270,7 +281,7 @@ class _Extractor:
         # without a stack entry per node). Visitors push frames too: the last pushed is walked first.
         stack: list[tuple] = [(iter(root.named_children), module_scope, module_scope.id, NodeKind.MODULE)]
         push = stack.append
-        stmt_types = STMT_TYPES
+        actions = _WALK_ACTIONS
         while stack:
             frame = stack[-1]
             scope = frame[1]
@@ -278,34 +289,37 @@ class _Extractor:
                 t = node.type
                 if t == "identifier":  # the most common node, with nothing inside
                     continue
-                if t == "call":
+                action = actions.get(t)
+                if action is None:  # anything else: walk its children
+                    cid, ckind = frame[2], frame[3]
+                elif action == _CALL:
                     cid, children = self._visit_call(node, scope, frame[2], frame[3])
                     if children:
                         push((iter(children), scope, cid, NodeKind.CALLSITE))
                         break
                     continue
-                if t == "function_definition":
+                elif action == _STMT:
+                    cid, ckind = self._visit_stmt(node, t, scope, frame[2], frame[3])
+                elif action == _IMPLICIT:
+                    self._visit_implicit(node, t, scope)
+                    cid, ckind = frame[2], frame[3]
+                elif action == _FUNCTION:
                     self._visit_function(node, scope, frame[2], frame[3], push)
                     break
-                elif t == "class_definition":
+                elif action == _CLASS:
                     self._visit_class(node, scope, frame[2], frame[3], push)
                     break
-                elif t == "lambda":
+                elif action == _LAMBDA:
                     self._visit_lambda(node, scope, frame[2], frame[3], push)
                     break
-                elif t == "expression_statement" or t in stmt_types:
-                    cid, ckind = self._visit_stmt(node, t, scope, frame[2], frame[3])
-                else:
-                    if t in IMPLICIT_TYPES:
-                        self._visit_implicit(node, t, scope)
-                    elif t == "comment":
+                elif action == _STRING:
+                    # Only an f-string's interpolations hold anything to visit (not its start, content, end).
+                    n = node.named_child_count
+                    if n < 3 or (n == 3 and node.named_children[1].type != "interpolation"):
                         continue
-                    elif t == "string":
-                        # Only an f-string's interpolations hold anything to visit (not its start, content, end).
-                        n = node.named_child_count
-                        if n < 3 or (n == 3 and node.named_children[1].type != "interpolation"):
-                            continue
                     cid, ckind = frame[2], frame[3]
+                else:  # a comment
+                    continue
                 children = node.named_children
                 if children:
                     push((iter(children), scope, cid, ckind))
@@ -484,9 +498,9 @@ class _Extractor:
         callee = dotted_name(func)
         n_args = args.named_child_count if args is not None and args.type == "argument_list" else 1
         call_id = node_id_for(self.path, scope.path, "call", scope.next_ordinal("call"))
-        span = node_position(node)
-        label = callee or one_line(node_text(func), 80)
-        self._add_node(call_id, NodeKind.CALLSITE, label, span, (callee, n_args, scope.id))
+        (sr, sc), (er, ec) = node.start_point, node.end_point
+        self._add_node(call_id, NodeKind.CALLSITE, callee or one_line(node_text(func), 80),
+                       (sr + 1, sc, er + 1, ec), (callee, n_args, scope.id))
         self._edge(EdgeKind.CONTAINS, cid, ckind, call_id, NodeKind.CALLSITE)
         positional: list = []
         keywords: list = []
@@ -516,9 +530,8 @@ class _Extractor:
             if obj is not None and obj.type in ("list", "dictionary", "tuple", "set"):
                 inner = expr_of(obj)
                 func_expr = ("a", inner, node_text(func.child_by_field_name("attribute"))) if inner else None
-        self.facts.calls.append(CallFact(
-            call_id, scope.id, callee, span[0], node.end_byte,
-            func_expr, tuple(positional), tuple(keywords)))
+        self.facts.calls.append(new_record(CallFact, (
+            call_id, scope.id, callee, sr + 1, node.end_byte, func_expr, tuple(positional), tuple(keywords))))
         if callee and callee[0] != "<" and "(" not in callee:  # not ``super().m`` nor ``"...".join``
             return call_id, [args] if args is not None else []
         return call_id, children

@@ -54,6 +54,11 @@ def node_position(node: tree_sitter.Node) -> tuple[int, int, int, int]:
 
 def dotted_name(node: tree_sitter.Node | None) -> str:
     """Dotted text of a name chain (``a.b.c``, ``super().m``), "" for anything else."""
+    if node is None:
+        return ""
+    if node.type == "identifier":  # most name chains
+        text = node.text
+        return text.decode("utf-8", "replace") if text is not None else ""
     parts: list[str] = []
     while node is not None:
         t = node.type
@@ -61,8 +66,13 @@ def dotted_name(node: tree_sitter.Node | None) -> str:
             parts.append(node_text(node))
             break
         if t == "attribute":
-            parts.append(node_text(node.child_by_field_name("attribute")))
-            node = node.child_by_field_name("object")
+            children = node.named_children
+            if len(children) == 2:  # object, attribute (a comment in between makes three)
+                node, attribute = children
+                parts.append(node_text(attribute))
+            else:
+                parts.append(node_text(node.child_by_field_name("attribute")))
+                node = node.child_by_field_name("object")
             continue
         if t == "call":
             func = node.child_by_field_name("function")
@@ -133,14 +143,16 @@ def expr_of(node: tree_sitter.Node | None, depth: int = 0):
     if node is None or depth > MAX_EXPR_DEPTH:
         return None
     t = node.type
-    if t in ("identifier", "attribute"):
+    if t == "identifier":
+        text = node.text
+        name = text.decode("utf-8", "replace") if text is not None else ""
+        return ("n", name) if name else None
+    if t == "attribute":
         dotted = dotted_name(node)
         if dotted:
             return ("n", dotted)
-        if t == "attribute":
-            inner = expr_of(node.child_by_field_name("object"), depth + 1)
-            return ("a", inner, node_text(node.child_by_field_name("attribute"))) if inner else None
-        return None
+        inner = expr_of(node.child_by_field_name("object"), depth + 1)
+        return ("a", inner, node_text(node.child_by_field_name("attribute"))) if inner else None
     if t == "call":
         return ("c", node.end_byte)
     if t == "lambda":

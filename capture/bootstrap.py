@@ -2,9 +2,9 @@
 
 `write_bootstrap(folder)` writes two files there:
 
-* ``sitecustomize.py``: when ``ASTREPO_TRACE=1`` and the process runs a
-  script under the project root (``python app.py``: the interpreter runs the
-  main script without the import system), re-executes the same interpreter,
+* ``sitecustomize.py`` (and its bytecode): first takes its folder off ``sys.path``. Then, when
+  ``ASTREPO_TRACE=1`` and the process runs a script under the project root (``python app.py``:
+  the interpreter runs the main script without the import system), re-executes the same interpreter,
   with the same flags, on the shim below so the main script is instrumented
   too; that decision imports nothing of astrepo. Otherwise it installs the
   import hook (`astrepo.capture.hook.activate_from_env`), importing astrepo's
@@ -32,6 +32,9 @@ def _astrepo_bootstrap():
     import sys
 
     here = os.path.dirname(os.path.abspath(__file__))
+    # Off sys.path once we run (children still find us through PYTHONPATH): every later top-level
+    # import searched this folder too, and the program sees the sys.path it has untraced.
+    sys.path[:] = [entry for entry in sys.path if not entry or os.path.abspath(entry) != here]
     env = os.environ
     if env.get("ASTREPO_TRACE") == "1":
         root = os.path.abspath(env.get("ASTREPO_ROOT") or os.getcwd())
@@ -130,20 +133,32 @@ RUNMAIN_NAME = "_astrepo_runmain.py"
 
 
 def write_bootstrap(folder: str) -> str:
-    """Write the bootstrap files into ``folder`` (created); returns the folder."""
+    """Write the bootstrap files into ``folder`` (created), and the sitecustomize's bytecode beside
+    it (traced processes would otherwise compile it at every start-up under
+    ``PYTHONDONTWRITEBYTECODE``); returns the folder."""
+    import importlib.util
+    import py_compile
+
     os.makedirs(folder, exist_ok=True)
     for name, text in (("sitecustomize.py", SITECUSTOMIZE), (RUNMAIN_NAME, RUNMAIN)):
         path = os.path.join(folder, name)
         try:
             with open(path, encoding="utf-8") as handle:
-                if handle.read() == text:
-                    continue
+                same = handle.read() == text
         except OSError:
-            pass
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+            same = False
+        if not same:
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, path)
+        if name == "sitecustomize.py":
+            cached = importlib.util.cache_from_source(path)
+            if not same or not os.path.exists(cached):
+                try:
+                    py_compile.compile(path, cfile=cached, doraise=True)
+                except (OSError, py_compile.PyCompileError):
+                    pass  # the interpreter compiles it then
     return folder
 
 

@@ -19,7 +19,6 @@ plain code (counted, never raised).
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import marshal
 import os
@@ -27,7 +26,6 @@ import sys
 
 from astrepo.capture import recorder as _recorder
 from astrepo.capture.codes import INSTRUMENT_VERSION, blake2b
-from astrepo.capture.points import Plan, plan_for_strategy, plan_from_json
 
 #: Environment switches (the contract with `astrepo trace` and with users enabling capture by hand).
 ENV_TRACE = "ASTREPO_TRACE"  #: "1" turns capture on
@@ -47,10 +45,98 @@ _OWN_DIRS = tuple(
 )
 
 
+class PlanKey:
+    """What a traced process needs of its plan to start: the digest each module's compiled code is
+    keyed by (`Plan.digests`). The plan itself (its points, read from JSON) is loaded by `plan` only
+    when a module must be instrumented anew: a warm run imports neither ``json`` nor the plan modules.
+    """
+
+    __slots__ = ("strategy", "digest", "files", "empty", "path", "_plan")
+
+    def __init__(self, digests: tuple, path: str | None = None, plan: object = None) -> None:
+        self.strategy, self.digest, self.files, self.empty = digests
+        self.path = path  #: the plan file; None for a built-in strategy
+        self._plan = plan
+
+    def module_digest(self, rel: str) -> str:
+        """`Plan.module_digest` of module ``rel``."""
+        return self.digest if self.files is None else self.files.get(rel, self.empty)
+
+    def plan(self):
+        """The `astrepo.capture.points.Plan` (parsed on first use)."""
+        if self._plan is None:
+            from astrepo.capture.points import plan_for_strategy, plan_from_json
+
+            if self.path is None:
+                self._plan = plan_for_strategy(self.strategy)
+            else:
+                with open(self.path, encoding="utf-8") as handle:
+                    self._plan = plan_from_json(handle.read())
+                # The file changed since the key was read: key modules by what they get.
+                self.strategy, self.digest, self.files, self.empty = self._plan.digests()
+        return self._plan
+
+
+#: Version of the compiled plan files (`plan_key`); part of their content.
+PLAN_KEY_FORMAT = 1
+
+
+def strategy_key(strategy: str) -> PlanKey:
+    """The key of a built-in strategy's plan (`astrepo.capture.points.plan_for_strategy`; an unknown
+    name fails there, when a module is instrumented: counted, the module runs plain)."""
+    digest = blake2b(f"default:{strategy}".encode(), digest_size=8).hexdigest()
+    return PlanKey((strategy, digest, None, digest))
+
+
+def compiled_plan_path(db: str, plan_path: str) -> str:
+    """Where the compiled form of plan file ``plan_path`` is kept for database ``db``."""
+    name = blake2b(os.path.abspath(plan_path).encode(), digest_size=8).hexdigest()
+    return os.path.join(os.path.abspath(db), "cache", "capture", f"plan-{name}.marshal")
+
+
+def plan_key(plan_path: str, db: str) -> PlanKey:
+    """The key of the plan in file ``plan_path``: read from its compiled form (marshal, beside the
+    compiled code) when that was made from the file as it is now (same size and modification time,
+    as for ``.pyc`` files), else parsed from the JSON, and its compiled form (re)written. Raises
+    OSError/ValueError on an unreadable or invalid plan."""
+    st = os.stat(plan_path)
+    compiled = compiled_plan_path(db, plan_path)
+    try:
+        with open(compiled, "rb") as handle:
+            fmt, size, mtime_ns, digests = marshal.loads(handle.read())
+        if (fmt, size, mtime_ns) == (PLAN_KEY_FORMAT, st.st_size, st.st_mtime_ns):
+            return PlanKey(digests, plan_path)
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    return write_plan_key(plan_path, db)
+
+
+def write_plan_key(plan_path: str, db: str, plan: object = None) -> PlanKey:
+    """Parse plan file ``plan_path`` (unless its ``plan`` is given) and write its compiled form for
+    `plan_key` (best effort); ``astrepo trace`` does it before the traced command starts."""
+    st = os.stat(plan_path)  # before reading: a plan rewritten meanwhile is parsed again next time
+    if plan is None:
+        from astrepo.capture.points import plan_from_json
+
+        with open(plan_path, encoding="utf-8") as handle:
+            plan = plan_from_json(handle.read())
+    digests = plan.digests()
+    compiled = compiled_plan_path(db, plan_path)
+    try:
+        os.makedirs(os.path.dirname(compiled), exist_ok=True)
+        tmp = f"{compiled}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(marshal.dumps((PLAN_KEY_FORMAT, st.st_size, st.st_mtime_ns, digests)))
+        os.replace(tmp, compiled)
+    except OSError:
+        pass
+    return PlanKey(digests, plan_path, plan)
+
+
 class Config:
     """What one process traces and where it writes."""
 
-    def __init__(self, root: str, db: str, run_id: str, plan: Plan) -> None:
+    def __init__(self, root: str, db: str, run_id: str, plan: PlanKey) -> None:
         self.root = os.path.abspath(root)
         self.db = os.path.abspath(db)
         self.run_id = run_id
@@ -88,10 +174,9 @@ def config_from_env(environ: dict | None = None) -> Config | None:
     run_id = env.get(ENV_RUN) or new_run_id()
     plan_path = env.get(ENV_PLAN)
     if plan_path:
-        with open(plan_path, encoding="utf-8") as handle:
-            plan = plan_from_json(handle.read())
+        plan = plan_key(plan_path, db)
     else:
-        plan = plan_for_strategy(env.get(ENV_STRATEGY) or "balanced")
+        plan = strategy_key(env.get(ENV_STRATEGY) or "balanced")
     return Config(root, db, run_id, plan)
 
 
@@ -103,25 +188,30 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
-def compile_instrumented(source: bytes, filename: str, config: Config):
-    """Instrumented code object for one file (cached); None when the file cannot be instrumented."""
-    rel = config.relpath(filename)
+def _cache_file(source: bytes, rel: str, config: Config) -> str:
     key = blake2b(digest_size=16)
     for part in (source, rel.encode(), config.plan.module_digest(rel).encode(), str(INSTRUMENT_VERSION).encode(),
                  sys.version.encode()):
         key.update(part)
         key.update(b"\0")
-    cache_file = os.path.join(config.cache_dir, key.hexdigest() + ".code")
+    return os.path.join(config.cache_dir, key.hexdigest() + ".code")
+
+
+def compile_instrumented(source: bytes, filename: str, config: Config):
+    """Instrumented code object for one file (cached); None when the file cannot be instrumented."""
+    rel = config.relpath(filename)
+    cache_file = _cache_file(source, rel, config)
     try:
         with open(cache_file, "rb") as handle:
             return marshal.loads(handle.read())
     except (OSError, ValueError, EOFError, TypeError):
         pass
-    # Only a cache miss needs the instrumenter (and ``ast``): imported here, not at start-up.
+    # Only a cache miss needs the plan's points and the instrumenter (and ``ast``): imported here.
     from astrepo.capture.instrument import instrument_source
     from astrepo.capture.strategies import points_for_module
 
-    plan = config.plan
+    plan = config.plan.plan()
+    cache_file = _cache_file(source, rel, config)  # the same unless the plan file changed meanwhile
     result = instrument_source(source, rel, lambda tree, ids: points_for_module(plan, tree, ids, rel))
     code = compile(result.tree, filename, "exec", dont_inherit=True)
     try:
@@ -153,7 +243,9 @@ class _InstrumentingLoader(importlib.machinery.SourceFileLoader):
             return super().get_code(fullname)
 
 
-class _Finder(importlib.abc.MetaPathFinder):
+class _Finder:
+    """The meta-path finder (a plain class: ``importlib.abc`` cost every traced process its import)."""
+
     def __init__(self, config: Config) -> None:
         self.config = config
 
@@ -209,9 +301,6 @@ def run_main_script(script: str) -> None:
     Called by the bootstrap's re-exec shim; never returns normally (exits like
     the interpreter would, with the user's frames only in tracebacks).
     """
-    import atexit
-    import signal
-
     config = installed()
     path = os.path.abspath(script)
     with open(path, "rb") as handle:
@@ -246,6 +335,9 @@ def run_main_script(script: str) -> None:
         err.__traceback__ = tb if tb is not None else err.__traceback__
         sys.excepthook(type(err), err, err.__traceback__)
         if isinstance(err, KeyboardInterrupt):
+            import atexit
+            import signal
+
             atexit._run_exitfuncs()
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGINT)

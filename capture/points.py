@@ -112,6 +112,15 @@ class Plan(namedtuple("Plan", "strategy points digest files", defaults=((), "", 
         text = json.dumps([self.strategy, rows])
         return blake2b(text.encode(), digest_size=8).hexdigest()
 
+    def digests(self) -> tuple:
+        """What a traced process needs of this plan to find its modules' compiled code, and nothing
+        more (`astrepo.capture.hook.PlanKey`): ``(strategy, digest, {module: module_digest} or None,
+        the module_digest of a module without points)``. Plain data (marshal can store it)."""
+        if self.files is None:
+            return (self.strategy, self.digest, None, self.digest)
+        return (self.strategy, self.digest, {rel: self.module_digest(rel) for rel in self.files},
+                self.module_digest("\0"))
+
 
 def plan_for_strategy(strategy: str) -> Plan:
     """A plan meaning "the built-in default of ``strategy``"."""

@@ -94,30 +94,40 @@ DEFAULT_REPR_LIMIT = 200
 #: Types stored as themselves (immutable, cheap, no side effects); the reader previews them.
 SCALAR_TYPES = frozenset({int, float, bool, type(None), complex})
 
-#: Parameter and variable names whose values are never recorded.
-SECRET_NAME_RE = re.compile(
-    r"(pass(wd|word)?|secret|token|api[_-]?key|apikey|auth(orization)?|cookie|session|"
-    r"private[_-]?key|credential|credit[_-]?card|card[_-]?number|cvv|ssn)",
-    re.IGNORECASE,
-)
-#: ``key=value`` / ``'key': 'value'`` inside reprs, where the key looks secret. It starts with the
-#: keyword itself (a leading ``[\w-]*`` would backtrack quadratically on long reprs); what
-#: precedes the keyword (``db_`` of ``db_password``) is simply kept.
-_SECRET_PAIR_RE = re.compile(
-    r"""((?:pass(?:wd|word)?|secret|token|api[_-]?key|apikey|authorization|cookie|session|"""
-    r"""private[_-]?key|credential)[\w-]*['"]?\s*[:=]\s*)('[^']*'|"[^"]*"|[^\s,}\)&;]+)""",
-    re.IGNORECASE,
-)
-_CARD_RE = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-#: Cheap substring test before the (slower) pair regex runs.
-_SECRET_HINT_RE = re.compile("pass|secret|token|key|auth|cookie|session|credential")
+#: The regular expressions of redaction, compiled on first use (`_regex`): compiling them all cost
+#: every traced process ~0.5 ms at start-up, and most never need the name or pair patterns.
+_REGEX_SOURCES = {
+    #: parameter and variable names whose values are never recorded
+    "secret_name": (r"(pass(wd|word)?|secret|token|api[_-]?key|apikey|auth(orization)?|cookie|session|"
+                    r"private[_-]?key|credential|credit[_-]?card|card[_-]?number|cvv|ssn)", re.IGNORECASE),
+    #: ``key=value`` / ``'key': 'value'`` inside reprs, where the key looks secret. It starts with the
+    #: keyword itself (a leading ``[\w-]*`` would backtrack quadratically on long reprs); what
+    #: precedes the keyword (``db_`` of ``db_password``) is simply kept.
+    "secret_pair": (r"""((?:pass(?:wd|word)?|secret|token|api[_-]?key|apikey|authorization|cookie|session|"""
+                    r"""private[_-]?key|credential)[\w-]*['"]?\s*[:=]\s*)('[^']*'|"[^"]*"|[^\s,}\)&;]+)""",
+                    re.IGNORECASE),
+    "card": (r"\b(?:\d[ -]?){12,18}\d\b", 0),
+    #: cheap substring test before the (slower) pair regex runs
+    "secret_hint": ("pass|secret|token|key|auth|cookie|session|credential", 0),
+}
+_REGEXES: dict = {}
+
+
+def _regex(name: str) -> re.Pattern:
+    """The compiled `_REGEX_SOURCES` entry ``name``."""
+    try:
+        return _REGEXES[name]
+    except KeyError:
+        pattern = _REGEXES[name] = re.compile(*_REGEX_SOURCES[name])
+        return pattern
+
 
 REDACTED = "<redacted>"
 
 
 def is_secret_name(name: str) -> bool:
     """True if a parameter/variable named ``name`` must not have its value recorded."""
-    return SECRET_NAME_RE.search(name) is not None
+    return _regex("secret_name").search(name) is not None
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -136,10 +146,11 @@ def redact_text(text: str) -> str:
     """Mask secret-looking ``key=value`` pairs and card numbers in a repr."""
     if not text:
         return text
-    if _SECRET_HINT_RE.search(text.lower()) is not None:
-        text = _SECRET_PAIR_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    if _CARD_RE.search(text) is not None:
-        text = _CARD_RE.sub(
+    if _regex("secret_hint").search(text.lower()) is not None:
+        text = _regex("secret_pair").sub(lambda m: m.group(1) + REDACTED, text)
+    card = _regex("card")
+    if card.search(text) is not None:
+        text = card.sub(
             lambda m: REDACTED if _luhn_ok("".join(c for c in m.group(0) if c.isdigit())) else m.group(0),
             text,
         )
@@ -174,7 +185,7 @@ class Recorder:
         self._fd = -1
         self._segment_no = 0
         self._pid = -1
-        self._writer: threading.Thread | None = None
+        self._writer: int | None = None  #: the writer thread's ident
         self._preview_depth = _thread._local()
         #: ``local.b``: the calling thread's `Buffer`, set by `thread_buffer` on the thread's first event
         self.local = _thread._local()
@@ -212,10 +223,11 @@ class Recorder:
 
     def _start_writer(self) -> None:
         self._stop = False
-        thread = threading.Thread(target=self._run_writer, name="astrepo-recorder", daemon=True)
-        # Keep the writer out of threading.enumerate()-sensitive user code as far as possible.
-        self._writer = thread
-        thread.start()
+        # A bare thread, not a threading.Thread: the program's threading.enumerate() and
+        # active_count() stay what they are untraced, and starting it does not wait for the thread
+        # to run (the handshake of Thread.start cost a traced process two context switches).
+        # Like a daemon thread, it does not keep the process alive.
+        self._writer = _thread.start_new_thread(self._run_writer, ())
 
     def _after_fork_child(self) -> None:
         # The child inherited the parent's unflushed events and counts: they are the parent's to write.
@@ -410,7 +422,7 @@ class Recorder:
         ``(type name, truncated repr, len or -1)``; never raises."""
         t = type(value)
         if t in SCALAR_TYPES:
-            if t is int and not -10**12 < value < 10**12 and _CARD_RE.fullmatch(str(value)):
+            if t is int and not -10**12 < value < 10**12 and _regex("card").fullmatch(str(value)):
                 return (t.__name__, redact_text(str(value)), -1)
             return value
         if t is str or t is bytes:
@@ -510,13 +522,13 @@ def _block_async_signals() -> None:
     handler: the process hung. With the signals blocked here they go to the main thread, as in
     the program without astrepo.
     """
-    import signal
+    import _signal  # the C module: ``signal`` builds its enums at import, ~0.7 ms of every traced process
 
-    if not hasattr(signal, "pthread_sigmask"):
+    if not hasattr(_signal, "pthread_sigmask"):
         return
     try:
-        keep = {getattr(signal, name) for name in _SYNCHRONOUS_SIGNALS if hasattr(signal, name)}
-        signal.pthread_sigmask(signal.SIG_BLOCK, set(signal.valid_signals()) - keep)
+        keep = {getattr(_signal, name) for name in _SYNCHRONOUS_SIGNALS if hasattr(_signal, name)}
+        _signal.pthread_sigmask(_signal.SIG_BLOCK, set(_signal.valid_signals()) - keep)
     except (OSError, ValueError):
         pass
 

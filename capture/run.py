@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass
 
 from astrepo.capture.bootstrap import RUNMAIN_NAME, trace_environment, write_bootstrap
-from astrepo.capture.hook import in_project, new_run_id
-from astrepo.capture.points import STRATEGIES, plan_from_json
+from astrepo.capture.hook import in_project, new_run_id, write_plan_key
+from astrepo.capture.points import STRATEGIES
 from astrepo.errors import CaptureError
 
 
@@ -37,17 +37,17 @@ def run_traced(command: list[str], root: str, db: str, plan_path: str | None = N
     """Run ``command`` with capture on; raises CaptureError when it cannot be started."""
     if not command:
         raise CaptureError("nothing to run: give the command after --, e.g. astrepo trace -- python app.py")
+    db = os.path.abspath(db)
     if plan_path:
         try:
-            with open(plan_path, encoding="utf-8") as handle:
-                plan_from_json(handle.read())
+            # Validated here, and compiled for the traced processes (which then read no JSON).
+            write_plan_key(plan_path, db)
         except OSError as err:
             raise CaptureError(f"cannot read plan {plan_path}: {err.strerror or err}") from err
         except ValueError as err:
             raise CaptureError(f"{plan_path}: {err}") from err
     if strategy and strategy not in STRATEGIES:
         raise CaptureError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
-    db = os.path.abspath(db)
     bootstrap = write_bootstrap(os.path.join(db, "bootstrap"))
     run_id = new_run_id()
     env = trace_environment(dict(os.environ), bootstrap, root, db, run_id, plan_path,

@@ -157,7 +157,9 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         # The new generation is begun in a thread (and on a full run, filled with every file's own
         # rows as soon as the workers have sent them: beside name resolution, on the other core).
         preload = Preload(store, full, stage.results, [f.path for f in files])
-        resolution, modules = resolve_inputs(inputs)
+        decoded = stage.modules()  # the files parsed now; the others' inputs come from the state
+        by_path = decoded if full else {p: decoded[p] if p in decoded else pickle.loads(inputs[p]) for p in inputs}
+        resolution, modules = resolve_modules(by_path)
         parsed = stage.results()
         runtime = None
         if full:  # the thread loads the resolution's rows beside the project-wide analyses
@@ -286,14 +288,14 @@ def derive_project(inputs: dict[str, bytes], analyses: dict[str, object]) -> tup
 
     ``inputs`` holds each file's pickled `ModuleInputs` (as `FileResult` carries them).
     """
-    resolution, modules = resolve_inputs(inputs)
+    resolution, modules = resolve_modules({path: pickle.loads(data) for path, data in inputs.items()})
     return resolution, analyze_modules(modules, resolution, analyses)
 
 
-def resolve_inputs(inputs: dict[str, bytes]) -> tuple[Resolution, list[ModuleInputs]]:
-    """Name resolution over every file's pickled `ModuleInputs`; also returns them decoded, by path."""
-    modules: list[ModuleInputs] = [pickle.loads(inputs[p]) for p in sorted(inputs)]
-    return resolve_project(modules), modules
+def resolve_modules(modules: dict[str, ModuleInputs]) -> tuple[Resolution, list[ModuleInputs]]:
+    """Name resolution over every file's `ModuleInputs` (by path); also returns them in path order."""
+    ordered = [modules[p] for p in sorted(modules)]
+    return resolve_project(ordered), ordered
 
 
 def analyze_modules(modules: list[ModuleInputs], resolution: Resolution,

@@ -278,6 +278,7 @@ class PerFileStage:
         self.progress = progress
         self.parsed = ParsedFiles()
         self._inputs: dict[str, bytes] = {}
+        self._modules: dict[str, ModuleInputs] = {}  #: `_inputs` decoded as they come
         self._error: str | None = None
         self._inputs_in = threading.Event()
         self._rows_in = threading.Event()
@@ -302,7 +303,7 @@ class PerFileStage:
             worker = _Worker(cache_dir, max_bytes)
             for start in range(0, len(files), BATCH_SIZE):
                 items = [worker.extract(f) for f in files[start:start + BATCH_SIZE]]
-                self._inputs.update((item.facts.path, item.inputs) for item in items)
+                self._add_inputs([(item.facts.path, item.inputs) for item in items])
                 self.parsed.add_batch(*worker.rows(items))
                 if self.progress:
                     self.progress("parse", len(self._inputs), self.total)
@@ -323,7 +324,7 @@ class PerFileStage:
                         return
                     continue
                 if kind == "inputs":
-                    self._inputs.update(payload)
+                    self._add_inputs(payload)
                     if self.progress:
                         self.progress("parse", len(self._inputs), self.total)
                     if len(self._inputs) >= self.total:
@@ -343,6 +344,12 @@ class PerFileStage:
             self._inputs_in.set()
             self._rows_in_sorted()
 
+    def _add_inputs(self, inputs: list[tuple[str, bytes]]) -> None:
+        """Keep files' pickled inputs, and decode them now: while the workers still extract, this
+        process has nothing else to do, and resolution needs them decoded."""
+        self._inputs.update(inputs)
+        self._modules.update((path, pickle.loads(data)) for path, data in inputs)
+
     def _rows_in_sorted(self) -> None:
         """Every file's results are in: sort them by path (once, here, as `results()` may be
         called from two threads)."""
@@ -359,6 +366,11 @@ class PerFileStage:
         """Every file's pickled `ModuleInputs` by path (blocks until all are in)."""
         self._wait(self._inputs_in)
         return self._inputs
+
+    def modules(self) -> dict[str, ModuleInputs]:
+        """`inputs()` decoded."""
+        self._wait(self._inputs_in)
+        return self._modules
 
     def results(self) -> ParsedFiles:
         """Every file's results and rows, files sorted by path (blocks until all are in)."""

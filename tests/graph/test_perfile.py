@@ -88,10 +88,10 @@ def test_deal_balances_bytes_and_keeps_every_file(tmp_path: Path) -> None:
 
 
 
-@pytest.mark.parametrize("step", ["resolve_inputs", "analyze_modules"])
+@pytest.mark.parametrize("step", ["resolve_modules", "analyze_modules"])
 def test_an_interrupted_run_drops_the_generation_it_began(tmp_path: Path, monkeypatch, step: str) -> None:
     """While names are resolved, a thread waits for the workers' rows to begin the new generation
-    (resolve_inputs: the workers are still running); during the project-wide analyses it is loading
+    (resolve_modules: the workers are still running); during the project-wide analyses it is loading
     or has loaded them (analyze_modules). Either way an interrupt leaves the old graph alone."""
     from astrepo.graph import build
 

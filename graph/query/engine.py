@@ -129,7 +129,7 @@ class QueryEngine:
         self._seen: dict[str, _Details] = {}  #: details of nodes queries returned during one answer
         self._reach_index: ReachIndex | None = None  #: mapped on first use, like the database it belongs to
         self._index_rows: dict[str, int] = {}  #: reach-index rows of the nodes `_indexed_rows` made rows of
-        self._semantic: Any = None  #: the embedding index and its model, opened by the first `similar to`
+        self._semantic: Any = None  #: (embedding index and its model, `_symbol_rows`), from the first `similar to`
 
     # -- plumbing ------------------------------------------------------------
     def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
@@ -601,10 +601,25 @@ class QueryEngine:
             raise QueryError("'similar to' needs the engine's database folder (open it with open_engine)")
         self._log.append(("-- vector search (FAISS) --", {"text": text, "k": SIMILAR_K}))
         if self._semantic is None:  # loading the vectors and the model takes seconds: once per engine
-            self._semantic = SemanticIndex.open(self.layout)
-        hits = self._semantic.search(text, k=SIMILAR_K)
+            self._semantic = SemanticIndex.open(self.layout), self._symbol_rows()
+        semantic, symbol_rows = self._semantic
+        hits = semantic.search(text, k=SIMILAR_K)
+        # The hits' details come from the reach index (a Kuzu lookup of 20 IDs scans the tables);
+        # an ID the graph no longer has (embeddings older than the graph) is left to `_lookup`.
+        self._indexed_rows([symbol_rows[h.id] for h in hits if h.id in symbol_rows])
         self._scores = {h.id: h.score for h in hits}
         return {h.id: f"similar to {text!r} (score {h.score:.2f})" for h in hits}
+
+    def _symbol_rows(self) -> dict[str, int]:
+        """The reach-index row of every function, class and module ID (the symbols embeddings hold)."""
+        index = self.index
+        ids = index.strings("id")
+        rows: dict[str, int] = {}
+        for label in ("Function", "Class", "Module"):
+            table = index.table(label)
+            span = range(table.first, table.first + table.size)
+            rows.update(zip(ids.range(span.start, span.stop), span))
+        return rows
 
     # -- runtime ---------------------------------------------------------------------
     def _pick_run(self, run: str | None) -> str:

@@ -4,7 +4,7 @@ One iterative walk over the tree (no recursion: deeply nested expressions
 must not hit Python's recursion limit) assigns every addressable node its
 stable ID (see `astrepo.ids`), records definitions, parameters, call sites
 and statements, the ``CONTAINS``/``DEFINES`` edges between them, and the
-per-scope name bindings and call facts that cross-file resolution needs.
+per-scope name bindings (`astrepo.scopes`) and call facts that cross-file resolution needs.
 
 Invariants:
 * the walk visits the nodes of one scope in source order, so the per-kind
@@ -20,41 +20,34 @@ mean may be off. Python 2 only syntax is not understood.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import tree_sitter
 
 from astrepo.syntax import (
     BINARY_DUNDERS,
-    COMPARE_DUNDERS,
-    LITERAL_TYPES,
-    UNARY_DUNDERS,
     docstring,
     dotted_name,
     expr_of,
     first_identifier,
     literal_key,
-    literal_type,
     misparsed_type_call,
     module_exports,
     node_position,
     node_text,
     one_line,
     receiver,
-    subscript_key,
 )
 from astrepo.ids import NodeId, join_scope, lambda_segment, node_id_for, scope_segment
-from astrepo.model import (
-    Binding,
-    BindingKind,
-    CallFact,
-    EdgeColumns,
-    EdgeKind,
-    FileFacts,
-    ImportFact,
-    NodeColumns,
-    NodeKind,
-    ScopeFacts,
+from astrepo.model import BindingKind, CallFact, EdgeKind, FileFacts, NodeColumns, NodeKind
+from astrepo.scopes import (
+    Scope,
+    bind_assignment,
+    bind_except,
+    bind_import,
+    bind_targets,
+    bind_with,
+    flow_targets,
+    truth_tested,
+    visit_implicit,
 )
 
 #: tree-sitter statement types -> canonical statement kinds (see ids.STMT_KINDS).
@@ -100,17 +93,6 @@ _WALK_ACTIONS: dict[str, int] = {
     "string": _STRING, "comment": _COMMENT,
 }
 
-_BINDING_RANK = {
-    BindingKind.LOCAL: 0,
-    BindingKind.PARAM: 1,
-    BindingKind.ALIAS: 2,
-    BindingKind.INSTANCE: 3,
-    BindingKind.IMPORT: 4,
-    BindingKind.IMPORT_FROM: 4,
-    BindingKind.DEF: 5,
-}
-
-
 #: ``new_record(Record, (field, ...))``: a NamedTuple record made in C (its class's ``__new__`` is Python).
 new_record = tuple.__new__
 
@@ -129,73 +111,6 @@ _NODE_COLUMNS: dict[NodeKind, tuple[str, ...]] = {
 _PARAM_KIND_LETTERS = {"positional": "p", "vararg": "v", "keyword_only": "k", "kwarg": "w"}
 
 
-@dataclass(slots=True)
-class _Scope:
-    """Walk state of one module/class/function/lambda scope."""
-
-    id: NodeId
-    kind: str
-    path: str  #: scope path for IDs
-    qualname: str
-    node_kind: NodeKind
-    parent: _Scope | None
-    bindings: dict[str, Binding] = field(default_factory=dict)
-    counters: dict[str, int] = field(default_factory=dict)
-    def_names: dict[str, int] = field(default_factory=dict)
-    lambdas: int = 0
-    bases: tuple[str, ...] = ()
-    decorators: tuple[str, ...] = ()
-    params: tuple[str, ...] = ()
-    param_kinds: str = ""
-    start: int = -1
-    flows: list = field(default_factory=list)
-    returns: list = field(default_factory=list)
-    yields: list = field(default_factory=list)
-    decorated_by: tuple = ()
-    implicit: dict = field(default_factory=dict)  #: insertion-ordered set
-
-    def flow(self, target: str, value) -> None:
-        if value is not None:
-            self.flows.append((target, value))
-
-    def implied(self, protocol: str, receiver) -> None:
-        if receiver is not None:
-            self.implicit[(protocol, receiver)] = None
-
-    def next_ordinal(self, kind: str) -> int:
-        n = self.counters.get(kind, 0)
-        self.counters[kind] = n + 1
-        return n
-
-    def bind(self, name: str, kind: BindingKind, target: str, line: int) -> None:
-        old = self.bindings.get(name)
-        if old is None or _BINDING_RANK[kind] > _BINDING_RANK[old.kind]:
-            self.bindings[name] = Binding(kind, target, line)
-
-    def facts(self) -> ScopeFacts:
-        return ScopeFacts(
-            id=self.id, kind=self.kind, qualname=self.qualname,
-            parent=self.parent.id if self.parent else None, bindings=self.bindings,
-            bases=self.bases, decorators=self.decorators, params=self.params, start=self.start,
-            flows=tuple(self.flows), returns=tuple(self.returns), yields=tuple(self.yields),
-            decorated_by=self.decorated_by, implicit=tuple(self.implicit), param_kinds=self.param_kinds,
-        )
-
-
-def resolve_relative(module: str, is_package: bool, level: int, name: str) -> str:
-    """Absolute module for ``from <level dots><name> import ...`` written in ``module``."""
-    if level == 0:
-        return name
-    parts = module.split(".")
-    base = parts if is_package else parts[:-1]
-    if level > 1:
-        base = base[: len(base) - (level - 1)] if level - 1 <= len(base) else []
-    prefix = ".".join(base)
-    if prefix and name:
-        return f"{prefix}.{name}"
-    return prefix or name
-
-
 class _Extractor:
     """One file's walk; `run` returns the `FileFacts`."""
 
@@ -204,9 +119,10 @@ class _Extractor:
         self.path = facts.path
         self.module = facts.module
         self.is_package = is_package
-        self.scopes: list[_Scope] = []
+        self.scopes: list[Scope] = []
         self.rows: dict[NodeKind, list[tuple]] = {}  #: node rows not yet in the facts' tables
-        self.edge_tables = facts.edge_tables
+        #: (kind, src, src kind, dst, dst kind): add an intra-file edge
+        self._edge = facts.add_edge
 
     # -- helpers -------------------------------------------------------
     def _add_node(self, node_id: NodeId, table: NodeKind, name: str, span: tuple[int, int, int, int],
@@ -218,14 +134,6 @@ class _Extractor:
         if rows is None:
             rows = self.rows[table] = []
         rows.append((node_id, name, span, values))
-
-    def _edge(self, kind: EdgeKind, src: NodeId, src_kind: NodeKind, dst: NodeId, dst_kind: NodeKind) -> None:
-        key = (kind, src_kind, dst_kind)
-        table = self.edge_tables.get(key)
-        if table is None:
-            table = self.edge_tables[key] = EdgeColumns(kind, src_kind, dst_kind)
-        table.src.append(src)
-        table.dst.append(dst)
 
     def _flush_rows(self) -> None:
         """Write the collected node rows into the facts' column tables (in the order tables first got a row)."""
@@ -248,9 +156,9 @@ class _Extractor:
                 column.extend(part)
         self.rows = {}
 
-    def _new_scope(self, parent: _Scope, kind: str, segment: str, name: str, node_kind: NodeKind) -> _Scope:
+    def _new_scope(self, parent: Scope, kind: str, segment: str, name: str, node_kind: NodeKind) -> Scope:
         path = join_scope(parent.path, segment)
-        scope = _Scope(
+        scope = Scope(
             id=node_id_for(self.path, path, kind),
             kind=kind,
             path=path,
@@ -263,7 +171,7 @@ class _Extractor:
 
     # -- the walk ------------------------------------------------------
     def run(self, root: tree_sitter.Node) -> None:
-        module_scope = _Scope(
+        module_scope = Scope(
             id=node_id_for(self.path, "", "module"), kind="module", path="",
             qualname=self.module, node_kind=NodeKind.MODULE, parent=None,
         )
@@ -301,7 +209,7 @@ class _Extractor:
                 elif action == _STMT:
                     cid, ckind = self._visit_stmt(node, t, scope, frame[2], frame[3])
                 elif action == _IMPLICIT:
-                    self._visit_implicit(node, t, scope)
+                    visit_implicit(node, t, scope)
                     cid, ckind = frame[2], frame[3]
                 elif action == _FUNCTION:
                     self._visit_function(node, scope, frame[2], frame[3], push)
@@ -330,111 +238,13 @@ class _Extractor:
         self._flush_rows()
 
     # -- visitors --------------------------------------------------------
-    def _visit_implicit(self, node: tree_sitter.Node, t: str, scope: _Scope) -> None:
-        if t == "binary_operator":
-            op = node.child_by_field_name("operator")
-            dunder = BINARY_DUNDERS.get(node_text(op)) if op is not None else None
-            if dunder:
-                scope.implied(dunder, receiver(node.child_by_field_name("left")))
-        elif t == "comparison_operator":
-            ops = node.children_by_field_name("operators")
-            if len(ops) == 1 and node.named_child_count == 2:
-                op = node_text(ops[0])
-                left, right = node.named_children
-                if op == "in":
-                    scope.implied("__contains__", receiver(right))
-                elif op in COMPARE_DUNDERS:
-                    scope.implied(COMPARE_DUNDERS[op], receiver(left))
-        elif t == "unary_operator":
-            op = node.child_by_field_name("operator")
-            dunder = UNARY_DUNDERS.get(node_text(op)) if op is not None else None
-            if dunder:
-                scope.implied(dunder, receiver(node.child_by_field_name("argument")))
-        elif t == "subscript":
-            parent = node.parent
-            store = parent is not None and parent.type in ("assignment", "augmented_assignment") and \
-                parent.child_by_field_name("left") == node
-            scope.implied("__setitem__" if store else "__getitem__", receiver(node.child_by_field_name("value")))
-        elif t == "for_in_clause":
-            right = node.child_by_field_name("right")
-            value = expr_of(right)
-            left = node.child_by_field_name("left")
-            self._bind_targets(left, scope)
-            self._flow_targets(left, ("i", value) if value is not None else None, scope)
-            scope.implied("iter", receiver(right))
-        elif t == "yield":
-            value = expr_of(node.named_children[0]) if node.named_child_count else None
-            if value is not None:  # ``yield from g``: what iterating g gives
-                scope.yields.append(("i", value) if any(c.type == "from" for c in node.children) else value)
-        elif t == "not_operator":
-            self._truth_tested(node.child_by_field_name("argument"), scope)
-        elif t == "boolean_operator":  # the left operand is always tested, the right one where the whole is
-            self._truth_tested(node.child_by_field_name("left"), scope)
-        elif t == "conditional_expression":
-            if node.named_child_count >= 2:
-                self._truth_tested(node.named_children[1], scope)
-        elif t == "if_clause":
-            if node.named_child_count:
-                self._truth_tested(node.named_children[0], scope)
-        elif t == "named_expression":
-            name = node.child_by_field_name("name")
-            if name is not None:
-                scope.bind(node_text(name), BindingKind.LOCAL, "", node.start_point[0] + 1)
-                scope.flow(node_text(name), expr_of(node.child_by_field_name("value")))
-
-    def _truth_tested(self, node: tree_sitter.Node | None, scope: _Scope) -> None:
-        """A value tested for truth (``if x``, ``not x``, ``x and y``) implies ``type(x).__bool__``
-        (or ``__len__``): recorded as the implicit protocol ``__bool__``."""
-        while node is not None and node.type == "parenthesized_expression" and node.named_child_count == 1:
-            node = node.named_children[0]
-        if node is None:
-            return
-        if node.type == "boolean_operator":
-            self._truth_tested(node.child_by_field_name("left"), scope)
-            self._truth_tested(node.child_by_field_name("right"), scope)
-        elif node.type == "not_operator":
-            self._truth_tested(node.child_by_field_name("argument"), scope)
-        else:
-            scope.implied("__bool__", receiver(node))
-
-    def _flow_targets(self, node: tree_sitter.Node | None, value, scope: _Scope) -> None:
-        """Record ``value`` flowing into the names (and ``obj.attr`` targets) of an assignment target."""
-        if node is None or value is None:
-            return
-        t = node.type
-        if t == "identifier":
-            scope.flow(node_text(node), value)
-        elif t == "attribute":
-            dotted = dotted_name(node)
-            if dotted:
-                scope.flow(dotted, value)
-        elif t == "subscript":  # an item store: ``registry[key] = value`` flows into the container
-            dotted = dotted_name(node.child_by_field_name("value"))
-            if dotted:
-                scope.flow(f"{dotted}[{subscript_key(node)}]", value)
-        elif t in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "expression_list"):
-            children = node.named_children
-            # ``a, b = value``: item i of the value, ("u", value, i); after a starred target, counted
-            # from the end (i - n); the starred one, ``*rest``, takes items (i, n - i - 1) (from i, up to
-            # that many before the end)
-            n = len(children)
-            star = next((i for i, c in enumerate(children) if c.type in ("list_splat_pattern", "list_splat")), n)
-            for i, child in enumerate(children):
-                index = i if i < star else (i, n - i - 1) if i == star else i - n
-                self._flow_targets(child, ("u", value, index), scope)
-        elif t == "parenthesized_expression" and node.named_child_count == 1:
-            self._flow_targets(node.named_children[0], value, scope)
-        elif t in ("list_splat_pattern", "list_splat") and node.named_child_count == 1:
-            # ``first, *rest = value``: rest is a list of some of value's items
-            self._flow_targets(node.named_children[0], ("l", (value,)), scope)
-
-    def _visit_stmt(self, node: tree_sitter.Node, t: str, scope: _Scope, cid: NodeId, ckind: NodeKind) -> tuple[NodeId, NodeKind]:
+    def _visit_stmt(self, node: tree_sitter.Node, t: str, scope: Scope, cid: NodeId, ckind: NodeKind) -> tuple[NodeId, NodeKind]:
         if t == "expression_statement":
             first = node.named_children[0] if node.named_child_count else None
             ft = first.type if first is not None else ""
             if ft == "assignment":
                 kind = "annassign" if first.child_by_field_name("type") is not None else "assign"
-                self._bind_assignment(first, scope)
+                bind_assignment(first, scope, self.path)
             elif ft == "augmented_assignment":
                 kind = "augassign"
                 op = first.child_by_field_name("operator")
@@ -462,32 +272,32 @@ class _Extractor:
         else:
             kind = STMT_TYPES[t]
             if kind == "import":
-                self._visit_import(node, t, scope)
+                bind_import(node, t, scope, self.module, self.is_package, self.facts.imports)
             elif t == "for_statement":
                 left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-                self._bind_targets(left, scope)
+                bind_targets(left, scope)
                 value = expr_of(right)
-                self._flow_targets(left, ("i", value) if value is not None else None, scope)
+                flow_targets(left, ("i", value) if value is not None else None, scope)
                 scope.implied("iter", receiver(right))
             elif t in ("if_statement", "elif_clause", "while_statement"):
-                self._truth_tested(node.child_by_field_name("condition"), scope)
+                truth_tested(node.child_by_field_name("condition"), scope)
             elif t == "assert_statement":
-                self._truth_tested(node.named_children[0] if node.named_child_count else None, scope)
+                truth_tested(node.named_children[0] if node.named_child_count else None, scope)
             elif kind == "return":
                 if node.named_child_count:
                     value = expr_of(node.named_children[0])
                     if value is not None:
                         scope.returns.append(value)
             elif t == "with_statement":
-                self._bind_with(node, scope)
+                bind_with(node, scope)
             elif kind == "except":
-                self._bind_except(node, scope)
+                bind_except(node, scope)
         stmt_id = node_id_for(self.path, scope.path, kind, scope.next_ordinal(kind))
         self._add_node(stmt_id, NodeKind.STMT, kind, node_position(node), (kind, scope.id))
         self._edge(EdgeKind.CONTAINS, cid, ckind, stmt_id, NodeKind.STMT)
         return stmt_id, NodeKind.STMT
 
-    def _visit_call(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind) -> tuple[NodeId, list]:
+    def _visit_call(self, node: tree_sitter.Node, scope: Scope, cid: NodeId, ckind: NodeKind) -> tuple[NodeId, list]:
         """Record a call site; return its ID and the child nodes left to walk (a callee that is a plain
         name chain, ``a.b.c``, holds nothing to visit)."""
         children = node.named_children
@@ -559,7 +369,7 @@ class _Extractor:
         return tuple(expr_of(c.named_children[0]) if c.named_child_count else None
                      for c in parent.named_children if c.type == "decorator")
 
-    def _visit_function(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind, push) -> None:
+    def _visit_function(self, node: tree_sitter.Node, scope: Scope, cid: NodeId, ckind: NodeKind, push) -> None:
         name = node_text(node.child_by_field_name("name")) or "<anonymous>"
         previous = scope.def_names.get(name, 0)
         scope.def_names[name] = previous + 1
@@ -593,7 +403,7 @@ class _Extractor:
             push((iter((returns,)), scope, cid, ckind))
         push((iter(self._outer_param_parts(params_node)), scope, cid, ckind))
 
-    def _visit_lambda(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind, push) -> None:
+    def _visit_lambda(self, node: tree_sitter.Node, scope: Scope, cid: NodeId, ckind: NodeKind, push) -> None:
         scope.lambdas += 1
         segment = lambda_segment(scope.lambdas)
         lscope = self._new_scope(scope, "lambda", segment, segment, NodeKind.FUNCTION)
@@ -617,7 +427,7 @@ class _Extractor:
             push((iter((body,)), lscope, lscope.id, NodeKind.FUNCTION))
         push((iter(self._outer_param_parts(params_node)), scope, cid, ckind))
 
-    def _visit_class(self, node: tree_sitter.Node, scope: _Scope, cid: NodeId, ckind: NodeKind, push) -> None:
+    def _visit_class(self, node: tree_sitter.Node, scope: Scope, cid: NodeId, ckind: NodeKind, push) -> None:
         name = node_text(node.child_by_field_name("name")) or "<anonymous>"
         previous = scope.def_names.get(name, 0)
         scope.def_names[name] = previous + 1
@@ -668,7 +478,7 @@ class _Extractor:
         parts.sort(key=lambda n: n.start_byte)
         return parts
 
-    def _visit_params(self, params: tree_sitter.Node | None, fscope: _Scope, outer: _Scope, ids_out: list[NodeId]) -> int:
+    def _visit_params(self, params: tree_sitter.Node | None, fscope: Scope, outer: Scope, ids_out: list[NodeId]) -> int:
         """Create Parameter nodes; returns how many parameters there are."""
         if params is None:
             return 0
@@ -724,7 +534,7 @@ class _Extractor:
         fscope.param_kinds = "".join(kinds)
         return len(names)
 
-    def _mark_positional_only(self, fscope: _Scope, count: int) -> None:
+    def _mark_positional_only(self, fscope: Scope, count: int) -> None:
         """Parameters before ``/`` are positional-only: rewrite their kind."""
         rows = self.rows.get(NodeKind.PARAMETER, ())
         for i in range(len(rows) - 1, -1, -1):
@@ -733,138 +543,6 @@ class _Extractor:
                 break
             if position < count and kind == "positional":
                 rows[i] = (node_id, name, span, (short_name, position, "positional_only", annotation, default, owner))
-
-    # -- bindings ----------------------------------------------------------
-    def _bind_assignment(self, node: tree_sitter.Node, scope: _Scope) -> None:
-        # ``a = b = value`` nests as assignment(a, assignment(b, value)): collect
-        # every target of the chain, then bind each to the final value.
-        targets: list[tree_sitter.Node] = []
-        right: tree_sitter.Node | None = node
-        while right is not None and right.type == "assignment":
-            left = right.child_by_field_name("left")
-            if left is not None:
-                targets.append(left)
-            right = right.child_by_field_name("right")
-        line = node.start_point[0] + 1
-        kind, target = BindingKind.LOCAL, ""
-        if right is not None and right.type == "lambda":
-            # The walk numbers this lambda next in the scope (targets hold no lambdas).
-            segment = lambda_segment(scope.lambdas + 1)
-            kind, target = BindingKind.DEF, node_id_for(self.path, join_scope(scope.path, segment), "lambda")
-        elif right is not None and right.type in LITERAL_TYPES:
-            kind, target = BindingKind.INSTANCE, literal_type(right) or ""
-        elif right is not None and right.type == "call":
-            callee = dotted_name(right.child_by_field_name("function"))
-            if callee:
-                kind, target = BindingKind.INSTANCE, callee
-        elif right is not None and right.type in ("identifier", "attribute"):
-            dotted = dotted_name(right)
-            if dotted:
-                kind, target = BindingKind.ALIAS, dotted
-        value = expr_of(right)
-        if value is None and node.child_by_field_name("type") is not None:
-            annotation = dotted_name(node.child_by_field_name("type").named_children[0]
-                                     if node.child_by_field_name("type").named_child_count else None)
-            value = ("t", annotation) if annotation else None
-        for left in targets:
-            if left.type == "identifier":
-                scope.bind(node_text(left), kind, target, line)
-            else:
-                self._bind_targets(left, scope)
-            self._flow_targets(left, value, scope)
-
-    def _bind_targets(self, node: tree_sitter.Node | None, scope: _Scope) -> None:
-        if node is None:
-            return
-        line = node.start_point[0] + 1
-        stack = [node]
-        while stack:
-            n = stack.pop()
-            t = n.type
-            if t == "identifier":
-                scope.bind(node_text(n), BindingKind.LOCAL, "", line)
-            elif t in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list",
-                       "list_splat_pattern", "parenthesized_expression", "expression_list"):
-                stack.extend(n.named_children)
-
-    def _bind_with(self, node: tree_sitter.Node, scope: _Scope) -> None:
-        for clause in node.named_children:
-            if clause.type != "with_clause":
-                continue
-            for item in clause.named_children:
-                value = item.child_by_field_name("value")
-                if value is not None and value.type == "as_pattern":
-                    manager = value.named_children[0] if value.named_child_count else None
-                    scope.implied("with", receiver(manager))
-                    alias = value.child_by_field_name("alias")
-                    if alias is not None:
-                        alias_target = alias.named_children[0] if alias.named_child_count else alias
-                        self._bind_targets(alias_target, scope)
-                        entered = expr_of(manager)
-                        self._flow_targets(alias_target, ("e", entered) if entered is not None else None, scope)
-                elif value is not None:
-                    scope.implied("with", receiver(value))
-
-    def _bind_except(self, node: tree_sitter.Node, scope: _Scope) -> None:
-        for child in node.named_children:
-            if child.type == "as_pattern":
-                alias = child.child_by_field_name("alias")
-                if alias is not None:
-                    target = alias.named_children[0] if alias.named_child_count else alias
-                    self._bind_targets(target, scope)
-                    # ``except (A, B) as e``: e holds an instance of one of the caught classes
-                    caught = child.named_children[0] if child.named_child_count else None
-                    types = caught.named_children if caught is not None and caught.type == "tuple" else [caught]
-                    names = [dotted_name(t) for t in types if t is not None]
-                    items = tuple(("t", n) for n in names if n)
-                    if items:
-                        self._flow_targets(target, items[0] if len(items) == 1 else ("o", items), scope)
-
-    def _visit_import(self, node: tree_sitter.Node, t: str, scope: _Scope) -> None:
-        line = node.start_point[0] + 1
-        if t == "import_statement":
-            for child in node.named_children:
-                if child.type == "dotted_name":
-                    module = node_text(child)
-                    top = module.split(".", 1)[0]
-                    scope.bind(top, BindingKind.IMPORT, top, line)
-                    self.facts.imports.append(ImportFact(scope.id, module, (), line))
-                elif child.type == "aliased_import":
-                    module = node_text(child.child_by_field_name("name"))
-                    alias = node_text(child.child_by_field_name("alias"))
-                    scope.bind(alias, BindingKind.IMPORT, module, line)
-                    self.facts.imports.append(ImportFact(scope.id, module, (), line))
-            return
-        if t == "future_import_statement":
-            return
-        module_node = node.child_by_field_name("module_name")
-        level = 0
-        name = ""
-        if module_node is not None and module_node.type == "relative_import":
-            for part in module_node.children:
-                if part.type == "import_prefix":
-                    level = node_text(part).count(".")
-                elif part.type == "dotted_name":
-                    name = node_text(part)
-        else:
-            name = node_text(module_node)
-        absolute = resolve_relative(self.module, self.is_package, level, name)
-        names: list[str] = []
-        star = False
-        for child in node.children_by_field_name("name"):
-            if child.type == "dotted_name":
-                imported = node_text(child)
-                scope.bind(imported, BindingKind.IMPORT_FROM, f"{absolute}.{imported}", line)
-                names.append(imported)
-            elif child.type == "aliased_import":
-                imported = node_text(child.child_by_field_name("name"))
-                alias = node_text(child.child_by_field_name("alias"))
-                scope.bind(alias, BindingKind.IMPORT_FROM, f"{absolute}.{imported}", line)
-                names.append(imported)
-        if any(c.type == "wildcard_import" for c in node.named_children):
-            star = True
-        self.facts.imports.append(ImportFact(scope.id, absolute, tuple(names), line, level, star))
-
 
 def extract_facts(tree: tree_sitter.Tree, facts: FileFacts, is_package: bool) -> FileFacts:
     """Fill ``facts`` (path, module, hash already set) from a parsed tree."""

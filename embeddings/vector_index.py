@@ -62,6 +62,18 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
 
+#: A single query over a flat index scans float16 copies of the vectors first (on Django's 42k x 384
+#: ~2 ms instead of ~5 ms, one thread) and re-scores the best COARSE_FACTOR * k exactly.
+COARSE_FACTOR = 2
+
+#: The float16 scores are within COARSE_MARGIN * |q| * max |x| of the float32 ones: rounding a
+#: component to float16 moves it by at most 2^-10 of itself (2^-11 when rounded to nearest; subnormals
+#: by at most 2^-25), so a dot product by at most 2^-10 |q| |x| + 2^-25 sum|q|, and the two float32
+#: sums of 384 products add at most 2 * 384 * 2^-24 |q| |x| (about 1.05e-3 |q| |x| in all). When the
+#: k-th exact score of the re-scored rows is above the lowest float16 score kept plus this margin, no
+#: row left out can reach the top k, so the answer is the exact search's; otherwise that search runs.
+COARSE_MARGIN = 2e-3
+
 CURRENT = "CURRENT"
 
 
@@ -108,6 +120,8 @@ class VectorIndex:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._index = index if index is not None else build_faiss_index(self.vectors)
         self._by_id = {row.id: i for i, row in enumerate(rows)}
+        self._coarse: Any = None  #: float16 copies of a flat index's vectors (`_search_one`), made on first use
+        self._max_norm = 0.0  #: largest row norm (for the bound of the float16 scores)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -146,12 +160,46 @@ class VectorIndex:
             previous = faiss.omp_get_max_threads()
             faiss.omp_set_num_threads(1)
             try:
-                scores, idx = self._index.search(queries, kk)
+                scores, idx = self._search_one(queries, kk)
             finally:
                 faiss.omp_set_num_threads(previous)
         else:
             scores, idx = self._index.search(queries, kk)
         return [[(int(i), float(s)) for i, s in zip(idx[q], scores[q]) if i >= 0] for q in range(len(queries))]
+
+
+    def _search_one(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The exact top ``k`` (scores, rows; 1 x k each) of one query (1 x dim), equal scores by row.
+
+        Over a flat index, float16 copies of the vectors are scanned first (half the bytes to read) and
+        the best COARSE_FACTOR * k re-scored by the flat index itself, which gives the same float32
+        scores as its full search; COARSE_MARGIN says when that settles the answer. When it does not,
+        the full exact search runs.
+        """
+        n = len(self.rows)
+        if not isinstance(self._index, faiss.IndexFlat):
+            return self._index.search(query, k)
+        wanted = min(max(COARSE_FACTOR * k, k + 32), n)
+        if wanted < n:
+            if self._coarse is None:
+                coarse = faiss.IndexScalarQuantizer(self.vectors.shape[1], faiss.ScalarQuantizer.QT_fp16,
+                                                    faiss.METRIC_INNER_PRODUCT)
+                coarse.add(self.vectors)
+                self._coarse, self._max_norm = coarse, float(np.linalg.norm(self.vectors, axis=1).max())
+            approx, candidates = self._coarse.search(query, wanted)
+            kept = np.ascontiguousarray(candidates[0])
+            scores, idx = self._index.search(query, wanted, params=faiss.SearchParameters(
+                sel=faiss.IDSelectorArray(kept)))
+            if scores[0, k - 1] > approx[0, -1] + COARSE_MARGIN * float(np.linalg.norm(query)) * self._max_norm:
+                return _best(scores, idx, k)
+        return _best(*self._index.search(query, wanted), k)
+
+
+def _best(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``k`` of one query's results by score, equal scores by row (the order of equal scores
+    within a FAISS result depends on which rows it looked at)."""
+    order = np.lexsort((rows[0], -scores[0]))[:k]
+    return scores[:, order], rows[:, order]
 
 
 def build_faiss_index(vectors: np.ndarray, threshold: int = HNSW_THRESHOLD) -> Any:

@@ -8,7 +8,7 @@ import pytest
 from collections import Counter
 
 from astrepo.embeddings.lexical import TermIndex
-from astrepo.embeddings.vector_index import (Meta, Row, VectorIndex, build_faiss_index, current_version,
+from astrepo.embeddings.vector_index import (COARSE_MARGIN, Meta, Row, VectorIndex, build_faiss_index, current_version,
                                              load_vector_index, save_vector_index)
 from astrepo.errors import StoreError
 
@@ -75,3 +75,32 @@ def test_load_without_index_is_none_and_damaged_index_is_an_error(tmp_path):
     (path / "vectors.npy").unlink()
     with pytest.raises(StoreError, match="incomplete"):
         load_vector_index(tmp_path)
+
+
+def _exact(index: VectorIndex, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """Every row's score from a full flat scan, best first, equal scores by row."""
+    flat = build_faiss_index(index.vectors, threshold=len(index.vectors) + 1)
+    scores, rows = flat.search(query[None, :], len(index.vectors))
+    order = np.lexsort((rows[0], -scores[0]))[:k]
+    return [(int(rows[0][i]), float(scores[0][i])) for i in order]
+
+
+@pytest.mark.parametrize("spread", [1.0, 0.01])
+def test_one_query_search_is_the_exact_search(spread):
+    """Float16 pre-selection with exact re-scoring (spread 1) and, when the scores crowd within the
+    float16 error (spread 0.01), the full search: both give the exact answer, equal scores by row."""
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal(32).astype(np.float32)
+    vectors = base + spread * rng.standard_normal((3000, 32)).astype(np.float32)
+    vectors[2000:2100] = vectors[100:200]  # duplicated symbols: equal scores
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = [Row(f"id{i}", f"h{i}", "function", f"pkg.s{i}", "pkg/m.py", 1, 2, "") for i in range(3000)]
+    index = VectorIndex(Meta("fake|tokens=64|fp32", "fake", 32, 3000, "flat", "gen-000001", 1, 64, False), rows,
+                        vectors)
+    crowded = 0
+    for query in [*vectors[95:105], *rng.standard_normal((10, 32)).astype(np.float32)]:
+        query = query / np.linalg.norm(query)
+        expected = _exact(index, query, 100)
+        assert index.search(query, 50)[0] == expected[:50]
+        crowded += expected[49][1] - expected[99][1] < COARSE_MARGIN
+    assert crowded == (0 if spread == 1.0 else 20)  # the pre-selection decides alone / never

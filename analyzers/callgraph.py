@@ -504,7 +504,7 @@ def _invoke(project: Project, resolver: Resolver, pending: list, t: Target, args
                 for m in calls:
                     _flow_args(project, pending, m.value, args, kwargs, scope, Target("def", t.value, "self"))
                 return [Target("def", m.value, t.how) for m in calls]
-            inits = resolver.member_in(resolver.mro(t.value), "__init__", 0)[0]
+            inits = resolver.class_member(t.value, "__init__", 0)[0]
             for init in inits:
                 if init.kind == "def":
                     _flow_args(project, pending, init.value, args, kwargs, scope,
@@ -543,7 +543,7 @@ def _property_calls(project: Project, resolver: Resolver, scope: ScopeFacts, sco
         for v in ordered(resolver.values(obj, scope)[0]):
             if v.kind not in ("instance", "def") or not resolver.is_class(v.value):
                 continue
-            members = resolver.member_in(resolver.mro(v.value), attr, 0)[0]
+            members = resolver.class_member(v.value, attr, 0)[0]
             if attr in descriptors and attr in project.attr_stores:
                 members = members | resolver.stored_attribute(v.value, attr, 0)
             for m in ordered(members):

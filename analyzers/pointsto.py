@@ -189,6 +189,9 @@ class Resolver:
         #: list/dict display (a seq / map target's value) -> what was stored into it, as
         #: ((key, values), ...), key "" when unknown; from the previous round, like ``inflow``
         self.stored: dict = {}
+        #: how many values were cut short so far (a cycle entered again, the depth budget, a class
+        #: hierarchy read before its bases were) -- see `_exact`
+        self.cuts = 0
 
     def reset(self) -> None:
         self.memo.clear()
@@ -224,6 +227,7 @@ class Resolver:
         """`_memoized` for a key known to be absent from the memo."""
         stack = self.deps_stack
         if key in self.active or depth > MAX_RESOLVE_DEPTH:
+            self.cuts += 1
             return (EMPTY, "recursive value")
         self.active.add(key)
         stack.append(set())
@@ -248,6 +252,46 @@ class Resolver:
                     readers[dep] = [key]
                 else:
                     found.append(key)
+        return result
+
+    def _exact(self, key, compute, depth: int):
+        """Memoize ``compute()`` -- a lookup made of memoized values, itself not a memo key of the
+        resolver's cycle detection -- only when it is exactly what computing it again would give.
+
+        That holds when nothing was cut short while computing it (no value met a cycle or the depth
+        budget, see ``cuts``) and the depth now is at most the depth it was computed at (no deeper
+        budget check can fail): every value it read is memoized then, and unchanged until one of
+        the inflows it read changes, which forgets this value too (``memo_deps``). Kept in ``memo``
+        as (depth, result).
+        """
+        memo = self.memo
+        found = memo.get(key)
+        if found is not None and depth <= found[0]:
+            if self.deps_stack:
+                deps = self.memo_deps.get(key)
+                if deps:
+                    self.deps_stack[-1].update(deps)
+            return found[1]
+        stack = self.deps_stack
+        cuts = self.cuts
+        stack.append(set())
+        try:
+            result = compute()
+        finally:
+            mine = stack.pop()
+            if stack:
+                stack[-1].update(mine)
+        if cuts == self.cuts:
+            memo[key] = (depth, result)
+            if mine:
+                self.memo_deps[key] = frozenset(mine)
+                readers = self.readers
+                for dep in mine:
+                    found = readers.get(dep)
+                    if found is None:
+                        readers[dep] = [key]
+                    else:
+                        found.append(key)
         return result
 
     def invalidate(self, changed: set) -> None:
@@ -331,7 +375,9 @@ class Resolver:
             if not head[0]:
                 return head
             # provenance stays that of the first name (how the chain was entered)
-            head = self._union([self._retag(self.attribute(v, attr, depth), v.how) for v in ordered(head[0])])
+            head = self._union([self._exact(("attribute of", v, attr),
+                                            lambda: self._retag(self.attribute(v, attr, depth), v.how), depth)
+                                for v in ordered(head[0])])
         return head
 
     @staticmethod
@@ -369,7 +415,7 @@ class Resolver:
                         if v.kind == "def" and self.is_class(v.value):
                             instance = Target("instance", v.value, "super")
                             out.update(self.bind_method(m, instance, "super")
-                                       for m in self.member_in(self.mro(v.value, depth), "__init__", depth)[0])
+                                       for m in self.class_member(v.value, "__init__", depth)[0])
         return _vals(out, f"super().{parts[1]} not found in the bases of {cls.qualname}")
 
     # -- names -------------------------------------------------------------------
@@ -401,7 +447,11 @@ class Resolver:
         return (EMPTY, f"undefined name {name!r}")
 
     def name_values(self, name: str, binding: Binding, scope: ScopeFacts, depth: int) -> Vals:
-        """Values of a name bound in ``scope``: its binding plus every flow into it."""
+        """Values of a name bound in ``scope`` (``binding`` is ``scope.bindings[name]``): its binding
+        plus every flow into it (memoized by `_exact`)."""
+        return self._exact(("name", scope.id, name), lambda: self._name_values(name, binding, scope, depth), depth)
+
+    def _name_values(self, name: str, binding: Binding, scope: ScopeFacts, depth: int) -> Vals:
         flows = self.p.flows.get(scope.id, {}).get(name, ())
         parts = []
         if binding.kind in (BindingKind.DEF, BindingKind.IMPORT, BindingKind.IMPORT_FROM, BindingKind.PARAM) \
@@ -475,6 +525,7 @@ class Resolver:
         """What a decorated name holds, and the decorator applications [(decorator, argument values)]."""
         key = ("decorated", fscope.id)
         if key in self.active:
+            self.cuts += 1
             return (_vals([Target("def", fscope.id, "local")]), [])
         result = self._memoized(key, lambda: self._decorated(fscope, depth), depth)
         if isinstance(result[1], str):  # cut short (too deep): the function itself
@@ -538,8 +589,12 @@ class Resolver:
 
     def class_attribute(self, class_id: str, attr: str, depth: int, instance: Target | None) -> Vals:
         """``attr`` on a class (instance None) or an instance of it: members along the MRO and fields."""
+        return self._exact(("attribute", class_id, attr, instance is None),
+                           lambda: self._class_attribute(class_id, attr, depth, instance), depth)
+
+    def _class_attribute(self, class_id: str, attr: str, depth: int, instance: Target | None) -> Vals:
         mro = self.mro(class_id, depth)
-        member = self.member_in(mro, attr, depth)
+        member = self.class_member(class_id, attr, depth)
         out: set = set()
         descriptor = attr in self.p.descriptor_names
         for v in ordered(member[0]):
@@ -620,6 +675,11 @@ class Resolver:
                 if parent is not None and parent.kind == "class":
                     return _target(("bound", (v.value, instance.value), how))
         return _target((v.kind, v.value, how))
+
+    def class_member(self, class_id: str, attr: str, depth: int) -> Vals:
+        """`member_in` the MRO of a project class (memoized by `_exact`)."""
+        return self._exact(("member", class_id, attr),
+                           lambda: self.member_in(self.mro(class_id, depth), attr, depth), depth)
 
     def member_in(self, mro: list[str], attr: str, depth: int) -> Vals:
         for cid in mro:
@@ -740,8 +800,10 @@ class Resolver:
         """The methods a dunder resolves to on an instance (bound), [] when none is defined."""
         if target.kind != "instance" or not self.is_class(target.value):
             return []
-        member = self.member_in(self.mro(target.value, depth), dunder, depth)[0]
-        return [self.bind_method(v, target, "implicit") for v in ordered(member)]
+        # bind_method reads only the instance's class: one answer per class and dunder
+        return self._exact(("protocol", target.value, dunder), lambda: [
+            self.bind_method(v, target, "implicit") for v in ordered(self.class_member(target.value, dunder, depth)[0])],
+            depth)
 
     def protocol_results(self, target: Target, dunder: str, depth: int) -> Vals:
         if dunder in _SAME_TYPE_OPERATORS and (target.kind == "seq" or (
@@ -755,7 +817,8 @@ class Resolver:
             return EMPTY
         if fscope.yields:
             return frozenset([Target("gen", function_id, "local")])
-        return self._union([self.values(e, fscope, depth) for e in fscope.returns])[0]
+        return self._exact(("returns", function_id),
+                           lambda: self._union([self.values(e, fscope, depth) for e in fscope.returns])[0], depth)
 
     def yields_of(self, function_id: str, depth: int) -> Vals:
         fscope = self.p.scopes.get(function_id)
@@ -893,6 +956,7 @@ class Resolver:
 
     def module_member(self, module: str, attr: str, depth: int):
         if depth > MAX_RESOLVE_DEPTH:
+            self.cuts += 1
             return (EMPTY, "resolution depth exceeded")
         sub = f"{module}.{attr}"
         scope = self.p.modules.get(module)
@@ -950,8 +1014,11 @@ class Resolver:
         if cached is not None:
             return cached
         if key in self.active:
+            self.cuts += 1
             return [class_id]
         self.active.add(key)
+        stack = self.deps_stack
+        stack.append(set())
         try:
             cls = self.p.scopes.get(class_id)
             bases = [b.value for b in self.bases(cls, depth) if isinstance(b, Target) and b.kind == "def"
@@ -959,6 +1026,11 @@ class Resolver:
             result = [class_id] + _c3([self.mro(b, depth) for b in bases] + [bases])
         finally:
             self.active.discard(key)
+            mine = stack.pop()
+            if stack:
+                stack[-1].update(mine)
+        if mine:  # read inflows now, but not when it is looked up again: see `_exact`
+            self.cuts += 1
         self.memo[key] = result
         return result
 
@@ -975,6 +1047,8 @@ class Resolver:
         key = ("metaclass", class_id, name)
         found = self.memo.get(key)
         if found is None:
+            stack = self.deps_stack
+            stack.append(set())
             out: set = set()
             for cid in self.mro(class_id):
                 expr = self.p.metaclass.get(cid)
@@ -984,13 +1058,21 @@ class Resolver:
                     continue
                 for m in ordered(self.values(expr, outer, 0)[0]):
                     if m.kind == "def" and self.is_class(m.value):
-                        out.update(v for v in self.member_in(self.mro(m.value), name, 0)[0]
+                        out.update(v for v in self.class_member(m.value, name, 0)[0]
                                    if v.kind == "def" and not self.is_class(v.value))
                 break
+            mine = stack.pop()
+            if stack:
+                stack[-1].update(mine)
+            if mine:  # read inflows now, but not when it is looked up again: see `_exact`
+                self.cuts += 1
             found = self.memo[key] = ordered(out)
         return found
 
     def external_base(self, class_id: str, depth: int) -> str:
+        return self._exact(("external base", class_id), lambda: self._external_base(class_id, depth), depth)
+
+    def _external_base(self, class_id: str, depth: int) -> str:
         for cid in self.mro(class_id, depth):
             cls = self.p.scopes.get(cid)
             if cls is None:

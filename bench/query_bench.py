@@ -1,6 +1,6 @@
 """Query speed on the Django graph: per question type in-process, and the whole CLI call.
 
-Usage: python bench/query_bench.py [--repeat N] [--cli-runs N]
+Usage: python bench/query_bench.py [--repeat N] [--cli-runs N] [--only TEXT]
 
 Indexes Django 5.1.4 (from bench/.cache, downloaded by bench/index_bench.py's
 fetch) into bench/.cache/django-graph unless a usable index is there already
@@ -148,7 +148,7 @@ class Answerer:
         self.proc.wait()
 
 
-def compare(rev: str, root: Path, db: Path, repeat: int, cli_runs: int) -> None:
+def compare(rev: str, root: Path, db: Path, repeat: int, cli_runs: int, asked: dict[str, str]) -> None:
     """Both sides' medians per question, taking turns, and the CLI call on each."""
     with tempfile.TemporaryDirectory() as work:
         tree = baseline_tree(rev, Path(work))
@@ -160,7 +160,7 @@ def compare(rev: str, root: Path, db: Path, repeat: int, cli_runs: int) -> None:
         print(f"baseline {rev} vs working tree; p50 wall and CPU ms, ratio = CPU now / CPU base")
         print(f"{'question':28} {'rows':>11} {'trips':>7} {'base p50':>9} {'now p50':>8} {'base cpu':>9} "
               f"{'now cpu':>8} {'ratio':>6}")
-        for label, text in QUESTIONS.items():
+        for label, text in asked.items():
             got: dict[str, list[list[float]]] = {side: [] for side in sides}
             for side in sides:
                 answerers[side].ask(text)  # warm-up
@@ -205,7 +205,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--cli-runs", type=int, default=7)
     ap.add_argument("--baseline", metavar="REV", help="also run the questions on the code of this revision")
+    ap.add_argument("--only", metavar="TEXT", help="only the question types whose label contains TEXT")
     opts = ap.parse_args()
+    asked = {label: text for label, text in QUESTIONS.items() if not opts.only or opts.only in label}
     root = fetch("django", "5.1.4")
     db = CACHE / "django-graph"
     from astrepo.errors import AstrepoError
@@ -228,10 +230,10 @@ def main() -> None:
         engine = open_engine(db)
     if opts.baseline:
         engine.db.close()
-        compare(opts.baseline, root, db, opts.repeat, opts.cli_runs)
+        compare(opts.baseline, root, db, opts.repeat, opts.cli_runs, asked)
         return
     print(f"{'question':28} {'rows':>6} {'trips':>5} {'p50 ms':>8} {'p95 ms':>8} {'cpu p50':>8} {'cpu p95':>8}")
-    for label, text in QUESTIONS.items():
+    for label, text in asked.items():
         result = engine.answer(text)  # warm-up
         wall, cpu = [], []
         for _ in range(opts.repeat):

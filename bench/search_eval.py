@@ -8,7 +8,8 @@ ranking (vectors re-ranked with BM25, at several weights), and a plain BM25
 baseline over names and identifiers, in the same run.
 
 Speed: symbols encoded per second, p50 search latency over 100k vectors
-(exact, HNSW, and VectorIndex's float16 pre-selection with exact re-scoring), and the time embeddings add to a full index of Django.
+(exact, HNSW, and VectorIndex's float16 pre-selection with exact re-scoring),
+and the time embeddings add to a full index of Django.
 
 Usage::
 

@@ -96,13 +96,14 @@ def traced_ingested(project: str, db: str, plan: str, cmd: list[str]) -> dict:
     import shlex
 
     from astrepo.capture.bootstrap import trace_environment, write_bootstrap
-    from astrepo.capture.hook import new_run_id
+    from astrepo.capture.hook import new_run_id, write_plan_key
     from astrepo.graph.ingest import ingest_run
     from astrepo.graph.join import RunInfo, read_run_table
 
     env0 = {k: v for k, v in os.environ.items() if not k.startswith("ASTREPO_")}
     run_id = new_run_id()
     bootstrap = write_bootstrap(os.path.join(db, "bootstrap"))
+    write_plan_key(plan, db)  # the plan's compiled form, as `astrepo trace` writes it before the run
     env = trace_environment(env0, bootstrap, project, db, run_id, plan, None)
     os.makedirs(os.path.join(db, "events", run_id), exist_ok=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -1,11 +1,12 @@
-"""The bootstrap folder put on ``PYTHONPATH`` so every Python process under a trace captures.
+"""The bootstrap folder whose zip goes on ``PYTHONPATH`` so every Python process under a trace captures.
 
-`write_bootstrap(folder)` writes two files there:
+`write_bootstrap(folder)` writes there:
 
-* ``sitecustomize.py`` (and its bytecode): first takes its folder off ``sys.path``. Then, when
+* ``sitecustomize.py``, and `SITE_ZIP` holding it and its bytecode (the entry `trace_environment`
+  puts on ``PYTHONPATH``). It first takes its own entry off ``sys.path``. Then, when
   ``ASTREPO_TRACE=1`` and the process runs a script under the project root (``python app.py``:
-  the interpreter runs the main script without the import system), re-executes the same interpreter,
-  with the same flags, on the shim below so the main script is instrumented
+  the interpreter runs the main script without the import system), re-executes the same
+  interpreter, with the same flags, on the shim below so the main script is instrumented
   too; that decision imports nothing of astrepo. Otherwise it installs the
   import hook (`astrepo.capture.hook.activate_from_env`), importing astrepo's
   modules from a bytecode cache in the bootstrap folder (``pycache/``). Finally it runs the
@@ -20,6 +21,7 @@ instrumented by the hook) or interactively are not re-executed.
 from __future__ import annotations
 
 import inspect
+import marshal
 import os
 
 from astrepo.capture.hook import EXCLUDED_DIRS, in_project
@@ -31,10 +33,12 @@ def _astrepo_bootstrap():
     import os
     import sys
 
-    here = os.path.dirname(os.path.abspath(__file__))
+    # Imported from the bootstrap's zip (what `astrepo trace` puts on PYTHONPATH) or from the folder.
+    entry = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(entry) if entry.endswith(".zip") else entry
     # Off sys.path once we run (children still find us through PYTHONPATH): every later top-level
-    # import searched this folder too, and the program sees the sys.path it has untraced.
-    sys.path[:] = [entry for entry in sys.path if not entry or os.path.abspath(entry) != here]
+    # import searched it too, and the program sees the sys.path it has untraced.
+    sys.path[:] = [p for p in sys.path if not p or os.path.abspath(p) != entry]
     env = os.environ
     if env.get("ASTREPO_TRACE") == "1":
         root = os.path.abspath(env.get("ASTREPO_ROOT") or os.getcwd())
@@ -52,15 +56,15 @@ def _astrepo_bootstrap():
                 i = -1
             if i > 0:
                 os.execv(sys.executable, [orig[0], *orig[1:i], shim, *orig[i:]])
-        _astrepo_activate(env, root)
+        _astrepo_activate(here)
     # Run the sitecustomize we shadow, if any.
-    import importlib.util
-
-    for entry in sys.path:
-        if not entry or os.path.abspath(entry) == here:
+    for path in sys.path:
+        if not path or os.path.abspath(path) == here:
             continue
-        candidate = os.path.join(entry, "sitecustomize.py")
+        candidate = os.path.join(path, "sitecustomize.py")
         if os.path.isfile(candidate):
+            import importlib.util
+
             spec = importlib.util.spec_from_file_location("_astrepo_shadowed_sitecustomize", candidate)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
@@ -76,15 +80,15 @@ def _astrepo_importable():
         return False
 
 
-def _astrepo_activate(env, root):
+def _astrepo_activate(here):
     import os
     import sys
 
-    # astrepo's modules load from a bytecode cache beside this file whatever PYTHONDONTWRITEBYTECODE
-    # says: compiling them anew cost every traced process ~50 ms.
+    # astrepo's modules load from a bytecode cache in the bootstrap folder whatever
+    # PYTHONDONTWRITEBYTECODE says: compiling them anew cost every traced process ~50 ms.
     saved = sys.dont_write_bytecode, sys.pycache_prefix
     sys.dont_write_bytecode = False
-    sys.pycache_prefix = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pycache")
+    sys.pycache_prefix = os.path.join(here, "pycache")
     try:
         from astrepo.capture import hook
     except Exception:  # astrepo not importable by this interpreter: run untraced
@@ -132,34 +136,57 @@ else:
 RUNMAIN_NAME = "_astrepo_runmain.py"
 
 
-def write_bootstrap(folder: str) -> str:
-    """Write the bootstrap files into ``folder`` (created), and the sitecustomize's bytecode beside
-    it (traced processes would otherwise compile it at every start-up under
-    ``PYTHONDONTWRITEBYTECODE``); returns the folder."""
-    import importlib.util
-    import py_compile
+#: The zip holding the compiled sitecustomize, the entry `trace_environment` puts on ``PYTHONPATH``:
+#: every import before ours runs (the interpreter's own, ``.pth`` files') searches it, and a zip's
+#: lookups cost less than a folder's.
+SITE_ZIP = "_astrepo_site.zip"
 
+
+def write_bootstrap(folder: str) -> str:
+    """Write the bootstrap files into ``folder`` (created): the sitecustomize (also compiled, in
+    `SITE_ZIP`, so traced processes do not compile it at every start-up under
+    ``PYTHONDONTWRITEBYTECODE``) and the shim; returns the folder. The folder itself on
+    ``PYTHONPATH`` works too (the source sitecustomize is imported then)."""
     os.makedirs(folder, exist_ok=True)
+    changed = False
     for name, text in (("sitecustomize.py", SITECUSTOMIZE), (RUNMAIN_NAME, RUNMAIN)):
         path = os.path.join(folder, name)
         try:
             with open(path, encoding="utf-8") as handle:
-                same = handle.read() == text
+                if handle.read() == text:
+                    continue
         except OSError:
-            same = False
-        if not same:
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        if name == "sitecustomize.py":
-            cached = importlib.util.cache_from_source(path)
-            if not same or not os.path.exists(cached):
-                try:
-                    py_compile.compile(path, cfile=cached, doraise=True)
-                except (OSError, py_compile.PyCompileError):
-                    pass  # the interpreter compiles it then
+            pass
+        changed = True
+        _write_atomic(path, text.encode("utf-8"))
+    site_zip = os.path.join(folder, SITE_ZIP)
+    if changed or not os.path.exists(site_zip):
+        _write_atomic(site_zip, _site_zip_bytes())
     return folder
+
+
+def _site_zip_bytes() -> bytes:
+    """A zip of the sitecustomize as source and as bytecode that is never checked against the source
+    (an interpreter of another version, whose magic number differs, compiles the source)."""
+    import importlib.util
+    import io
+    import zipfile
+
+    code = compile(SITECUSTOMIZE, "sitecustomize.py", "exec", dont_inherit=True)
+    pyc = importlib.util.MAGIC_NUMBER + (0b01).to_bytes(4, "little") + importlib.util.source_hash(
+        SITECUSTOMIZE.encode("utf-8")) + marshal.dumps(code)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("sitecustomize.py", SITECUSTOMIZE)
+        archive.writestr("sitecustomize.pyc", pyc)
+    return out.getvalue()
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
 
 
 def trace_environment(base: dict, bootstrap_dir: str, root: str, db: str, run_id: str,
@@ -175,5 +202,5 @@ def trace_environment(base: dict, bootstrap_dir: str, root: str, db: str, run_id
     if strategy:
         env["ASTREPO_STRATEGY"] = strategy
     existing = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = bootstrap_dir + (os.pathsep + existing if existing else "")
+    env["PYTHONPATH"] = os.path.join(bootstrap_dir, SITE_ZIP) + (os.pathsep + existing if existing else "")
     return env

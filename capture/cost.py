@@ -68,7 +68,7 @@ class Costs:
     expression: float = 80.0  #: one expression event without a preview
     exception: float = 1800.0  #: one exception event (leaving a function or caught)
     instrument_point: float = 260_000.0  #: instrumenting and compiling one point (first run of a plan only)
-    process: float = 57e6  #: fixed cost per traced process (bootstrap re-exec, hook, recorder, final flush)
+    process: float = 10e6  #: fixed cost per traced process started through the shim (hook, recorder, final flush)
     interpreter_start: float = 60e6  #: an untraced Python process's start and exit (not capture: part of a run)
     factor: float = IN_PROGRAM_FACTOR  #: real-program cost of an event / the probe's (see IN_PROGRAM_FACTOR)
     factor_source: str = "default"  #: "default", or the run it was learnt from
@@ -277,11 +277,14 @@ def _probe(repeats: int, calls: int) -> dict:
     return {k: round(v, 1) for k, v in out.items()}
 
 
-def _measure_process(python: str, repeats: int = 5) -> tuple[float, float, float]:
+def _measure_process(python: str, repeats: int = 11) -> tuple[float, float, float]:
     """(fixed ns per traced process, ns per instrumented point, ns of an untraced start) from a tiny
     script run plain and traced (full_trace), in CPU time of the child processes."""
     from astrepo.capture.bootstrap import trace_environment, write_bootstrap
     from astrepo.capture.hook import new_run_id
+    import py_compile
+
+    from astrepo.capture.run import shim_command
 
     tmp = tempfile.mkdtemp(prefix="astrepo-calibrate-")
     try:
@@ -293,29 +296,36 @@ def _measure_process(python: str, repeats: int = 5) -> tuple[float, float, float
             handle.write(body)
         with open(os.path.join(project, "main.py"), "w") as handle:
             handle.write("import mod\nprint(mod.g1(2))\n")
+        # Plain runs load mod's bytecode as warm traced runs load its instrumented code (else, under
+        # PYTHONDONTWRITEBYTECODE, compiling it would count against the plain run).
+        py_compile.compile(os.path.join(project, "mod.py"), doraise=True)
         n_points = _count_points(body, "mod.py") + _count_points("import mod\nprint(mod.g1(2))\n", "main.py")
         db = os.path.join(tmp, "db")
         bootstrap = write_bootstrap(os.path.join(db, "bootstrap"))
         base = {k: v for k, v in os.environ.items() if not k.startswith("ASTREPO_")}
 
-        def run(env) -> float:
+        script = [python, os.path.join(project, "main.py")]
+        # Traced as `astrepo trace` runs it: straight through the bootstrap's shim (no re-exec).
+        traced = shim_command(script, bootstrap, project)
+
+        def run(env, cmd=script) -> float:
             """CPU ns (user + system) of one run of the script."""
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            subprocess.run([python, "main.py"], cwd=project, env=env, capture_output=True, check=False)
+            subprocess.run(cmd, cwd=project, env=env, capture_output=True, check=False)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             return 1e9 * ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
 
-        plain = statistics.median(run(base) for _ in range(repeats))
-        cold, warm = [], []
-        for _ in range(repeats):
+        plains, cold, warm = [], [], []
+        for _ in range(repeats):  # interleaved: a change of the machine's load hits all three alike
+            plains.append(run(base))
             shutil_rm(os.path.join(db, "cache"))
             env = trace_environment(base, bootstrap, project, db, new_run_id(), None, "full_trace")
-            cold.append(run(env))
+            cold.append(run(env, traced))
             env = trace_environment(base, bootstrap, project, db, new_run_id(), None, "full_trace")
-            warm.append(run(env))
-        process = max(0.0, statistics.median(warm) - plain)
-        per_point = max(0.0, (statistics.median(cold) - statistics.median(warm)) / max(1, n_points))
-        return round(process, 0), round(per_point, 1), round(plain, 0)
+            warm.append(run(env, traced))
+        process = max(0.0, statistics.median(w - p for w, p in zip(warm, plains)))
+        per_point = max(0.0, statistics.median(c - w for c, w in zip(cold, warm)) / max(1, n_points))
+        return round(process, 0), round(per_point, 1), round(statistics.median(plains), 0)
     finally:
         shutil_rm(tmp)
 

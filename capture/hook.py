@@ -7,7 +7,10 @@ swaps in a loader whose ``get_code`` returns instrumented code. Compiled
 results are cached under ``<db>/cache/capture/`` keyed by source hash, path,
 the digest of the plan's points on that module (`Plan.module_digest`; the
 whole plan's for a plan whose points do not name their files), instrumenter
-version and Python version.
+version and Python version. The plan enters those keys through its compiled form
+(`plan_key`: the per-module digests, marshalled beside the compiled code and checked against the
+plan file's size and modification time), so a warm start-up reads no JSON; the plan's points are
+parsed only when a module must be instrumented anew.
 
 Configured from the environment (`activate_from_env`), so every Python
 process started under ``astrepo trace`` (subprocesses, multiprocessing spawn

@@ -54,15 +54,13 @@ from __future__ import annotations
 import _thread
 import array
 import atexit
-import collections
 import itertools
 import marshal
 import os
-import re
-import struct
 import sys
 import threading
 import time
+from _collections import deque  # not ``collections``: a traced process imports only what it needs
 
 from astrepo.capture.codes import FRAME_TYPECODE
 
@@ -96,16 +94,17 @@ SCALAR_TYPES = frozenset({int, float, bool, type(None), complex})
 
 #: The regular expressions of redaction, compiled on first use (`_regex`): compiling them all cost
 #: every traced process ~0.5 ms at start-up, and most never need the name or pair patterns.
+_IGNORECASE = 2  # re.IGNORECASE (``re`` itself is imported by the first compilation)
 _REGEX_SOURCES = {
     #: parameter and variable names whose values are never recorded
     "secret_name": (r"(pass(wd|word)?|secret|token|api[_-]?key|apikey|auth(orization)?|cookie|session|"
-                    r"private[_-]?key|credential|credit[_-]?card|card[_-]?number|cvv|ssn)", re.IGNORECASE),
+                    r"private[_-]?key|credential|credit[_-]?card|card[_-]?number|cvv|ssn)", _IGNORECASE),
     #: ``key=value`` / ``'key': 'value'`` inside reprs, where the key looks secret. It starts with the
     #: keyword itself (a leading ``[\w-]*`` would backtrack quadratically on long reprs); what
     #: precedes the keyword (``db_`` of ``db_password``) is simply kept.
     "secret_pair": (r"""((?:pass(?:wd|word)?|secret|token|api[_-]?key|apikey|authorization|cookie|session|"""
                     r"""private[_-]?key|credential)[\w-]*['"]?\s*[:=]\s*)('[^']*'|"[^"]*"|[^\s,}\)&;]+)""",
-                    re.IGNORECASE),
+                    _IGNORECASE),
     "card": (r"\b(?:\d[ -]?){12,18}\d\b", 0),
     #: cheap substring test before the (slower) pair regex runs
     "secret_hint": ("pass|secret|token|key|auth|cookie|session|credential", 0),
@@ -113,11 +112,13 @@ _REGEX_SOURCES = {
 _REGEXES: dict = {}
 
 
-def _regex(name: str) -> re.Pattern:
-    """The compiled `_REGEX_SOURCES` entry ``name``."""
+def _regex(name: str):
+    """The compiled `_REGEX_SOURCES` entry ``name`` (a ``re.Pattern``)."""
     try:
         return _REGEXES[name]
     except KeyError:
+        import re
+
         pattern = _REGEXES[name] = re.compile(*_REGEX_SOURCES[name])
         return pattern
 
@@ -410,7 +411,7 @@ class Recorder:
         if self._fd < 0:
             return
         data = marshal.dumps(payload)
-        parts = [struct.pack("<I", len(data)), data]
+        parts = [len(data).to_bytes(4, "little"), data]
         if raw is not None:
             parts.append(raw)  # an array: written from its own memory, never copied
         written = os.writev(self._fd, parts)
@@ -580,14 +581,14 @@ def start(directory: str, run_id: str, **options: object) -> Recorder:
     return recorder
 
 
-class _Sink(collections.deque):
+class _Sink(deque):
     """Where instrumented code appends when its thread's buffer could not be had: nowhere."""
 
     __slots__ = ("side",)
 
     def __init__(self) -> None:
         super().__init__((), 0)
-        self.side = collections.deque((), 0)
+        self.side = deque((), 0)
 
 
 #: Stands for a value that must not be recorded (a secret-looking name); previews as `REDACTED`.

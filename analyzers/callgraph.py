@@ -70,8 +70,9 @@ import logging
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from astrepo.analyzers.pointsto import (PARTIAL_NAMES, Resolver, Target, clear_order_keys, container_type,
-                                       order_key, ordered, unique)
+from astrepo.analyzers.containers import PARTIAL_NAMES
+from astrepo.analyzers.pointsto import Resolver
+from astrepo.analyzers.targets import Target, clear_order_keys, container_type, order_key, ordered, unique
 from astrepo.analyzers.symbols import ModuleInputs, Project
 from astrepo.ids import NodeId, external_id
 from astrepo.model import CallFact, Edge, EdgeKind, Node, NodeKind, NO_SPAN, ScopeFacts

@@ -9,7 +9,7 @@ bench/index_bench.py does, is indexed into a temporary one), then:
 
 * times a full resolution in a child process (CPU seconds) by the current
   code and, alternating with it, by the ``--baseline`` revision's
-  analyzers/{symbols,pointsto,callgraph}.py; prints the medians, their ratio
+  name resolution modules (`RESOLUTION_MODULES`); prints the medians, their ratio
   and a digest of each result (edges, externals, unresolved counts), which
   must be equal when a change is meant to keep the results;
 * with ``--order-check``, also resolves with the call sites visited in reverse
@@ -37,13 +37,11 @@ from index_bench import PROJECTS, fetch, run_index  # noqa: E402
 #: the current tree, or of the directory argv[2] (files of another revision) when given; argv[3]
 #: "reverse" visits the call sites in reverse order. Prints one JSON line.
 _CHILD = r"""
-import hashlib, importlib.util, json, pickle, sys, time
+import hashlib, json, pickle, sys, time
 if len(sys.argv) > 2 and sys.argv[2]:
-    for name in ("symbols", "pointsto", "callgraph"):
-        spec = importlib.util.spec_from_file_location(f"astrepo.analyzers.{name}", f"{sys.argv[2]}/{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
+    # that revision's modules come first; any other analyzers module from the current tree
+    import astrepo.analyzers
+    astrepo.analyzers.__path__.insert(0, sys.argv[2])
 from astrepo.analyzers import callgraph
 from astrepo.gcpause import gc_paused
 if len(sys.argv) > 3 and sys.argv[3] == "reverse":
@@ -108,14 +106,19 @@ def resolve(inputs: Path, analyzers: Path | None = None, order: str = "", edges:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+#: The modules of name resolution (analyzers/), as far as a revision has them.
+RESOLUTION_MODULES = ("symbols", "targets", "containers", "classmodel", "pointsto", "callgraph")
+
+
 def baseline_files(rev: str, work: Path) -> Path:
     """The baseline revision's resolution modules, as files in ``work``."""
     out = work / f"analyzers-{rev}"
     out.mkdir()
-    for name in ("symbols", "pointsto", "callgraph"):
-        text = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{rev}:analyzers/{name}.py"],
-                              check=True, capture_output=True, text=True).stdout
-        (out / f"{name}.py").write_text(text)
+    for name in RESOLUTION_MODULES:
+        proc = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{rev}:analyzers/{name}.py"],
+                              capture_output=True, text=True)
+        if proc.returncode == 0:  # a module split out later is missing from older revisions
+            (out / f"{name}.py").write_text(proc.stdout)
     return out
 
 

@@ -407,7 +407,7 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
                 for typ, origin in raised.items():
                     if typ in target:
                         continue
-                    if any(catches(h, typ, hierarchy) for h in site.handlers):
+                    if site.handlers and any(catches(h, typ, hierarchy) for h in site.handlers):
                         continue
                     target[typ] = new_record(MayRaise, (site.scope, typ, origin.origin, (site.call, *origin.via)))
                     grew.add(site.scope)

@@ -33,6 +33,8 @@ enclosing names count as reads by the statement holding it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import accumulate
+from operator import add
 
 import tree_sitter
 
@@ -120,11 +122,9 @@ def line_starts(root: tree_sitter.Node) -> list[int]:
     row, column = root.start_point
     base = root.start_byte
     starts = [0] * row + [base - column]
-    find = source.find
-    i = find(b"\n")
-    while i >= 0:
-        starts.append(base + i + 1)
-        i = find(b"\n", i + 1)
+    # the k-th newline (from 0) ends a piece of the text: the next line starts at the pieces' lengths so far + k + 1
+    pieces = source.split(b"\n")
+    starts.extend(map(add, accumulate(map(len, pieces[:-1])), range(base + 1, base + len(pieces))))
     return starts
 
 

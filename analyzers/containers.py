@@ -194,6 +194,7 @@ def _int_key(key: str) -> int | None:
     """An integer subscript key (``0``, ``-1``), None for anything else."""
     return int(key) if key.lstrip("-").isdigit() else None
 
+
 def _slice_of(key: str) -> slice | None:
     """The slice a ``start:stop[:step]`` key stands for, None when a part is not a literal."""
     parts = key.split(":")

@@ -17,7 +17,6 @@ build them in `astrepo.analyzers.containers`, both mixed into `Resolver`.
 from __future__ import annotations
 
 import builtins
-import heapq
 import re
 
 from astrepo.analyzers.classmodel import ClassModel
@@ -71,7 +70,10 @@ class Resolver(ClassModel, Containers):
         self.partial = False
         #: memo key -> the inflow keys its value depends on; a stack of such sets being collected
         self.memo_deps: dict = {}
-        #: inflow key -> memo keys that read it (some may have been recomputed since: check memo_deps)
+        #: a set of inflow keys -> the memo keys whose values read exactly those (many share one)
+        self.dep_groups: dict = {}
+        #: inflow key -> the sets in ``dep_groups`` holding it, when they were recorded (a set since
+        #: forgotten may be among them, and its memo keys may have been recomputed: check memo_deps)
         self.readers: dict = {}
         self.deps_stack: list[set] = []
         #: ``<builtin>.`` dotted name -> whether this interpreter's builtins have it
@@ -125,7 +127,8 @@ class Resolver(ClassModel, Containers):
         if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], frozenset) \
                 and len(result[0]) > MAX_VALUES:
             self.partial = True
-            result = (frozenset(heapq.nsmallest(MAX_VALUES, result[0], key=order_key)), result[1])
+            # the first MAX_VALUES in order (as heapq.nsmallest gives them, but sorted in C)
+            result = (frozenset(sorted(result[0], key=order_key)[:MAX_VALUES]), result[1])
         self.memo[key] = result
         if mine:
             self._depends(key, mine)
@@ -166,24 +169,32 @@ class Resolver(ClassModel, Containers):
 
     def _depends(self, key, deps: set) -> None:
         """Record that the memoized value of ``key`` read the inflows (and containers) ``deps``."""
-        self.memo_deps[key] = frozenset(deps)
-        readers = self.readers
-        for dep in deps:
-            found = readers.get(dep)
-            if found is None:
-                readers[dep] = [key]
-            else:
-                found.append(key)
+        deps = self.memo_deps[key] = frozenset(deps)
+        group = self.dep_groups.get(deps)
+        if group is None:  # a new set: filed under each of its keys once
+            group = self.dep_groups[deps] = []
+            readers = self.readers
+            for dep in deps:
+                found = readers.get(dep)
+                if found is None:
+                    readers[dep] = [deps]
+                else:
+                    found.append(deps)
+        group.append(key)
 
     def invalidate(self, changed: set) -> None:
         """Forget memoized values that read a parameter (or container) whose inflow changed."""
         memo_deps = self.memo_deps
+        groups = self.dep_groups
         for dep in changed:
-            for k in self.readers.pop(dep, ()):
-                deps = memo_deps.get(k)
-                if deps is not None and dep in deps:
-                    self.memo.pop(k, None)
-                    del memo_deps[k]
+            for group in self.readers.pop(dep, ()):
+                # A set filed under ``dep`` leaves ``dep_groups`` with it: a later value reading the
+                # same set files a new one, under every key again.
+                for k in groups.pop(group, ()):
+                    deps = memo_deps.get(k)
+                    if deps is not None and dep in deps:
+                        self.memo.pop(k, None)
+                        del memo_deps[k]
 
     def argument(self, expr, scope: ScopeFacts) -> tuple[Target, ...]:
         """The values of an argument expression, tagged "argument" (memoized across rounds)."""
@@ -568,6 +579,7 @@ class Resolver(ClassModel, Containers):
 
 
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
 
 def _annotation_name(annotation: str) -> str:
     """The class named by a simple annotation (``Foo``, ``"pkg.Foo"``), "" for anything else."""

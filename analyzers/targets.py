@@ -17,6 +17,7 @@ from astrepo.model import ScopeFacts
 BUILTIN_TYPES = frozenset(f"<builtin>.{t}" for t in (
     "str", "bytes", "list", "dict", "set", "frozenset", "tuple", "int", "float", "bytearray"))
 
+
 class Target(NamedTuple):
     """What a name or expression evaluates to, as far as we know statically.
 
@@ -39,6 +40,7 @@ class Target(NamedTuple):
     value: str
     how: str  #: provenance of the first name: local, import, self, super, builtin, external
 
+
 #: ``make_target((kind, value, how))`` builds a Target without the Python-level ``__new__`` of a
 #: NamedTuple (a measurable share of resolution time at millions of targets).
 make_target = partial(tuple.__new__, Target)
@@ -47,13 +49,16 @@ Vals = tuple  #: (frozenset[Target], reason when empty)
 
 EMPTY: frozenset = frozenset()
 
+
 def value_set(targets, reason: str = "") -> Vals:
     return (frozenset(targets), reason)
+
 
 #: When one target is reached several ways, the provenance kept is the first of these.
 _HOW_RANK = {h: i for i, h in enumerate((
     "local", "import", "self", "super", "builtin", "literal", "external", "annotation", "argument",
     "implicit", "decorator", "callback", "property"))}
+
 
 class _OrderKeys(dict):
     """Target -> its sort key, computed once: sorting value sets is hot (millions of keys per
@@ -66,20 +71,36 @@ class _OrderKeys(dict):
         key = self[t] = (t.kind, v if v.__class__ is str else str(v), _HOW_RANK.get(t.how, 99), t.how)
         return key
 
+
 _ORDER_KEYS = _OrderKeys()
 
 #: A total, deterministic order of targets (the best provenance first among equal ones):
 #: (kind, str(value), provenance rank, provenance).
 order_key = _ORDER_KEYS.__getitem__
 
+
+#: frozenset of targets -> its targets in order: the same memoized sets are iterated again and again.
+_ORDERED: dict = {}
+
+
 def clear_order_keys() -> None:
-    """Forget the cached sort keys (they are only worth keeping while one project resolves)."""
+    """Forget the cached sort keys and orders (they are only worth keeping while one project resolves)."""
     _ORDER_KEYS.clear()
+    _ORDERED.clear()
+
 
 def ordered(targets) -> list[Target]:
     """Value sets in a fixed order: evaluating them in hash order made memoized results (with
     their cycle cut-offs) depend on PYTHONHASHSEED, so the call graph differed between runs."""
-    return sorted(targets, key=order_key) if len(targets) > 1 else list(targets)
+    if len(targets) < 2:
+        return list(targets)
+    if targets.__class__ is frozenset:
+        found = _ORDERED.get(targets)
+        if found is None:
+            found = _ORDERED[targets] = tuple(sorted(targets, key=order_key))
+        return list(found)
+    return sorted(targets, key=order_key)
+
 
 def unique(targets) -> list[Target]:
     """Targets sorted, one per (kind, value): the best-ranked provenance wins."""
@@ -93,10 +114,12 @@ def unique(targets) -> list[Target]:
             out.append(t)
     return out
 
+
 def sequence_result(scope: ScopeFacts, items: tuple, kind: str) -> Vals:
     """A sequence built by a builtin call in ``scope``: a list display of ``items`` (expressions
     of that scope) whose methods are those of the builtin type ``kind``."""
     return value_set([make_target(("seq", (scope.id, ("l", items), kind), "builtin"))])
+
 
 def container_type(target: Target) -> str:
     """The builtin type of a list / dict display (or of a sequence a builtin built)."""
@@ -104,10 +127,12 @@ def container_type(target: Target) -> str:
         return target.value[2] if len(target.value) == 3 else "<builtin>.list"
     return "<builtin>.dict"
 
+
 def is_class_name(name: str) -> bool:
     """Spelled like a class by PEP 8 (``Client``, ``HTTPServer``; not ``URL``, ``get``)."""
     name = name.lstrip("_")
     return name[:1].isupper() and not name.isupper()
+
 
 def is_builtin_name(dotted: str) -> bool:
     """Whether ``<builtin>.a.b`` names something in the builtins module (``str.join``: yes)."""
@@ -117,5 +142,6 @@ def is_builtin_name(dotted: str) -> bool:
         if obj is _MISSING:
             return False
     return True
+
 
 _MISSING = object()

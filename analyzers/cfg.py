@@ -80,13 +80,23 @@ def cfg_exit_id(path: str, scope: NodeId) -> NodeId:
     return node_id_for(path, scope, "cfg_exit")
 
 
+def cfg_ids(index: StatementIndex, scope: NodeId) -> tuple[NodeId, NodeId]:
+    """(entry, exit) node IDs of ``scope``'s CFG, hashed once per index (the CFG, its synthetic nodes
+    and the data flow all need them)."""
+    ids = index.cfg_ids.get(scope)
+    if ids is None:
+        ids = index.cfg_ids[scope] = (cfg_entry_id(index.path, scope), cfg_exit_id(index.path, scope))
+    return ids
+
+
 def synthetic_nodes(index: StatementIndex) -> list[CfgNode]:
     """Entry and exit nodes of every scope body in ``index``."""
     out = []
     for scope in index.scopes:
         start, end = scope.node.start_point[0] + 1, scope.node.end_point[0] + 1
-        out.append(new_record(CfgNode, (cfg_entry_id(index.path, scope.id), scope.id, "entry", start)))
-        out.append(new_record(CfgNode, (cfg_exit_id(index.path, scope.id), scope.id, "exit", end)))
+        entry, exit_ = cfg_ids(index, scope.id)
+        out.append(new_record(CfgNode, (entry, scope.id, "entry", start)))
+        out.append(new_record(CfgNode, (exit_, scope.id, "exit", end)))
     return out
 
 
@@ -136,8 +146,7 @@ class _Builder:
     def __init__(self, index: StatementIndex, scope: ScopeBody) -> None:
         self.index = index
         self.scope = scope
-        self.entry = cfg_entry_id(index.path, scope.id)
-        self.exit = cfg_exit_id(index.path, scope.id)
+        self.entry, self.exit = cfg_ids(index, scope.id)
         self.edges: dict[tuple[NodeId, NodeId, str], None] = {}
         self.frames: list[_Loop | _Handlers | _Finally] = []
 

@@ -42,7 +42,7 @@ import tree_sitter
 
 from astrepo.ids import NodeId
 from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind
-from astrepo.analyzers.cfg import CfgEdge, build_cfg, cfg_entry_id
+from astrepo.analyzers.cfg import CfgEdge, build_cfg, cfg_ids
 from astrepo.analyzers.statements import StatementIndex, index_statements, new_record
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def analyze_dataflow(tree: tree_sitter.Tree, facts: FileFacts, index: StatementI
         if scope.kind != "function":
             continue
         ok = _reaching(scope, stmts_by_scope.get(scope.id, []), preds_by_scope.get(scope.id, {}),
-                       cfg_entry_id(index.path, scope.id), reaches)
+                       cfg_ids(index, scope.id)[0], reaches)
         if not ok:
             log.warning("%s: reaching definitions of %s stopped after %d passes", index.path, scope.id, MAX_PASSES)
             partial.append(scope.id)

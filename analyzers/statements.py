@@ -192,6 +192,8 @@ class StatementIndex:
     #: tree-sitter node ID (``Node.id``) of every statement node, and of each ``decorated_definition``
     #: around a def/class -> its `StmtInfo` (the analyzers look statements up ~600k times on Django)
     by_tree_id: dict[int, StmtInfo] = field(default_factory=dict)
+    #: scope ID -> (CFG entry, CFG exit) node IDs, once computed (`astrepo.analyzers.cfg.cfg_ids`)
+    cfg_ids: dict[NodeId, tuple[NodeId, NodeId]] = field(default_factory=dict)
 
     def info(self, node: tree_sitter.Node) -> StmtInfo | None:
         """The facts of a statement node (``decorated_definition`` maps to its definition)."""

@@ -75,7 +75,7 @@ class PlanKey:
             else:
                 with open(self.path, encoding="utf-8") as handle:
                     self._plan = plan_from_json(handle.read())
-                # The file changed since the key was read: key modules by what they get.
+                # Should the file have changed since the key was read, modules are keyed by what they get.
                 self.strategy, self.digest, self.files, self.empty = self._plan.digests()
         return self._plan
 

@@ -21,8 +21,7 @@ class ClassModel:
     """Class hierarchies and attributes (a mixin of `Resolver`)."""
 
     def is_class(self, node_id) -> bool:
-        s = self.p.scopes.get(node_id) if isinstance(node_id, str) else None
-        return s is not None and s.kind == "class"
+        return node_id.__class__ is str and node_id in self.p.class_ids
 
     def enclosing_method(self, scope: ScopeFacts) -> ScopeFacts | None:
         s: ScopeFacts | None = scope

@@ -142,15 +142,13 @@ class Resolver(ClassModel, Containers):
         budget, see ``cuts``) and the depth now is at most the depth it was computed at (no deeper
         budget check can fail): every value it read is memoized then, and unchanged until one of
         the inflows it read changes, which forgets this value too (``memo_deps``). Kept in ``memo``
-        as (depth, result).
+        as (depth, result, what it read or None).
         """
         memo = self.memo
         found = memo.get(key)
         if found is not None and depth <= found[0]:
-            if self.deps_stack:
-                deps = self.memo_deps.get(key)
-                if deps:
-                    self.deps_stack[-1].update(deps)
+            if found[2] is not None and self.deps_stack:
+                self.deps_stack[-1].update(found[2])
             return found[1]
         stack = self.deps_stack
         cuts = self.cuts
@@ -162,12 +160,13 @@ class Resolver(ClassModel, Containers):
             if stack:
                 stack[-1].update(mine)
         if cuts == self.cuts:
-            memo[key] = (depth, result)
             if mine:
-                self._depends(key, mine)
+                memo[key] = (depth, result, self._depends(key, mine))
+            else:
+                memo[key] = (depth, result, None)
         return result
 
-    def _depends(self, key, deps: set) -> None:
+    def _depends(self, key, deps: set) -> frozenset:
         """Record that the memoized value of ``key`` read the inflows (and containers) ``deps``."""
         deps = self.memo_deps[key] = frozenset(deps)
         group = self.dep_groups.get(deps)
@@ -181,6 +180,7 @@ class Resolver(ClassModel, Containers):
                 else:
                     found.append(deps)
         group.append(key)
+        return deps
 
     def invalidate(self, changed: set) -> None:
         """Forget memoized values that read a parameter (or container) whose inflow changed."""

@@ -89,6 +89,8 @@ class Project:
             parts = mod.module.split(".")
             for i in range(1, len(parts)):
                 self.packages.add(".".join(parts[:i]))
+        #: IDs of the classes among ``scopes``
+        self.class_ids: frozenset[str] = frozenset(sid for sid, scope in self.scopes.items() if scope.kind == "class")
         #: attribute names that may hold a descriptor (see `_descriptor_names`)
         self.descriptor_names: set[str] = self._descriptor_names(inputs) if "__get__" in self.dunders else set()
         #: scope ID -> attribute reads that may run a property getter or a descriptor's ``__get__``:

@@ -24,7 +24,7 @@ boolean operators, conditional expressions, comprehension clauses, calls,
 
 Project level (`project_metrics`): fan-in/fan-out, PageRank, strongly
 connected components and direct/mutual recursion over the function-level
-CALLS edges (scope -> function/class), PageRank as networkx computes it; `propagate_impurity`
+CALLS edges (scope -> function/class) with networkx; `propagate_impurity`
 marks functions that call, transitively, an impure project function.
 
 Invariants: every Function node of the file gets one `FunctionMetrics` row
@@ -435,119 +435,31 @@ def _classify_call(full: str) -> str:
 
 
 def project_metrics(calls: Iterable[Edge]) -> list[GraphMetrics]:
-    """Fan-in/out, PageRank, SCCs and recursion over function-level CALLS edges (project targets only).
+    """Fan-in/out, PageRank, SCCs and recursion over function-level CALLS edges (project targets only)."""
+    import networkx as nx  # heavy import, only where needed
 
-    The graph is kept as successor sets by node number, nodes numbered as they first appear in the
-    edges (the node order of a networkx ``DiGraph`` built from the same edges, which `_pagerank` needs
-    to give networkx's numbers).
-    """
+    graph = nx.DiGraph()
     targets = (NodeKind.FUNCTION, NodeKind.CLASS)
     calls_kind, callsite = EdgeKind.CALLS, NodeKind.CALLSITE
-    number: dict[str, int] = {}
-    succ: list[dict[int, None]] = []  #: node number -> successors, an insertion-ordered set
-    for kind, src, src_kind, dst, dst_kind, _ in calls:
-        if kind is calls_kind and src_kind is not callsite and dst_kind in targets:
-            i = number.get(src)
-            if i is None:
-                i = number[src] = len(succ)
-                succ.append({})
-            j = number.get(dst)
-            if j is None:
-                j = number[dst] = len(succ)
-                succ.append({})
-            succ[i][j] = None
-    if not succ:
+    graph.add_edges_from((src, dst) for kind, src, src_kind, dst, dst_kind, _ in calls
+                         if kind is calls_kind and src_kind is not callsite and dst_kind in targets)
+    if graph.number_of_nodes() == 0:
         return []
-    nodes = list(number)
-    rank = _pagerank(succ)
-    scc_of: dict[int, str] = {}
-    for component in _cycles(succ):
-        label = min(nodes[i] for i in component)
-        for i in component:
-            scc_of[i] = label
-    fan_in = [0] * len(succ)
-    for successors in succ:
-        for j in successors:
-            fan_in[j] += 1
+    rank = nx.pagerank(graph) if graph.number_of_edges() else {}
+    scc_of: dict[str, str] = {}
+    for component in nx.strongly_connected_components(graph):
+        if len(component) > 1:
+            label = min(component)
+            for n in component:
+                scc_of[n] = label
     out = []
-    for n in sorted(nodes):
-        i = number[n]
-        direct = i in succ[i]
-        mutual = i in scc_of
+    for n in sorted(graph.nodes):
+        direct = graph.has_edge(n, n)
+        mutual = n in scc_of
         recursion = "direct+mutual" if direct and mutual else "direct" if direct else "mutual" if mutual else ""
-        out.append(GraphMetrics(NodeId(n), fan_in[i] - direct, len(succ[i]) - direct, round(float(rank[i]), 8),
-                                scc_of.get(i, ""), recursion))
-    return out
-
-
-def _pagerank(succ: list[dict[int, None]], alpha: float = 0.85, max_iter: int = 100, tol: float = 1.0e-6):
-    """PageRank of every node (an array by node number), computed as ``networkx.pagerank`` (3.x) does
-    with its defaults: the same power iteration over the same sparse matrix, so the same numbers, without
-    building a networkx graph and converting it (about half the time on Django)."""
-    import numpy as np
-    import scipy.sparse
-
-    n = len(succ)
-    rows = [i for i, successors in enumerate(succ) for _ in successors]
-    cols = [j for successors in succ for j in successors]
-    matrix = scipy.sparse.coo_array(([1] * len(rows), (rows, cols)), shape=(n, n), dtype=float).asformat("csr")
-    out_weight = matrix.sum(axis=1)
-    out_weight[out_weight != 0] = 1.0 / out_weight[out_weight != 0]
-    matrix = scipy.sparse.dia_array((out_weight.T, 0), shape=matrix.shape).tocsr() @ matrix
-    x = np.repeat(1.0 / n, n)
-    p = np.repeat(1.0 / n, n)
-    dangling = np.where(out_weight == 0)[0]
-    for _ in range(max_iter):
-        last = x
-        x = alpha * (x @ matrix + sum(x[dangling]) * p) + (1 - alpha) * p
-        if np.absolute(x - last).sum() < n * tol:
-            return x
-    raise RuntimeError(f"PageRank did not converge in {max_iter} iterations")
-
-
-def _cycles(succ: list[dict[int, None]]) -> list[list[int]]:
-    """Strongly connected components of two or more nodes (Tarjan's algorithm, iterative)."""
-    n = len(succ)
-    order = [-1] * n  #: visit number
-    low = [0] * n
-    on_stack = [False] * n
-    stack: list[int] = []
-    out: list[list[int]] = []
-    counter = 0
-    for root in range(n):
-        if order[root] >= 0:
-            continue
-        order[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack[root] = True
-        work = [(root, iter(succ[root]))]
-        while work:
-            v, successors = work[-1]
-            for w in successors:
-                if order[w] < 0:
-                    order[w] = low[w] = counter
-                    counter += 1
-                    stack.append(w)
-                    on_stack[w] = True
-                    work.append((w, iter(succ[w])))
-                    break
-                if on_stack[w] and order[w] < low[v]:
-                    low[v] = order[w]
-            else:
-                work.pop()
-                if work and low[v] < low[work[-1][0]]:
-                    low[work[-1][0]] = low[v]
-                if low[v] == order[v]:
-                    component = []
-                    while True:
-                        w = stack.pop()
-                        on_stack[w] = False
-                        component.append(w)
-                        if w == v:
-                            break
-                    if len(component) > 1:
-                        out.append(component)
+        fan_in = graph.in_degree(n) - (1 if direct else 0)
+        fan_out = graph.out_degree(n) - (1 if direct else 0)
+        out.append(GraphMetrics(NodeId(n), fan_in, fan_out, round(rank.get(n, 0.0), 8), scc_of.get(n, ""), recursion))
     return out
 
 

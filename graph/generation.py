@@ -90,9 +90,9 @@ class Preload:
     def load_resolution(self, resolution: Resolution, runtime: RuntimeRows) -> None:
         """Hand the resolution to the thread (full runs): it builds `resolved` and loads those of its
         tables that the runs' rows do not add to."""
-        names = {f"node.{name}" for name in runtime.nodes}
-        names.update(f"edge.{rel}.{src}.{dst}" for rel, src, dst in runtime.edges)
-        self._resolved.put_nowait((resolution, names))
+        added: dict[str, pa.Table] = {}
+        _add_runtime(added, runtime)  # the names of the tables the runs' rows go to
+        self._resolved.put_nowait((resolution, set(added)))
 
     def _join(self) -> BaseException | None:
         interrupted = None

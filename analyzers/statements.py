@@ -19,8 +19,8 @@ outputs are.
 
 Invariants:
 * ``StatementIndex.stmts`` is in source order (a statement before the
-  statements nested in it); ``by_node`` maps the span key of every statement
-  node (and of each ``def``/``class``) to its `StmtInfo`;
+  statements nested in it); ``by_tree_id`` maps the tree-sitter node ID of every
+  statement node (and of each ``def``/``class``) to its `StmtInfo`;
 * names bound by comprehension ``for`` clauses and lambda parameters are
   local to those expressions and appear neither as uses nor as definitions;
   a walrus inside a comprehension binds in the enclosing function, as Python does.
@@ -187,7 +187,6 @@ class StatementIndex:
     path: str
     scopes: list[ScopeBody]
     stmts: list[StmtInfo]
-    by_node: dict[SpanKey, StmtInfo]
     scope_by_id: dict[NodeId, ScopeBody]
     #: tree-sitter node ID (``Node.id``) of every statement node, and of each ``decorated_definition``
     #: around a def/class -> its `StmtInfo` (the analyzers look statements up ~600k times on Django)
@@ -240,7 +239,6 @@ class _Indexer:
         module = ScopeBody(module_id, "module", root, block_statements(root))
         scopes = [module]
         stmts: list[StmtInfo] = []
-        by_node: dict[SpanKey, StmtInfo] = {}
         by_tree_id: dict[int, StmtInfo] = {}
         # (statement node, scope body)
         stack = [(s, module) for s in reversed(module.body)]
@@ -270,7 +268,6 @@ class _Indexer:
                                         self.params.get(node_id, []) if is_func else [])
                 scopes.append(inner_scope)
                 stmts.append(info)
-                by_node[key] = info
                 by_tree_id[node.id] = info
                 if outer is not None:
                     by_tree_id[outer.id] = info
@@ -282,12 +279,11 @@ class _Indexer:
                 continue
             info = StmtInfo(stmt_id, NodeKind.STMT, STMT_NODE_KINDS[t], node, scope.id, node.start_point[0] + 1)
             stmts.append(info)
-            by_node[key] = info
             by_tree_id[node.id] = info
             nested = self._statement(node, t, info, scope)
             for s in reversed(nested):
                 stack.append((s, scope))
-        return StatementIndex(self.facts.path, scopes, stmts, by_node, {s.id: s for s in scopes}, by_tree_id)
+        return StatementIndex(self.facts.path, scopes, stmts, {s.id: s for s in scopes}, by_tree_id)
 
     # -- statements --------------------------------------------------------
     def _statement(self, node: tree_sitter.Node, t: str, info: StmtInfo, scope: ScopeBody) -> list[tree_sitter.Node]:

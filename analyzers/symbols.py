@@ -92,14 +92,14 @@ class Project:
         #: IDs of the classes among ``scopes``
         self.class_ids: frozenset[str] = frozenset(sid for sid, scope in self.scopes.items() if scope.kind == "class")
         #: attribute names that may hold a descriptor (see `_descriptor_names`)
-        self.descriptor_names: set[str] = self._descriptor_names(inputs) if "__get__" in self.dunders else set()
+        self.descriptor_names: set[str] = self._descriptor_names() if "__get__" in self.dunders else set()
         #: scope ID -> attribute reads that may run a property getter or a descriptor's ``__get__``:
         #: [(object expression, attribute)]
         self.property_reads: dict[str, list[tuple[Expr, str]]] = {}
         if self.property_names or self.descriptor_names:
             self._index_property_reads(inputs)
 
-    def _descriptor_names(self, inputs: list[ModuleInputs]) -> set[str]:
+    def _descriptor_names(self) -> set[str]:
         """Names of class attributes that may hold a descriptor, by spelling: bound in a class body
         (``x = D(...)``, ``@D def x``) or stored on an object (``Cls.x = D(...)``) where D is named
         like a class defining ``__get__`` or a subclass of one (a prefilter: resolution decides)."""

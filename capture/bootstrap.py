@@ -24,7 +24,7 @@ import inspect
 import marshal
 import os
 
-from astrepo.capture.hook import EXCLUDED_DIRS, in_project
+from astrepo.capture.hook import EXCLUDED_DIRS, in_project, write_atomic
 
 _SITECUSTOMIZE = r'''"""astrepo capture bootstrap (generated; see astrepo.capture.bootstrap)."""
 
@@ -158,10 +158,10 @@ def write_bootstrap(folder: str) -> str:
         except OSError:
             pass
         changed = True
-        _write_atomic(path, text.encode("utf-8"))
+        write_atomic(path, text.encode("utf-8"))
     site_zip = os.path.join(folder, SITE_ZIP)
     if changed or not os.path.exists(site_zip):
-        _write_atomic(site_zip, _site_zip_bytes())
+        write_atomic(site_zip, _site_zip_bytes())
     return folder
 
 
@@ -180,13 +180,6 @@ def _site_zip_bytes() -> bytes:
         archive.writestr("sitecustomize.py", SITECUSTOMIZE)
         archive.writestr("sitecustomize.pyc", pyc)
     return out.getvalue()
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
 
 
 def trace_environment(base: dict, bootstrap_dir: str, root: str, db: str, run_id: str,

@@ -24,6 +24,11 @@ try:  # hashlib's blake2b itself, without loading OpenSSL as ``import hashlib`` 
 except ImportError:  # pragma: no cover - a Python built without it
     from hashlib import blake2b
 
+
+def strategy_digest(strategy: str) -> str:
+    """The digest of a built-in strategy's plan (the same for every module)."""
+    return blake2b(f"default:{strategy}".encode(), digest_size=8).hexdigest()
+
 #: Version of the instrumented code (the rewrite of `astrepo.capture.instrument` and the frames it
 #: appends): part of the compiled-code cache key (`astrepo.capture.hook`). Declared here so that a
 #: cache hit imports neither the instrumenter nor ``ast``. History: 1 - first version; 2 - no line

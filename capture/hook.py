@@ -28,7 +28,7 @@ import os
 import sys
 
 from astrepo.capture import recorder as _recorder
-from astrepo.capture.codes import INSTRUMENT_VERSION, blake2b
+from astrepo.capture.codes import INSTRUMENT_VERSION, blake2b, strategy_digest
 
 #: Environment switches (the contract with `astrepo trace` and with users enabling capture by hand).
 ENV_TRACE = "ASTREPO_TRACE"  #: "1" turns capture on
@@ -84,10 +84,18 @@ class PlanKey:
 PLAN_KEY_FORMAT = 1
 
 
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (readers see all or nothing)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
 def strategy_key(strategy: str) -> PlanKey:
     """The key of a built-in strategy's plan (`astrepo.capture.points.plan_for_strategy`; an unknown
     name fails there, when a module is instrumented: counted, the module runs plain)."""
-    digest = blake2b(f"default:{strategy}".encode(), digest_size=8).hexdigest()
+    digest = strategy_digest(strategy)
     return PlanKey((strategy, digest, None, digest))
 
 
@@ -114,23 +122,19 @@ def plan_key(plan_path: str, db: str) -> PlanKey:
     return write_plan_key(plan_path, db)
 
 
-def write_plan_key(plan_path: str, db: str, plan: object = None) -> PlanKey:
-    """Parse plan file ``plan_path`` (unless its ``plan`` is given) and write its compiled form for
-    `plan_key` (best effort); ``astrepo trace`` does it before the traced command starts."""
-    st = os.stat(plan_path)  # before reading: a plan rewritten meanwhile is parsed again next time
-    if plan is None:
-        from astrepo.capture.points import plan_from_json
+def write_plan_key(plan_path: str, db: str) -> PlanKey:
+    """Parse plan file ``plan_path`` and write its compiled form for `plan_key` (best effort);
+    ``astrepo trace`` does it before the traced command starts."""
+    from astrepo.capture.points import plan_from_json
 
-        with open(plan_path, encoding="utf-8") as handle:
-            plan = plan_from_json(handle.read())
+    st = os.stat(plan_path)  # before reading: a plan rewritten meanwhile is parsed again next time
+    with open(plan_path, encoding="utf-8") as handle:
+        plan = plan_from_json(handle.read())
     digests = plan.digests()
     compiled = compiled_plan_path(db, plan_path)
     try:
         os.makedirs(os.path.dirname(compiled), exist_ok=True)
-        tmp = f"{compiled}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as handle:
-            handle.write(marshal.dumps((PLAN_KEY_FORMAT, st.st_size, st.st_mtime_ns, digests)))
-        os.replace(tmp, compiled)
+        write_atomic(compiled, marshal.dumps((PLAN_KEY_FORMAT, st.st_size, st.st_mtime_ns, digests)))
     except OSError:
         pass
     return PlanKey(digests, plan_path, plan)
@@ -219,10 +223,7 @@ def compile_instrumented(source: bytes, filename: str, config: Config):
     code = compile(result.tree, filename, "exec", dont_inherit=True)
     try:
         os.makedirs(config.cache_dir, exist_ok=True)
-        tmp = f"{cache_file}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as handle:
-            handle.write(marshal.dumps(code))
-        os.replace(tmp, cache_file)
+        write_atomic(cache_file, marshal.dumps(code))
     except OSError:
         pass
     return code

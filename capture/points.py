@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from astrepo.capture.codes import blake2b
+from astrepo.capture.codes import blake2b, strategy_digest
 
 #: Version of the plan document. History: 1 - first version.
 PLAN_FORMAT = 1
@@ -126,7 +126,7 @@ def plan_for_strategy(strategy: str) -> Plan:
     """A plan meaning "the built-in default of ``strategy``"."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
-    return Plan(strategy, (), blake2b(f"default:{strategy}".encode(), digest_size=8).hexdigest())
+    return Plan(strategy, (), strategy_digest(strategy))
 
 
 def plan_from_json(text: str) -> Plan:

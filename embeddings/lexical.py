@@ -46,6 +46,11 @@ def _identifier_terms(ident: str) -> tuple[str, ...]:
     return tuple(w for w in split_identifier(ident) if len(w) > 1 and w not in PY_KEYWORDS)
 
 
+def _idf(documents: int, containing: int) -> float:
+    """BM25's inverse document frequency of a term found in ``containing`` of ``documents``."""
+    return math.log(1 + (documents - containing + 0.5) / (containing + 0.5))
+
+
 class BM25:
     """An in-memory BM25 index over term lists."""
 
@@ -65,7 +70,7 @@ class BM25:
             posting = self.postings.get(term)
             if not posting:
                 continue
-            idf = math.log(1 + (self.n - len(posting) + 0.5) / (len(posting) + 0.5))
+            idf = _idf(self.n, len(posting))
             for doc_id, tf in posting:
                 norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * self.lengths[doc_id] / (self.avg or 1)))
                 out[doc_id] = out.get(doc_id, 0.0) + idf * norm
@@ -157,6 +162,6 @@ class TermIndex:
             if not found.any():
                 continue
             tf = np.where(found, self.freqs[start:end][where], 0).astype(np.float64)
-            idf = math.log(1 + (self.n - (end - start) + 0.5) / ((end - start) + 0.5))
+            idf = _idf(self.n, end - start)
             out += idf * tf * (K1 + 1) / (tf + base)
         return out

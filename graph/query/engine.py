@@ -53,6 +53,15 @@ _FEW_IDS = {"Stmt": 64, "CallSite": 64}
 _FEW_IDS_DEFAULT = 8
 
 
+#: `in P` as a Cypher condition on node ``n``: a file path prefix, or the module/class itself or a
+#: dotted name below it (parameters from `_in_prefix_params`).
+_IN_PREFIX = "starts_with(n.file, $p) OR n.name = $p OR starts_with(n.name, $dotted)"
+
+
+def _in_prefix_params(prefix: str) -> dict[str, str]:
+    return {"p": prefix, "dotted": prefix + "."}
+
+
 @dataclass(slots=True)
 class Row:
     """One answer: a node and why it matched."""
@@ -288,9 +297,8 @@ class QueryEngine:
         cols = node_columns("n", label)
         if prefix is None:
             return self._nodes(self._run_nodes(f"MATCH (n:{label}) RETURN {cols}")), None
-        return self._nodes(self._run_nodes(
-            f"MATCH (n:{label}) WHERE starts_with(n.file, $p) OR n.name = $p OR starts_with(n.name, $dotted) "
-            f"RETURN {cols}", {"p": prefix, "dotted": prefix + "."})), None
+        return self._nodes(self._run_nodes(f"MATCH (n:{label}) WHERE {_IN_PREFIX} RETURN {cols}",
+                                           _in_prefix_params(prefix))), None
 
     def _call_sites_to(self, targets: list[Target]) -> list[tuple[str, str, int, str]]:
         """(caller ID, file, line, callee name) of every call site calling one of ``targets``, in
@@ -680,8 +688,8 @@ class QueryEngine:
                                        "AND s.calls > 0 RETURN n.id", {"run": self._run_id})}
         where, params = "n.kind <> 'lambda'", {}
         if prefix is not None:
-            where += " AND (starts_with(n.file, $p) OR n.name = $p OR starts_with(n.name, $dotted))"
-            params = {"p": prefix, "dotted": prefix + "."}
+            where += f" AND ({_IN_PREFIX})"
+            params = _in_prefix_params(prefix)
         records = self._run_nodes(f"MATCH (n:Function) WHERE {where} RETURN {node_columns('n', 'Function')}", params)
         rows = self._nodes([r for r in records if r[0] not in ran])
         for row in rows.values():

@@ -82,12 +82,7 @@ def _shimmed(cmd: list[str], bootstrap: str, project: str) -> list[str]:
     bootstrap's shim (else the traced interpreter starts twice, re-executing itself on the shim)."""
     from astrepo.capture.run import shim_command
 
-    here = os.getcwd()
-    os.chdir(project)  # the script's path is relative to where the command runs
-    try:
-        return shim_command(cmd, bootstrap, project)
-    finally:
-        os.chdir(here)
+    return shim_command(cmd, bootstrap, project, cwd=project)
 
 
 def traced_ingested(project: str, db: str, plan: str, cmd: list[str]) -> dict:

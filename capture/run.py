@@ -74,10 +74,11 @@ def run_traced(command: list[str], root: str, db: str, plan_path: str | None = N
 _VALUE_OPTIONS = frozenset({"-X", "-W", "--check-hash-based-pycs"})
 
 
-def shim_command(command: list[str], bootstrap_dir: str, root: str) -> list[str]:
+def shim_command(command: list[str], bootstrap_dir: str, root: str, cwd: str | None = None) -> list[str]:
     """``python [options] script.py ...`` with the bootstrap's shim before the script, when the
     script is project code: what the bootstrap would re-execute the interpreter into, done up
-    front (one interpreter start-up less). Any other command is returned as it is.
+    front (one interpreter start-up less). Any other command is returned as it is. ``cwd``: where
+    the command will run (a relative script path is read from there), if not here.
     """
     if not command or not os.path.basename(command[0]).startswith("python"):
         return command
@@ -94,6 +95,7 @@ def shim_command(command: list[str], bootstrap_dir: str, root: str) -> list[str]
             i += 1
         else:
             break
-    if i >= len(command) or not in_project(os.path.abspath(command[i]), os.path.abspath(root)):
+    if i >= len(command) or not in_project(os.path.abspath(os.path.join(cwd or "", command[i])),
+                                           os.path.abspath(root)):
         return command
     return [*command[:i], os.path.join(bootstrap_dir, RUNMAIN_NAME), *command[i:]]

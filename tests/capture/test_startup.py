@@ -95,7 +95,7 @@ def test_traced_start_up_reads_no_json_and_leaves_sys_path_and_threads_alone(tmp
     write_plan_key(str(plan_file), str(db))
     for run_id in ("cold", "warm"):
         env = trace_environment(base, bootstrap, str(project), str(db), run_id, str(plan_file), None)
-        traced = subprocess.run(shim_command(cmd, bootstrap, str(project)), cwd=project, env=env,
+        traced = subprocess.run(shim_command(cmd, bootstrap, str(project), cwd=str(project)), cwd=project, env=env,
                                 capture_output=True, text=True, timeout=120)
         assert traced.returncode == 0, traced.stderr
         events, _ = read_run(str(db / "events" / run_id))

@@ -195,10 +195,21 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
-def _cache_file(source: bytes, rel: str, config: Config) -> str:
+def _source_key(source: bytes, rel: str):
+    """The running hash of the part of a compiled-code cache key that is the module's own: its
+    source and path (`_cache_file` adds the plan's part, possibly twice: the source is hashed once)."""
     key = blake2b(digest_size=16)
-    for part in (source, rel.encode(), config.plan.module_digest(rel).encode(), str(INSTRUMENT_VERSION).encode(),
-                 sys.version.encode()):
+    for part in (source, rel.encode()):
+        key.update(part)
+        key.update(b"\0")
+    return key
+
+
+def _cache_file(source_key, rel: str, config: Config) -> str:
+    """The compiled-code cache file of module ``rel`` (``source_key``: its `_source_key`) under the plan
+    ``config`` has now."""
+    key = source_key.copy()
+    for part in (config.plan.module_digest(rel).encode(), str(INSTRUMENT_VERSION).encode(), sys.version.encode()):
         key.update(part)
         key.update(b"\0")
     return os.path.join(config.cache_dir, key.hexdigest() + ".code")
@@ -207,7 +218,8 @@ def _cache_file(source: bytes, rel: str, config: Config) -> str:
 def compile_instrumented(source: bytes, filename: str, config: Config):
     """Instrumented code object for one file (cached); None when the file cannot be instrumented."""
     rel = config.relpath(filename)
-    cache_file = _cache_file(source, rel, config)
+    source_key = _source_key(source, rel)
+    cache_file = _cache_file(source_key, rel, config)
     try:
         with open(cache_file, "rb") as handle:
             return marshal.loads(handle.read())
@@ -218,7 +230,7 @@ def compile_instrumented(source: bytes, filename: str, config: Config):
     from astrepo.capture.strategies import points_for_module
 
     plan = config.plan.plan()
-    cache_file = _cache_file(source, rel, config)  # the same unless the plan file changed meanwhile
+    cache_file = _cache_file(source_key, rel, config)  # the same unless the plan file changed meanwhile
     result = instrument_source(source, rel, lambda tree, ids: points_for_module(plan, tree, ids, rel))
     code = compile(result.tree, filename, "exec", dont_inherit=True)
     try:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from astrepo.capture.bootstrap import trace_environment, write_bootstrap
 from astrepo.capture.events import read_run
-from astrepo.capture.hook import compiled_plan_path, plan_key, strategy_key, write_plan_key
+from astrepo.capture.hook import (Config, PlanKey, compile_instrumented, compiled_plan_path, plan_key, strategy_key,
+                                 write_plan_key)
 from astrepo.capture.points import plan_for_strategy, plan_from_json
 from astrepo.capture.run import shim_command
 
@@ -51,6 +52,24 @@ def test_plan_key_reads_the_compiled_form_until_the_plan_changes(tmp_path: Path)
     for strategy in ("minimal", "balanced", "full_trace"):
         assert strategy_key(strategy).module_digest("m.py") == plan_for_strategy(strategy).module_digest("m.py")
 
+
+
+def test_a_module_is_cached_under_the_plan_it_was_instrumented_with(tmp_path: Path) -> None:
+    """A plan file rewritten after a process read its key: the module's compiled code is cached under
+    the digest of the plan it got, so that a process reading the new key finds it."""
+    (tmp_path / "mod.py").write_text(MODULE)
+    source = (tmp_path / "mod.py").read_bytes()
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(_plan_doc(("a", "mod.py", {"args": True})))
+    db = str(tmp_path / "db")
+    cache = tmp_path / "db" / "cache" / "capture"
+    stale = PlanKey(("balanced", "old", {"mod.py": "old"}, "old"), str(plan_file))
+    assert compile_instrumented(source, str(tmp_path / "mod.py"), Config(str(tmp_path), db, "r1", stale)) is not None
+    written = sorted(cache.glob("*.code"))
+    assert len(written) == 1
+    fresh = Config(str(tmp_path), db, "r2", write_plan_key(str(plan_file), db))
+    assert compile_instrumented(source, str(tmp_path / "mod.py"), fresh) is not None
+    assert sorted(cache.glob("*.code")) == written  # a cache hit: nothing new written
 
 PROGRAM = '''import sys
 import threading

@@ -83,8 +83,11 @@ order_key = _ORDER_KEYS.__getitem__
 _ORDERED: dict = {}
 
 
-def clear_order_keys() -> None:
-    """Forget the cached sort keys and orders (they are only worth keeping while one project resolves)."""
+def clear_order_keys(scrap: list | None = None) -> None:
+    """Forget the cached sort keys and orders (they are only worth keeping while one project resolves);
+    with ``scrap``, hand them to it to be freed later (see `resolve_project`)."""
+    if scrap is not None:
+        scrap.append((dict(_ORDER_KEYS), dict(_ORDERED)))
     _ORDER_KEYS.clear()
     _ORDERED.clear()
 

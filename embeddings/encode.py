@@ -32,6 +32,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from astrepo.errors import ConfigError
@@ -99,7 +100,6 @@ class Encoder:
     def __init__(self, config: EncoderConfig, model: Any) -> None:
         self.config = config
         self._model = model
-        self._direct: DirectBert | None | bool = False  #: False: not looked at yet; None: not a BERT
 
     @classmethod
     def load(cls, config: EncoderConfig) -> Encoder:
@@ -164,12 +164,10 @@ class Encoder:
             torch.set_num_threads(threads)
         return out
 
-    @property
+    @cached_property
     def direct(self) -> DirectBert | None:
-        """The short way for one text, None when the model is not one it knows."""
-        if self._direct is False:
-            self._direct = DirectBert.of(self._model)
-        return self._direct  # type: ignore[return-value]
+        """The short way for one text, None when the model is not one it knows (looked at on first use)."""
+        return DirectBert.of(self._model)
 
     def _encode_sorted(self, texts: list[str], order: list[int], out: Any,
                        progress: Callable[[int, int], None] | None) -> None:

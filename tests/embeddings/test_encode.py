@@ -32,3 +32,28 @@ def test_one_text_matches_sentence_transformers_encode(quantize):
 def test_other_model_shapes_take_the_usual_way():
     assert DirectBert.of([]) is None
     assert DirectBert.of([object(), object(), object()]) is None
+
+
+class _PlainModel:
+    """A model of a shape DirectBert does not know: only sentence-transformers' ``encode``."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __iter__(self):
+        return iter(())
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return 4
+
+    def encode(self, texts, **_):
+        self.calls += 1
+        return np.full((len(texts), 4), 0.5, dtype=np.float32)
+
+
+def test_one_text_through_a_model_of_another_shape_takes_the_usual_way():
+    model = _PlainModel()
+    encoder = Encoder(EncoderConfig(), model)
+    assert encoder.direct is None
+    assert np.array_equal(encoder.encode(["one text"]), np.full((1, 4), 0.5, dtype=np.float32))
+    assert model.calls == 1

@@ -165,7 +165,7 @@ def rank_of(target: int, ranked: list[int]) -> int | None:
 def evaluate_project(spec: str, encoder, alphas: tuple[float, ...]) -> dict:
     from astrepo.embeddings.lexical import BM25, document_terms, query_terms
     from astrepo.embeddings.search import RERANK_CANDIDATES, SemanticIndex, rerank, update_embeddings
-    from astrepo.embeddings.text import SymbolKind, read_source_lines
+    from astrepo.embeddings.text import SourceLines, SymbolKind
     from astrepo.embeddings.vector_index import load_vector_index
     from astrepo.layout import Layout
 
@@ -184,12 +184,10 @@ def evaluate_project(spec: str, encoder, alphas: tuple[float, ...]) -> dict:
     qvecs = encoder.encode([q for _, q in pairs])
     found = [index.search_vector(v, RERANK_CANDIDATES) for v in qvecs]
     # BM25 over names and identifiers of each symbol's whole source.
-    files: dict[str, list[str] | None] = {}
+    files = SourceLines(copy)
     docs = []
     for s in symbols:
-        if s.file not in files:
-            files[s.file] = read_source_lines(copy, s.file)
-        lines = files[s.file] or []
+        lines = files(s.file) or []
         body = "\n".join(lines[s.start_line - 1:s.end_line]) if s.kind is not SymbolKind.MODULE else ""
         docs.append(document_terms(s.name, body))
     bm25 = BM25(docs)
@@ -269,7 +267,7 @@ def run_throughput(args: argparse.Namespace) -> list[dict]:
     import random
 
     from astrepo.embeddings.encode import Encoder, EncoderConfig
-    from astrepo.embeddings.text import symbol_texts
+    from astrepo.embeddings.text import SourceLines, symbol_texts
 
     src = fetch_sdist(args.project)
     db = CACHE / "db" / f"speed-{src.name}"
@@ -284,11 +282,12 @@ def run_throughput(args: argparse.Namespace) -> list[dict]:
             index_graph(src, db)
             symbols = read_graph_symbols(db)
     sample = random.Random(0).sample(symbols, min(args.sample, len(symbols)))
+    files = SourceLines(src)
     out = []
     for spec in args.configs:
         tokens, precision = spec.split(":")
         encoder = Encoder.load(EncoderConfig(max_tokens=int(tokens), quantize=precision == "int8"))
-        texts = symbol_texts(sample, src, encoder.config.max_tokens)
+        texts = symbol_texts(sample, files, encoder.config.max_tokens)
         t, cpu = time.perf_counter(), time.process_time()
         encoder.encode(texts)
         wall, cpu = time.perf_counter() - t, time.process_time() - cpu

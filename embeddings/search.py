@@ -32,7 +32,7 @@ from astrepo.errors import AstrepoError, ConfigError, IndexLocked, StoreError
 from astrepo.layout import Layout, WriterLock
 from astrepo.embeddings.encode import Encoder, EncoderConfig
 from astrepo.embeddings.lexical import TermIndex, query_terms, span_terms
-from astrepo.embeddings.text import TEXT_VERSION, Symbol, SymbolKind, read_source_lines, symbol_texts, text_hash
+from astrepo.embeddings.text import TEXT_VERSION, SourceLines, Symbol, SymbolKind, symbol_texts, text_hash
 from astrepo.embeddings.vector_index import (FORMAT_VERSION, Meta, Row, VectorIndex, index_kind, load_vector_index,
                                              save_vector_index)
 
@@ -107,8 +107,8 @@ def update_embeddings(layout: Layout, root: Path, symbols: list[Symbol], config:
     cache: dict[str, int] = {}
     if previous is not None and previous.meta.model_key == config.key and previous.meta.text_version == TEXT_VERSION:
         cache = {row.hash: i for i, row in enumerate(previous.rows)}
-    lines: dict[str, list[str] | None] = {}
-    texts = symbol_texts(symbols, root, config.max_tokens, lines)
+    files = SourceLines(root)
+    texts = symbol_texts(symbols, files, config.max_tokens)
     hashes = [text_hash(t, config.key) for t in texts]
     todo = [i for i, h in enumerate(hashes) if h not in cache]
     if progress:
@@ -137,7 +137,7 @@ def update_embeddings(layout: Layout, root: Path, symbols: list[Symbol], config:
     meta = Meta(model_key=config.key, model=config.model, dim=dim, count=len(rows), index=kind,
                 graph_generation=generation, text_version=TEXT_VERSION, max_tokens=config.max_tokens,
                 quantize=config.quantize, root=str(root.resolve()))
-    save_vector_index(layout.embeddings_dir, VectorIndex(meta, rows, vectors, terms=row_terms(rows, lines.get)))
+    save_vector_index(layout.embeddings_dir, VectorIndex(meta, rows, vectors, terms=row_terms(rows, files)))
     if progress:
         progress("embed", len(todo), len(todo))
     previous_ids = {r.id for r in previous.rows} if previous is not None else set()
@@ -163,15 +163,7 @@ def row_terms(rows: list[Row], lines_of: Callable[[str], list[str] | None]) -> T
 
 def source_terms(vectors: VectorIndex) -> TermIndex:
     """`row_terms` of an index's rows, read from the source files under its project root."""
-    root = Path(vectors.meta.root or ".")
-    files: dict[str, list[str] | None] = {}
-
-    def lines_of(path: str) -> list[str] | None:
-        if path not in files:
-            files[path] = read_source_lines(root, path) if path else None
-        return files[path]
-
-    return row_terms(vectors.rows, lines_of)
+    return row_terms(vectors.rows, SourceLines(Path(vectors.meta.root or ".")))
 
 
 def _load_quietly(layout: Layout) -> VectorIndex | None:

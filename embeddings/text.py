@@ -12,8 +12,8 @@ than tokenising a one-liner.
 Invariants and known limits:
 
 - Pure functions of their inputs: `symbol_text` takes the source lines of the
-  symbol's file, never opens files itself (`read_source_lines` does that, at
-  the edge).
+  symbol's file, never opens files itself (`read_source_lines` and `SourceLines` do
+  that, at the edge).
 - The text is what the content-hash cache keys on; change `TEXT_VERSION`
   whenever the text of any symbol changes for the same inputs.
 - Lambdas are not embedded (no name, rarely what someone searches for).
@@ -210,13 +210,24 @@ def read_source_lines(root: Path, relpath: str) -> list[str] | None:
     return raw.decode("utf-8", "replace").splitlines()
 
 
-def symbol_texts(symbols: list[Symbol], root: Path, max_tokens: int,
-                 cache: dict[str, list[str] | None] | None = None) -> list[str]:
-    """Texts of many symbols, reading each source file once (into ``cache``, path -> lines)."""
-    cache = {} if cache is None else cache
-    out = []
-    for sym in symbols:
-        if sym.file not in cache:
-            cache[sym.file] = read_source_lines(root, sym.file) if sym.file else None
-        out.append(symbol_text(sym, cache[sym.file], max_tokens))
-    return out
+class SourceLines:
+    """The lines of a project's files by repo-relative path, each file read once (`read_source_lines`).
+
+    Called with a path: its lines, None for an unreadable file or an empty path (a symbol without one).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root  #: the project root the paths are relative to
+        self._files: dict[str, list[str] | None] = {}
+
+    def __call__(self, relpath: str) -> list[str] | None:
+        try:
+            return self._files[relpath]
+        except KeyError:
+            lines = self._files[relpath] = read_source_lines(self.root, relpath) if relpath else None
+            return lines
+
+
+def symbol_texts(symbols: list[Symbol], files: SourceLines, max_tokens: int) -> list[str]:
+    """Texts of many symbols, their bodies read from ``files``."""
+    return [symbol_text(sym, files(sym.file), max_tokens) for sym in symbols]

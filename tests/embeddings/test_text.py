@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from astrepo.embeddings.text import (CHARS_PER_TOKEN, Symbol, SymbolKind, body_start, first_paragraph,
-                                     split_identifier, symbol_text, text_hash)
+from astrepo.embeddings.text import (CHARS_PER_TOKEN, SourceLines, Symbol, SymbolKind, body_start, first_paragraph,
+                                     split_identifier, symbol_text, symbol_texts, text_hash)
 
 
 @pytest.mark.parametrize("name, words", [
@@ -87,3 +87,18 @@ def test_text_hash_depends_on_model_and_text():
     assert text_hash("a", "m1") == text_hash("a", "m1")
     assert text_hash("a", "m1") != text_hash("a", "m2")
     assert text_hash("a", "m1") != text_hash("b", "m1")
+
+
+def test_source_lines_reads_each_file_once(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_bytes(b"def read_config(self, path):\n    return open(path)\n\xff\n")
+    files = SourceLines(tmp_path)
+    sym, lines = _function("""
+        def read_config(self, path):
+            return open(path)
+        """)
+    assert files("pkg/mod.py") == lines + ["\ufffd"]  # undecodable bytes replaced
+    (tmp_path / "pkg" / "mod.py").write_text("changed\n")
+    assert files("pkg/mod.py") == lines + ["\ufffd"]  # read once
+    assert files("pkg/missing.py") is None and files("") is None
+    assert symbol_texts([sym], files, 32) == [symbol_text(sym, lines + ["\ufffd"], 32)]

@@ -85,19 +85,19 @@ def _shimmed(cmd: list[str], bootstrap: str, project: str) -> list[str]:
     return shim_command(cmd, bootstrap, project, cwd=project)
 
 
-def traced_ingested(project: str, db: str, plan: str, cmd: list[str]) -> dict:
+def traced_ingested(project: str, db: str, plan: str, cmd: list[str], bootstrap: str) -> dict:
     """Trace once with ``plan`` (its first run: compiled-code cache cold), timed like the other
-    runs, then ingest it as `astrepo trace` does; the run's summary, times and distinct exceptions."""
+    runs, then ingest it as `astrepo trace` does; the run's summary, times and distinct exceptions.
+    ``bootstrap``: the folder `write_bootstrap` wrote, once for the whole evaluation."""
     import shlex
 
-    from astrepo.capture.bootstrap import trace_environment, write_bootstrap
+    from astrepo.capture.bootstrap import trace_environment
     from astrepo.capture.hook import new_run_id, write_plan_key
     from astrepo.graph.ingest import ingest_run
     from astrepo.graph.join import RunInfo, read_run_table
 
     env0 = {k: v for k, v in os.environ.items() if not k.startswith("ASTREPO_")}
     run_id = new_run_id()
-    bootstrap = write_bootstrap(os.path.join(db, "bootstrap"))
     write_plan_key(plan, db)  # the plan's compiled form, as `astrepo trace` writes it before the run
     env = trace_environment(env0, bootstrap, project, db, run_id, plan, None)
     os.makedirs(os.path.join(db, "events", run_id), exist_ok=True)
@@ -143,6 +143,9 @@ def evaluate(project: str, cmd: list[str], runs: int, calibrate: bool, tmp: str)
         _checked(astrepo("calibrate", "--db", base, "--json", cwd=project), "calibrate")
     elif os.path.exists(mine):
         shutil.copy(mine, base)
+    # The bootstrap does not depend on the database or the plan: written once, used by every traced run.
+    bootstrap = write_bootstrap(os.path.join(tmp, "bootstrap"))
+    shimmed = _shimmed(cmd, bootstrap, project)
     configs: dict[str, dict] = {}
     for label in CONFIGS:
         strategy = label.split()[0]
@@ -151,7 +154,7 @@ def evaluate(project: str, cmd: list[str], runs: int, calibrate: bool, tmp: str)
             shutil.copytree(base, db)
         plan_path = os.path.join(tmp, label.replace(" (stats)", "-stats") + ".json")
         info = make_plan(project, db, strategy, plan_path)
-        run = traced_ingested(project, db, plan_path, cmd)
+        run = traced_ingested(project, db, plan_path, cmd, bootstrap)
         configs[label] = {"plan": plan_path, "db": db, "info": info, **run}
         sys.stderr.write(f"plan_eval: {label}: {info['points']} points, traced once "
                          f"({run['summary']['events']:,} events)\n")
@@ -164,10 +167,9 @@ def evaluate(project: str, cmd: list[str], runs: int, calibrate: bool, tmp: str)
                 times["plain"].append(timed(cmd, project, plain_env))
                 continue
             c = configs[label]
-            bootstrap = write_bootstrap(os.path.join(c["db"], "bootstrap"))
             run_id = new_run_id()
             env = trace_environment(plain_env, bootstrap, project, c["db"], run_id, c["plan"], None)
-            times[label].append(timed(_shimmed(cmd, bootstrap, project), project, env))
+            times[label].append(timed(shimmed, project, env))
             shutil.rmtree(os.path.join(c["db"], "events", run_id), ignore_errors=True)
         sys.stderr.write(f"plan_eval: timing round {r + 1}/{runs} done\n")
     plain_wall = statistics.median(t[0] for t in times["plain"])

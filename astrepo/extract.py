@@ -20,6 +20,8 @@ mean may be off. Python 2 only syntax is not understood.
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import tree_sitter
 
 from astrepo.syntax import (
@@ -86,11 +88,15 @@ IMPLICIT_TYPES = frozenset((
 ))
 
 # What the walk does with a node, by type (other types: walk the children).
-_CALL, _STMT, _IMPLICIT, _FUNCTION, _CLASS, _LAMBDA, _STRING, _COMMENT = range(1, 9)
+_WALK, _SKIP, _CALL, _STMT, _IMPLICIT, _FUNCTION, _CLASS, _LAMBDA, _STRING = range(9)
 _WALK_ACTIONS: dict[str, int] = {
     **dict.fromkeys(STMT_TYPES, _STMT), "expression_statement": _STMT, **dict.fromkeys(IMPLICIT_TYPES, _IMPLICIT),
     "call": _CALL, "function_definition": _FUNCTION, "class_definition": _CLASS, "lambda": _LAMBDA,
-    "string": _STRING, "comment": _COMMENT,
+    "string": _STRING,
+    # nothing inside to visit: leaves, and names (identifiers only)
+    **dict.fromkeys(("identifier", "comment", "integer", "float", "true", "false", "none", "ellipsis",
+                     "dotted_name", "string_start", "string_content", "string_end", "escape_sequence",
+                     "import_prefix", "wildcard_import", "keyword_separator", "positional_separator"), _SKIP),
 }
 
 #: ``new_record(Record, (field, ...))``: a NamedTuple record made in C (its class's ``__new__`` is Python).
@@ -114,8 +120,10 @@ _PARAM_KIND_LETTERS = {"positional": "p", "vararg": "v", "keyword_only": "k", "k
 class _Extractor:
     """One file's walk; `run` returns the `FileFacts`."""
 
-    def __init__(self, facts: FileFacts, is_package: bool) -> None:
+    def __init__(self, facts: FileFacts, is_package: bool, kind_names: tuple[str, ...]) -> None:
         self.facts = facts
+        self.kind_names = kind_names  #: node type by kind ID (`SourceParser.kind_names`)
+        self.actions = list(map(_WALK_ACTIONS.get, kind_names, repeat(_WALK, len(kind_names))))
         self.path = facts.path
         self.module = facts.module
         self.is_package = is_package
@@ -189,16 +197,16 @@ class _Extractor:
         # without a stack entry per node). Visitors push frames too: the last pushed is walked first.
         stack: list[tuple] = [(iter(root.named_children), module_scope, module_scope.id, NodeKind.MODULE)]
         push = stack.append
-        actions = _WALK_ACTIONS
+        actions, names = self.actions, self.kind_names
         while stack:
             frame = stack[-1]
             scope = frame[1]
             for node in frame[0]:
-                t = node.type
-                if t == "identifier":  # the most common node, with nothing inside
+                kind_id = node.kind_id
+                action = actions[kind_id]
+                if action == _SKIP:
                     continue
-                action = actions.get(t)
-                if action is None:  # anything else: walk its children
+                if action == _WALK:
                     cid, ckind = frame[2], frame[3]
                 elif action == _CALL:
                     cid, children = self._visit_call(node, scope, frame[2], frame[3])
@@ -207,9 +215,15 @@ class _Extractor:
                         break
                     continue
                 elif action == _STMT:
-                    cid, ckind = self._visit_stmt(node, t, scope, frame[2], frame[3])
+                    cid, ckind = self._visit_stmt(node, names[kind_id], scope, frame[2], frame[3])
                 elif action == _IMPLICIT:
-                    visit_implicit(node, t, scope)
+                    visit_implicit(node, names[kind_id], scope)
+                    cid, ckind = frame[2], frame[3]
+                elif action == _STRING:
+                    # Only an f-string's interpolations hold anything to visit (not its start, content, end).
+                    n = node.named_child_count
+                    if n < 3 or (n == 3 and node.named_children[1].type != "interpolation"):
+                        continue
                     cid, ckind = frame[2], frame[3]
                 elif action == _FUNCTION:
                     self._visit_function(node, scope, frame[2], frame[3], push)
@@ -217,17 +231,9 @@ class _Extractor:
                 elif action == _CLASS:
                     self._visit_class(node, scope, frame[2], frame[3], push)
                     break
-                elif action == _LAMBDA:
+                else:  # a lambda
                     self._visit_lambda(node, scope, frame[2], frame[3], push)
                     break
-                elif action == _STRING:
-                    # Only an f-string's interpolations hold anything to visit (not its start, content, end).
-                    n = node.named_child_count
-                    if n < 3 or (n == 3 and node.named_children[1].type != "interpolation"):
-                        continue
-                    cid, ckind = frame[2], frame[3]
-                else:  # a comment
-                    continue
                 children = node.named_children
                 if children:
                     push((iter(children), scope, cid, ckind))
@@ -314,20 +320,27 @@ class _Extractor:
         self._edge(EdgeKind.CONTAINS, cid, ckind, call_id, NodeKind.CALLSITE)
         positional: list = []
         keywords: list = []
+        walk: list = []  #: the arguments' nodes left to walk (keyword arguments: their values)
         if args is not None and args.type == "argument_list":
             for arg in args.named_children:
                 at = arg.type
                 if at == "keyword_argument":
-                    keywords.append((node_text(arg.child_by_field_name("name")), expr_of(arg.child_by_field_name("value"))))
-                elif at == "list_splat":
+                    value = arg.child_by_field_name("value")
+                    keywords.append((node_text(arg.child_by_field_name("name")), expr_of(value)))
+                    if value is not None:
+                        walk.append(value)
+                    continue
+                if at == "list_splat":
                     inner = expr_of(arg.named_children[0]) if arg.named_child_count else None
                     positional.append(("*", inner) if inner is not None else None)
-                elif at in ("dictionary_splat", "comment"):
+                elif at == "comment":
                     continue
-                else:
+                elif at != "dictionary_splat":
                     positional.append(expr_of(arg))
+                walk.append(arg)
         elif args is not None:  # a bare generator expression argument
             positional.append(None)
+            walk.append(args)
         if callee == "getattr" and len(positional) >= 2 and positional[1] == ("n", "<str>"):
             second = [a for a in args.named_children if a.type not in ("keyword_argument", "comment")][1]
             name = literal_key(second)[1:-1]
@@ -343,8 +356,11 @@ class _Extractor:
         self.facts.calls.append(new_record(CallFact, (
             call_id, scope.id, callee, sr + 1, node.end_byte, func_expr, tuple(positional), tuple(keywords))))
         if callee and callee[0] != "<" and "(" not in callee:  # not ``super().m`` nor ``"...".join``
-            return call_id, [args] if args is not None else []
-        return call_id, children
+            return call_id, walk
+        if args is None:
+            return call_id, children
+        # the callee's parts, then the arguments (they come last)
+        return call_id, [c for c in children if c != args] + walk
 
     def _decorators(self, node: tree_sitter.Node) -> tuple[str, ...]:
         parent = node.parent
@@ -544,7 +560,8 @@ class _Extractor:
             if position < count and kind == "positional":
                 rows[i] = (node_id, name, span, (short_name, position, "positional_only", annotation, default, owner))
 
-def extract_facts(tree: tree_sitter.Tree, facts: FileFacts, is_package: bool) -> FileFacts:
-    """Fill ``facts`` (path, module, hash already set) from a parsed tree."""
-    _Extractor(facts, is_package).run(tree.root_node)
+def extract_facts(tree: tree_sitter.Tree, facts: FileFacts, is_package: bool, kind_names: tuple[str, ...]) -> FileFacts:
+    """Fill ``facts`` (path, module, hash already set) from a tree parsed by a parser with these
+    `SourceParser.kind_names`."""
+    _Extractor(facts, is_package, kind_names).run(tree.root_node)
     return facts

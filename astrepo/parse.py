@@ -27,6 +27,10 @@ class SourceParser:
     def __init__(self) -> None:
         self.language = tree_sitter.Language(tree_sitter_python.language())
         self._parser = tree_sitter.Parser(self.language)
+        #: node type by `tree_sitter.Node.kind_id`: ``kind_names[node.kind_id] == node.type``, and an
+        #: int attribute is cheaper to read than ``type`` (a new str each time)
+        self.kind_names: tuple[str, ...] = tuple(
+            self.language.node_kind_for_id(i) or "" for i in range(self.language.node_kind_count))
 
     def parse(self, utf8: bytes) -> tree_sitter.Tree:
         """Parse UTF-8 source; never raises on bad syntax (errors become ERROR nodes)."""

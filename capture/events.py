@@ -181,6 +181,14 @@ def iter_run(run_dir: str) -> tuple[RunSummary, Iterator[Event]]:
 
 def _events(run: str, run_dir: str, headers: dict[str, dict], tables: _Tables) -> Iterator[Event]:
     """Pass 2: decode the batches of every segment (one process each), feeding each thread's decoder."""
+    for decoder, items, side in _thread_batches(run, run_dir, headers, tables):
+        yield from decoder.feed(items, side)
+
+
+def _thread_batches(run: str, run_dir: str, headers: dict[str, dict],
+                    tables: _Tables) -> Iterator[tuple[_Decoder, list[int], object]]:
+    """The batches of every segment (one process each) in order, each with its thread's decoder (made on
+    the thread's first batch) and its side list."""
     for seg, header in headers.items():
         decoders: dict[int, _Decoder] = {}
         for record in read_records(os.path.join(run_dir, seg)):
@@ -190,7 +198,7 @@ def _events(run: str, run_dir: str, headers: dict[str, dict], tables: _Tables) -
             decoder = decoders.get(tid)
             if decoder is None:
                 decoder = decoders[tid] = _Decoder(run, header, tid, tname, tables)
-            yield from decoder.feed(_batch_items(record[0], data), side)
+            yield decoder, _batch_items(record[0], data), side
 
 
 @dataclass(slots=True)
@@ -221,17 +229,8 @@ def aggregate_run(run_dir: str) -> tuple[RunSummary, Totals, Iterator[Event]]:
 
 
 def _details(run: str, run_dir: str, summary: RunSummary, totals: Totals) -> Iterator[Event]:
-    tables = summary.tables
-    for seg, header in summary.headers.items():
-        aggregators: dict[int, _Decoder] = {}
-        for record in read_records(os.path.join(run_dir, seg)):
-            if record[0] not in ("F", "B"):
-                continue
-            _, tid, tname, data, side = record
-            aggregator = aggregators.get(tid)
-            if aggregator is None:
-                aggregator = aggregators[tid] = _Decoder(run, header, tid, tname, tables)
-            yield from aggregator.aggregate(_batch_items(record[0], data), side, totals)
+    for decoder, items, side in _thread_batches(run, run_dir, summary.headers, summary.tables):
+        yield from decoder.aggregate(items, side, totals)
 
 
 def _batch_items(kind: str, data: object) -> list[int]:

@@ -40,9 +40,9 @@ from typing import NamedTuple
 import tree_sitter
 
 from astrepo.ids import NodeId, node_id_for
-from astrepo.model import FileFacts
+from astrepo.model import FileFacts, new_record
 from astrepo.analyzers.statements import (
-    AWAITS, YIELDS, ScopeBody, StatementIndex, StmtInfo, block_statements, clause_body, index_statements, new_record,
+    AWAITS, YIELDS, ScopeBody, StatementIndex, StmtInfo, block_statements, clause_body, index_statements,
 )
 
 LABELS = ("next", "true", "false", "loop", "break", "continue", "return", "exception", "finally")

@@ -40,6 +40,7 @@ import tree_sitter
 
 from astrepo.ids import NodeId
 from astrepo.model import FileFacts, NodeKind
+from astrepo.model import new_record  # noqa: F401 - dataflow, exceptions and graph.analysis_rows still import it from here
 
 #: Key of a syntax node: (start byte, end byte). Unique per node table.
 SpanKey = tuple[int, int]
@@ -98,11 +99,6 @@ _DIVISION = frozenset((b"/", b"//", b"%"))
 # _STORE_OBJ: the object part of an assignment target (``a`` in ``a.b.c = v``):
 # read, and mutated.
 _USE, _DEF, _STORE_OBJ = 0, 1, 2
-
-
-#: ``new_record(Record, (field, ...))``: a NamedTuple record made in C. Calling the record's class runs its
-#: Python ``__new__`` (about 0.4 us); the per-file analyzers make a million records on Django.
-new_record = tuple.__new__
 
 
 def span_key(node: tree_sitter.Node) -> SpanKey:

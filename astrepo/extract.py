@@ -39,7 +39,7 @@ from astrepo.syntax import (
     receiver,
 )
 from astrepo.ids import NodeId, join_scope, lambda_segment, node_id_for, scope_segment
-from astrepo.model import BindingKind, CallFact, EdgeKind, FileFacts, NodeColumns, NodeKind
+from astrepo.model import BindingKind, CallFact, EdgeKind, FileFacts, NodeColumns, NodeKind, new_record
 from astrepo.scopes import (
     Scope,
     bind_assignment,
@@ -98,9 +98,6 @@ _WALK_ACTIONS: dict[str, int] = {
                      "dotted_name", "string_start", "string_content", "string_end", "escape_sequence",
                      "import_prefix", "wildcard_import", "keyword_separator", "positional_separator"), _SKIP),
 }
-
-#: ``new_record(Record, (field, ...))``: a NamedTuple record made in C (its class's ``__new__`` is Python).
-new_record = tuple.__new__
 
 #: Attribute columns of the node tables the extractor writes, in column order.
 _NODE_COLUMNS: dict[NodeKind, tuple[str, ...]] = {

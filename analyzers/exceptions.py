@@ -39,6 +39,7 @@ from __future__ import annotations
 import builtins
 import logging
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import NamedTuple
 
 import tree_sitter
@@ -361,7 +362,8 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
 
     Args:
         files: the per-file `ExceptionFacts` of the whole project (their ``sites`` may
-            hold only the guarded call sites when ``call_scopes`` is given).
+            hold only the guarded call sites when ``call_scopes`` is given; their rows may be
+            plain tuples of the records' fields).
         calls: CALLS edges; those from a CallSite to a Function are followed.
         call_scopes: CallSite ID -> calling scope, for call sites without a guard row
             (from the files' `CallFact` rows).
@@ -370,30 +372,53 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
     files = list(files)
     hierarchy = merge_hierarchy(f.classes for f in files)
     call_scopes = call_scopes or {}
-    may: dict[NodeId, dict[str, MayRaise]] = {}
+    # Rows are read by position (RaiseFact, CallSiteGuard), so plain tuples do as well as records;
+    # a may-raise fact is a plain (function, type, origin, via) tuple until the end.
+    may: dict[NodeId, dict[str, tuple]] = {}
     for f in files:
-        for r in f.raises:
-            if r.caught_by is None and r.type:
-                may.setdefault(r.scope, {}).setdefault(r.type, new_record(MayRaise, (r.scope, r.type, r.stmt, ())))
-    site_info = {s.call: s for f in files for s in f.sites}
-    # callee -> [(call site, caller scope, guards)]
-    callers: dict[NodeId, list[CallSiteGuard]] = {}
+        for stmt, scope, typ, _, _, caught_by, _ in f.raises:
+            if caught_by is None and typ:
+                per = may.get(scope)
+                if per is None:
+                    per = may[scope] = {}
+                if typ not in per:
+                    per[typ] = (scope, typ, stmt, ())
+    site_info = {s[0]: s for f in files for s in f.sites}
+    # callee -> [(call site, caller scope, stmt, guards)]
+    callers: dict[NodeId, list[tuple]] = {}
     calls_kind, callsite, function = EdgeKind.CALLS, NodeKind.CALLSITE, NodeKind.FUNCTION
     for kind, src, src_kind, dst, dst_kind, _ in calls:
         if kind is calls_kind and src_kind is callsite and dst_kind is function:
             site = site_info.get(src)
-            if site is None and src in call_scopes:
-                site = new_record(CallSiteGuard, (src, call_scopes[src], "", ()))
-            if site is not None and site.scope != dst:
-                callers.setdefault(dst, []).append(site)
+            if site is None:
+                scope = call_scopes.get(src)
+                if scope is None:
+                    continue
+                site = (src, scope, "", ())
+            if site[1] != dst:
+                lst = callers.get(dst)
+                if lst is None:
+                    callers[dst] = [site]
+                else:
+                    lst.append(site)
     for lst in callers.values():
-        lst.sort()
+        if len(lst) > 1:
+            lst.sort()
+    caught: dict[tuple, bool] = {}  #: (guards, type) -> whether the guards catch it
+
+    def guarded(handlers: tuple[tuple[str, ...], ...], typ: str) -> bool:
+        key = (handlers, typ)
+        found = caught.get(key)
+        if found is None:
+            found = caught[key] = any(catches(h, typ, hierarchy) for h in handlers)
+        return found
+
     changed = sorted(may)
     rounds = 0
-    partial = False
+    cut_short = False
     while changed:
         if rounds >= max_rounds:
-            partial = True
+            cut_short = True
             log.warning("exception propagation stopped after %d rounds; may-raise sets are partial", rounds)
             break
         rounds += 1
@@ -402,16 +427,19 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
             raised = may.get(callee)
             if not raised:
                 continue
-            for site in callers.get(callee, ()):
-                target = may.setdefault(site.scope, {})
+            for call, scope, _, handlers in callers.get(callee, ()):
+                target = may.get(scope)
+                if target is None:
+                    target = may[scope] = {}
+                added = False
                 for typ, origin in raised.items():
-                    if typ in target:
+                    if typ in target or handlers and guarded(handlers, typ):
                         continue
-                    if site.handlers and any(catches(h, typ, hierarchy) for h in site.handlers):
-                        continue
-                    target[typ] = new_record(MayRaise, (site.scope, typ, origin.origin, (site.call, *origin.via)))
-                    grew.add(site.scope)
+                    target[typ] = (scope, typ, origin[2], (call, *origin[3]))
+                    added = True
+                if added:
+                    grew.add(scope)
         changed = sorted(grew)
     # sorted as plain tuples (list.sort's fast path compares exact tuples only), then made records
-    out = sorted(tuple(m) for per in may.values() for m in per.values())
-    return Propagation([new_record(MayRaise, m) for m in out], partial, rounds)
+    out = sorted(m for per in may.values() for m in per.values())
+    return Propagation(list(map(partial(new_record, MayRaise), out)), cut_short, rounds)

@@ -11,18 +11,18 @@ edges and Function columns joined in before loading.
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import partial
 from itertools import chain, repeat
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 import pyarrow as pa
 
 from astrepo.ids import node_id_for
 from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind
-from astrepo.analyzers.dataflow import CallArgs, CallableInfo, ParamInfo, ReturnSite, interprocedural_edges
+from astrepo.analyzers.dataflow import grouped_flows
 from astrepo.analyzers.exceptions import ExceptionFacts, propagate_exceptions, short_name
 from astrepo.analyzers.fileanalysis import FileAnalysis
-from astrepo.analyzers.metrics import FunctionMetrics, project_metrics, propagate_impurity
+from astrepo.analyzers.metrics import project_metrics, propagate_impurity
 from astrepo.analyzers.statements import new_record
 from astrepo.analyzers.symbols import ModuleInputs
 from astrepo.graph.load import PATH_COLUMN, EdgePair
@@ -241,38 +241,59 @@ class ProjectAnalysis(NamedTuple):
     partial: bool
 
 
-def source_places(modules: list[ModuleInputs]) -> dict[str, str]:
-    """Where things are, for reasons stored with the rows: each call site's ``file:line`` and each
-    scope's file (by node ID)."""
-    places: dict[str, str] = {}
+class ProjectIndex(NamedTuple):
+    """What the project-wide analyses look up in the files' `ModuleInputs`, indexed once."""
+
+    call_scope: dict[str, str]  #: call site -> its scope
+    call_file: dict[str, str]  #: call site -> its file
+    call_line: dict[str, int]  #: call site -> its 1-based line
+    scope_file: dict[str, str]  #: scope -> its file
+    scope_kind: dict[str, str]  #: scope -> module | class | function | lambda
+    scope_parent: dict[str, str]  #: scope -> the scope it is defined in (module scopes have none)
+    scope_qualname: dict[str, str]  #: scope -> its dotted qualified name
+
+
+def index_modules(modules: list[ModuleInputs]) -> ProjectIndex:
+    """`ProjectIndex` of every file (a later file wins for an ID two files hold)."""
+    index = ProjectIndex({}, {}, {}, {}, {}, {}, {})
+    call_scope, call_file, call_line, scope_file, scope_kind, scope_parent, scope_qualname = index
+    get_id, get_scope, get_line, get_kind, get_parent, get_qualname = (
+        attrgetter("id"), attrgetter("scope"), attrgetter("line"), attrgetter("kind"), attrgetter("parent"),
+        attrgetter("qualname"))
+    # dict.update over zipped columns: the loops run in C (169k call sites, 43k scopes on Django)
     for module in modules:
-        for call in module.calls:
-            places[call.id] = f"{module.path}:{call.line}"
-        for scope in module.scopes:
-            places[scope.id] = module.path
-    return places
+        calls, scopes, path = module.calls, module.scopes, module.path
+        ids = list(map(get_id, calls))
+        call_scope.update(zip(ids, map(get_scope, calls)))
+        call_file.update(zip(ids, repeat(path)))
+        call_line.update(zip(ids, map(get_line, calls)))
+        ids = list(map(get_id, scopes))
+        scope_file.update(zip(ids, repeat(path)))
+        scope_kind.update(zip(ids, map(get_kind, scopes)))
+        scope_qualname.update(zip(ids, map(get_qualname, scopes)))
+        scope_parent.update((i, parent) for i, parent in zip(ids, map(get_parent, scopes)) if parent)
+    return index
 
 
-def overriding_methods(modules: list[ModuleInputs], edges: list[Edge]) -> set[str]:
+def overriding_methods(index: ProjectIndex, edges: list[Edge]) -> set[str]:
     """Methods whose class inherits (within OVERRIDE_DEPTH project base classes) from a class that
     defines a function of the same name: reached by dynamic dispatch through the base."""
-    parent: dict[str, str] = {}
-    kind: dict[str, str] = {}
-    short: dict[str, str] = {}
-    for module in modules:
-        for scope in module.scopes:
-            kind[scope.id] = scope.kind
-            short[scope.id] = scope.qualname.rsplit(".", 1)[-1]
-            if scope.parent:
-                parent[scope.id] = scope.parent
+    kind, parent = index.scope_kind, index.scope_parent
     bases: dict[str, list[str]] = defaultdict(list)
+    inherits, class_kind = EdgeKind.INHERITS, NodeKind.CLASS
     for e in edges:
-        if e.kind is EdgeKind.INHERITS and e.dst_kind is NodeKind.CLASS:
+        if e.kind is inherits and e.dst_kind is class_kind:
             bases[e.src].append(e.dst)
-    defined: dict[str, set[str]] = defaultdict(set)
-    for scope_id, scope_kind in kind.items():
-        if scope_kind in ("function", "lambda") and kind.get(parent.get(scope_id, "")) == "class":
-            defined[parent[scope_id]].add(short[scope_id])
+    defined: dict[str, set[str]] = defaultdict(set)  #: class -> names of the functions defined in its body
+    methods: list[tuple[str, str, str]] = []  #: (method, class, short name), lambdas apart
+    qualname = index.scope_qualname
+    for scope_id, scope_parent in parent.items():
+        scope_kind = kind[scope_id]
+        if (scope_kind == "function" or scope_kind == "lambda") and kind.get(scope_parent) == "class":
+            short = qualname[scope_id].rsplit(".", 1)[-1]
+            defined[scope_parent].add(short)
+            if scope_kind == "function":
+                methods.append((scope_id, scope_parent, short))
     inherited: dict[str, set[str]] = {}  #: class -> names its bases define
 
     def names_above(cls: str) -> set[str]:
@@ -290,70 +311,110 @@ def overriding_methods(modules: list[ModuleInputs], edges: list[Edge]) -> set[st
             inherited[cls] = found
         return found
 
-    return {scope_id for scope_id, scope_kind in kind.items()
-            if scope_kind == "function" and kind.get(parent.get(scope_id, "")) == "class"
-            and short[scope_id] in names_above(parent[scope_id])}
+    return {method for method, cls, short in methods if cls in bases and short in names_above(cls)}
 
 
-def analyze_project(inputs: list[AnalysisInputs], calls: list[Edge], call_scopes: dict[str, str],
-                    scope_kinds: dict[str, NodeKind], modules: list[ModuleInputs] | None = None) -> ProjectAnalysis:
-    """May-raise sets, call-graph metrics, impurity and overriding methods over the whole project; with
-    ``modules``, MAY_RAISE edges also say where their raise and call sites are (`source_places`)."""
-    from astrepo.analyzers.exceptions import CallSiteGuard, RaiseFact
-
-    raise_fact, guard = partial(new_record, RaiseFact), partial(new_record, CallSiteGuard)
-    files = [ExceptionFacts(list(map(raise_fact, raises)), [], [], list(map(guard, guards)), list(classes))
-             for (raises, guards, classes), _, _ in inputs]
-    propagation = propagate_exceptions(files, calls, call_scopes)
-    places = source_places(modules or [])
-    raise_at = {r.stmt: f"{places[r.scope]}:{r.line}" for f in files for r in f.raises if r.scope in places}
+def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: list[ModuleInputs]) -> ProjectAnalysis:
+    """May-raise sets, call-graph metrics, impurity, overriding methods and interprocedural flows over
+    the whole project: ``edges`` are name resolution's, ``modules`` every file's inputs (MAY_RAISE
+    edges say where their raise and call sites are)."""
+    index = index_modules(modules)
+    # The edges each analysis reads, split once (each keeps its own filter, so the split is only a
+    # saving): CALLS from call sites to functions/classes, from scopes, and INHERITS.
+    site_calls, scope_calls, inherits = [], [], []
+    calls_kind, inherits_kind, callsite = EdgeKind.CALLS, EdgeKind.INHERITS, NodeKind.CALLSITE
+    targets = (NodeKind.FUNCTION, NodeKind.CLASS)
+    for edge in edges:
+        kind = edge[0]
+        if kind is calls_kind:
+            if edge[4] in targets:
+                (site_calls if edge[2] is callsite else scope_calls).append(edge)
+        elif kind is inherits_kind:
+            inherits.append(edge)
+    # Per-file rows stay plain tuples: the analyses read them by position.
+    files = [ExceptionFacts(raises, [], [], guards, list(classes)) for (raises, guards, classes), _, _ in inputs]
+    propagation = propagate_exceptions(files, site_calls, index.call_scope)
     columns: dict[str, dict[str, Any]] = defaultdict(dict)
-    may_types: dict[str, set[str]] = defaultdict(set)
-    edges: list[Edge] = []
-    seen: set[tuple[str, str]] = set()
-    for fact in propagation.may_raise:
-        may_types[fact.function].add(fact.type)
-        kind = scope_kinds.get(fact.function)
-        if kind is None or (fact.function, fact.type) in seen:
-            continue
-        seen.add((fact.function, fact.type))
-        # The places are stored only when all are known ('' origin_at: the reader looks them up).
-        via_at = [places.get(v, "") for v in fact.via]
-        origin_at = raise_at.get(fact.origin, "") if all(via_at) else ""
-        edges.append(Edge(EdgeKind.MAY_RAISE, fact.function, kind, exception_type_id(fact.type),
-                          NodeKind.EXCEPTION_TYPE, (("origin", fact.origin), ("via", list(fact.via)),
-                                                    ("origin_at", origin_at), ("via_at", via_at if origin_at else []),
-                                                    ("file", places.get(fact.function, "")))))
-    for function, types in may_types.items():
-        columns[function]["may_raise"] = sorted(types)
-    for m in project_metrics(calls):
+    edges_out = may_raise_edges(propagation.may_raise, files, index, columns)
+    for m in project_metrics(scope_calls):
         columns[m.id].update(fan_in=m.fan_in, fan_out=m.fan_out, pagerank=m.pagerank, recursion=m.recursion)
-    metrics = list(map(partial(new_record, FunctionMetrics), chain.from_iterable(f for _, f, _ in inputs)))
-    for function in propagate_impurity(metrics, calls):
+    for function in propagate_impurity(chain.from_iterable(f for _, f, _ in inputs), scope_calls):
         columns[function]["impure_via_calls"] = True
-    for function in overriding_methods(modules or [], calls):
+    for function in overriding_methods(index, inherits):
         columns[function]["overrides"] = True
     names = sorted({f.type for f in propagation.may_raise})
-    return ProjectAnalysis(dict(columns), edges, flow_edges(inputs, calls), exception_type_rows(names, ""),
+    return ProjectAnalysis(dict(columns), edges_out, flow_edges(inputs, site_calls), exception_type_rows(names, ""),
                            propagation.partial)
 
 
-#: Record types of `AnalysisInputs.dataflow`'s parts.
-_FLOW_RECORDS = (CallArgs, ParamInfo, CallableInfo, ReturnSite)
+def may_raise_edges(facts: list, files: list[ExceptionFacts], index: ProjectIndex,
+                    columns: dict[str, dict[str, Any]]) -> list[Edge]:
+    """MAY_RAISE edges of `propagate_exceptions`' facts (sorted by function, then type: one per pair)
+    of project scopes, with where their raise and call sites are; sets each function's ``may_raise``
+    column (in ``columns``) to its sorted types."""
+    scope_file, scope_kind, call_file, call_line = index.scope_file, index.scope_kind, index.call_file, index.call_line
+    raise_at = {r[0]: f"{scope_file[r[1]]}:{r[6]}" for f in files for r in f.raises if r[1] in scope_file}
+    # ``file:line`` of every call site on a path (a few thousand, on paths of 300k steps on Django)
+    places = {call: f"{call_file[call]}:{call_line[call]}"
+              for call in set(chain.from_iterable(fact[3] for fact in facts)) if call in call_line}
+    place = places.get
+    type_ids: dict[str, str] = {}
+    may, exc = EdgeKind.MAY_RAISE, NodeKind.EXCEPTION_TYPE
+    out: list[Edge] = []
+    types: list[str] = []
+    last = None
+    for function, typ, origin, via in facts:
+        if function != last:
+            if last is not None:
+                columns[last]["may_raise"] = types
+            last, types = function, []
+            kind = scope_kind.get(function)
+            if kind is not None:
+                kind = _SCOPE_TABLE[kind]
+                file = scope_file[function]
+        types.append(typ)
+        if kind is None:
+            continue
+        type_id = type_ids.get(typ)
+        if type_id is None:
+            type_id = type_ids[typ] = exception_type_id(typ)
+        # The places are stored only when all are known ('' origin_at: the reader looks them up).
+        via_at = list(map(place, via, repeat("")))
+        origin_at = raise_at.get(origin, "") if all(via_at) else ""
+        out.append(new_record(Edge, (may, function, kind, type_id, exc, (
+            ("origin", origin), ("via", list(via)), ("origin_at", origin_at), ("via_at", via_at if origin_at else []),
+            ("file", file)))))
+    if last is not None:
+        columns[last]["may_raise"] = types
+    return out
+
+
+#: Node table of each scope kind.
+_SCOPE_TABLE = {"module": NodeKind.MODULE, "class": NodeKind.CLASS, "function": NodeKind.FUNCTION,
+                "lambda": NodeKind.FUNCTION}
 
 
 def flow_edges(inputs: list[AnalysisInputs], calls: list[Edge]) -> list[Edge]:
-    """PASSES (call site -> parameter) and RETURNS_TO (return -> call site) edges over resolved calls."""
+    """PASSES (call site -> parameter) and RETURNS_TO (return -> call site) edges over resolved calls
+    (sorted, as `interprocedural_edges` sorts its flows)."""
     parts: list[list] = [[], [], [], []]
     for file_inputs in inputs:
         for bucket, rows in zip(parts, file_inputs.dataflow):
             bucket.extend(rows)
-    args, rets = interprocedural_edges(
-        calls, *(map(partial(new_record, cls), rows) for cls, rows in zip(_FLOW_RECORDS, parts)))
+    args, rets = grouped_flows(calls, *parts)
     passes, callsite, param = EdgeKind.PASSES, NodeKind.CALLSITE, NodeKind.PARAMETER
-    out = [new_record(Edge, (passes, call, callsite, p, param, (("argument", argument),))) for call, p, argument in args]
+    attrs: dict[str, tuple] = {}  #: argument -> the edge's properties (shared: few distinct)
+    out = []
+    append = out.append
+    for call, bound in args:
+        for p, argument in bound:
+            props = attrs.get(argument)
+            if props is None:
+                props = attrs[argument] = (("argument", argument),)
+            append(new_record(Edge, (passes, call, callsite, p, param, props)))
     returns_to, stmt_kind = EdgeKind.RETURNS_TO, NodeKind.STMT
-    out.extend(new_record(Edge, (returns_to, stmt, stmt_kind, call, callsite, ())) for stmt, call in rets)
+    for stmt, sites in rets:
+        out.extend([new_record(Edge, (returns_to, stmt, stmt_kind, call, callsite, ())) for call in sites])
     return out
 
 

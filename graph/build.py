@@ -25,7 +25,7 @@ from astrepo.facts import FACTS_VERSION
 from astrepo.gcpause import gc_paused
 from astrepo.index_state import STATE_VERSION, Changes, FileEntry, IndexState, detect_changes
 from astrepo.layout import Layout, WriterLock
-from astrepo.model import NodeKind, Severity
+from astrepo.model import Severity
 from astrepo.source import DEFAULT_MAX_BYTES
 from astrepo.analyzers.callgraph import ModuleInputs, Resolution, resolve_project
 from astrepo.graph.analysis_rows import ProjectAnalysis, analyze_project
@@ -301,19 +301,7 @@ def resolve_modules(modules: dict[str, ModuleInputs]) -> tuple[Resolution, list[
 def analyze_modules(modules: list[ModuleInputs], resolution: Resolution,
                     analyses: dict[str, object]) -> ProjectAnalysis:
     """The project-wide analyses (exception propagation, fan-in/out, PageRank, flows) over the call graph."""
-    call_scopes: dict[str, str] = {}
-    scope_kinds: dict[str, NodeKind] = {}
-    for module in modules:
-        for call in module.calls:
-            call_scopes[call.id] = call.scope
-        for scope in module.scopes:
-            scope_kinds[scope.id] = _SCOPE_TABLE[scope.kind]
-    return analyze_project([analyses[p] for p in sorted(analyses)], resolution.edges,  # type: ignore[misc]
-                           call_scopes, scope_kinds, modules)
-
-
-_SCOPE_TABLE = {"module": NodeKind.MODULE, "class": NodeKind.CLASS, "function": NodeKind.FUNCTION,
-                "lambda": NodeKind.FUNCTION}
+    return analyze_project([analyses[p] for p in sorted(analyses)], resolution.edges, modules)  # type: ignore[misc]
 
 
 def _call_stats(resolution: Resolution) -> dict[str, object]:

@@ -40,6 +40,7 @@ import tree_sitter
 
 from astrepo.ids import NodeId
 from astrepo.model import FileFacts, NodeKind
+from astrepo.parse import KIND_NAMES
 from astrepo.model import new_record  # noqa: F401 - dataflow, exceptions and graph.analysis_rows still import it from here
 
 #: Key of a syntax node: (start byte, end byte). Unique per node table.
@@ -95,6 +96,21 @@ _TARGET_CONTAINERS = frozenset(("pattern_list", "tuple_pattern", "list_pattern",
                                 "as_pattern_target"))
 _DIVISION = frozenset((b"/", b"//", b"%"))
 
+# What the expression walk (`_Indexer._expressions`) does with a node, by node kind ID (other kinds:
+# walk the children).
+(_X_OTHER, _X_IDENTIFIER, _X_SKIP, _X_ATTRIBUTE, _X_SUBSCRIPT, _X_CALL, _X_STRING, _X_KEYWORD_ARGUMENT,
+ _X_ASSIGNMENT, _X_AUGMENTED, _X_BINARY, _X_BOOLEAN, _X_CONDITIONAL, _X_YIELD, _X_AWAIT, _X_NAMED, _X_LAMBDA,
+ _X_COMPREHENSION) = range(18)
+_EXPR_ACTIONS_BY_TYPE = {
+    "identifier": _X_IDENTIFIER, **dict.fromkeys(_SKIP, _X_SKIP), "attribute": _X_ATTRIBUTE,
+    "subscript": _X_SUBSCRIPT, "call": _X_CALL, "string": _X_STRING, "keyword_argument": _X_KEYWORD_ARGUMENT,
+    "assignment": _X_ASSIGNMENT, "augmented_assignment": _X_AUGMENTED, "binary_operator": _X_BINARY,
+    "boolean_operator": _X_BOOLEAN, "conditional_expression": _X_CONDITIONAL, "yield": _X_YIELD,
+    "await": _X_AWAIT, "named_expression": _X_NAMED, "lambda": _X_LAMBDA,
+    **dict.fromkeys(_COMPREHENSIONS, _X_COMPREHENSION),
+}
+_EXPR_ACTIONS = tuple(_EXPR_ACTIONS_BY_TYPE.get(name, _X_OTHER) for name in KIND_NAMES)
+
 # Expression-walk modes.
 # _STORE_OBJ: the object part of an assignment target (``a`` in ``a.b.c = v``):
 # read, and mutated.
@@ -106,15 +122,14 @@ def span_key(node: tree_sitter.Node) -> SpanKey:
     return (node.start_byte, node.end_byte)
 
 
-def line_starts(root: tree_sitter.Node) -> list[int]:
+def line_starts(root: tree_sitter.Node, source: bytes) -> list[int]:
     """Byte offset of the start of each line of the file (index 0 is line 1), for the lines from
-    ``root``'s on; tree-sitter splits lines at ``\\n``.
+    ``root``'s on, given ``root.text`` (``source``); tree-sitter splits lines at ``\\n``.
 
     The module node starts at the first token, after any leading blank lines, so its
     text is not the whole file: offsets are made absolute from its start. Lines before it hold no
     node; their entries are 0.
     """
-    source = root.text or b""
     row, column = root.start_point
     base = root.start_byte
     starts = [0] * row + [base - column]
@@ -214,12 +229,17 @@ def clause_body(node: tree_sitter.Node) -> list[tree_sitter.Node]:
 def index_statements(tree: tree_sitter.Tree, facts: FileFacts) -> StatementIndex:
     """Walk ``tree`` once and collect the facts of every statement of ``facts``' file."""
     root = tree.root_node
-    return _Indexer(facts, line_starts(root)).run(root)
+    text = root.text or b""
+    # the file's bytes up to the end of the module node, those before it (blank lines) as zeros: node
+    # texts are slices at their byte offsets (cheaper than reading ``Node.text``)
+    src = bytes(root.start_byte) + text if root.start_byte else text
+    return _Indexer(facts, line_starts(root, text), src).run(root)
 
 
 class _Indexer:
-    def __init__(self, facts: FileFacts, starts: list[int]) -> None:
+    def __init__(self, facts: FileFacts, starts: list[int], src: bytes) -> None:
         self.facts = facts
+        self.src = src
         self.stmt_rows = table_keys(facts, NodeKind.STMT, starts)
         self.func_rows = table_keys(facts, NodeKind.FUNCTION, starts)
         self.class_rows = table_keys(facts, NodeKind.CLASS, starts)
@@ -450,7 +470,8 @@ class _Indexer:
         """
         uses, defs, implicit, mutations = info.uses, info.defs, info.implicit, info.mutations
         call_rows, calls = self.call_rows, info.calls
-        skip = _SKIP
+        src = self.src
+        actions = _EXPR_ACTIONS
         empty: frozenset[str] = frozenset()
         mode, local = _USE, empty
         stack: list = []
@@ -468,22 +489,23 @@ class _Indexer:
             if node.__class__ is tuple:
                 mode, local = node
                 continue
-            t = node.type
-            if t == "identifier":
-                name = node.text.decode()
+            kind_id = node.kind_id
+            action = actions[kind_id]
+            if action == _X_IDENTIFIER:
+                name = src[node.start_byte:node.end_byte].decode()
                 if mode == _DEF:
                     defs.append(name)
                 elif name not in local:
                     uses.append(name)
                 continue
-            if t in skip:
+            if action == _X_SKIP:
                 continue
-            if t == "attribute" or t == "subscript":
+            if action == _X_ATTRIBUTE or action == _X_SUBSCRIPT:
                 children = node.named_children
                 if not children:
                     continue
                 obj = children[0]
-                if t == "attribute":
+                if action == _X_ATTRIBUTE:
                     implicit.add(("AttributeError", "attribute"))
                 else:
                     # A slice never raises a lookup error; a store ``x[k] = v`` raises IndexError
@@ -503,7 +525,7 @@ class _Indexer:
                     continue
                 ot = obj.type
                 if ot == "identifier":
-                    mutations.append((obj.text.decode(), "attr" if t == "attribute" else "item"))
+                    mutations.append((obj.text.decode(), "attr" if action == _X_ATTRIBUTE else "item"))
                     push((mode, local))
                     push(obj)
                     push((_USE, local))
@@ -517,7 +539,7 @@ class _Indexer:
                     push((_USE, local))
                 continue
             if mode != _USE:
-                if mode == _DEF and t in _TARGET_CONTAINERS:
+                if mode == _DEF and KIND_NAMES[kind_id] in _TARGET_CONTAINERS:
                     extend(node.named_children)
                     continue
                 # anything else inside a target (a call, a slice...) is read
@@ -525,7 +547,10 @@ class _Indexer:
                 push(node)
                 push((_USE, local))
                 continue
-            if t == "call":
+            if action == _X_OTHER:
+                extend(node.named_children)
+                continue
+            if action == _X_CALL:
                 row = call_rows.get((node.start_byte, node.end_byte))
                 children = node.named_children
                 if row is not None:
@@ -544,13 +569,13 @@ class _Indexer:
                     fc = func.named_children
                     if len(fc) == 2:
                         obj, attr = fc
-                        aname = attr.text.decode()
+                        aname = src[attr.start_byte:attr.end_byte].decode()
                         raises = IMPLICIT_CALL_RAISES.get("." + aname)
                         if raises:
                             for r in raises:
                                 implicit.add((r, f".{aname}()"))
                         if obj.type == "identifier":
-                            oname = obj.text.decode()
+                            oname = src[obj.start_byte:obj.end_byte].decode()
                             if aname in MUTATING_METHODS:
                                 mutations.append((oname, aname))
                             raises = IMPLICIT_CALL_RAISES.get(f"{oname}.{aname}")
@@ -559,20 +584,20 @@ class _Indexer:
                                     implicit.add((r, f"{oname}.{aname}()"))
                 extend(children)
                 continue
-            if t == "string":
+            if action == _X_STRING:
                 n = node.named_child_count
                 if n > 3 or (n == 3 and node.named_children[1].type == "interpolation"):
                     extend(node.named_children)
                 continue
-            if t == "keyword_argument":
+            if action == _X_KEYWORD_ARGUMENT:
                 children = node.named_children
                 if len(children) == 2:
                     push(children[1])
                 continue
-            if t == "assignment" or t == "augmented_assignment":
+            if action == _X_ASSIGNMENT or action == _X_AUGMENTED:
                 children = node.named_children
                 left = children[0]
-                if t == "augmented_assignment":
+                if action == _X_AUGMENTED:
                     op = node.children[1].text if node.child_count > 2 else b""
                     if op in (b"/=", b"//=", b"%="):
                         implicit.add(("ZeroDivisionError", "division"))
@@ -595,10 +620,10 @@ class _Indexer:
                     push(left)
                     push((_DEF, local))
                 continue
-            if t == "binary_operator":
+            if action == _X_BINARY:
                 if node.child_count == 3 and node.children[1].text in _DIVISION:
                     implicit.add(("ZeroDivisionError", "division"))
-            elif t == "boolean_operator":
+            elif action == _X_BOOLEAN:
                 # ``a and b and c`` nests as ((a and b) and c): count one per run of one operator
                 op = node.children[1].type if node.child_count == 3 else ""
                 left = node.children[0]
@@ -606,19 +631,19 @@ class _Indexer:
                 info.bool_nodes += 1
                 if left.type == "boolean_operator" and left.child_count == 3 and left.children[1].type == op:
                     info.bool_ops -= 1
-            elif t == "conditional_expression":
+            elif action == _X_CONDITIONAL:
                 info.ternaries += 1
-            elif t == "yield":
+            elif action == _X_YIELD:
                 flags |= YIELDS
-            elif t == "await":
+            elif action == _X_AWAIT:
                 flags |= AWAITS
-            elif t == "named_expression":
+            elif action == _X_NAMED:
                 children = node.named_children
                 if len(children) == 2:
                     defs.append(children[0].text.decode())
                     push(children[1])
                 continue
-            elif t == "lambda":
+            elif action == _X_LAMBDA:
                 names = set(local)
                 body = None
                 for c in node.named_children:
@@ -640,7 +665,7 @@ class _Indexer:
                     push(body)
                     push((_USE, frozenset(names)))
                 continue
-            elif t in _COMPREHENSIONS:
+            else:  # a comprehension
                 names = set(local)
                 children = node.named_children
                 for c in children:

@@ -20,8 +20,6 @@ mean may be off. Python 2 only syntax is not understood.
 
 from __future__ import annotations
 
-from itertools import repeat
-
 import tree_sitter
 
 from astrepo.syntax import (
@@ -38,6 +36,7 @@ from astrepo.syntax import (
     one_line,
     receiver,
 )
+from astrepo.parse import KIND_NAMES
 from astrepo.ids import NodeId, join_scope, lambda_segment, node_id_for, scope_segment
 from astrepo.model import BindingKind, CallFact, EdgeKind, FileFacts, NodeColumns, NodeKind, new_record
 from astrepo.scopes import (
@@ -98,6 +97,8 @@ _WALK_ACTIONS: dict[str, int] = {
                      "dotted_name", "string_start", "string_content", "string_end", "escape_sequence",
                      "import_prefix", "wildcard_import", "keyword_separator", "positional_separator"), _SKIP),
 }
+#: `_WALK_ACTIONS` by node kind ID (`astrepo.parse.KIND_NAMES`).
+_ACTIONS_BY_KIND = tuple(_WALK_ACTIONS.get(name, _WALK) for name in KIND_NAMES)
 
 #: Attribute columns of the node tables the extractor writes, in column order.
 _NODE_COLUMNS: dict[NodeKind, tuple[str, ...]] = {
@@ -117,10 +118,8 @@ _PARAM_KIND_LETTERS = {"positional": "p", "vararg": "v", "keyword_only": "k", "k
 class _Extractor:
     """One file's walk; `run` returns the `FileFacts`."""
 
-    def __init__(self, facts: FileFacts, is_package: bool, kind_names: tuple[str, ...]) -> None:
+    def __init__(self, facts: FileFacts, is_package: bool) -> None:
         self.facts = facts
-        self.kind_names = kind_names  #: node type by kind ID (`SourceParser.kind_names`)
-        self.actions = list(map(_WALK_ACTIONS.get, kind_names, repeat(_WALK, len(kind_names))))
         self.path = facts.path
         self.module = facts.module
         self.is_package = is_package
@@ -194,7 +193,7 @@ class _Extractor:
         # without a stack entry per node). Visitors push frames too: the last pushed is walked first.
         stack: list[tuple] = [(iter(root.named_children), module_scope, module_scope.id, NodeKind.MODULE)]
         push = stack.append
-        actions, names = self.actions, self.kind_names
+        actions, names = _ACTIONS_BY_KIND, KIND_NAMES
         while stack:
             frame = stack[-1]
             scope = frame[1]
@@ -557,8 +556,7 @@ class _Extractor:
             if position < count and kind == "positional":
                 rows[i] = (node_id, name, span, (short_name, position, "positional_only", annotation, default, owner))
 
-def extract_facts(tree: tree_sitter.Tree, facts: FileFacts, is_package: bool, kind_names: tuple[str, ...]) -> FileFacts:
-    """Fill ``facts`` (path, module, hash already set) from a tree parsed by a parser with these
-    `SourceParser.kind_names`."""
-    _Extractor(facts, is_package, kind_names).run(tree.root_node)
+def extract_facts(tree: tree_sitter.Tree, facts: FileFacts, is_package: bool) -> FileFacts:
+    """Fill ``facts`` (path, module, hash already set) from a parsed tree (`astrepo.parse.PYTHON`'s)."""
+    _Extractor(facts, is_package).run(tree.root_node)
     return facts

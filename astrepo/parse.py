@@ -12,6 +12,14 @@ import tree_sitter
 import tree_sitter_python
 
 
+#: The Python grammar.
+PYTHON = tree_sitter.Language(tree_sitter_python.language())
+
+#: Node type by `tree_sitter.Node.kind_id` in `PYTHON`'s trees: ``KIND_NAMES[node.kind_id] == node.type``.
+#: Walks read the int ``kind_id``, cheaper than ``type`` (a new str each time it is read).
+KIND_NAMES: tuple[str, ...] = tuple(PYTHON.node_kind_for_id(i) or "" for i in range(PYTHON.node_kind_count))
+
+
 @dataclass(frozen=True, slots=True)
 class SyntaxProblem:
     """The first place where tree-sitter could not parse the file."""
@@ -25,12 +33,8 @@ class SourceParser:
     """A tree-sitter parser for Python."""
 
     def __init__(self) -> None:
-        self.language = tree_sitter.Language(tree_sitter_python.language())
+        self.language = PYTHON
         self._parser = tree_sitter.Parser(self.language)
-        #: node type by `tree_sitter.Node.kind_id`: ``kind_names[node.kind_id] == node.type``, and an
-        #: int attribute is cheaper to read than ``type`` (a new str each time)
-        self.kind_names: tuple[str, ...] = tuple(
-            self.language.node_kind_for_id(i) or "" for i in range(self.language.node_kind_count))
 
     def parse(self, utf8: bytes) -> tree_sitter.Tree:
         """Parse UTF-8 source; never raises on bad syntax (errors become ERROR nodes)."""

@@ -122,12 +122,11 @@ def load_costs(db_dir: str) -> Costs:
 
 def save_costs(db_dir: str, costs: Costs) -> str:
     """Write ``costs`` atomically; returns the file."""
+    from astrepo.capture.hook import write_atomic
+
     os.makedirs(db_dir, exist_ok=True)
     path = calibration_path(db_dir)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(costs.to_json(), handle, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(costs.to_json(), indent=1, sort_keys=True).encode("utf-8"))
     return path
 
 

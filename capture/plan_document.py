@@ -88,12 +88,10 @@ def plan_digest(doc: dict) -> str:
 
 def write_plan(doc: dict, path: str) -> str:
     """Write ``doc`` atomically; returns ``path``."""
+    from astrepo.capture.hook import write_atomic
+
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(doc, handle, indent=1)
-        handle.write("\n")
-    os.replace(tmp, path)
+    write_atomic(path, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
     return path
 
 

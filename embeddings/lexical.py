@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,9 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from astrepo.embeddings.text import PY_KEYWORDS, split_identifier
-
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+from astrepo.embeddings.text import IDENTIFIER, PY_KEYWORDS, split_identifier
 
 #: BM25 parameters (the usual defaults).
 K1 = 1.2
@@ -34,7 +31,7 @@ def query_terms(text: str) -> list[str]:
 def document_terms(name: str, source: str) -> list[str]:
     """Terms of one symbol: the words of its qualified name, then of every identifier in its source."""
     terms = [w for part in name.split(".") for w in split_identifier(part)]
-    for ident in _IDENT.findall(source):
+    for ident in IDENTIFIER.findall(source):
         terms.extend(_identifier_terms(ident))
     return terms
 

@@ -70,7 +70,8 @@ class Symbol:
 
 
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b|_)|[A-Z]?[a-z]+|[A-Z]+|\d+")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: An identifier of Python source (ASCII: what splitting into words handles).
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPACE = re.compile(r"\s+")
 _STRING_START = re.compile(r"^[rRbBuUfF]{0,2}('''|\"\"\"|'|\")")
 PY_KEYWORDS = frozenset(
@@ -86,7 +87,7 @@ def split_identifier(name: str) -> list[str]:
 def identifier_words(text: str, limit: int = 64) -> list[str]:
     """Distinct words of the identifiers in ``text``, in first-seen order, keywords left out."""
     seen: dict[str, None] = {}
-    for ident in _IDENT.findall(text):
+    for ident in IDENTIFIER.findall(text):
         for word in split_identifier(ident):
             if len(word) > 1 and word not in PY_KEYWORDS and word not in seen:
                 seen[word] = None

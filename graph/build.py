@@ -159,7 +159,10 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         preload = Preload(store, full, stage.results, [f.path for f in files])
         decoded = stage.modules()  # the files parsed now; the others' inputs come from the state
         by_path = decoded if full else {p: decoded[p] if p in decoded else pickle.loads(inputs[p]) for p in inputs}
-        resolution, modules = resolve_modules(by_path)
+        del decoded
+        # What resolution worked with is freed on a thread while Kuzu commits (graph/generation.py).
+        scrap: list = []
+        resolution, modules = resolve_modules(by_path, scrap)
         parsed = stage.results()
         runtime = None
         if full:  # the thread loads the resolution's rows beside the project-wide analyses
@@ -185,6 +188,8 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     except BaseException:
         preload.abandon()
         raise
+    scrap.append((by_path, modules))
+    del by_path, modules
     summary.stage_seconds["resolve"] = time.perf_counter() - t
     if progress:
         progress("resolve", 1, 1)
@@ -197,11 +202,11 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         if full:
             node_counts, edge_counts, runtime = fill_generation(
                 gen, layout, parsed.node_tables, parsed.edge_tables, resolution, project, progress,
-                [f.path for f in files], preloaded=preload, runtime=runtime)
+                [f.path for f in files], preloaded=preload, runtime=runtime, scrap=scrap)
         else:
             node_counts, edge_counts, runtime = patch_generation(
                 gen, layout, store.current_path(), old_global, previous_counts,  # type: ignore[arg-type]
-                changes, parsed.node_tables, parsed.edge_tables, resolution, project, progress)
+                changes, parsed.node_tables, parsed.edge_tables, resolution, project, progress, scrap)
         state = IndexState(
             version=STATE_VERSION, facts_version=FACTS_VERSION, root=str(root),
             files={f.path: _entry(f, changes, new_by_path, previous) for f in files},
@@ -292,10 +297,12 @@ def derive_project(inputs: dict[str, bytes], analyses: dict[str, object]) -> tup
     return resolution, analyze_modules(modules, resolution, analyses)
 
 
-def resolve_modules(modules: dict[str, ModuleInputs]) -> tuple[Resolution, list[ModuleInputs]]:
-    """Name resolution over every file's `ModuleInputs` (by path); also returns them in path order."""
+def resolve_modules(modules: dict[str, ModuleInputs],
+                    scrap: list | None = None) -> tuple[Resolution, list[ModuleInputs]]:
+    """Name resolution over every file's `ModuleInputs` (by path); also returns them in path order.
+    ``scrap``: see `resolve_project`."""
     ordered = [modules[p] for p in sorted(modules)]
-    return resolve_project(ordered), ordered
+    return resolve_project(ordered, scrap), ordered
 
 
 def analyze_modules(modules: list[ModuleInputs], resolution: Resolution,

@@ -368,9 +368,10 @@ class PerFileStage:
         return self._inputs
 
     def modules(self) -> dict[str, ModuleInputs]:
-        """`inputs()` decoded."""
+        """`inputs()` decoded, handed over: the stage keeps no reference to them (call once)."""
         self._wait(self._inputs_in)
-        return self._modules
+        modules, self._modules = self._modules, {}
+        return modules
 
     def results(self) -> ParsedFiles:
         """Every file's results and rows, files sorted by path (blocks until all are in)."""

@@ -107,15 +107,16 @@ def traced_ingested(project: str, db: str, plan: str, cmd: list[str], bootstrap:
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    strategy = json.loads(Path(plan).read_text()).get("strategy", "")
-    summary = ingest_run(Path(db), run_id, RunInfo(command=shlex.join(cmd), root=project, strategy=strategy,
-                                                   plan=plan, exit_code=proc.returncode, duration_s=wall)).summary
+    doc = json.loads(Path(plan).read_text())
+    summary = ingest_run(Path(db), run_id, RunInfo(command=shlex.join(cmd), root=project,
+                                                   strategy=doc.get("strategy", ""), plan=plan,
+                                                   exit_code=proc.returncode, duration_s=wall)).summary
     events = read_run_table(Path(db), run_id, "Event")
     exc = {(r["exc_type"], r["file"], r["line"]) for r in events.to_pylist()} if events is not None else set()
     from astrepo.capture.cost import load_costs
     from astrepo.capture.review import priced_run
 
-    priced, _ = priced_run(db, summary, json.loads(Path(plan).read_text()), load_costs(db))
+    priced, _ = priced_run(db, summary, doc, load_costs(db))
     return {"summary": summary, "exceptions": exc, "cold": (wall, cpu), "priced_s": priced / 1e9}
 
 

@@ -41,7 +41,8 @@ import tree_sitter
 from astrepo.ids import NodeId
 from astrepo.model import FileFacts, NodeKind
 from astrepo.parse import KIND_NAMES
-from astrepo.model import new_record  # noqa: F401 - dataflow, exceptions and graph.analysis_rows still import it from here
+# (dataflow, exceptions and graph.analysis_rows still import new_record from here)
+from astrepo.model import new_record  # noqa: F401
 
 #: Key of a syntax node: (start byte, end byte). Unique per node table.
 SpanKey = tuple[int, int]
@@ -64,6 +65,9 @@ STMT_NODE_KINDS: dict[str, str] = {
     "print_statement": "expr", "exec_statement": "expr",
     "function_definition": "def", "class_definition": "class", "decorated_definition": "def",
 }
+
+#: Whether a node kind ID (`astrepo.parse.KIND_NAMES`) is one of `STMT_NODE_KINDS`.
+_IS_STATEMENT = tuple(name in STMT_NODE_KINDS for name in KIND_NAMES)
 
 #: Methods that mutate their receiver (lists, dicts, sets, bytearrays, deques).
 MUTATING_METHODS = frozenset((
@@ -214,8 +218,8 @@ def block_statements(block: tree_sitter.Node | None) -> list[tree_sitter.Node]:
     """The statements of a block (or module), comments and stray nodes left out."""
     if block is None:
         return []
-    kinds = STMT_NODE_KINDS
-    return [c for c in block.named_children if c.type in kinds]
+    is_statement = _IS_STATEMENT
+    return [c for c in block.named_children if is_statement[c.kind_id]]
 
 
 def clause_body(node: tree_sitter.Node) -> list[tree_sitter.Node]:

@@ -118,8 +118,9 @@ _PARAM_KIND_LETTERS = {"positional": "p", "vararg": "v", "keyword_only": "k", "k
 class _Extractor:
     """One file's walk; `run` returns the `FileFacts`."""
 
-    def __init__(self, facts: FileFacts, is_package: bool) -> None:
+    def __init__(self, facts: FileFacts, is_package: bool, src: bytes) -> None:
         self.facts = facts
+        self.src = src  #: the bytes the tree was parsed from
         self.path = facts.path
         self.module = facts.module
         self.is_package = is_package
@@ -183,7 +184,8 @@ class _Extractor:
         lines = self.facts.lines
         self._add_node(
             module_scope.id, NodeKind.MODULE, self.module, (1, 0, max(lines, 1), 0),
-            (self.module.rsplit(".", 1)[-1], self.is_package, docstring(root), module_exports(root)),
+            (self.module.rsplit(".", 1)[-1], self.is_package, docstring(self.src, root),
+             module_exports(self.src, root)),
         )
         file_id = node_id_for(self.path, "", "file")
         self._edge(EdgeKind.CONTAINS, file_id, NodeKind.FILE, module_scope.id, NodeKind.MODULE)
@@ -213,7 +215,7 @@ class _Extractor:
                 elif action == _STMT:
                     cid, ckind = self._visit_stmt(node, names[kind_id], scope, frame[2], frame[3])
                 elif action == _IMPLICIT:
-                    visit_implicit(node, names[kind_id], scope)
+                    visit_implicit(self.src, node, names[kind_id], scope)
                     cid, ckind = frame[2], frame[3]
                 elif action == _STRING:
                     # Only an f-string's interpolations hold anything to visit (not its start, content, end).
@@ -246,17 +248,17 @@ class _Extractor:
             ft = first.type if first is not None else ""
             if ft == "assignment":
                 kind = "annassign" if first.child_by_field_name("type") is not None else "assign"
-                bind_assignment(first, scope, self.path)
+                bind_assignment(self.src, first, scope, self.path)
             elif ft == "augmented_assignment":
                 kind = "augassign"
                 op = first.child_by_field_name("operator")
-                dunder = BINARY_DUNDERS.get(node_text(op)[:-1]) if op is not None else None
+                dunder = BINARY_DUNDERS.get(node_text(self.src, op)[:-1]) if op is not None else None
                 if dunder:
-                    scope.implied("__i" + dunder[2:], receiver(first.child_by_field_name("left")))
+                    scope.implied("__i" + dunder[2:], receiver(self.src, first.child_by_field_name("left")))
             else:
                 kind = "expr"
                 if ft == "attribute":
-                    scope.implied("get", expr_of(first))
+                    scope.implied("get", expr_of(self.src, first))
         elif t == "type_alias_statement" and misparsed_type_call(node) is not None:
             # tree-sitter reads `type(x).attr = v` as a type alias; Python reads an
             # assignment whose target calls type(). Record what Python sees.
@@ -274,26 +276,26 @@ class _Extractor:
         else:
             kind = STMT_TYPES[t]
             if kind == "import":
-                bind_import(node, t, scope, self.module, self.is_package, self.facts.imports)
+                bind_import(self.src, node, t, scope, self.module, self.is_package, self.facts.imports)
             elif t == "for_statement":
                 left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-                bind_targets(left, scope)
-                value = expr_of(right)
-                flow_targets(left, ("i", value) if value is not None else None, scope)
-                scope.implied("iter", receiver(right))
+                bind_targets(self.src, left, scope)
+                value = expr_of(self.src, right)
+                flow_targets(self.src, left, ("i", value) if value is not None else None, scope)
+                scope.implied("iter", receiver(self.src, right))
             elif t in ("if_statement", "elif_clause", "while_statement"):
-                truth_tested(node.child_by_field_name("condition"), scope)
+                truth_tested(self.src, node.child_by_field_name("condition"), scope)
             elif t == "assert_statement":
-                truth_tested(node.named_children[0] if node.named_child_count else None, scope)
+                truth_tested(self.src, node.named_children[0] if node.named_child_count else None, scope)
             elif kind == "return":
                 if node.named_child_count:
-                    value = expr_of(node.named_children[0])
+                    value = expr_of(self.src, node.named_children[0])
                     if value is not None:
                         scope.returns.append(value)
             elif t == "with_statement":
-                bind_with(node, scope)
+                bind_with(self.src, node, scope)
             elif kind == "except":
-                bind_except(node, scope)
+                bind_except(self.src, node, scope)
         stmt_id = node_id_for(self.path, scope.path, kind, scope.next_ordinal(kind))
         self._add_node(stmt_id, NodeKind.STMT, kind, node_position(node), (kind, scope.id))
         self._edge(EdgeKind.CONTAINS, cid, ckind, stmt_id, NodeKind.STMT)
@@ -307,11 +309,11 @@ class _Extractor:
             func, args = children  # (comments between the two are named children too)
         else:
             func, args = node.child_by_field_name("function"), node.child_by_field_name("arguments")
-        callee = dotted_name(func)
+        callee = dotted_name(self.src, func)
         n_args = args.named_child_count if args is not None and args.type == "argument_list" else 1
         call_id = node_id_for(self.path, scope.path, "call", scope.next_ordinal("call"))
         (sr, sc), (er, ec) = node.start_point, node.end_point
-        self._add_node(call_id, NodeKind.CALLSITE, callee or one_line(node_text(func), 80),
+        self._add_node(call_id, NodeKind.CALLSITE, callee or one_line(node_text(self.src, func), 80),
                        (sr + 1, sc, er + 1, ec), (callee, n_args, scope.id))
         self._edge(EdgeKind.CONTAINS, cid, ckind, call_id, NodeKind.CALLSITE)
         positional: list = []
@@ -322,33 +324,33 @@ class _Extractor:
                 at = arg.type
                 if at == "keyword_argument":
                     value = arg.child_by_field_name("value")
-                    keywords.append((node_text(arg.child_by_field_name("name")), expr_of(value)))
+                    keywords.append((node_text(self.src, arg.child_by_field_name("name")), expr_of(self.src, value)))
                     if value is not None:
                         walk.append(value)
                     continue
                 if at == "list_splat":
-                    inner = expr_of(arg.named_children[0]) if arg.named_child_count else None
+                    inner = expr_of(self.src, arg.named_children[0]) if arg.named_child_count else None
                     positional.append(("*", inner) if inner is not None else None)
                 elif at == "comment":
                     continue
                 elif at != "dictionary_splat":
-                    positional.append(expr_of(arg))
+                    positional.append(expr_of(self.src, arg))
                 walk.append(arg)
         elif args is not None:  # a bare generator expression argument
             positional.append(None)
             walk.append(args)
         if callee == "getattr" and len(positional) >= 2 and positional[1] == ("n", "<str>"):
             second = [a for a in args.named_children if a.type not in ("keyword_argument", "comment")][1]
-            name = literal_key(second)[1:-1]
+            name = literal_key(self.src, second)[1:-1]
             if name.isidentifier():  # getattr(x, "name"): the name rides along with the literal's type
                 positional[1] = ("n", "<str>", name)
-        func_expr = None if callee else expr_of(func)
+        func_expr = None if callee else expr_of(self.src, func)
         if callee.startswith("<") and func.type == "attribute":
             # a method of a list/dict display (``{...}.items()``): the display itself, not just its type
             obj = func.child_by_field_name("object")
             if obj is not None and obj.type in ("list", "dictionary", "tuple", "set"):
-                inner = expr_of(obj)
-                func_expr = ("a", inner, node_text(func.child_by_field_name("attribute"))) if inner else None
+                inner = expr_of(self.src, obj)
+                func_expr = ("a", inner, node_text(self.src, func.child_by_field_name("attribute"))) if inner else None
         self.facts.calls.append(new_record(CallFact, (
             call_id, scope.id, callee, sr + 1, node.end_byte, func_expr, tuple(positional), tuple(keywords))))
         if callee and callee[0] != "<" and "(" not in callee:  # not ``super().m`` nor ``"...".join``
@@ -358,37 +360,33 @@ class _Extractor:
         # the callee's parts, then the arguments (they come last)
         return call_id, [c for c in children if c != args] + walk
 
-    def _decorators(self, node: tree_sitter.Node) -> tuple[str, ...]:
+    def _decorators(self, node: tree_sitter.Node) -> tuple[tuple[str, ...], tuple]:
+        """A def's or class's decorators, top first: as text (dotted names, ``name()`` for a call of
+        one) and as expressions."""
         parent = node.parent
         if parent is None or parent.type != "decorated_definition":
-            return ()
-        out = []
+            return (), ()
+        src = self.src
+        texts = []
+        exprs = []
         for child in parent.named_children:
             if child.type == "decorator":
                 expr = child.named_children[0] if child.named_child_count else None
                 if expr is not None and expr.type == "call":
-                    name = dotted_name(expr.child_by_field_name("function"))
-                    out.append(f"{name}()" if name else one_line(node_text(expr), 80))
+                    name = dotted_name(src, expr.child_by_field_name("function"))
+                    texts.append(f"{name}()" if name else one_line(node_text(src, expr), 80))
                 else:
-                    out.append(dotted_name(expr) or one_line(node_text(expr), 80))
-        return tuple(out)
-
-    @staticmethod
-    def _decorator_exprs(node: tree_sitter.Node) -> tuple:
-        parent = node.parent
-        if parent is None or parent.type != "decorated_definition":
-            return ()
-        return tuple(expr_of(c.named_children[0]) if c.named_child_count else None
-                     for c in parent.named_children if c.type == "decorator")
+                    texts.append(dotted_name(src, expr) or one_line(node_text(src, expr), 80))
+                exprs.append(expr_of(src, expr) if expr is not None else None)
+        return tuple(texts), tuple(exprs)
 
     def _visit_function(self, node: tree_sitter.Node, scope: Scope, cid: NodeId, ckind: NodeKind, push) -> None:
-        name = node_text(node.child_by_field_name("name")) or "<anonymous>"
+        name = node_text(self.src, node.child_by_field_name("name")) or "<anonymous>"
         previous = scope.def_names.get(name, 0)
         scope.def_names[name] = previous + 1
         fscope = self._new_scope(scope, "function", scope_segment(name, previous), name, NodeKind.FUNCTION)
-        decorators = self._decorators(node)
+        decorators, fscope.decorated_by = self._decorators(node)
         fscope.decorators = decorators
-        fscope.decorated_by = self._decorator_exprs(node)
         fscope.start = node.start_byte
         is_async = node.child_count > 0 and node.children[0].type == "async"
         params_node = node.child_by_field_name("parameters")
@@ -396,12 +394,14 @@ class _Extractor:
         body = node.child_by_field_name("body")
         fkind = "method" if scope.kind == "class" else ("nested" if scope.kind in ("function", "lambda") else "function")
         n_params = self._visit_params(params_node, fscope, scope, param_ids := [])
-        signature = one_line(node_text(params_node)) + (f" -> {one_line(node_text(returns))}" if returns is not None else "")
+        signature = one_line(node_text(self.src, params_node))
+        if returns is not None:
+            signature += f" -> {one_line(node_text(self.src, returns))}"
         span = node_position(node)
         self._add_node(
             fscope.id, NodeKind.FUNCTION, fscope.qualname, span,
-            (name, fkind, is_async, list(decorators), signature, docstring(body), n_params,
-             one_line(node_text(returns)), scope.id),
+            (name, fkind, is_async, list(decorators), signature, docstring(self.src, body), n_params,
+             one_line(node_text(self.src, returns)), scope.id),
         )
         self._edge(EdgeKind.CONTAINS, cid, ckind, fscope.id, NodeKind.FUNCTION)
         self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, fscope.id, NodeKind.FUNCTION)
@@ -420,7 +420,7 @@ class _Extractor:
         segment = lambda_segment(scope.lambdas)
         lscope = self._new_scope(scope, "lambda", segment, segment, NodeKind.FUNCTION)
         lscope.start = node.start_byte
-        body_expr = expr_of(node.child_by_field_name("body"))
+        body_expr = expr_of(self.src, node.child_by_field_name("body"))
         if body_expr is not None:
             lscope.returns.append(body_expr)
         params_node = node.child_by_field_name("parameters")
@@ -429,7 +429,7 @@ class _Extractor:
         span = node_position(node)
         self._add_node(
             lscope.id, NodeKind.FUNCTION, lscope.qualname, span,
-            (segment, "lambda", False, [], one_line(node_text(params_node)), "", n_params, "", scope.id),
+            (segment, "lambda", False, [], one_line(node_text(self.src, params_node)), "", n_params, "", scope.id),
         )
         self._edge(EdgeKind.CONTAINS, cid, ckind, lscope.id, NodeKind.FUNCTION)
         self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, lscope.id, NodeKind.FUNCTION)
@@ -440,7 +440,7 @@ class _Extractor:
         push((iter(self._outer_param_parts(params_node)), scope, cid, ckind))
 
     def _visit_class(self, node: tree_sitter.Node, scope: Scope, cid: NodeId, ckind: NodeKind, push) -> None:
-        name = node_text(node.child_by_field_name("name")) or "<anonymous>"
+        name = node_text(self.src, node.child_by_field_name("name")) or "<anonymous>"
         previous = scope.def_names.get(name, 0)
         scope.def_names[name] = previous + 1
         cscope = self._new_scope(scope, "class", scope_segment(name, previous), name, NodeKind.CLASS)
@@ -448,20 +448,21 @@ class _Extractor:
         bases: list[str] = []
         if supers is not None:
             for arg in supers.named_children:
-                if arg.type == "keyword_argument" and node_text(arg.child_by_field_name("name")) == "metaclass":
+                if arg.type == "keyword_argument" \
+                        and node_text(self.src, arg.child_by_field_name("name")) == "metaclass":
                     # the class statement runs the metaclass's __init__, calling the class its __call__
-                    cscope.implied("metaclass", expr_of(arg.child_by_field_name("value")))
+                    cscope.implied("metaclass", expr_of(self.src, arg.child_by_field_name("value")))
                 if arg.type in ("keyword_argument", "comment"):
                     continue
-                bases.append(dotted_name(arg) or one_line(node_text(arg), 80))
+                bases.append(dotted_name(self.src, arg) or one_line(node_text(self.src, arg), 80))
         cscope.bases = tuple(bases)
-        decorators = self._decorators(node)
+        decorators, cscope.decorated_by = self._decorators(node)
         cscope.decorators = decorators
-        cscope.decorated_by = self._decorator_exprs(node)
         body = node.child_by_field_name("body")
         span = node_position(node)
         self._add_node(
-            cscope.id, NodeKind.CLASS, cscope.qualname, span, (name, bases, list(decorators), docstring(body), scope.id),
+            cscope.id, NodeKind.CLASS, cscope.qualname, span,
+            (name, bases, list(decorators), docstring(self.src, body), scope.id),
         )
         self._edge(EdgeKind.CONTAINS, cid, ckind, cscope.id, NodeKind.CLASS)
         self._edge(EdgeKind.DEFINES, scope.id, scope.node_kind, cscope.id, NodeKind.CLASS)
@@ -506,12 +507,12 @@ class _Extractor:
                 name_node = p
             elif t in ("default_parameter", "typed_default_parameter"):
                 name_node = p.child_by_field_name("name")
-                annotation = one_line(node_text(p.child_by_field_name("type")), 120)
-                default = one_line(node_text(p.child_by_field_name("value")), 120)
-                fscope.flow(node_text(name_node), expr_of(p.child_by_field_name("value")))
+                annotation = one_line(node_text(self.src, p.child_by_field_name("type")), 120)
+                default = one_line(node_text(self.src, p.child_by_field_name("value")), 120)
+                fscope.flow(node_text(self.src, name_node), expr_of(self.src, p.child_by_field_name("value")))
             elif t == "typed_parameter":
                 inner = p.named_children[0] if p.named_child_count else None
-                annotation = one_line(node_text(p.child_by_field_name("type")), 120)
+                annotation = one_line(node_text(self.src, p.child_by_field_name("type")), 120)
                 if inner is not None and inner.type == "list_splat_pattern":
                     name_node, pkind, kind = first_identifier(inner), "vararg", "keyword_only"
                 elif inner is not None and inner.type == "dictionary_splat_pattern":
@@ -530,7 +531,7 @@ class _Extractor:
                 continue
             else:
                 continue
-            name = node_text(name_node)
+            name = node_text(self.src, name_node)
             if not name or name in names:  # a repeated name is a syntax error; keep the first
                 continue
             param_id = node_id_for(self.path, fscope.path, "param", name)
@@ -556,7 +557,8 @@ class _Extractor:
             if position < count and kind == "positional":
                 rows[i] = (node_id, name, span, (short_name, position, "positional_only", annotation, default, owner))
 
-def extract_facts(tree: tree_sitter.Tree, facts: FileFacts, is_package: bool) -> FileFacts:
-    """Fill ``facts`` (path, module, hash already set) from a parsed tree (`astrepo.parse.PYTHON`'s)."""
-    _Extractor(facts, is_package).run(tree.root_node)
+def extract_facts(tree: tree_sitter.Tree, src: bytes, facts: FileFacts, is_package: bool) -> FileFacts:
+    """Fill ``facts`` (path, module, hash already set) from a tree parsed from ``src`` (by a
+    `astrepo.parse.SourceParser`)."""
+    _Extractor(facts, is_package, src).run(tree.root_node)
     return facts

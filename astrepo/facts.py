@@ -59,7 +59,7 @@ def parse_source(path: str, module: str, raw: bytes, parser: SourceParser,
     facts = FileFacts(path=path, module=module, hash=decoded.hash, size=decoded.size, lines=lines)
     tree = parser.parse(utf8)
     is_package = path.endswith("__init__.py")
-    extract_facts(tree, facts, is_package)
+    extract_facts(tree, utf8, facts, is_package)
     problems = find_syntax_problems(tree.root_node)
     for problem in problems:
         facts.diagnostics.append(Diagnostic(path, problem.line, Severity.ERROR, problem.message))

@@ -107,7 +107,7 @@ def resolve_relative(module: str, is_package: bool, level: int, name: str) -> st
     return prefix or name
 
 
-def bind_assignment(node: tree_sitter.Node, scope: Scope, path: str) -> None:
+def bind_assignment(src: bytes, node: tree_sitter.Node, scope: Scope, path: str) -> None:
     """Bind the targets of an assignment in ``path`` and record the value flowing into them."""
     # ``a = b = value`` nests as assignment(a, assignment(b, value)): collect
     # every target of the chain, then bind each to the final value.
@@ -125,29 +125,29 @@ def bind_assignment(node: tree_sitter.Node, scope: Scope, path: str) -> None:
         segment = lambda_segment(scope.lambdas + 1)
         kind, target = BindingKind.DEF, node_id_for(path, join_scope(scope.path, segment), "lambda")
     elif right is not None and right.type in LITERAL_TYPES:
-        kind, target = BindingKind.INSTANCE, literal_type(right) or ""
+        kind, target = BindingKind.INSTANCE, literal_type(src, right) or ""
     elif right is not None and right.type == "call":
-        callee = dotted_name(right.child_by_field_name("function"))
+        callee = dotted_name(src, right.child_by_field_name("function"))
         if callee:
             kind, target = BindingKind.INSTANCE, callee
     elif right is not None and right.type in ("identifier", "attribute"):
-        dotted = dotted_name(right)
+        dotted = dotted_name(src, right)
         if dotted:
             kind, target = BindingKind.ALIAS, dotted
-    value = expr_of(right)
+    value = expr_of(src, right)
     if value is None and node.child_by_field_name("type") is not None:
-        annotation = dotted_name(node.child_by_field_name("type").named_children[0]
+        annotation = dotted_name(src, node.child_by_field_name("type").named_children[0]
                                  if node.child_by_field_name("type").named_child_count else None)
         value = ("t", annotation) if annotation else None
     for left in targets:
         if left.type == "identifier":
-            scope.bind(node_text(left), kind, target, line)
+            scope.bind(node_text(src, left), kind, target, line)
         else:
-            bind_targets(left, scope)
-        flow_targets(left, value, scope)
+            bind_targets(src, left, scope)
+        flow_targets(src, left, value, scope)
 
 
-def bind_targets(node: tree_sitter.Node | None, scope: Scope) -> None:
+def bind_targets(src: bytes, node: tree_sitter.Node | None, scope: Scope) -> None:
     if node is None:
         return
     line = node.start_point[0] + 1
@@ -156,27 +156,27 @@ def bind_targets(node: tree_sitter.Node | None, scope: Scope) -> None:
         n = stack.pop()
         t = n.type
         if t == "identifier":
-            scope.bind(node_text(n), BindingKind.LOCAL, "", line)
+            scope.bind(node_text(src, n), BindingKind.LOCAL, "", line)
         elif t in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list",
                    "list_splat_pattern", "parenthesized_expression", "expression_list"):
             stack.extend(n.named_children)
 
 
-def flow_targets(node: tree_sitter.Node | None, value, scope: Scope) -> None:
+def flow_targets(src: bytes, node: tree_sitter.Node | None, value, scope: Scope) -> None:
     """Record ``value`` flowing into the names (and ``obj.attr`` targets) of an assignment target."""
     if node is None or value is None:
         return
     t = node.type
     if t == "identifier":
-        scope.flow(node_text(node), value)
+        scope.flow(node_text(src, node), value)
     elif t == "attribute":
-        dotted = dotted_name(node)
+        dotted = dotted_name(src, node)
         if dotted:
             scope.flow(dotted, value)
     elif t == "subscript":  # an item store: ``registry[key] = value`` flows into the container
-        dotted = dotted_name(node.child_by_field_name("value"))
+        dotted = dotted_name(src, node.child_by_field_name("value"))
         if dotted:
-            scope.flow(f"{dotted}[{subscript_key(node)}]", value)
+            scope.flow(f"{dotted}[{subscript_key(src, node)}]", value)
     elif t in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "expression_list"):
         children = node.named_children
         # ``a, b = value``: item i of the value, ("u", value, i); after a starred target, counted
@@ -186,15 +186,15 @@ def flow_targets(node: tree_sitter.Node | None, value, scope: Scope) -> None:
         star = next((i for i, c in enumerate(children) if c.type in ("list_splat_pattern", "list_splat")), n)
         for i, child in enumerate(children):
             index = i if i < star else (i, n - i - 1) if i == star else i - n
-            flow_targets(child, ("u", value, index), scope)
+            flow_targets(src, child, ("u", value, index), scope)
     elif t == "parenthesized_expression" and node.named_child_count == 1:
-        flow_targets(node.named_children[0], value, scope)
+        flow_targets(src, node.named_children[0], value, scope)
     elif t in ("list_splat_pattern", "list_splat") and node.named_child_count == 1:
         # ``first, *rest = value``: rest is a list of some of value's items
-        flow_targets(node.named_children[0], ("l", (value,)), scope)
+        flow_targets(src, node.named_children[0], ("l", (value,)), scope)
 
 
-def bind_with(node: tree_sitter.Node, scope: Scope) -> None:
+def bind_with(src: bytes, node: tree_sitter.Node, scope: Scope) -> None:
     for clause in node.named_children:
         if clause.type != "with_clause":
             continue
@@ -202,47 +202,47 @@ def bind_with(node: tree_sitter.Node, scope: Scope) -> None:
             value = item.child_by_field_name("value")
             if value is not None and value.type == "as_pattern":
                 manager = value.named_children[0] if value.named_child_count else None
-                scope.implied("with", receiver(manager))
+                scope.implied("with", receiver(src, manager))
                 alias = value.child_by_field_name("alias")
                 if alias is not None:
                     alias_target = alias.named_children[0] if alias.named_child_count else alias
-                    bind_targets(alias_target, scope)
-                    entered = expr_of(manager)
-                    flow_targets(alias_target, ("e", entered) if entered is not None else None, scope)
+                    bind_targets(src, alias_target, scope)
+                    entered = expr_of(src, manager)
+                    flow_targets(src, alias_target, ("e", entered) if entered is not None else None, scope)
             elif value is not None:
-                scope.implied("with", receiver(value))
+                scope.implied("with", receiver(src, value))
 
 
-def bind_except(node: tree_sitter.Node, scope: Scope) -> None:
+def bind_except(src: bytes, node: tree_sitter.Node, scope: Scope) -> None:
     for child in node.named_children:
         if child.type == "as_pattern":
             alias = child.child_by_field_name("alias")
             if alias is not None:
                 target = alias.named_children[0] if alias.named_child_count else alias
-                bind_targets(target, scope)
+                bind_targets(src, target, scope)
                 # ``except (A, B) as e``: e holds an instance of one of the caught classes
                 caught = child.named_children[0] if child.named_child_count else None
                 types = caught.named_children if caught is not None and caught.type == "tuple" else [caught]
-                names = [dotted_name(t) for t in types if t is not None]
+                names = [dotted_name(src, t) for t in types if t is not None]
                 items = tuple(("t", n) for n in names if n)
                 if items:
-                    flow_targets(target, items[0] if len(items) == 1 else ("o", items), scope)
+                    flow_targets(src, target, items[0] if len(items) == 1 else ("o", items), scope)
 
 
-def bind_import(node: tree_sitter.Node, t: str, scope: Scope, module: str, is_package: bool,
+def bind_import(src: bytes, node: tree_sitter.Node, t: str, scope: Scope, module: str, is_package: bool,
                 imports: list[ImportFact]) -> None:
     """Bind the names an import statement of ``module`` imports; record it in ``imports``."""
     line = node.start_point[0] + 1
     if t == "import_statement":
         for child in node.named_children:
             if child.type == "dotted_name":
-                module = node_text(child)
+                module = node_text(src, child)
                 top = module.split(".", 1)[0]
                 scope.bind(top, BindingKind.IMPORT, top, line)
                 imports.append(ImportFact(scope.id, module, (), line))
             elif child.type == "aliased_import":
-                module = node_text(child.child_by_field_name("name"))
-                alias = node_text(child.child_by_field_name("alias"))
+                module = node_text(src, child.child_by_field_name("name"))
+                alias = node_text(src, child.child_by_field_name("alias"))
                 scope.bind(alias, BindingKind.IMPORT, module, line)
                 imports.append(ImportFact(scope.id, module, (), line))
         return
@@ -254,22 +254,22 @@ def bind_import(node: tree_sitter.Node, t: str, scope: Scope, module: str, is_pa
     if module_node is not None and module_node.type == "relative_import":
         for part in module_node.children:
             if part.type == "import_prefix":
-                level = node_text(part).count(".")
+                level = node_text(src, part).count(".")
             elif part.type == "dotted_name":
-                name = node_text(part)
+                name = node_text(src, part)
     else:
-        name = node_text(module_node)
+        name = node_text(src, module_node)
     absolute = resolve_relative(module, is_package, level, name)
     names: list[str] = []
     star = False
     for child in node.children_by_field_name("name"):
         if child.type == "dotted_name":
-            imported = node_text(child)
+            imported = node_text(src, child)
             scope.bind(imported, BindingKind.IMPORT_FROM, f"{absolute}.{imported}", line)
             names.append(imported)
         elif child.type == "aliased_import":
-            imported = node_text(child.child_by_field_name("name"))
-            alias = node_text(child.child_by_field_name("alias"))
+            imported = node_text(src, child.child_by_field_name("name"))
+            alias = node_text(src, child.child_by_field_name("alias"))
             scope.bind(alias, BindingKind.IMPORT_FROM, f"{absolute}.{imported}", line)
             names.append(imported)
     if any(c.type == "wildcard_import" for c in node.named_children):
@@ -277,58 +277,58 @@ def bind_import(node: tree_sitter.Node, t: str, scope: Scope, module: str, is_pa
     imports.append(ImportFact(scope.id, absolute, tuple(names), line, level, star))
 
 
-def visit_implicit(node: tree_sitter.Node, t: str, scope: Scope) -> None:
+def visit_implicit(src: bytes, node: tree_sitter.Node, t: str, scope: Scope) -> None:
     """Record what an expression of type ``t`` (`astrepo.extract.IMPLICIT_TYPES`) implies: dunder and
     protocol calls, truth tests, comprehension and walrus bindings."""
     if t == "binary_operator" or t == "unary_operator":  # the dunder of the (left) operand
         binary = t == "binary_operator"
         op = node.child_by_field_name("operator")
-        dunder = (BINARY_DUNDERS if binary else UNARY_DUNDERS).get(node_text(op)) if op is not None else None
+        dunder = (BINARY_DUNDERS if binary else UNARY_DUNDERS).get(node_text(src, op)) if op is not None else None
         if dunder:
-            scope.implied(dunder, receiver(node.child_by_field_name("left" if binary else "argument")))
+            scope.implied(dunder, receiver(src, node.child_by_field_name("left" if binary else "argument")))
     elif t == "comparison_operator":
         ops = node.children_by_field_name("operators")
         if len(ops) == 1 and node.named_child_count == 2:
-            op = node_text(ops[0])
+            op = node_text(src, ops[0])
             left, right = node.named_children
             if op == "in":
-                scope.implied("__contains__", receiver(right))
+                scope.implied("__contains__", receiver(src, right))
             elif op in COMPARE_DUNDERS:
-                scope.implied(COMPARE_DUNDERS[op], receiver(left))
+                scope.implied(COMPARE_DUNDERS[op], receiver(src, left))
     elif t == "subscript":
         parent = node.parent
         store = parent is not None and parent.type in ("assignment", "augmented_assignment") and \
             parent.child_by_field_name("left") == node
-        scope.implied("__setitem__" if store else "__getitem__", receiver(node.child_by_field_name("value")))
+        scope.implied("__setitem__" if store else "__getitem__", receiver(src, node.child_by_field_name("value")))
     elif t == "for_in_clause":
         right = node.child_by_field_name("right")
-        value = expr_of(right)
+        value = expr_of(src, right)
         left = node.child_by_field_name("left")
-        bind_targets(left, scope)
-        flow_targets(left, ("i", value) if value is not None else None, scope)
-        scope.implied("iter", receiver(right))
+        bind_targets(src, left, scope)
+        flow_targets(src, left, ("i", value) if value is not None else None, scope)
+        scope.implied("iter", receiver(src, right))
     elif t == "yield":
-        value = expr_of(node.named_children[0]) if node.named_child_count else None
+        value = expr_of(src, node.named_children[0]) if node.named_child_count else None
         if value is not None:  # ``yield from g``: what iterating g gives
             scope.yields.append(("i", value) if any(c.type == "from" for c in node.children) else value)
     elif t == "not_operator":
-        truth_tested(node.child_by_field_name("argument"), scope)
+        truth_tested(src, node.child_by_field_name("argument"), scope)
     elif t == "boolean_operator":  # the left operand is always tested, the right one where the whole is
-        truth_tested(node.child_by_field_name("left"), scope)
+        truth_tested(src, node.child_by_field_name("left"), scope)
     elif t == "conditional_expression":
         if node.named_child_count >= 2:
-            truth_tested(node.named_children[1], scope)
+            truth_tested(src, node.named_children[1], scope)
     elif t == "if_clause":
         if node.named_child_count:
-            truth_tested(node.named_children[0], scope)
+            truth_tested(src, node.named_children[0], scope)
     elif t == "named_expression":
         name = node.child_by_field_name("name")
         if name is not None:
-            scope.bind(node_text(name), BindingKind.LOCAL, "", node.start_point[0] + 1)
-            scope.flow(node_text(name), expr_of(node.child_by_field_name("value")))
+            scope.bind(node_text(src, name), BindingKind.LOCAL, "", node.start_point[0] + 1)
+            scope.flow(node_text(src, name), expr_of(src, node.child_by_field_name("value")))
 
 
-def truth_tested(node: tree_sitter.Node | None, scope: Scope) -> None:
+def truth_tested(src: bytes, node: tree_sitter.Node | None, scope: Scope) -> None:
     """A value tested for truth (``if x``, ``not x``, ``x and y``) implies ``type(x).__bool__``
     (or ``__len__``): recorded as the implicit protocol ``__bool__``."""
     while node is not None and node.type == "parenthesized_expression" and node.named_child_count == 1:
@@ -336,9 +336,9 @@ def truth_tested(node: tree_sitter.Node | None, scope: Scope) -> None:
     if node is None:
         return
     if node.type == "boolean_operator":
-        truth_tested(node.child_by_field_name("left"), scope)
-        truth_tested(node.child_by_field_name("right"), scope)
+        truth_tested(src, node.child_by_field_name("left"), scope)
+        truth_tested(src, node.child_by_field_name("right"), scope)
     elif node.type == "not_operator":
-        truth_tested(node.child_by_field_name("argument"), scope)
+        truth_tested(src, node.child_by_field_name("argument"), scope)
     else:
-        scope.implied("__bool__", receiver(node))
+        scope.implied("__bool__", receiver(src, node))

@@ -219,38 +219,46 @@ def load_run_stats(db_dir: str, run: str | None = None) -> RunStats | None:
         return None
     table = read_run_table(Path(db_dir), chosen["id"], "RuntimeStat")
     rows = {r["node"]: r for r in table.to_pylist()} if table is not None else {}
-    plan_levels, default_level, hot_loops = _levels_of_run(run_plan_file(chosen) or chosen.get("strategy", ""))
-    return RunStats(chosen["id"], chosen, rows, plan_levels, default_level, compiled_points(runs, chosen), hot_loops)
+    plan_file = run_plan_file(chosen)
+    doc = _read_plan(plan_file) if plan_file else None  # read once: a full_trace plan of Django is ~150 MB
+    plan_levels, default_level, hot_loops = _levels_of_run(plan_file or chosen.get("strategy", ""), doc)
+    return RunStats(chosen["id"], chosen, rows, plan_levels, default_level, compiled_points(runs, chosen, doc),
+                    hot_loops)
 
 
-def compiled_points(runs: list[dict], summary: dict) -> int:
-    """Points a run instrumented afresh: all of its plan's when no earlier run used the same plan file
-    (the compiled-code cache is keyed by the plan), else none."""
+def _read_plan(path: str) -> dict | None:
+    """The plan document in file ``path``, None when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def compiled_points(runs: list[dict], summary: dict, doc: dict | None) -> int:
+    """Points a run instrumented afresh: all of its plan's (``doc``, read from its plan file; None when
+    unreadable) when no earlier run used the same plan file (the compiled-code cache is keyed by the
+    plan), else none."""
     from astrepo.graph.join import run_plan_file
 
     plan = run_plan_file(summary)
-    if not plan or any(run_plan_file(r) == plan and r.get("start_ns", 0) < summary.get("start_ns", 0) for r in runs):
+    if doc is None or not plan or any(run_plan_file(r) == plan and r.get("start_ns", 0) < summary.get("start_ns", 0)
+                                      for r in runs):
         return 0
-    try:
-        with open(plan, encoding="utf-8") as handle:
-            return len(json.load(handle).get("points") or ())
-    except (OSError, ValueError):
-        return 0
+    return len(doc.get("points") or ())
 
 
-def _levels_of_run(strategy: str) -> tuple[dict | None, int | None, dict]:
-    """Which level each function had in a run, from the run's strategy (a name or a plan file), and
-    the nodes its plan left out as hot loops (with their executions per call)."""
+def _levels_of_run(strategy: str, doc: dict | None) -> tuple[dict | None, int | None, dict]:
+    """Which level each function had in a run, from the run's strategy (a name, or a plan file and
+    ``doc``, its document; None when unreadable), and the nodes its plan left out as hot loops (with
+    their executions per call)."""
     if strategy == "full_trace":
         return None, FULL, {}
     if strategy == "balanced":
         return None, BOUNDARY, {}
     if strategy == "minimal":
         return None, None, {}
-    try:
-        with open(strategy, encoding="utf-8") as handle:
-            doc = json.load(handle)
-    except (OSError, ValueError):
+    if doc is None:
         return None, None, {}
     levels = {f["id"]: LEVEL_OF.get(f.get("level"), EXCEPTIONS) for f in doc.get("functions", ()) if "id" in f}
     hot = {str(k): float(v) for k, v in (doc.get("hot_loops") or {}).items() if isinstance(v, (int, float))}

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from astrepo.capture.cost import DEFAULT_COSTS, Costs, load_costs, sampled_previews, save_costs
+from astrepo.capture.levels import BOUNDARY, DEEP, EXCEPTIONS
 from astrepo.capture.plan import PlanOptions, make_plan
 from astrepo.capture.plan_document import validate_plan
-from astrepo.capture.plan_signals import RunStats, load_inputs
+from astrepo.capture.plan_signals import RunStats, _levels_of_run, compiled_points, load_inputs
 from astrepo.capture.points import plan_from_json
 
 pytestmark = pytest.mark.integration
@@ -221,3 +222,18 @@ def test_module_digest_of_points_repeated_with_other_options() -> None:
     assert one.module_digest("m.py") == two.module_digest("m.py")
     assert one.module_digest("n.py") != two.module_digest("n.py")
     assert one.module_digest("other.py") == two.module_digest("other.py")
+
+
+def test_what_a_run_took_from_its_plan_document() -> None:
+    """A run traced with a plan file: its levels and hot loops come from the plan's document, and its
+    points count as compiled afresh only on the first run of that plan (read once for both)."""
+    doc = {"points": [{"node_id": "a"}, {"node_id": "b"}], "hot_loops": {"n": 12},
+           "functions": [{"id": "f", "level": "deep"}, {"id": "g", "level": "nonsense"}, {"level": "full"}]}
+    first, second = {"plan": "p.json", "start_ns": 1}, {"plan": "p.json", "start_ns": 2}
+    assert compiled_points([first, second], first, doc) == 2
+    assert compiled_points([first, second], second, doc) == 0  # the compiled code was cached by then
+    assert compiled_points([first], first, None) == 0  # the plan file cannot be read
+    assert compiled_points([], {"strategy": "balanced"}, doc) == 0  # a built-in strategy
+    assert _levels_of_run("p.json", doc) == ({"f": DEEP, "g": EXCEPTIONS}, EXCEPTIONS, {"n": 12.0})
+    assert _levels_of_run("p.json", None) == (None, None, {})
+    assert _levels_of_run("balanced", None) == (None, BOUNDARY, {})

@@ -22,7 +22,7 @@ from pathlib import Path
 from astrepo.discover import SourceFile, discover_files
 from astrepo.errors import ConfigError, SchemaMismatch
 from astrepo.facts import FACTS_VERSION
-from astrepo.gcpause import gc_paused
+from astrepo.gcpause import free_in_background, gc_paused
 from astrepo.index_state import STATE_VERSION, Changes, FileEntry, IndexState, detect_changes
 from astrepo.layout import Layout, WriterLock
 from astrepo.model import Severity
@@ -198,6 +198,7 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     t = time.perf_counter()
     new_by_path = {f.path: f for f in parsed.files}
     gen = preload.wait()
+    del stage  # it holds the workers' results too (the preload thread, done now, read them from it)
     try:
         if full:
             node_counts, edge_counts, runtime = fill_generation(
@@ -214,7 +215,12 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         )
         state_counts = {"nodes": node_counts, "edges": edge_counts, "calls": _call_stats(resolution),
                         "runtime": runtime.counts()}
+        # The rest of the run's objects are freed while the reach index reads the database.
+        scrap.append((resolution, project, parsed, new_by_path))
+        del resolution, project, parsed, new_by_path
+        freeing = free_in_background(scrap)
         store.publish(gen, (state, state_counts))
+        freeing.join()
     except BaseException:
         store.discard(gen)
         raise

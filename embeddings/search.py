@@ -188,9 +188,14 @@ def refresh_embeddings(layout: Layout, config: EncoderConfig | None = None, prog
         IndexNotFound: nothing was indexed at ``layout``.
         IndexLocked: another process writes the index and there are no embeddings yet.
     """
+    return _refresh(layout, _load_quietly(layout), config, progress, load_encoder, take_lock)
+
+
+def _refresh(layout: Layout, current: VectorIndex | None, config: EncoderConfig | None, progress: Progress | None,
+             load_encoder: Callable[[EncoderConfig], Encoder], take_lock: bool) -> dict[str, Any] | None:
+    """`refresh_embeddings`, given the published index ``current`` as `_load_quietly` read it."""
     from astrepo.graph.symbols import current_generation, published_symbols
 
-    current = _load_quietly(layout)
     generation = current_generation(layout)
     if current is not None and current.meta.graph_generation == generation and generation and (
             config is None or current.meta.model_key == config.key) and current.meta.format == FORMAT_VERSION:
@@ -255,9 +260,14 @@ class SemanticIndex:
                 loaded[:] = [Encoder.load(cfg)]
             return loaded[0]
 
+        vectors = None
         if refresh:
-            refresh_embeddings(layout, encoder.config if encoder else config, progress, load_once)
-        vectors = load_vector_index(layout.embeddings_dir)
+            # Read once: what the refresh finds current is what is searched (read again after an update).
+            current = _load_quietly(layout)
+            if _refresh(layout, current, encoder.config if encoder else config, progress, load_once, True) is None:
+                vectors = current
+        if vectors is None:
+            vectors = load_vector_index(layout.embeddings_dir)
         if vectors is None:
             raise ConfigError(f"no embeddings at {layout.embeddings_dir}: run `astrepo index` without --no-embed")
         if vectors.terms is None and len(vectors):

@@ -49,10 +49,16 @@ STMT_KINDS = (
 ID_HEX_DIGITS = 16
 
 
+#: An empty hasher of IDs, never updated: each ID hashes a copy of it (copying is cheaper than
+#: making a hasher with parameters, ~0.15 us of ~0.4 us; an index makes about a million IDs of Django).
+_ID_HASHER = hashlib.blake2b(digest_size=ID_HEX_DIGITS // 2)
+
+
 def node_id_for(path: str, scope: str, kind: str, ordinal: int | str = 0) -> NodeId:
     """Return the ID of the ``ordinal``-th node of ``kind`` in ``scope`` of ``path``."""
-    key = f"{path}\x1f{scope}\x1f{kind}\x1f{ordinal}"
-    return NodeId(hashlib.blake2b(key.encode("utf-8"), digest_size=ID_HEX_DIGITS // 2).hexdigest())
+    hasher = _ID_HASHER.copy()
+    hasher.update(f"{path}\x1f{scope}\x1f{kind}\x1f{ordinal}".encode("utf-8"))
+    return hasher.hexdigest()  # type: ignore[return-value]  # a NodeId is a str (NodeId() is a call)
 
 
 def scope_segment(name: str, previous_same_name: int) -> str:

@@ -215,13 +215,35 @@ def docstring(src: bytes, body: tree_sitter.Node | None) -> str:
         if child.type == "expression_statement" and child.named_child_count == 1:
             inner = child.named_children[0]
             if inner.type in ("string", "concatenated_string"):
+                text = node_text(src, inner)
+                value = _plain_string_value(text)
+                if value is not None:
+                    return value
                 try:
-                    value = ast.literal_eval(node_text(src, inner))
+                    value = ast.literal_eval(text)
                 except (ValueError, SyntaxError, MemoryError, RecursionError):
                     return ""
                 return value if isinstance(value, str) else ""
         return ""
     return ""
+
+
+def _plain_string_value(text: str) -> str | None:
+    """The value of a string literal without prefix or backslash (most docstrings), which is its text
+    between the quotes; None for any other literal (`ast.literal_eval` reads those, ~10 us each).
+
+    Left to `ast.literal_eval`: prefixes, escapes, carriage returns (Python reads ``\\r\\n`` in source
+    as ``\\n``), NUL characters (an error there), quotes next to the closing ones.
+    """
+    quote = text[:3] if text[:3] in ('"""', "'''") else text[:1]
+    n = len(quote)
+    if quote not in ('"""', "'''", '"', "'") or len(text) < 2 * n or not text.endswith(quote):
+        return None
+    body = text[n:-n]
+    if "\\" in body or "\r" in body or "\0" in body or body.endswith(quote[0]) \
+            or (quote in body if n == 3 else quote in body or "\n" in body):
+        return None
+    return body
 
 
 def module_exports(src: bytes, module: tree_sitter.Node) -> list[str]:

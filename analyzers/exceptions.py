@@ -440,6 +440,11 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
                 if added:
                     grew.add(scope)
         changed = sorted(grew)
-    # sorted as plain tuples (list.sort's fast path compares exact tuples only), then made records
-    out = sorted(m for per in may.values() for m in per.values())
-    return Propagation(list(map(partial(new_record, MayRaise), out)), cut_short, rounds)
+    # Sorted by function, then type: each (function, type) has one fact, so this is the order of the
+    # facts themselves, for sorting 15k keys and small lists rather than 70k tuples (on Django).
+    record = partial(new_record, MayRaise)
+    out = []
+    for function in sorted(may):
+        per = may[function]
+        out += map(record, map(per.__getitem__, sorted(per)))
+    return Propagation(out, cut_short, rounds)

@@ -10,10 +10,19 @@ edges and Function columns joined in before loading.
 
 from __future__ import annotations
 
+import gc
+import logging
+import os
+import pickle
+import select
+import signal
+import time
 from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
 from itertools import chain, repeat
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import pyarrow as pa
 
@@ -27,6 +36,9 @@ from astrepo.analyzers.statements import new_record
 from astrepo.analyzers.symbols import ModuleInputs
 from astrepo.graph.load import PATH_COLUMN, EdgePair
 from astrepo.graph.schema import EDGE_TABLES, edge_columns
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Function columns computed per file (the rest are project-wide).
 FILE_FUNCTION_COLUMNS = ("cyclomatic", "cognitive", "lines", "statements", "max_nesting", "roles", "effects", "pure")
@@ -244,19 +256,18 @@ class ProjectAnalysis(NamedTuple):
 class ProjectIndex(NamedTuple):
     """What the project-wide analyses look up in the files' `ModuleInputs`, indexed once."""
 
-    call_scope: dict[str, str]  #: call site -> its scope
-    call_file: dict[str, str]  #: call site -> its file
+    call_scope: dict[str, str]  #: call site -> its scope (in the same file)
     call_line: dict[str, int]  #: call site -> its 1-based line
     scope_file: dict[str, str]  #: scope -> its file
     scope_kind: dict[str, str]  #: scope -> module | class | function | lambda
-    scope_parent: dict[str, str]  #: scope -> the scope it is defined in (module scopes have none)
+    scope_parent: dict[str, str | None]  #: scope -> the scope it is defined in (None for a module)
     scope_qualname: dict[str, str]  #: scope -> its dotted qualified name
 
 
 def index_modules(modules: list[ModuleInputs]) -> ProjectIndex:
     """`ProjectIndex` of every file (a later file wins for an ID two files hold)."""
-    index = ProjectIndex({}, {}, {}, {}, {}, {}, {})
-    call_scope, call_file, call_line, scope_file, scope_kind, scope_parent, scope_qualname = index
+    index = ProjectIndex({}, {}, {}, {}, {}, {})
+    call_scope, call_line, scope_file, scope_kind, scope_parent, scope_qualname = index
     get_id, get_scope, get_line, get_kind, get_parent, get_qualname = (
         attrgetter("id"), attrgetter("scope"), attrgetter("line"), attrgetter("kind"), attrgetter("parent"),
         attrgetter("qualname"))
@@ -265,13 +276,12 @@ def index_modules(modules: list[ModuleInputs]) -> ProjectIndex:
         calls, scopes, path = module.calls, module.scopes, module.path
         ids = list(map(get_id, calls))
         call_scope.update(zip(ids, map(get_scope, calls)))
-        call_file.update(zip(ids, repeat(path)))
         call_line.update(zip(ids, map(get_line, calls)))
         ids = list(map(get_id, scopes))
         scope_file.update(zip(ids, repeat(path)))
         scope_kind.update(zip(ids, map(get_kind, scopes)))
         scope_qualname.update(zip(ids, map(get_qualname, scopes)))
-        scope_parent.update((i, parent) for i, parent in zip(ids, map(get_parent, scopes)) if parent)
+        scope_parent.update(zip(ids, map(get_parent, scopes)))
     return index
 
 
@@ -314,6 +324,14 @@ def overriding_methods(index: ProjectIndex, edges: list[Edge]) -> set[str]:
     return {method for method, cls, short in methods if cls in bases and short in names_above(cls)}
 
 
+#: Function-level CALLS edges from which the call-graph metrics run in a child process (`ChildWork`):
+#: below, networkx's share is too small to be worth a fork.
+MIN_EDGES_FOR_CHILD = 20_000
+#: Seconds the parent waits for that child once it has done its own share, before doing the child's
+#: work itself (a child that hangs, e.g. on a lock another thread held at the fork, costs no more).
+CHILD_TIMEOUT = 60.0
+
+
 def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: list[ModuleInputs]) -> ProjectAnalysis:
     """May-raise sets, call-graph metrics, impurity, overriding methods and interprocedural flows over
     the whole project: ``edges`` are name resolution's, ``modules`` every file's inputs (MAY_RAISE
@@ -331,20 +349,116 @@ def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: li
                 (site_calls if edge[2] is callsite else scope_calls).append(edge)
         elif kind is inherits_kind:
             inherits.append(edge)
-    # Per-file rows stay plain tuples: the analyses read them by position.
-    files = [ExceptionFacts(raises, [], [], guards, list(classes)) for (raises, guards, classes), _, _ in inputs]
-    propagation = propagate_exceptions(files, site_calls, index.call_scope)
-    columns: dict[str, dict[str, Any]] = defaultdict(dict)
-    edges_out = may_raise_edges(propagation.may_raise, files, index, columns)
-    for m in project_metrics(scope_calls):
-        columns[m.id].update(fan_in=m.fan_in, fan_out=m.fan_out, pagerank=m.pagerank, recursion=m.recursion)
-    for function in propagate_impurity(chain.from_iterable(f for _, f, _ in inputs), scope_calls):
+    # The call-graph columns (networkx: PageRank, SCCs, and its import) need nothing the rest
+    # computes: on a large project they are computed in a child process, on another core.
+    graph_work = partial(graph_columns, [f for _, functions, _ in inputs for f in functions], scope_calls, index,
+                         inherits)
+    child = ChildWork(graph_work, fork=len(scope_calls) >= MIN_EDGES_FOR_CHILD)
+    try:
+        # Per-file rows stay plain tuples: the analyses read them by position.
+        files = [ExceptionFacts(raises, [], [], guards, list(classes))
+                 for (raises, guards, classes), _, _ in inputs]
+        propagation = propagate_exceptions(files, site_calls, index.call_scope)
+        columns: dict[str, dict[str, Any]] = defaultdict(dict)
+        edges_out = may_raise_edges(propagation.may_raise, files, index, columns)
+        flows = flow_edges(inputs, site_calls)
+        metrics, impure, overrides = child.result()
+    finally:
+        child.cancel()
+    for function, fan_in, fan_out, pagerank, recursion in metrics:
+        columns[function].update(fan_in=fan_in, fan_out=fan_out, pagerank=pagerank, recursion=recursion)
+    for function in impure:
         columns[function]["impure_via_calls"] = True
-    for function in overriding_methods(index, inherits):
+    for function in overrides:
         columns[function]["overrides"] = True
     names = sorted({f.type for f in propagation.may_raise})
-    return ProjectAnalysis(dict(columns), edges_out, flow_edges(inputs, site_calls), exception_type_rows(names, ""),
-                           propagation.partial)
+    return ProjectAnalysis(dict(columns), edges_out, flows, exception_type_rows(names, ""), propagation.partial)
+
+
+def graph_columns(functions: list[tuple], scope_calls: list[Edge], index: ProjectIndex, inherits: list[Edge]
+                  ) -> tuple[list[tuple], list[str], list[str]]:
+    """The Function columns of the call graph and class hierarchy: (id, fan_in, fan_out, pagerank,
+    recursion) rows, impure functions (themselves or through calls), overriding methods."""
+    metrics = [(m.id, m.fan_in, m.fan_out, m.pagerank, m.recursion) for m in project_metrics(scope_calls)]
+    return metrics, list(propagate_impurity(functions, scope_calls)), list(overriding_methods(index, inherits))
+
+
+class ChildWork(Generic[T]):
+    """``work`` (a function of no arguments) computed in a forked child process, beside the caller.
+
+    The child shares the parent's memory (copy on write), so nothing is sent to it; it runs ``work``,
+    pickles the result back through a pipe and leaves with ``os._exit`` (no exit handlers, no
+    flushing of the parent's buffers). Where the child cannot start, fails, or is not done
+    `CHILD_TIMEOUT` seconds after `result` is asked for, `result` runs ``work`` itself: the result
+    is the same either way. Always `cancel` (a no-op once the result is in).
+    """
+
+    def __init__(self, work: Callable[[], T], fork: bool = True) -> None:
+        self.work = work
+        self.pid: int | None = None
+        self._read_end = -1
+        if not fork:
+            return
+        try:
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+        except (AttributeError, OSError) as err:
+            log.debug("no child process for %s: %s", work, err)
+            return
+        if pid == 0:  # the child
+            gc.disable()  # a collection would touch, and so copy, every page of the shared heap
+            status = 1
+            try:
+                os.close(read_end)
+                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write_end, "wb") as out:
+                    out.write(data)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        self.pid, self._read_end = pid, read_end
+
+    def result(self) -> T:
+        """The child's result once it is done (or ``work()`` computed here, see above)."""
+        if self.pid is None:
+            return self.work()
+        chunks: list[bytes] = []
+        deadline = time.monotonic() + CHILD_TIMEOUT
+        while True:
+            ready, _, _ = select.select([self._read_end], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                log.warning("a child process computing %s was not done after %.0f s; computing here",
+                            self.work, CHILD_TIMEOUT)
+                chunks = []
+                break
+            chunk = os.read(self._read_end, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        # At the end of its output the child is leaving: wait for it; else stop it.
+        status = self._reap(kill=not chunks)
+        if status == 0 and chunks:
+            return pickle.loads(b"".join(chunks))
+        return self.work()
+
+    def cancel(self) -> None:
+        """Stop the child if it still runs, and reap it."""
+        self._reap(kill=True)
+
+    def _reap(self, kill: bool) -> int | None:
+        """Reap the child (killed first if ``kill``); its wait status (None: no child)."""
+        if self.pid is None:
+            return None
+        pid, self.pid = self.pid, None
+        os.close(self._read_end)
+        if kill:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # reaped elsewhere
+                pass
+        _, status = os.waitpid(pid, 0)
+        return status
 
 
 def may_raise_edges(facts: list, files: list[ExceptionFacts], index: ProjectIndex,
@@ -352,10 +466,10 @@ def may_raise_edges(facts: list, files: list[ExceptionFacts], index: ProjectInde
     """MAY_RAISE edges of `propagate_exceptions`' facts (sorted by function, then type: one per pair)
     of project scopes, with where their raise and call sites are; sets each function's ``may_raise``
     column (in ``columns``) to its sorted types."""
-    scope_file, scope_kind, call_file, call_line = index.scope_file, index.scope_kind, index.call_file, index.call_line
+    scope_file, scope_kind, call_scope, call_line = index.scope_file, index.scope_kind, index.call_scope, index.call_line
     raise_at = {r[0]: f"{scope_file[r[1]]}:{r[6]}" for f in files for r in f.raises if r[1] in scope_file}
     # ``file:line`` of every call site on a path (a few thousand, on paths of 300k steps on Django)
-    places = {call: f"{call_file[call]}:{call_line[call]}"
+    places = {call: f"{scope_file[call_scope[call]]}:{call_line[call]}"
               for call in set(chain.from_iterable(fact[3] for fact in facts)) if call in call_line}
     place = places.get
     type_ids: dict[str, str] = {}

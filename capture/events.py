@@ -290,13 +290,18 @@ class _Decoder:
         self.carry: list[int] = []  #: items of an incomplete frame
         self.side: list = []  #: side items not consumed yet
 
-    def feed(self, items: list[int], side: list) -> Iterator[Event]:
+    def _batch(self, items: list[int], side: list) -> tuple[list[int], list]:
+        """A batch's items after the incomplete frame carried from the previous one, and the side items
+        not consumed yet (the batch's appended)."""
         if self.carry:
             items = self.carry + items
             self.carry = []
         if side:
             self.side.extend(side)
-        side = self.side
+        return items, self.side
+
+    def feed(self, items: list[int], side: list) -> Iterator[Event]:
+        items, side = self._batch(items, side)
         tables = self.tables
         by_key, nodes, implied, follows = tables.by_key, tables.nodes, tables.implied, tables.follows
         run, pid, tid, tname, stack = self.run, self.pid, self.tid, self.tname, self.stack
@@ -379,12 +384,7 @@ class _Decoder:
     def aggregate(self, items: list[int], side: list, totals: Totals) -> Iterator[Event]:
         """`feed` for joining: count and time into ``totals``, yield the detail events only
         (see `aggregate_run`). The stack holds (call number, enter ts, node key)."""
-        if self.carry:
-            items = self.carry + items
-            self.carry = []
-        if side:
-            self.side.extend(side)
-        side = self.side
+        items, side = self._batch(items, side)
         tables = self.tables
         by_key, implied, follows = tables.by_key, tables.implied, tables.follows
         counts, durations, pairs, stack = totals.counts, totals.durations, totals.pairs, self.stack

@@ -532,16 +532,30 @@ def flow_edges(inputs: list[AnalysisInputs], calls: list[Edge]) -> list[Edge]:
     return out
 
 
+#: Value of each project-wide Function column for a function the analyses say nothing about.
+_PROJECT_DEFAULTS = {"impure_via_calls": False, "fan_in": 0, "fan_out": 0, "pagerank": 0.0, "recursion": "",
+                     "may_raise": [], "overrides": False}
+
+
 def join_function_columns(table: pa.Table, columns: dict[str, dict[str, Any]]) -> pa.Table:
     """Replace the project-wide Function columns of an Arrow table with ``columns`` (by ID)."""
     ids = table.column("id").to_pylist()
-    defaults = {"impure_via_calls": False, "fan_in": 0, "fan_out": 0, "pagerank": 0.0, "recursion": "",
-                "may_raise": [], "overrides": False}
+    position = dict(zip(ids, range(len(ids))))
+    if len(position) == len(ids):  # each function's values put in its row
+        values = {name: [_PROJECT_DEFAULTS[name]] * len(ids) for name in PROJECT_FUNCTION_COLUMNS}
+        for function, row in columns.items():
+            k = position.get(function)
+            if k is not None:
+                for name, value in row.items():
+                    column = values.get(name)
+                    if column is not None:
+                        column[k] = value
+    else:  # an ID twice: row by row
+        values = {name: [columns.get(i, {}).get(name, _PROJECT_DEFAULTS[name]) for i in ids]
+                  for name in PROJECT_FUNCTION_COLUMNS}
     for name in PROJECT_FUNCTION_COLUMNS:
-        values = [columns.get(i, {}).get(name, defaults[name]) for i in ids]
         index = table.schema.get_field_index(name)
-        array = pa.array(values, type=table.schema.field(index).type)
-        table = table.set_column(index, name, array)
+        table = table.set_column(index, name, pa.array(values[name], type=table.schema.field(index).type))
     return table
 
 

@@ -99,6 +99,10 @@ _WALK_ACTIONS: dict[str, int] = {
 }
 #: `_WALK_ACTIONS` by node kind ID (`astrepo.parse.KIND_NAMES`).
 _ACTIONS_BY_KIND = tuple(_WALK_ACTIONS.get(name, _WALK) for name in KIND_NAMES)
+# Kind IDs of a call's parts.
+_ARGUMENT_LIST, _KEYWORD_ARGUMENT, _LIST_SPLAT, _DICTIONARY_SPLAT, _COMMENT = map(
+    KIND_NAMES.index, ("argument_list", "keyword_argument", "list_splat", "dictionary_splat", "comment"))
+_ARGUMENTS_KINDS = frozenset(i for i, name in enumerate(KIND_NAMES) if name in ("argument_list", "generator_expression"))
 
 #: Attribute columns of the node tables the extractor writes, in column order.
 _NODE_COLUMNS: dict[NodeKind, tuple[str, ...]] = {
@@ -304,53 +308,57 @@ class _Extractor:
     def _visit_call(self, node: tree_sitter.Node, scope: Scope, cid: NodeId, ckind: NodeKind) -> tuple[NodeId, list]:
         """Record a call site; return its ID and the child nodes left to walk (a callee that is a plain
         name chain, ``a.b.c``, holds nothing to visit)."""
+        src = self.src
         children = node.named_children
-        if len(children) == 2 and children[1].type in ("argument_list", "generator_expression"):
+        if len(children) == 2 and children[1].kind_id in _ARGUMENTS_KINDS:
             func, args = children  # (comments between the two are named children too)
         else:
             func, args = node.child_by_field_name("function"), node.child_by_field_name("arguments")
-        callee = dotted_name(self.src, func)
-        n_args = args.named_child_count if args is not None and args.type == "argument_list" else 1
-        call_id = node_id_for(self.path, scope.path, "call", scope.next_ordinal("call"))
+        arg_list = args.named_children if args is not None and args.kind_id == _ARGUMENT_LIST else None
+        callee = dotted_name(src, func)
+        counters = scope.counters  # (scope.next_ordinal("call"), inlined)
+        ordinal = counters.get("call", 0)
+        counters["call"] = ordinal + 1
+        call_id = node_id_for(self.path, scope.path, "call", ordinal)
         (sr, sc), (er, ec) = node.start_point, node.end_point
-        self._add_node(call_id, NodeKind.CALLSITE, callee or one_line(node_text(self.src, func), 80),
-                       (sr + 1, sc, er + 1, ec), (callee, n_args, scope.id))
+        self._add_node(call_id, NodeKind.CALLSITE, callee or one_line(node_text(src, func), 80),
+                       (sr + 1, sc, er + 1, ec), (callee, len(arg_list) if arg_list is not None else 1, scope.id))
         self._edge(EdgeKind.CONTAINS, cid, ckind, call_id, NodeKind.CALLSITE)
         positional: list = []
         keywords: list = []
         walk: list = []  #: the arguments' nodes left to walk (keyword arguments: their values)
-        if args is not None and args.type == "argument_list":
-            for arg in args.named_children:
-                at = arg.type
-                if at == "keyword_argument":
+        if arg_list is not None:
+            for arg in arg_list:
+                at = arg.kind_id
+                if at == _KEYWORD_ARGUMENT:
                     value = arg.child_by_field_name("value")
-                    keywords.append((node_text(self.src, arg.child_by_field_name("name")), expr_of(self.src, value)))
+                    keywords.append((node_text(src, arg.child_by_field_name("name")), expr_of(src, value)))
                     if value is not None:
                         walk.append(value)
                     continue
-                if at == "list_splat":
-                    inner = expr_of(self.src, arg.named_children[0]) if arg.named_child_count else None
+                if at == _LIST_SPLAT:
+                    inner = expr_of(src, arg.named_children[0]) if arg.named_child_count else None
                     positional.append(("*", inner) if inner is not None else None)
-                elif at == "comment":
+                elif at == _COMMENT:
                     continue
-                elif at != "dictionary_splat":
-                    positional.append(expr_of(self.src, arg))
+                elif at != _DICTIONARY_SPLAT:
+                    positional.append(expr_of(src, arg))
                 walk.append(arg)
         elif args is not None:  # a bare generator expression argument
             positional.append(None)
             walk.append(args)
         if callee == "getattr" and len(positional) >= 2 and positional[1] == ("n", "<str>"):
-            second = [a for a in args.named_children if a.type not in ("keyword_argument", "comment")][1]
-            name = literal_key(self.src, second)[1:-1]
+            second = [a for a in arg_list if a.type not in ("keyword_argument", "comment")][1]
+            name = literal_key(src, second)[1:-1]
             if name.isidentifier():  # getattr(x, "name"): the name rides along with the literal's type
                 positional[1] = ("n", "<str>", name)
-        func_expr = None if callee else expr_of(self.src, func)
+        func_expr = None if callee else expr_of(src, func)
         if callee.startswith("<") and func.type == "attribute":
             # a method of a list/dict display (``{...}.items()``): the display itself, not just its type
             obj = func.child_by_field_name("object")
             if obj is not None and obj.type in ("list", "dictionary", "tuple", "set"):
-                inner = expr_of(self.src, obj)
-                func_expr = ("a", inner, node_text(self.src, func.child_by_field_name("attribute"))) if inner else None
+                inner = expr_of(src, obj)
+                func_expr = ("a", inner, node_text(src, func.child_by_field_name("attribute"))) if inner else None
         self.facts.calls.append(new_record(CallFact, (
             call_id, scope.id, callee, sr + 1, node.end_byte, func_expr, tuple(positional), tuple(keywords))))
         if callee and callee[0] != "<" and "(" not in callee:  # not ``super().m`` nor ``"...".join``

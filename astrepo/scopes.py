@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import tree_sitter
 
 from astrepo.ids import NodeId, join_scope, lambda_segment, node_id_for
-from astrepo.model import Binding, BindingKind, ImportFact, NodeKind, ScopeFacts
+from astrepo.model import Binding, BindingKind, ImportFact, NodeKind, ScopeFacts, new_record
 from astrepo.syntax import (
     BINARY_DUNDERS,
     COMPARE_DUNDERS,
@@ -80,17 +80,16 @@ class Scope:
 
     def bind(self, name: str, kind: BindingKind, target: str, line: int) -> None:
         old = self.bindings.get(name)
-        if old is None or _BINDING_RANK[kind] > _BINDING_RANK[old.kind]:
-            self.bindings[name] = Binding(kind, target, line)
+        if old is None or _BINDING_RANK[kind] > _BINDING_RANK[old[0]]:  # (old.kind)
+            self.bindings[name] = new_record(Binding, (kind, target, line))
 
     def facts(self) -> ScopeFacts:
-        return ScopeFacts(
-            id=self.id, kind=self.kind, qualname=self.qualname,
-            parent=self.parent.id if self.parent else None, bindings=self.bindings,
-            bases=self.bases, decorators=self.decorators, params=self.params, start=self.start,
-            flows=tuple(self.flows), returns=tuple(self.returns), yields=tuple(self.yields),
-            decorated_by=self.decorated_by, implicit=tuple(self.implicit), param_kinds=self.param_kinds,
-        )
+        # (in the field order of ScopeFacts)
+        return new_record(ScopeFacts, (
+            self.id, self.kind, self.qualname, self.parent.id if self.parent else None, self.bindings,
+            self.bases, self.decorators, self.params, self.start, tuple(self.flows), tuple(self.returns),
+            tuple(self.yields), self.decorated_by, tuple(self.implicit), self.param_kinds,
+        ))
 
 
 def resolve_relative(module: str, is_package: bool, level: int, name: str) -> str:

@@ -150,6 +150,8 @@ def expr_of(src: bytes, node: tree_sitter.Node | None, depth: int = 0):
         name = src[node.start_byte:node.end_byte].decode("utf-8", "replace")
         return ("n", name) if name else None
     t = node.type
+    if t == "string" or t == "integer":  # (common; the same as the literal case at the end)
+        return ("n", literal_type(src, node))
     if t == "attribute":
         dotted = dotted_name(src, node)
         if dotted:

@@ -65,7 +65,6 @@ be cut short ("recursive value"); sets larger than MAX_VALUES are cut
 
 from __future__ import annotations
 
-import builtins
 import logging
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -530,7 +529,7 @@ def _invoke(project: Project, resolver: Resolver, pending: list, t: Target, args
             out.extend(_invoke(project, resolver, pending, m, args, kwargs, scope))
         return out
     if t.kind == "external":
-        return [t] if _callable_external(t.value) else []
+        return [t] if resolver.callable_external(t.value) else []
     if t.kind == "cmethod":  # a list/dict method: the builtin's
         container, method = t.value
         return [Target("external", f"{container_type(container)}.{method}", t.how)]
@@ -613,20 +612,6 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
                             for n in resolver.protocol_methods(it, "__next__", 0):
                                 if n.kind == "bound":
                                     scope_edges.append((scope, Target("def", n.value[0], "implicit")))
-
-
-_BUILTIN_CALLABLE: dict[str, bool] = {}
-
-
-def _callable_external(name: str) -> bool:
-    """False for builtin constants (``NotImplemented``, ``Ellipsis``): a value flowing to a call
-    that can only fail; any other external name may be callable."""
-    if not name.startswith("<builtin>.") or name.count(".") != 1:
-        return True
-    found = _BUILTIN_CALLABLE.get(name)
-    if found is None:
-        found = _BUILTIN_CALLABLE[name] = callable(getattr(builtins, name[10:], len))
-    return found
 
 
 def _external_kind(name: str) -> str:

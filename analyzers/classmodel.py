@@ -63,22 +63,20 @@ class ClassModel:
             self.cuts += 1
             return [class_id]
         self.active.add(key)
-        stack = self.deps_stack
-        stack.append(set())
         try:
-            cls = self.p.scopes.get(class_id)
-            bases = [b.value for b in self.bases(cls, depth) if isinstance(b, Target) and b.kind == "def"
-                     and self.is_class(b.value)] if cls is not None else []
-            result = [class_id] + _c3([self.mro(b, depth) for b in bases] + [bases])
+            result, mine = self._tracked(lambda: self._mro(class_id, depth))
         finally:
             self.active.discard(key)
-            mine = stack.pop()
-            if stack:
-                stack[-1].update(mine)
         if mine:  # read inflows now, but not when it is looked up again: see `_exact`
             self.cuts += 1
         self.memo[key] = result
         return result
+
+    def _mro(self, class_id: str, depth: int) -> list[str]:
+        cls = self.p.scopes.get(class_id)
+        bases = [b.value for b in self.bases(cls, depth) if isinstance(b, Target) and b.kind == "def"
+                 and self.is_class(b.value)] if cls is not None else []
+        return [class_id] + _c3([self.mro(b, depth) for b in bases] + [bases])
 
     def is_metaclass(self, class_id: str) -> bool:
         """Whether a project class derives from ``type``."""
@@ -93,27 +91,26 @@ class ClassModel:
         key = ("metaclass", class_id, name)
         found = self.memo.get(key)
         if found is None:
-            stack = self.deps_stack
-            stack.append(set())
-            out: set = set()
-            for cid in self.mro(class_id):
-                expr = self.p.metaclass.get(cid)
-                cls = self.p.scopes.get(cid)
-                outer = self.p.scopes.get(cls.parent) if cls is not None and cls.parent else None
-                if expr is None or outer is None:
-                    continue
-                for m in ordered(self.values(expr, outer, 0)[0]):
-                    if m.kind == "def" and self.is_class(m.value):
-                        out.update(v for v in self.class_member(m.value, name, 0)[0]
-                                   if v.kind == "def" and not self.is_class(v.value))
-                break
-            mine = stack.pop()
-            if stack:
-                stack[-1].update(mine)
+            out, mine = self._tracked(lambda: self._metaclass_methods(class_id, name))
             if mine:  # read inflows now, but not when it is looked up again: see `_exact`
                 self.cuts += 1
             found = self.memo[key] = ordered(out)
         return found
+
+    def _metaclass_methods(self, class_id: str, name: str) -> set[Target]:
+        out: set = set()
+        for cid in self.mro(class_id):
+            expr = self.p.metaclass.get(cid)
+            cls = self.p.scopes.get(cid)
+            outer = self.p.scopes.get(cls.parent) if cls is not None and cls.parent else None
+            if expr is None or outer is None:
+                continue
+            for m in ordered(self.values(expr, outer, 0)[0]):
+                if m.kind == "def" and self.is_class(m.value):
+                    out.update(v for v in self.class_member(m.value, name, 0)[0]
+                               if v.kind == "def" and not self.is_class(v.value))
+            break
+        return out
 
     def external_base(self, class_id: str, depth: int) -> str:
         return self._exact(("external base", class_id), lambda: self._external_base(class_id, depth), depth)

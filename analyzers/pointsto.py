@@ -22,7 +22,7 @@ import re
 from astrepo.analyzers.classmodel import ClassModel
 from astrepo.analyzers.containers import BUILTIN_RETURNS, CONTAINER_READS, Containers
 from astrepo.analyzers.symbols import Project
-from astrepo.analyzers.targets import (BUILTIN_TYPES, EMPTY, Target, Vals, container_type, is_builtin_name,
+from astrepo.analyzers.targets import (BUILTIN_TYPES, EMPTY, Target, Vals, MISSING, builtin_object, container_type,
                                        is_class_name, make_target, order_key, ordered, value_set)
 from astrepo.model import Binding, BindingKind, CallFact, ScopeFacts
 
@@ -68,16 +68,18 @@ class Resolver(ClassModel, Containers):
         #: parameters demanded for the first time, in order (drained by `_settle_arguments`)
         self.new_demands: list[tuple[str, str]] = []
         self.partial = False
-        #: memo key -> the inflow keys its value depends on; a stack of such sets being collected
-        self.memo_deps: dict = {}
-        #: a set of inflow keys -> the memo keys whose values read exactly those (many share one)
+        #: a set of inflow keys -> the memo keys whose values read exactly those (many share one);
+        #: a memo entry keeps the set its value read as its last item (None when it read none)
         self.dep_groups: dict = {}
         #: inflow key -> the sets in ``dep_groups`` holding it, when they were recorded (a set since
-        #: forgotten may be among them, and its memo keys may have been recomputed: check memo_deps)
+        #: forgotten may be among them, and its memo keys may have been recomputed: check the entry)
         self.readers: dict = {}
+        #: the inflow keys read by each computation under way (see `_tracked`), innermost last
         self.deps_stack: list[set] = []
-        #: ``<builtin>.`` dotted name -> whether this interpreter's builtins have it
-        self.builtin_names: dict[str, bool] = {}
+        #: a value set over MAX_VALUES -> its first MAX_VALUES (the same sets are cut again and again)
+        self.cut_sets: dict[frozenset, frozenset] = {}
+        #: ``<builtin>.`` dotted name -> what it names in this interpreter's builtins (`builtin_object`)
+        self.builtin_objects: dict[str, object] = {}
         #: list/dict display (a seq / map target's value) -> what was stored into it, as
         #: ((key, values), ...), key "" when unknown; from the previous round, like ``inflow``
         self.stored: dict = {}
@@ -91,48 +93,57 @@ class Resolver(ClassModel, Containers):
         key = (scope.id, expr)
         cached = self.memo.get(key)
         if cached is not None:  # the hit path of _memoized, inlined: most lookups end here
-            if self.deps_stack:
-                deps = self.memo_deps.get(key)
-                if deps:
-                    self.deps_stack[-1].update(deps)
-            return cached
+            if cached[1] is not None and self.deps_stack:
+                self.deps_stack[-1].update(cached[1])
+            return cached[0]
         return self._compute(key, lambda: self._values(expr, scope, depth + 1), depth)
 
     def _memoized(self, key, compute, depth: int):
-        """Memoize ``compute()`` under ``key``, remembering which parameter inflows it read."""
+        """Memoize ``compute()`` under ``key``, remembering which parameter inflows it read.
+
+        Kept in ``memo`` as (result, what it read or None); ``key`` is active while it is
+        computed: asked for again meanwhile (a cycle), or deeper than MAX_RESOLVE_DEPTH, it is cut
+        short ("recursive value", counted in ``cuts``)."""
         cached = self.memo.get(key)
         if cached is not None:
-            if self.deps_stack:
-                deps = self.memo_deps.get(key)
-                if deps:
-                    self.deps_stack[-1].update(deps)
-            return cached
+            if cached[1] is not None and self.deps_stack:
+                self.deps_stack[-1].update(cached[1])
+            return cached[0]
         return self._compute(key, compute, depth)
 
     def _compute(self, key, compute, depth: int):
         """`_memoized` for a key known to be absent from the memo."""
-        stack = self.deps_stack
         if key in self.active or depth > MAX_RESOLVE_DEPTH:
             self.cuts += 1
             return (EMPTY, "recursive value")
         self.active.add(key)
+        try:
+            result, mine = self._tracked(compute)
+        finally:
+            self.active.discard(key)
+        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], frozenset) \
+                and len(result[0]) > MAX_VALUES:
+            self.partial = True
+            cut = self.cut_sets.get(result[0])
+            if cut is None:
+                # the first MAX_VALUES in order (as heapq.nsmallest gives them, but sorted in C)
+                cut = self.cut_sets[result[0]] = frozenset(sorted(result[0], key=order_key)[:MAX_VALUES])
+            result = (cut, result[1])
+        self.memo[key] = (result, self._depends(key, mine) if mine else None)
+        return result
+
+    def _tracked(self, compute):
+        """``compute()`` and the inflow keys it read (`inflow_of`, `stored_in`), which the
+        computation that asked for it (if any) read too."""
+        stack = self.deps_stack
         stack.append(set())
         try:
             result = compute()
         finally:
-            self.active.discard(key)
             mine = stack.pop()
             if stack:
                 stack[-1].update(mine)
-        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], frozenset) \
-                and len(result[0]) > MAX_VALUES:
-            self.partial = True
-            # the first MAX_VALUES in order (as heapq.nsmallest gives them, but sorted in C)
-            result = (frozenset(sorted(result[0], key=order_key)[:MAX_VALUES]), result[1])
-        self.memo[key] = result
-        if mine:
-            self._depends(key, mine)
-        return result
+        return result, mine
 
     def _exact(self, key, compute, depth: int):
         """Memoize ``compute()`` -- a lookup made of memoized values, itself not a memo key of the
@@ -141,34 +152,24 @@ class Resolver(ClassModel, Containers):
         That holds when nothing was cut short while computing it (no value met a cycle or the depth
         budget, see ``cuts``) and the depth now is at most the depth it was computed at (no deeper
         budget check can fail): every value it read is memoized then, and unchanged until one of
-        the inflows it read changes, which forgets this value too (``memo_deps``). Kept in ``memo``
+        the inflows it read changes, which forgets this value too (`invalidate`). Kept in ``memo``
         as (depth, result, what it read or None).
         """
-        memo = self.memo
-        found = memo.get(key)
+        found = self.memo.get(key)
         if found is not None and depth <= found[0]:
             if found[2] is not None and self.deps_stack:
                 self.deps_stack[-1].update(found[2])
             return found[1]
-        stack = self.deps_stack
         cuts = self.cuts
-        stack.append(set())
-        try:
-            result = compute()
-        finally:
-            mine = stack.pop()
-            if stack:
-                stack[-1].update(mine)
+        result, mine = self._tracked(compute)
         if cuts == self.cuts:
-            if mine:
-                memo[key] = (depth, result, self._depends(key, mine))
-            else:
-                memo[key] = (depth, result, None)
+            self.memo[key] = (depth, result, self._depends(key, mine) if mine else None)
         return result
 
     def _depends(self, key, deps: set) -> frozenset:
-        """Record that the memoized value of ``key`` read the inflows (and containers) ``deps``."""
-        deps = self.memo_deps[key] = frozenset(deps)
+        """Record that the memoized value of ``key`` read the inflows (and containers) ``deps``;
+        returns them as kept in its memo entry."""
+        deps = frozenset(deps)
         group = self.dep_groups.get(deps)
         if group is None:  # a new set: filed under each of its keys once
             group = self.dep_groups[deps] = []
@@ -184,17 +185,16 @@ class Resolver(ClassModel, Containers):
 
     def invalidate(self, changed: set) -> None:
         """Forget memoized values that read a parameter (or container) whose inflow changed."""
-        memo_deps = self.memo_deps
+        memo = self.memo
         groups = self.dep_groups
         for dep in changed:
             for group in self.readers.pop(dep, ()):
                 # A set filed under ``dep`` leaves ``dep_groups`` with it: a later value reading the
                 # same set files a new one, under every key again.
                 for k in groups.pop(group, ()):
-                    deps = memo_deps.get(k)
-                    if deps is not None and dep in deps:
-                        self.memo.pop(k, None)
-                        del memo_deps[k]
+                    entry = memo.get(k)  # (..., what its value read): gone, or recomputed since?
+                    if entry is not None and entry[-1] is not None and dep in entry[-1]:
+                        del memo[k]
 
     def argument(self, expr, scope: ScopeFacts) -> tuple[Target, ...]:
         """The values of an argument expression, tagged "argument" (memoized across rounds)."""
@@ -450,13 +450,25 @@ class Resolver(ClassModel, Containers):
         (``<builtin>.str.join`` exists, ``<builtin>.str.decode`` does not); other externals
         have no source here, so any attribute is taken as named."""
         dotted = f"{name}.{attr}"
-        if name.startswith("<builtin>."):
-            known = self.builtin_names.get(dotted)
-            if known is None:
-                known = self.builtin_names[dotted] = is_builtin_name(dotted)
-            if not known:
-                return (EMPTY, f"builtin {name[10:]} has no attribute {attr!r}")
+        if name.startswith("<builtin>.") and self.builtin(dotted) is MISSING:
+            return (EMPTY, f"builtin {name[10:]} has no attribute {attr!r}")
         return value_set([Target("external", dotted, how)])
+
+    def builtin(self, dotted: str) -> object:
+        """`builtin_object`, looked up once per name."""
+        try:
+            return self.builtin_objects[dotted]
+        except KeyError:
+            found = self.builtin_objects[dotted] = builtin_object(dotted)
+            return found
+
+    def callable_external(self, name: str) -> bool:
+        """False for builtin constants (``NotImplemented``, ``Ellipsis``): a value flowing to a call
+        that can only fail; any other external name may be callable."""
+        if not name.startswith("<builtin>.") or name.count(".") != 1:
+            return True
+        found = self.builtin(name)
+        return found is MISSING or callable(found)
 
     def returns_of(self, function_id: str, depth: int) -> frozenset:
         fscope = self.p.scopes.get(function_id)

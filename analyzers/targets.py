@@ -137,14 +137,15 @@ def is_class_name(name: str) -> bool:
     return name[:1].isupper() and not name.isupper()
 
 
-def is_builtin_name(dotted: str) -> bool:
-    """Whether ``<builtin>.a.b`` names something in the builtins module (``str.join``: yes)."""
+def builtin_object(dotted: str) -> object:
+    """What ``<builtin>.a.b`` names in this interpreter's builtins module (``str.join``), or
+    `MISSING` when nothing (``str.decode``)."""
     obj: object = builtins
     for part in dotted.split(".")[1:]:
-        obj = getattr(obj, part, _MISSING)
-        if obj is _MISSING:
-            return False
-    return True
+        obj = getattr(obj, part, MISSING)
+        if obj is MISSING:
+            break
+    return obj
 
 
-_MISSING = object()
+MISSING = object()

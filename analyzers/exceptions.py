@@ -431,6 +431,8 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
                 target = may.get(scope)
                 if target is None:
                     target = may[scope] = {}
+                elif raised.keys() <= target.keys():  # (in C) the caller has every type already
+                    continue
                 added = False
                 for typ, origin in raised.items():
                     if typ in target or handlers and guarded(handlers, typ):

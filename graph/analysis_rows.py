@@ -254,41 +254,45 @@ class ProjectAnalysis(NamedTuple):
 
 
 class ProjectIndex(NamedTuple):
-    """What the project-wide analyses look up in the files' `ModuleInputs`, indexed once."""
+    """What the may-raise edges look up in the files' `ModuleInputs`, indexed once."""
 
     call_scope: dict[str, str]  #: call site -> its scope (in the same file)
     call_line: dict[str, int]  #: call site -> its 1-based line
     scope_file: dict[str, str]  #: scope -> its file
     scope_kind: dict[str, str]  #: scope -> module | class | function | lambda
-    scope_parent: dict[str, str | None]  #: scope -> the scope it is defined in (None for a module)
-    scope_qualname: dict[str, str]  #: scope -> its dotted qualified name
+
+
+#: Getters of the records' fields, for C-level loops.
+_ID, _SCOPE, _LINE, _KIND, _PARENT, _QUALNAME = map(attrgetter, ("id", "scope", "line", "kind", "parent", "qualname"))
 
 
 def index_modules(modules: list[ModuleInputs]) -> ProjectIndex:
     """`ProjectIndex` of every file (a later file wins for an ID two files hold)."""
-    index = ProjectIndex({}, {}, {}, {}, {}, {})
-    call_scope, call_line, scope_file, scope_kind, scope_parent, scope_qualname = index
-    get_id, get_scope, get_line, get_kind, get_parent, get_qualname = (
-        attrgetter("id"), attrgetter("scope"), attrgetter("line"), attrgetter("kind"), attrgetter("parent"),
-        attrgetter("qualname"))
+    index = ProjectIndex({}, {}, {}, {})
+    call_scope, call_line, scope_file, scope_kind = index
     # dict.update over zipped columns: the loops run in C (169k call sites, 43k scopes on Django)
     for module in modules:
-        calls, scopes, path = module.calls, module.scopes, module.path
-        ids = list(map(get_id, calls))
-        call_scope.update(zip(ids, map(get_scope, calls)))
-        call_line.update(zip(ids, map(get_line, calls)))
-        ids = list(map(get_id, scopes))
-        scope_file.update(zip(ids, repeat(path)))
-        scope_kind.update(zip(ids, map(get_kind, scopes)))
-        scope_qualname.update(zip(ids, map(get_qualname, scopes)))
-        scope_parent.update(zip(ids, map(get_parent, scopes)))
+        calls, scopes = module.calls, module.scopes
+        ids = list(map(_ID, calls))
+        call_scope.update(zip(ids, map(_SCOPE, calls)))
+        call_line.update(zip(ids, map(_LINE, calls)))
+        ids = list(map(_ID, scopes))
+        scope_file.update(zip(ids, repeat(module.path)))
+        scope_kind.update(zip(ids, map(_KIND, scopes)))
     return index
 
 
-def overriding_methods(index: ProjectIndex, edges: list[Edge]) -> set[str]:
+def overriding_methods(modules: list[ModuleInputs], edges: list[Edge]) -> set[str]:
     """Methods whose class inherits (within OVERRIDE_DEPTH project base classes) from a class that
     defines a function of the same name: reached by dynamic dispatch through the base."""
-    kind, parent = index.scope_kind, index.scope_parent
+    kind: dict[str, str] = {}
+    parent: dict[str, str | None] = {}
+    qualname: dict[str, str] = {}
+    for module in modules:
+        ids = list(map(_ID, module.scopes))
+        kind.update(zip(ids, map(_KIND, module.scopes)))
+        parent.update(zip(ids, map(_PARENT, module.scopes)))
+        qualname.update(zip(ids, map(_QUALNAME, module.scopes)))
     bases: dict[str, list[str]] = defaultdict(list)
     inherits, class_kind = EdgeKind.INHERITS, NodeKind.CLASS
     for e in edges:
@@ -296,7 +300,6 @@ def overriding_methods(index: ProjectIndex, edges: list[Edge]) -> set[str]:
             bases[e.src].append(e.dst)
     defined: dict[str, set[str]] = defaultdict(set)  #: class -> names of the functions defined in its body
     methods: list[tuple[str, str, str]] = []  #: (method, class, short name), lambdas apart
-    qualname = index.scope_qualname
     for scope_id, scope_parent in parent.items():
         scope_kind = kind[scope_id]
         if (scope_kind == "function" or scope_kind == "lambda") and kind.get(scope_parent) == "class":
@@ -324,9 +327,9 @@ def overriding_methods(index: ProjectIndex, edges: list[Edge]) -> set[str]:
     return {method for method, cls, short in methods if cls in bases and short in names_above(cls)}
 
 
-#: Function-level CALLS edges from which the call-graph metrics run in a child process (`ChildWork`):
-#: below, networkx's share is too small to be worth a fork.
-MIN_EDGES_FOR_CHILD = 20_000
+#: Name resolution's edges from which the call-graph columns are computed in a child process
+#: (`ChildWork`): below, their share is too small to be worth a fork (Django has 416k).
+MIN_EDGES_FOR_CHILD = 50_000
 #: Seconds the parent waits for that child once it has done its own share, before doing the child's
 #: work itself (a child that hangs, e.g. on a lock another thread held at the fork, costs no more).
 CHILD_TIMEOUT = 60.0
@@ -336,32 +339,30 @@ def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: li
     """May-raise sets, call-graph metrics, impurity, overriding methods and interprocedural flows over
     the whole project: ``edges`` are name resolution's, ``modules`` every file's inputs (MAY_RAISE
     edges say where their raise and call sites are)."""
-    index = index_modules(modules)
-    # The edges each analysis reads, split once (each keeps its own filter, so the split is only a
-    # saving): CALLS from call sites to functions/classes, from scopes, and INHERITS.
-    site_calls, scope_calls, inherits = [], [], []
-    calls_kind, inherits_kind, callsite = EdgeKind.CALLS, EdgeKind.INHERITS, NodeKind.CALLSITE
-    targets = (NodeKind.FUNCTION, NodeKind.CLASS)
-    for edge in edges:
-        kind = edge[0]
-        if kind is calls_kind:
-            if edge[4] in targets:
-                (site_calls if edge[2] is callsite else scope_calls).append(edge)
-        elif kind is inherits_kind:
-            inherits.append(edge)
     # The call-graph columns (networkx: PageRank, SCCs, and its import) need nothing the rest
     # computes: on a large project they are computed in a child process, on another core.
-    graph_work = partial(graph_columns, [f for _, functions, _ in inputs for f in functions], scope_calls, index,
-                         inherits)
-    child = ChildWork(graph_work, fork=len(scope_calls) >= MIN_EDGES_FOR_CHILD)
+    child = ChildWork(partial(graph_columns, inputs, edges, modules), fork=len(edges) >= MIN_EDGES_FOR_CHILD)
     try:
+        index = index_modules(modules)
+        # CALLS from call sites to functions and to classes: the edges propagation and flows read
+        # (each keeps its own filter, so this is only a saving).
+        site_calls, site_news = [], []
+        calls_kind, callsite, function_kind, class_kind = (EdgeKind.CALLS, NodeKind.CALLSITE, NodeKind.FUNCTION,
+                                                           NodeKind.CLASS)
+        for edge in edges:
+            if edge[0] is calls_kind and edge[2] is callsite:
+                dst_kind = edge[4]
+                if dst_kind is function_kind:
+                    site_calls.append(edge)
+                elif dst_kind is class_kind:
+                    site_news.append(edge)
         # Per-file rows stay plain tuples: the analyses read them by position.
         files = [ExceptionFacts(raises, [], [], guards, list(classes))
                  for (raises, guards, classes), _, _ in inputs]
         propagation = propagate_exceptions(files, site_calls, index.call_scope)
         columns: dict[str, dict[str, Any]] = defaultdict(dict)
         edges_out = may_raise_edges(propagation.may_raise, files, index, columns)
-        flows = flow_edges(inputs, site_calls)
+        flows = flow_edges(inputs, site_calls + site_news)  # (flows are sorted: the edges' order is free)
         metrics, impure, overrides = child.result()
     finally:
         child.cancel()
@@ -375,12 +376,24 @@ def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: li
     return ProjectAnalysis(dict(columns), edges_out, flows, exception_type_rows(names, ""), propagation.partial)
 
 
-def graph_columns(functions: list[tuple], scope_calls: list[Edge], index: ProjectIndex, inherits: list[Edge]
+def graph_columns(inputs: list[AnalysisInputs], edges: list[Edge], modules: list[ModuleInputs]
                   ) -> tuple[list[tuple], list[str], list[str]]:
     """The Function columns of the call graph and class hierarchy: (id, fan_in, fan_out, pagerank,
     recursion) rows, impure functions (themselves or through calls), overriding methods."""
+    # function-level CALLS edges (from scopes to functions and classes, in their order) and INHERITS
+    scope_calls, inherits = [], []
+    calls_kind, inherits_kind, callsite = EdgeKind.CALLS, EdgeKind.INHERITS, NodeKind.CALLSITE
+    targets = (NodeKind.FUNCTION, NodeKind.CLASS)
+    for edge in edges:
+        kind = edge[0]
+        if kind is calls_kind:
+            if edge[2] is not callsite and edge[4] in targets:
+                scope_calls.append(edge)
+        elif kind is inherits_kind:
+            inherits.append(edge)
     metrics = [(m.id, m.fan_in, m.fan_out, m.pagerank, m.recursion) for m in project_metrics(scope_calls)]
-    return metrics, list(propagate_impurity(functions, scope_calls)), list(overriding_methods(index, inherits))
+    impure = propagate_impurity(chain.from_iterable(functions for _, functions, _ in inputs), scope_calls)
+    return metrics, list(impure), list(overriding_methods(modules, inherits))
 
 
 class ChildWork(Generic[T]):

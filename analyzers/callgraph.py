@@ -189,7 +189,7 @@ def _resolve(inputs: list[ModuleInputs], scrap: list | None) -> Resolution:
             scope = project.scopes.get(call.scope)
             if scope is not None:
                 calls.append((call, scope))
-    items: dict = {}  #: per call / decorated scope / implicit fact: (result, inflow keys it read)
+    items: dict = {}  #: per call / decorated scope / implicit fact: (result, numbers of the inflows it read)
     changed: set | None = None
     for round_no in range(MAX_FLOW_ROUNDS):
         found_calls, scope_edges, pending = _resolve_round(project, resolver, calls, items, changed)
@@ -282,7 +282,7 @@ def _settle_arguments(resolver: Resolver, pending: list) -> None:
             into[number] = None
             users[number].append(key)
     as_argument: list = [None] * len(source)  #: argument number -> its values, tagged "argument"
-    readers: dict = {}  #: parameter -> argument numbers whose values read its inflow
+    readers: dict = {}  #: parameter's dependency number (`Resolver.read`) -> argument numbers whose values read it
     stack = resolver.deps_stack
     demanded = resolver.demanded
     resolver.new_demands.clear()
@@ -325,7 +325,7 @@ def _settle_arguments(resolver: Resolver, pending: list) -> None:
             else:
                 inflow[key] = new
             resolver.invalidate({key})
-            for akey in readers.pop(key, ()):
+            for akey in readers.pop(resolver.dep_numbers.get(key), ()):
                 if as_argument[akey] is not None:
                     as_argument[akey] = None
                     for k in users[akey]:
@@ -384,6 +384,8 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
         return _invoke(project, resolver, pending, t, args, kwargs, scope)
 
     stack = resolver.deps_stack
+    if changed is not None:  # as items record what they read: by number
+        changed = resolver.dep_numbers_of(changed)
 
     def cached(key) -> bool:
         """Replay an item's previous result if nothing it read changed."""

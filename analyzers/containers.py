@@ -107,8 +107,7 @@ class Containers:
     def stored_in(self, container: Target) -> tuple:
         """What was stored into a list/dict display: ((key, values), ...) (see `settle_items`)."""
         key = ("items", container.value)
-        if self.deps_stack:
-            self.deps_stack[-1].add(key)
+        self.read(key)
         return self.stored.get(key, ())
 
     def iterate(self, target: Target, depth: int) -> Vals:

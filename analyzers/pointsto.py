@@ -68,13 +68,16 @@ class Resolver(ClassModel, Containers):
         #: parameters demanded for the first time, in order (drained by `_settle_arguments`)
         self.new_demands: list[tuple[str, str]] = []
         self.partial = False
-        #: a set of inflow keys -> the memo keys whose values read exactly those (many share one);
+        #: inflow key (function ID, parameter) or container key ("items", display) -> its number, as
+        #: the sets of what a value read hold it (cheaper to hash, compare and file than the key)
+        self.dep_numbers: dict = {}
+        #: a set of inflow numbers -> the memo keys whose values read exactly those (many share one);
         #: a memo entry keeps the set its value read as its last item (None when it read none)
         self.dep_groups: dict = {}
-        #: inflow key -> the sets in ``dep_groups`` holding it, when they were recorded (a set since
+        #: inflow number -> the sets in ``dep_groups`` holding it, when they were recorded (a set since
         #: forgotten may be among them, and its memo keys may have been recomputed: check the entry)
-        self.readers: dict = {}
-        #: the inflow keys read by each computation under way (see `_tracked`), innermost last
+        self.readers: list[list | None] = []
+        #: the inflow numbers read by each computation under way (see `_tracked`), innermost last
         self.deps_stack: list[set] = []
         #: a value set over MAX_VALUES -> its first MAX_VALUES (the same sets are cut again and again)
         self.cut_sets: dict[frozenset, frozenset] = {}
@@ -175,7 +178,7 @@ class Resolver(ClassModel, Containers):
             group = self.dep_groups[deps] = []
             readers = self.readers
             for dep in deps:
-                found = readers.get(dep)
+                found = readers[dep]
                 if found is None:
                     readers[dep] = [deps]
                 else:
@@ -183,12 +186,31 @@ class Resolver(ClassModel, Containers):
         group.append(key)
         return deps
 
+    def read(self, key) -> None:
+        """Record that the computation under way (if any) read an inflow or container ``key``."""
+        if self.deps_stack:
+            number = self.dep_numbers.get(key)
+            if number is None:
+                number = self.dep_numbers[key] = len(self.readers)
+                self.readers.append(None)
+            self.deps_stack[-1].add(number)
+
+    def dep_numbers_of(self, keys) -> set[int]:
+        """The numbers of those inflow or container keys that were ever read (see `read`)."""
+        numbers = self.dep_numbers
+        return {numbers[k] for k in keys if k in numbers}
+
     def invalidate(self, changed: set) -> None:
         """Forget memoized values that read a parameter (or container) whose inflow changed."""
         memo = self.memo
         groups = self.dep_groups
-        for dep in changed:
-            for group in self.readers.pop(dep, ()):
+        readers = self.readers
+        for dep in self.dep_numbers_of(changed):
+            found = readers[dep]
+            if found is None:
+                continue
+            readers[dep] = None
+            for group in found:
                 # A set filed under ``dep`` leaves ``dep_groups`` with it: a later value reading the
                 # same set files a new one, under every key again.
                 for k in groups.pop(group, ()):
@@ -375,8 +397,7 @@ class Resolver(ClassModel, Containers):
         if key not in self.demanded:
             self.demanded.add(key)
             self.new_demands.append(key)
-        if self.deps_stack:
-            self.deps_stack[-1].add(key)
+        self.read(key)
         return self.inflow.get(key, EMPTY)
 
     def decorated(self, fscope: ScopeFacts, depth: int) -> tuple[Vals, list]:

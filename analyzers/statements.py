@@ -40,7 +40,7 @@ import tree_sitter
 
 from astrepo.ids import NodeId
 from astrepo.model import FileFacts, NodeKind
-from astrepo.parse import KIND_NAMES
+from astrepo.parse import KIND_NAMES, kind_table
 # (dataflow, exceptions and graph.analysis_rows still import new_record from here)
 from astrepo.model import new_record  # noqa: F401
 
@@ -67,7 +67,7 @@ STMT_NODE_KINDS: dict[str, str] = {
 }
 
 #: Whether a node kind ID (`astrepo.parse.KIND_NAMES`) is one of `STMT_NODE_KINDS`.
-_IS_STATEMENT = tuple(name in STMT_NODE_KINDS for name in KIND_NAMES)
+_IS_STATEMENT = kind_table(dict.fromkeys(STMT_NODE_KINDS, True), False)
 
 #: Methods that mutate their receiver (lists, dicts, sets, bytearrays, deques).
 MUTATING_METHODS = frozenset((
@@ -113,7 +113,7 @@ _EXPR_ACTIONS_BY_TYPE = {
     "await": _X_AWAIT, "named_expression": _X_NAMED, "lambda": _X_LAMBDA,
     **dict.fromkeys(_COMPREHENSIONS, _X_COMPREHENSION),
 }
-_EXPR_ACTIONS = tuple(_EXPR_ACTIONS_BY_TYPE.get(name, _X_OTHER) for name in KIND_NAMES)
+_EXPR_ACTIONS = kind_table(_EXPR_ACTIONS_BY_TYPE, _X_OTHER)
 
 # Expression-walk modes.
 # _STORE_OBJ: the object part of an assignment target (``a`` in ``a.b.c = v``):

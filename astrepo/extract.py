@@ -36,7 +36,7 @@ from astrepo.syntax import (
     one_line,
     receiver,
 )
-from astrepo.parse import KIND_NAMES
+from astrepo.parse import KIND_NAMES, kind_table
 from astrepo.ids import NodeId, join_scope, lambda_segment, node_id_for, scope_segment
 from astrepo.model import BindingKind, CallFact, EdgeKind, FileFacts, NodeColumns, NodeKind, new_record
 from astrepo.scopes import (
@@ -98,11 +98,11 @@ _WALK_ACTIONS: dict[str, int] = {
                      "import_prefix", "wildcard_import", "keyword_separator", "positional_separator"), _SKIP),
 }
 #: `_WALK_ACTIONS` by node kind ID (`astrepo.parse.KIND_NAMES`).
-_ACTIONS_BY_KIND = tuple(_WALK_ACTIONS.get(name, _WALK) for name in KIND_NAMES)
+_ACTIONS_BY_KIND = kind_table(_WALK_ACTIONS, _WALK)
 # Kind IDs of a call's parts.
 _ARGUMENT_LIST, _KEYWORD_ARGUMENT, _LIST_SPLAT, _DICTIONARY_SPLAT, _COMMENT = map(
     KIND_NAMES.index, ("argument_list", "keyword_argument", "list_splat", "dictionary_splat", "comment"))
-_ARGUMENTS_KINDS = frozenset(i for i, name in enumerate(KIND_NAMES) if name in ("argument_list", "generator_expression"))
+_ARGUMENTS_KINDS = frozenset(map(KIND_NAMES.index, ("argument_list", "generator_expression")))
 
 #: Attribute columns of the node tables the extractor writes, in column order.
 _NODE_COLUMNS: dict[NodeKind, tuple[str, ...]] = {

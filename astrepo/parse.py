@@ -6,18 +6,41 @@ are not shareable across processes) and pass it to the stages that parse.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import tree_sitter
 import tree_sitter_python
 
 
+T = TypeVar("T")
+
 #: The Python grammar.
 PYTHON = tree_sitter.Language(tree_sitter_python.language())
 
-#: Node type by `tree_sitter.Node.kind_id` in `PYTHON`'s trees: ``KIND_NAMES[node.kind_id] == node.type``.
-#: Walks read the int ``kind_id``, cheaper than ``type`` (a new str each time it is read).
-KIND_NAMES: tuple[str, ...] = tuple(PYTHON.node_kind_for_id(i) or "" for i in range(PYTHON.node_kind_count))
+#: Kind ID of ERROR nodes: tree-sitter's error symbol, (uint16) -1, beyond the grammar's own kinds.
+ERROR_KIND_ID = 0xFFFF
+
+
+def kind_table(by_type: Mapping[str, T], default: T) -> tuple[T, ...]:
+    """A table indexed by `tree_sitter.Node.kind_id` in `PYTHON`'s trees: ``by_type.get(node.type,
+    default)`` for every kind ID a node can have (ERROR nodes' included).
+
+    Walks read the int ``kind_id``, cheaper than ``type`` (a new str each time it is read), and
+    look up what to do in such a table.
+    """
+    count = PYTHON.node_kind_count
+    own = tuple(by_type.get(PYTHON.node_kind_for_id(i) or "", default) for i in range(count))
+    return own + (default,) * (ERROR_KIND_ID - count) + (by_type.get("ERROR", default),)
+
+
+#: Node type by kind ID: ``KIND_NAMES[node.kind_id] == node.type`` (the same str objects each time,
+#: interned, so comparing them with literals is quick).
+KIND_NAMES: tuple[str, ...] = kind_table(
+    {name: sys.intern(name) for i in range(PYTHON.node_kind_count) if (name := PYTHON.node_kind_for_id(i))}
+    | {"ERROR": "ERROR"}, "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,23 @@ def test_syntax_errors_are_reported_with_a_line_and_the_rest_is_indexed() -> Non
     assert {"pkg.case_errors.fine", "pkg.case_errors.StillHere.method"} <= names
 
 
+@pytest.mark.parametrize(("source", "callees"), [
+    (b"def f(:\n  x = = 2\n", []),
+    (b"if x\n    g(h(1) +)\nz = {1: }\n", ["h"]),
+    (b"def g():\n    return [x for x in (1,,)] + f(\n\nclass B:\n    def m(self):\n        self.a.b(c)\n", ["self.a.b"]),
+])
+def test_error_nodes_are_walked_into(source: bytes, callees: list[str]) -> None:
+    """ERROR nodes have kind ID 65535, beyond the grammar's kinds: the walks' kind tables cover it."""
+    from astrepo.analyzers.fileanalysis import analyze_file
+    from astrepo.facts import parse_source
+
+    facts, tree = parse_source("pkg/broken.py", "pkg.broken", source, SourceParser())
+    assert tree is not None and tree.root_node.has_error
+    assert facts.diagnostics and facts.diagnostics[0].severity.value == "error"
+    assert sorted(c.callee for c in facts.calls) == callees
+    analyze_file(tree, facts)  # the statement index and the analyzers walk the same tree
+
+
 def ast_counts(source: bytes) -> tuple[int, int, int]:
     tree = ast.parse(source)
     funcs = sum(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) for n in ast.walk(tree))

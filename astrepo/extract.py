@@ -326,27 +326,19 @@ class _Extractor:
         self._edge(EdgeKind.CONTAINS, cid, ckind, call_id, NodeKind.CALLSITE)
         positional: list = []
         keywords: list = []
-        walk: list = []  #: the arguments' nodes left to walk (keyword arguments: their values)
         if arg_list is not None:
             for arg in arg_list:
                 at = arg.kind_id
                 if at == _KEYWORD_ARGUMENT:
-                    value = arg.child_by_field_name("value")
-                    keywords.append((node_text(src, arg.child_by_field_name("name")), expr_of(src, value)))
-                    if value is not None:
-                        walk.append(value)
-                    continue
-                if at == _LIST_SPLAT:
+                    keywords.append((node_text(src, arg.child_by_field_name("name")),
+                                     expr_of(src, arg.child_by_field_name("value"))))
+                elif at == _LIST_SPLAT:
                     inner = expr_of(src, arg.named_children[0]) if arg.named_child_count else None
                     positional.append(("*", inner) if inner is not None else None)
-                elif at == _COMMENT:
-                    continue
-                elif at != _DICTIONARY_SPLAT:
+                elif at != _DICTIONARY_SPLAT and at != _COMMENT:
                     positional.append(expr_of(src, arg))
-                walk.append(arg)
         elif args is not None:  # a bare generator expression argument
             positional.append(None)
-            walk.append(args)
         if callee == "getattr" and len(positional) >= 2 and positional[1] == ("n", "<str>"):
             second = [a for a in arg_list if a.type not in ("keyword_argument", "comment")][1]
             name = literal_key(src, second)[1:-1]
@@ -361,12 +353,19 @@ class _Extractor:
                 func_expr = ("a", inner, node_text(src, func.child_by_field_name("attribute"))) if inner else None
         self.facts.calls.append(new_record(CallFact, (
             call_id, scope.id, callee, sr + 1, node.end_byte, func_expr, tuple(positional), tuple(keywords))))
-        if callee and callee[0] != "<" and "(" not in callee:  # not ``super().m`` nor ``"...".join``
-            return call_id, walk
-        if args is None:
+        # Left to walk: the arguments (the argument list's own nodes, not the list), after the callee's
+        # parts unless it is a plain name chain (not ``super().m`` nor ``"...".join``)
+        if callee and callee[0] != "<" and "(" not in callee:
+            return call_id, arg_list if arg_list is not None else [args] if args is not None else []
+        if arg_list is None:
             return call_id, children
-        # the callee's parts, then the arguments (they come last)
-        return call_id, [c for c in children if c != args] + walk
+        walk: list = []
+        for child in children:
+            if child == args:
+                walk += arg_list
+            else:
+                walk.append(child)
+        return call_id, walk
 
     def _decorators(self, node: tree_sitter.Node) -> tuple[tuple[str, ...], tuple]:
         """A def's or class's decorators, top first: as text (dotted names, ``name()`` for a call of

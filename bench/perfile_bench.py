@@ -1,7 +1,7 @@
 """The per-file stage of an index run (`graph.perfile`) in one process: CPU of its two phases.
 
 Usage: python bench/perfile_bench.py [--project django] [--runs N] [--baseline REV] [--sample K]
-                                     [--digest] [--profile extract|analyse]
+                                     [--digest [--mangle K]] [--profile extract|analyse]
 
 Runs a worker's per-file work over every file of a project, in one process
 with the garbage collector paused as a worker has it, and times, in CPU seconds:
@@ -16,7 +16,8 @@ Each run is a child process; the current tree and the ``--baseline`` revision
 (its astrepo/, analyzers/ and graph/ folders, from git) alternate, and the
 medians and their ratio are printed. ``--digest`` also hashes every file's
 outputs (facts, pickled inputs, analyses, enriched facts, Arrow rows) on each
-side and says whether they are equal, file by file. ``--sample K`` takes every
+side and says whether they are equal, file by file (``--mangle K``: also with every K-th line of
+each file left out, so with syntax errors). ``--sample K`` takes every
 K-th file only. ``--profile`` runs cProfile over one phase of the current tree.
 """
 
@@ -54,8 +55,15 @@ from astrepo.graph import perfile
 from astrepo.graph.analysis_rows import analysis_inputs, canonical_exceptions, enrich_facts
 from astrepo.graph.load import facts_to_arrow
 
-root, step, digest_file, profile = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+root, step, digest_file, profile, mangle = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
 files = discover_files(root)[::step]
+if mangle:  # files with syntax errors: every mangle-th line left out
+    from astrepo.facts import parse_source
+
+    def parse_file(source, parser, max_bytes):
+        lines = open(source.abspath, "rb").read().split(b"\n")
+        broken = b"\n".join(line for i, line in enumerate(lines) if i % mangle != mangle // 2)
+        return parse_source(source.path, source.module, broken, parser, max_bytes)
 parser = SourceParser()
 clock = time.process_time
 parts = {}
@@ -162,10 +170,11 @@ def revision_tree(rev: str, work: Path) -> Path:
     return package.parent
 
 
-def run_child(root: Path, step: int, pythonpath: Path | None, digest: Path | None = None, profile: str = "") -> dict:
+def run_child(root: Path, step: int, pythonpath: Path | None, digest: Path | None = None, profile: str = "",
+              mangle: int = 0) -> dict:
     env = dict(os.environ, PYTHONPATH=str(pythonpath)) if pythonpath is not None else None
     # (run outside the source tree: ``-c`` puts the working directory first on sys.path)
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(root), str(step), str(digest or ""), profile],
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(root), str(step), str(digest or ""), profile, str(mangle)],
                           capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
     if proc.returncode != 0:
         raise SystemExit(f"per-file run failed: {proc.stderr.strip()[-2000:]}")
@@ -182,6 +191,8 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=1, help="every K-th file only")
     ap.add_argument("--digest", action="store_true", help="compare every file's outputs with the baseline's")
     ap.add_argument("--profile", choices=("extract", "analyse"), default="")
+    ap.add_argument("--mangle", type=int, default=0, help="with --digest: leave every K-th line of each file out "
+                    "(files with syntax errors) and compare those outputs too")
     args = ap.parse_args()
     root = fetch(*PROJECTS[args.project])
     if args.profile:
@@ -196,6 +207,13 @@ def main() -> None:
             old, new = (json.loads((work / f"{s}.json").read_text()) for s in ("base", "current"))
             differ = sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
             print(f"digests: {len(old)} files, {len(differ)} differ" + (f": {differ[:10]}" if differ else ""))
+            if args.mangle:
+                run_child(root, args.sample, base, work / "base.json", mangle=args.mangle)
+                run_child(root, args.sample, None, work / "current.json", mangle=args.mangle)
+                old, new = (json.loads((work / f"{s}.json").read_text()) for s in ("base", "current"))
+                differ = sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
+                print(f"digests with every {args.mangle}th line left out: {len(old)} files, {len(differ)} differ"
+                      + (f": {differ[:10]}" if differ else ""))
         runs: dict[str, list[dict]] = {"baseline": [], "current": []}
         for _ in range(args.runs):
             runs["baseline"].append(run_child(root, args.sample, base))

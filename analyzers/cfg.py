@@ -41,6 +41,7 @@ import tree_sitter
 
 from astrepo.ids import NodeId, node_id_for
 from astrepo.model import FileFacts, new_record
+from astrepo.parse import KIND_NAMES
 from astrepo.analyzers.statements import (
     AWAITS, YIELDS, ScopeBody, StatementIndex, StmtInfo, block_statements, clause_body, index_statements,
 )
@@ -209,7 +210,7 @@ class _Builder:
         return preds
 
     def stmt(self, node: tree_sitter.Node, info: StmtInfo) -> Preds:
-        t = node.type
+        t = KIND_NAMES[node.kind_id]
         sid = info.id
         kind = info.kind
         if kind == "raise":

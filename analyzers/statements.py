@@ -262,19 +262,20 @@ class _Indexer:
         by_tree_id: dict[int, StmtInfo] = {}
         # (statement node, scope body)
         stack = [(s, module) for s in reversed(module.body)]
+        names = KIND_NAMES
         while stack:
             node, scope = stack.pop()
-            t = node.type
+            t = names[node.kind_id]
             outer = None
             if t == "decorated_definition":
                 inner = node.child_by_field_name("definition")
                 if inner is None:
                     continue
                 decorators = [c for c in node.named_children if c.type == "decorator"]
-                outer, node, t = node, inner, inner.type
+                outer, node, t = node, inner, names[inner.kind_id]
             else:
                 decorators = []
-            key = span_key(node)
+            key = (node.start_byte, node.end_byte)  # (span_key)
             if t == "function_definition" or t == "class_definition":
                 is_func = t == "function_definition"
                 node_id = (self.func_rows if is_func else self.class_rows).get(key)

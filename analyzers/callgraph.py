@@ -74,7 +74,7 @@ from astrepo.analyzers.pointsto import Resolver
 from astrepo.analyzers.targets import Target, clear_order_keys, container_type, order_key, ordered, unique
 from astrepo.analyzers.symbols import ModuleInputs, Project
 from astrepo.ids import NodeId, external_id
-from astrepo.model import CallFact, Edge, EdgeKind, Node, NodeKind, NO_SPAN, ScopeFacts
+from astrepo.model import CallFact, Edge, EdgeKind, Node, NodeKind, NO_SPAN, ScopeFacts, new_record
 
 #: Rounds of "resolve every call, then feed arguments into parameters": each
 #: round lets values travel one more call deep. On overrun the result is
@@ -135,9 +135,14 @@ def _resolve(inputs: list[ModuleInputs], scrap: list | None) -> Resolution:
     externals: dict[str, str] = {}
     imports_seen: dict[tuple[str, str], int] = {}
 
+    external_ids: dict[str, NodeId] = {}  #: name -> its ID (hashed once)
+
     def external(name: str, kind: str) -> NodeId:
         externals.setdefault(name, kind)
-        return external_id(name)
+        found = external_ids.get(name)
+        if found is None:
+            found = external_ids[name] = external_id(name)
+        return found
 
     ordered = [m for m in sorted(inputs, key=lambda m: m.path) if m.scopes]
     for mod in ordered:
@@ -207,16 +212,29 @@ def _resolve(inputs: list[ModuleInputs], scrap: list | None) -> Resolution:
     out.partial = resolver.partial
 
     calls_seen: set[tuple[str, str]] = set()
+    # Hundreds of thousands of CALLS edges: made in C (`new_record`), their attributes shared per provenance.
+    calls_kind, callsite_kind, external_kind = EdgeKind.CALLS, NodeKind.CALLSITE, NodeKind.EXTERNAL
+    attrs_of: dict[str, tuple] = {}  #: provenance -> the edge attributes naming it
+    ends: dict[str, tuple[str, NodeKind]] = {}  #: external name -> its endpoint
+
+    def provenance(how: str) -> tuple:
+        found = attrs_of.get(how)
+        if found is None:
+            found = attrs_of[how] = (("provenance", how),)
+        return found
 
     def scope_edge(scope: ScopeFacts, dst_id: str, dst_kind: NodeKind, how: str) -> None:
         if (scope.id, dst_id) not in calls_seen:
             calls_seen.add((scope.id, dst_id))
-            out.edges.append(Edge(EdgeKind.CALLS, scope.id, _SCOPE_TABLES[scope.kind], dst_id, dst_kind,
-                                  (("provenance", how),)))
+            out.edges.append(new_record(Edge, (calls_kind, scope.id, _SCOPE_TABLES[scope.kind], dst_id, dst_kind,
+                                               provenance(how))))
 
     def endpoint(t: Target) -> tuple[str, NodeKind] | None:
         if t.kind == "external":
-            return external(t.value, _external_kind(t.value)), NodeKind.EXTERNAL
+            found = ends.get(t.value)
+            if found is None:
+                found = ends[t.value] = (external(t.value, _external_kind(t.value)), external_kind)
+            return found
         dst = project.scopes.get(t.value)
         if dst is None or dst.kind == "module":
             return None
@@ -234,15 +252,15 @@ def _resolve(inputs: list[ModuleInputs], scrap: list | None) -> Resolution:
                 out.external_calls += 1
             else:
                 out.resolved_calls += 1
-            out.edges.append(Edge(EdgeKind.CALLS, call.id, NodeKind.CALLSITE, end[0], end[1],
-                                  (("provenance", t.how),)))
+            out.edges.append(new_record(Edge, (calls_kind, call.id, callsite_kind, end[0], end[1],
+                                               provenance(t.how))))
             scope_edge(scope, end[0], end[1], t.how)
     for scope, t in sorted(scope_edges, key=lambda e: (e[0].id, order_key(e[1]))):
         end = endpoint(t)
         if end is not None:
             scope_edge(scope, end[0], end[1], t.how)
     out.externals = [
-        Node(external_id(name), NodeKind.EXTERNAL, name, "", NO_SPAN, {"kind": kind})
+        Node(external_ids[name], NodeKind.EXTERNAL, name, "", NO_SPAN, {"kind": kind})
         for name, kind in sorted(externals.items())
     ]
     if scrap is not None:
@@ -380,17 +398,16 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
     scope_edges: list = []
     pending: list = []
 
-    def invoke(t: Target, args, kwargs, scope: ScopeFacts) -> list[Target]:
-        return _invoke(project, resolver, pending, t, args, kwargs, scope)
-
     stack = resolver.deps_stack
     if changed is not None:  # as items record what they read: by number
         changed = resolver.dep_numbers_of(changed)
 
     def cached(key) -> bool:
         """Replay an item's previous result if nothing it read changed."""
+        if changed is None:
+            return False
         old = items.get(key)
-        if old is None or changed is None or not old[1].isdisjoint(changed):
+        if old is None or not old[1].isdisjoint(changed):
             return False
         f, e, p = old[0]
         found.extend(f)
@@ -413,7 +430,7 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
         vals, reason = resolver.callees(call, scope)
         targets: set = set()
         for t in ordered(vals):
-            targets.update(invoke(t, call.args, call.kwargs, scope))
+            targets.update(_invoke(project, resolver, pending, t, call.args, call.kwargs, scope))
             if t.kind == "external" and t.value in _HIGHER_ORDER:
                 positions, keywords = _HIGHER_ORDER[t.value]
                 fargs = [(call.args[i], False) for i in positions if i < len(call.args)]
@@ -425,7 +442,7 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
                         continue
                     for f in ordered(resolver.values(farg, scope)[0]):
                         if f.kind == "bound" or (f.kind == "def" and not (strict and resolver.is_class(f.value))):
-                            for callee in invoke(f, (), (), scope):
+                            for callee in _invoke(project, resolver, pending, f, (), (), scope):
                                 scope_edges.append((scope, Target(callee.kind, callee.value, "callback")))
             elif t.kind == "external" and t.value in PARTIAL_NAMES and call.args and call.args[0] is not None \
                     and call.args[0][0] != "*":
@@ -453,7 +470,7 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
                 continue
             marks = begin()
             for d, arg_vals in resolver.decorated(scope, 0)[1]:
-                for callee in invoke(d, (), (), outer):
+                for callee in _invoke(project, resolver, pending, d, (), (), outer):
                     if callee.kind == "def" or (callee.kind == "external" and not callee.value.startswith("<")):
                         scope_edges.append((outer, Target(callee.kind, callee.value, "decorator")))
                         fscope = project.scopes.get(callee.value) if callee.kind == "def" else None

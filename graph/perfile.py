@@ -190,10 +190,10 @@ def check_unique_ids(facts: FileFacts) -> None:
 
 # -- worker processes -------------------------------------------------------------
 
-def _worker_main(batches: list[list[SourceFile]], out: multiprocessing.Queue, cache_dir: str,
+def _worker_main(parent: int, batches: list[list[SourceFile]], out: multiprocessing.Queue, cache_dir: str,
                  max_bytes: int) -> None:
     """A worker process: every batch's inputs, then every batch's rows, then "done"."""
-    _exit_with_parent()
+    _exit_with_parent(parent)
     try:
         with gc_paused():
             worker = _Worker(cache_dir, max_bytes)
@@ -233,12 +233,13 @@ def _yield_to_resolution() -> None:
         pass
 
 
-def _exit_with_parent() -> None:
-    """In a worker: exit when the process that started it dies (a killed `astrepo index`).
-
-    Otherwise a worker blocked on a full pipe would wait forever.
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: exit when the process that started it (PID ``parent``, passed by it: the
+    worker's own first look could come after the parent was killed) dies (a killed `astrepo
+    index`). Otherwise a worker blocked on a full pipe would wait forever.
     """
-    parent = os.getppid()
+    if os.getppid() != parent:
+        os._exit(1)
 
     def watch() -> None:
         while True:
@@ -291,7 +292,8 @@ class PerFileStage:
         context = multiprocessing.get_context("fork")
         self._queue = context.Queue()
         for share in deal(files, jobs):
-            process = context.Process(target=_worker_main, args=(share, self._queue, str(cache_dir), max_bytes),
+            process = context.Process(target=_worker_main,
+                                      args=(os.getpid(), share, self._queue, str(cache_dir), max_bytes),
                                       name="astrepo-index-worker", daemon=True)
             process.start()
             self._processes.append(process)

@@ -214,6 +214,8 @@ def main() -> None:
                 differ = sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
                 print(f"digests with every {args.mangle}th line left out: {len(old)} files, {len(differ)} differ"
                       + (f": {differ[:10]}" if differ else ""))
+        if args.runs < 1:
+            return
         runs: dict[str, list[dict]] = {"baseline": [], "current": []}
         for _ in range(args.runs):
             runs["baseline"].append(run_child(root, args.sample, base))

@@ -8,6 +8,7 @@ results do not depend on hashing. See `astrepo.analyzers.pointsto` for the resol
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from functools import partial
 from typing import NamedTuple
 
@@ -92,16 +93,17 @@ def clear_order_keys(scrap: list | None = None) -> None:
     _ORDERED.clear()
 
 
-def ordered(targets) -> list[Target]:
+def ordered(targets) -> Sequence[Target]:
     """Value sets in a fixed order: evaluating them in hash order made memoized results (with
-    their cycle cut-offs) depend on PYTHONHASHSEED, so the call graph differed between runs."""
+    their cycle cut-offs) depend on PYTHONHASHSEED, so the call graph differed between runs.
+    A frozenset's order is kept and handed out as is (a tuple: read it, don't change it)."""
     if len(targets) < 2:
         return list(targets)
     if targets.__class__ is frozenset:
         found = _ORDERED.get(targets)
         if found is None:
             found = _ORDERED[targets] = tuple(sorted(targets, key=order_key))
-        return list(found)
+        return found
     return sorted(targets, key=order_key)
 
 

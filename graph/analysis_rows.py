@@ -327,9 +327,9 @@ def overriding_methods(modules: list[ModuleInputs], edges: list[Edge]) -> set[st
     return {method for method, cls, short in methods if cls in bases and short in names_above(cls)}
 
 
-#: Name resolution's edges from which the call-graph columns are computed in a child process
-#: (`ChildWork`): below, their share is too small to be worth a fork (Django has 416k).
-MIN_EDGES_FOR_CHILD = 50_000
+#: Function-level CALLS edges from which the call-graph columns are computed in a child process
+#: (`ChildWork`): below, their share is too small to be worth a fork (Django has 110k).
+MIN_EDGES_FOR_CHILD = 20_000
 #: Seconds the parent waits for that child once it has done its own share, before doing the child's
 #: work itself (a child that hangs, e.g. on a lock another thread held at the fork, costs no more).
 CHILD_TIMEOUT = 60.0
@@ -339,23 +339,28 @@ def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: li
     """May-raise sets, call-graph metrics, impurity, overriding methods and interprocedural flows over
     the whole project: ``edges`` are name resolution's, ``modules`` every file's inputs (MAY_RAISE
     edges say where their raise and call sites are)."""
+    index = index_modules(modules)
+    # The edges each analysis reads, split once (each keeps its own filter, so the split is only a
+    # saving): CALLS from call sites to functions and to classes, from scopes to either, and INHERITS.
+    site_calls, site_news, scope_calls, inherits = [], [], [], []
+    calls_kind, inherits_kind, callsite = EdgeKind.CALLS, EdgeKind.INHERITS, NodeKind.CALLSITE
+    function_kind, class_kind = NodeKind.FUNCTION, NodeKind.CLASS
+    for edge in edges:
+        kind = edge[0]
+        if kind is calls_kind:
+            dst_kind = edge[4]
+            if dst_kind is function_kind:
+                (site_calls if edge[2] is callsite else scope_calls).append(edge)
+            elif dst_kind is class_kind:
+                (site_news if edge[2] is callsite else scope_calls).append(edge)
+        elif kind is inherits_kind:
+            inherits.append(edge)
     # The call-graph columns (networkx: PageRank, SCCs, and its import) need nothing the rest
-    # computes: on a large project they are computed in a child process, on another core.
-    child = ChildWork(partial(graph_columns, inputs, edges, modules), fork=len(edges) >= MIN_EDGES_FOR_CHILD)
+    # computes: on a large project they are computed in a child process, on another core. (Forked
+    # after the work above: a page either process writes after the fork is copied for it.)
+    child = ChildWork(partial(graph_columns, inputs, scope_calls, inherits, modules),
+                      fork=len(scope_calls) >= MIN_EDGES_FOR_CHILD)
     try:
-        index = index_modules(modules)
-        # CALLS from call sites to functions and to classes: the edges propagation and flows read
-        # (each keeps its own filter, so this is only a saving).
-        site_calls, site_news = [], []
-        calls_kind, callsite, function_kind, class_kind = (EdgeKind.CALLS, NodeKind.CALLSITE, NodeKind.FUNCTION,
-                                                           NodeKind.CLASS)
-        for edge in edges:
-            if edge[0] is calls_kind and edge[2] is callsite:
-                dst_kind = edge[4]
-                if dst_kind is function_kind:
-                    site_calls.append(edge)
-                elif dst_kind is class_kind:
-                    site_news.append(edge)
         # Per-file rows stay plain tuples: the analyses read them by position.
         files = [ExceptionFacts(raises, [], [], guards, list(classes))
                  for (raises, guards, classes), _, _ in inputs]
@@ -376,21 +381,10 @@ def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: li
     return ProjectAnalysis(dict(columns), edges_out, flows, exception_type_rows(names, ""), propagation.partial)
 
 
-def graph_columns(inputs: list[AnalysisInputs], edges: list[Edge], modules: list[ModuleInputs]
-                  ) -> tuple[list[tuple], list[str], list[str]]:
+def graph_columns(inputs: list[AnalysisInputs], scope_calls: list[Edge], inherits: list[Edge],
+                  modules: list[ModuleInputs]) -> tuple[list[tuple], list[str], list[str]]:
     """The Function columns of the call graph and class hierarchy: (id, fan_in, fan_out, pagerank,
     recursion) rows, impure functions (themselves or through calls), overriding methods."""
-    # function-level CALLS edges (from scopes to functions and classes, in their order) and INHERITS
-    scope_calls, inherits = [], []
-    calls_kind, inherits_kind, callsite = EdgeKind.CALLS, EdgeKind.INHERITS, NodeKind.CALLSITE
-    targets = (NodeKind.FUNCTION, NodeKind.CLASS)
-    for edge in edges:
-        kind = edge[0]
-        if kind is calls_kind:
-            if edge[2] is not callsite and edge[4] in targets:
-                scope_calls.append(edge)
-        elif kind is inherits_kind:
-            inherits.append(edge)
     metrics = [(m.id, m.fan_in, m.fan_out, m.pagerank, m.recursion) for m in project_metrics(scope_calls)]
     impure = propagate_impurity(chain.from_iterable(functions for _, functions, _ in inputs), scope_calls)
     return metrics, list(impure), list(overriding_methods(modules, inherits))

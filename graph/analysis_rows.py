@@ -5,7 +5,9 @@ metrics, roles and effects go into the file's node columns; CFG, data-flow
 and exception edges become Arrow tables (with the owning file in ``_path``,
 like every cached row). Project-wide (after name resolution): may-raise
 propagation, fan-in/out, PageRank, recursion and impurity become MAY_RAISE
-edges and Function columns joined in before loading.
+edges and Function columns joined in before loading; on a large project the
+call-graph columns (networkx) are computed in a forked child process, on the
+other core, beside the rest (`ChildWork`).
 """
 
 from __future__ import annotations
@@ -402,15 +404,23 @@ class ChildWork(Generic[T]):
 
     def __init__(self, work: Callable[[], T], fork: bool = True) -> None:
         self.work = work
+        #: what the log calls it (not its repr: a partial's shows all its arguments)
+        self.name = getattr(getattr(work, "func", work), "__qualname__", "work")
         self.pid: int | None = None
         self._read_end = -1
         if not fork:
             return
         try:
             read_end, write_end = os.pipe()
+        except OSError as err:
+            log.debug("no child process for %s: %s", self.name, err)
+            return
+        try:
             pid = os.fork()
         except (AttributeError, OSError) as err:
-            log.debug("no child process for %s: %s", work, err)
+            log.debug("no child process for %s: %s", self.name, err)
+            os.close(read_end)
+            os.close(write_end)
             return
         if pid == 0:  # the child
             gc.disable()  # a collection would touch, and so copy, every page of the shared heap
@@ -436,7 +446,7 @@ class ChildWork(Generic[T]):
             ready, _, _ = select.select([self._read_end], [], [], max(0.0, deadline - time.monotonic()))
             if not ready:
                 log.warning("a child process computing %s was not done after %.0f s; computing here",
-                            self.work, CHILD_TIMEOUT)
+                            self.name, CHILD_TIMEOUT)
                 chunks = []
                 break
             chunk = os.read(self._read_end, 1 << 20)

@@ -42,9 +42,9 @@ from typing import NamedTuple
 import tree_sitter
 
 from astrepo.ids import NodeId
-from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind
+from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind, new_record
 from astrepo.analyzers.cfg import CfgEdge, build_cfg, cfg_ids
-from astrepo.analyzers.statements import StatementIndex, index_statements, new_record
+from astrepo.analyzers.statements import StatementIndex, index_statements
 
 log = logging.getLogger(__name__)
 

@@ -45,9 +45,9 @@ from typing import NamedTuple
 import tree_sitter
 
 from astrepo.ids import NodeId
-from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind
+from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind, new_record
 from astrepo.analyzers.statements import (
-    StatementIndex, block_statements, clause_body, index_statements, new_record,
+    StatementIndex, block_statements, clause_body, index_statements,
 )
 
 log = logging.getLogger(__name__)

@@ -47,9 +47,9 @@ from typing import NamedTuple
 import tree_sitter
 
 from astrepo.ids import NodeId
-from astrepo.model import Binding, BindingKind, Edge, EdgeKind, FileFacts, NodeKind
+from astrepo.model import Binding, BindingKind, Edge, EdgeKind, FileFacts, NodeKind, new_record
 from astrepo.analyzers.statements import (
-    YIELDS, StatementIndex, StmtInfo, block_statements, clause_body, index_statements, new_record,
+    YIELDS, StatementIndex, StmtInfo, block_statements, clause_body, index_statements,
 )
 
 #: Roles a function, class or module may have.

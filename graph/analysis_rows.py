@@ -29,12 +29,11 @@ from typing import Any, Generic, NamedTuple, TypeVar
 import pyarrow as pa
 
 from astrepo.ids import node_id_for
-from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind
+from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind, new_record
 from astrepo.analyzers.dataflow import grouped_flows
 from astrepo.analyzers.exceptions import ExceptionFacts, propagate_exceptions, short_name
 from astrepo.analyzers.fileanalysis import FileAnalysis
 from astrepo.analyzers.metrics import project_metrics, propagate_impurity
-from astrepo.analyzers.statements import new_record
 from astrepo.analyzers.symbols import ModuleInputs
 from astrepo.graph.load import PATH_COLUMN, EdgePair
 from astrepo.graph.schema import EDGE_TABLES, edge_columns

@@ -71,7 +71,8 @@ from dataclasses import dataclass, field
 
 from astrepo.analyzers.containers import PARTIAL_NAMES
 from astrepo.analyzers.pointsto import Resolver
-from astrepo.analyzers.targets import Target, clear_order_keys, container_type, order_key, ordered, unique
+from astrepo.analyzers.targets import (Target, clear_order_keys, container_type, make_target, order_key, ordered,
+                                       unique)
 from astrepo.analyzers.symbols import ModuleInputs, Project
 from astrepo.ids import NodeId, external_id
 from astrepo.model import CallFact, Edge, EdgeKind, Node, NodeKind, NO_SPAN, ScopeFacts, new_record
@@ -324,7 +325,7 @@ def _settle_arguments(resolver: Resolver, pending: list) -> None:
             if found is None:
                 scope, expr = source[akey]
                 if scope is None:
-                    found = (Target(expr.kind, expr.value, "argument"),)
+                    found = (make_target((expr.kind, expr.value, "argument")),)
                 else:
                     stack.append(set())
                     try:
@@ -443,13 +444,13 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
                     for f in ordered(resolver.values(farg, scope)[0]):
                         if f.kind == "bound" or (f.kind == "def" and not (strict and resolver.is_class(f.value))):
                             for callee in _invoke(project, resolver, pending, f, (), (), scope):
-                                scope_edges.append((scope, Target(callee.kind, callee.value, "callback")))
+                                scope_edges.append((scope, make_target((callee.kind, callee.value, "callback"))))
             elif t.kind == "external" and t.value in PARTIAL_NAMES and call.args and call.args[0] is not None \
                     and call.args[0][0] != "*":
                 # the bound arguments flow into f's parameters now (f runs when the partial is called)
                 for f in ordered(resolver.values(call.args[0], scope)[0]):
                     if f.kind in ("def", "bound") and not resolver.is_class(f.value if f.kind == "def" else ""):
-                        receiver = Target("instance", f.value[1], "self") if f.kind == "bound" else None
+                        receiver = make_target(("instance", f.value[1], "self")) if f.kind == "bound" else None
                         _flow_args(project, pending, f.value if f.kind == "def" else f.value[0], call.args[1:],
                                    call.kwargs, scope, receiver)
         if not targets and vals:
@@ -472,7 +473,7 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
             for d, arg_vals in resolver.decorated(scope, 0)[1]:
                 for callee in _invoke(project, resolver, pending, d, (), (), outer):
                     if callee.kind == "def" or (callee.kind == "external" and not callee.value.startswith("<")):
-                        scope_edges.append((outer, Target(callee.kind, callee.value, "decorator")))
+                        scope_edges.append((outer, make_target((callee.kind, callee.value, "decorator"))))
                         fscope = project.scopes.get(callee.value) if callee.kind == "def" else None
                         if fscope is not None and fscope.params:
                             for v in arg_vals:
@@ -528,20 +529,20 @@ def _invoke(project: Project, resolver: Resolver, pending: list, t: Target, args
             calls = resolver.metaclass_methods(t.value, "__call__")
             if calls:  # the metaclass's __call__ runs (it makes the instance, or not)
                 for m in calls:
-                    _flow_args(project, pending, m.value, args, kwargs, scope, Target("def", t.value, "self"))
-                return [Target("def", m.value, t.how) for m in calls]
+                    _flow_args(project, pending, m.value, args, kwargs, scope, make_target(("def", t.value, "self")))
+                return [make_target(("def", m.value, t.how)) for m in calls]
             inits = resolver.class_member(t.value, "__init__", 0)[0]
             for init in inits:
                 if init.kind == "def":
                     _flow_args(project, pending, init.value, args, kwargs, scope,
-                               Target("instance", t.value, "self"))
+                               make_target(("instance", t.value, "self")))
             return [t]
         _flow_args(project, pending, t.value, args, kwargs, scope, None)
         return [t]
     if t.kind == "bound":
         fid, cid = t.value
-        _flow_args(project, pending, fid, args, kwargs, scope, Target("instance", cid, "self"))
-        return [Target("def", fid, t.how)]
+        _flow_args(project, pending, fid, args, kwargs, scope, make_target(("instance", cid, "self")))
+        return [make_target(("def", fid, t.how))]
     if t.kind == "instance":
         out = []
         for m in resolver.protocol_methods(t, "__call__", 0):
@@ -551,9 +552,9 @@ def _invoke(project: Project, resolver: Resolver, pending: list, t: Target, args
         return [t] if resolver.callable_external(t.value) else []
     if t.kind == "cmethod":  # a list/dict method: the builtin's
         container, method = t.value
-        return [Target("external", f"{container_type(container)}.{method}", t.how)]
+        return [make_target(("external", f"{container_type(container)}.{method}", t.how))]
     if t.kind == "member":  # an attribute of an external object, called: named like one
-        return [Target("external", t.value, t.how)]
+        return [make_target(("external", t.value, t.how))]
     if t.kind == "partial":  # functools.partial(f, *bound, **keywords): the arguments come after those
         f, bound, keywords = t.value
         return _invoke(project, resolver, pending, f, (None,) * bound + tuple(args),
@@ -576,7 +577,7 @@ def _property_calls(project: Project, resolver: Resolver, scope: ScopeFacts, sco
                 f = project.scopes.get(m.value) if m.kind == "def" else None
                 if f is not None and "property" in f.decorators:
                     if v.kind == "instance":
-                        scope_edges.append((scope, Target("def", m.value, "property")))
+                        scope_edges.append((scope, make_target(("def", m.value, "property"))))
                         if f.params:
                             pending.append(((m.value, f.params[0]), None, v))
                 elif m.kind == "instance" and attr in descriptors:
@@ -584,13 +585,14 @@ def _property_calls(project: Project, resolver: Resolver, scope: ScopeFacts, sco
                     for g in resolver.protocol_methods(m, "__get__", 0):
                         if g.kind != "bound":
                             continue
-                        scope_edges.append((scope, Target("def", g.value[0], "implicit")))
+                        scope_edges.append((scope, make_target(("def", g.value[0], "implicit"))))
                         gf = project.scopes.get(g.value[0])
                         if gf is not None and len(gf.params) >= 3:
                             pending.append(((g.value[0], gf.params[0]), None, m))
                             if v.kind == "instance":
                                 pending.append(((g.value[0], gf.params[1]), None, v))
-                            pending.append(((g.value[0], gf.params[2]), None, Target("def", v.value, "implicit")))
+                            owner = make_target(("def", v.value, "implicit"))
+                            pending.append(((g.value[0], gf.params[2]), None, owner))
 
 
 def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, protocol: str, receiver,
@@ -603,10 +605,10 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
         if outer is not None:
             for name in ("__new__", "__init__"):
                 for m in resolver.metaclass_methods(scope.id, name):
-                    scope_edges.append((outer, Target("def", m.value, "implicit")))
+                    scope_edges.append((outer, make_target(("def", m.value, "implicit"))))
                     f = project.scopes.get(m.value)
                     if f is not None and f.params:
-                        pending.append(((m.value, f.params[0]), None, Target("def", scope.id, "self")))
+                        pending.append(((m.value, f.params[0]), None, make_target(("def", scope.id, "self"))))
         return
     if protocol == "__bool__" and receiver[0] == "c":
         return  # ``if f():``: rarely an instance with __bool__, and costly to resolve for every test
@@ -622,7 +624,7 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
                 methods = resolver.protocol_methods(v, "__len__", 0)
             for m in methods:
                 if m.kind == "bound":
-                    scope_edges.append((scope, Target("def", m.value[0], "implicit")))
+                    scope_edges.append((scope, make_target(("def", m.value[0], "implicit"))))
                     f = project.scopes.get(m.value[0])
                     if f is not None and f.params:
                         pending.append(((m.value[0], f.params[0]), None, v))
@@ -630,7 +632,7 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
                         for it in resolver.callee_results(m, 0)[0]:
                             for n in resolver.protocol_methods(it, "__next__", 0):
                                 if n.kind == "bound":
-                                    scope_edges.append((scope, Target("def", n.value[0], "implicit")))
+                                    scope_edges.append((scope, make_target(("def", n.value[0], "implicit"))))
 
 
 def _external_kind(name: str) -> str:

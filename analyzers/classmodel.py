@@ -48,7 +48,7 @@ class ClassModel:
         out: list[Target | str] = []
         for base in cls.bases:
             vals, why = self.dotted(base, parent, depth + 1)
-            defs = sorted((v if v.kind != "member" else Target("external", v.value, v.how)
+            defs = sorted((v if v.kind != "member" else make_target(("external", v.value, v.how))
                            for v in vals if v.kind in ("def", "external", "member")), key=order_key)
             out.append(defs[0] if defs else (why or f"base {base!r} not understood"))
         return out
@@ -181,7 +181,7 @@ class ClassModel:
             if ext:
                 if ext.startswith("<builtin>."):
                     return self.external_attribute(ext, attr, "external")
-                return value_set([Target("member", f"{ext}.{attr}", "external")])
+                return value_set([make_target(("member", f"{ext}.{attr}", "external"))])
         return value_set(out, member[1] or f"class has no attribute {attr!r}")
 
     def stored_attribute(self, class_id: str, attr: str, depth: int) -> frozenset:
@@ -238,16 +238,16 @@ class ClassModel:
             after = mro[mro.index(cls.id) + 1:]
             member = self.member_in(after, parts[1], depth)
             for v in ordered(member[0]):
-                out.add(self.bind_method(v, Target("instance", rid, "super"), "super"))
+                out.add(self.bind_method(v, make_target(("instance", rid, "super")), "super"))
             if not member[0]:
                 ext = self.external_base(cls.id, depth)
                 if ext:
-                    out.add(Target("external", f"{ext}.{parts[1]}", "super"))
+                    out.add(make_target(("external", f"{ext}.{parts[1]}", "super")))
                 if ext == "<builtin>.type" and parts[1] == "__call__" and method is not None and method.params:
                     # type.__call__(cls) in a metaclass's __call__ makes the instance: cls's __init__ runs
                     for v in ordered(self.inflow_of(method.id, method.params[0])):
                         if v.kind == "def" and self.is_class(v.value):
-                            instance = Target("instance", v.value, "super")
+                            instance = make_target(("instance", v.value, "super"))
                             out.update(self.bind_method(m, instance, "super")
                                        for m in self.class_member(v.value, "__init__", depth)[0])
         return value_set(out, f"super().{parts[1]} not found in the bases of {cls.qualname}")

@@ -54,7 +54,7 @@ class Containers:
             if ":" in key:  # a slice is a list of some of the items
                 window = _slice_of(key) if exact else None
                 kept = items[window] if window is not None else items
-                return value_set([Target("seq", (scope_id, ("l", tuple(kept))), target.how)])
+                return value_set([make_target(("seq", (scope_id, ("l", tuple(kept))), target.how))])
             index = _int_key(key)
             if exact and index is not None and -len(items) <= index < len(items):
                 return self.values(items[index], scope, depth)
@@ -116,7 +116,7 @@ class Containers:
         if target.kind == "view":  # d.values(): the values; d.items(): (key, value) pairs
             container, what = target.value
             if what == "items":
-                return value_set([Target("view", (container, "pair"), target.how)])
+                return value_set([make_target(("view", (container, "pair"), target.how))])
             return self.subscript(container, "", depth)
         if target.kind == "gen":
             return self.yields_of(target.value, depth)

@@ -247,11 +247,11 @@ class Resolver(ClassModel, Containers):
             return self.call_results(entry[0], entry[1], depth)
         if k == "f":
             lid = self.p.lambda_at.get((self.p.module_of_scope.get(scope.id, ""), expr[1]))
-            return value_set([Target("def", lid, "local")]) if lid else (EMPTY, "lambda not found")
+            return value_set([make_target(("def", lid, "local"))]) if lid else (EMPTY, "lambda not found")
         if k == "l":
-            return value_set([Target("seq", (scope.id, expr), "local")])
+            return value_set([make_target(("seq", (scope.id, expr), "local"))])
         if k == "m":
-            return value_set([Target("map", (scope.id, expr), "local")])
+            return value_set([make_target(("map", (scope.id, expr), "local"))])
         if k == "o":
             return self._union([self.values(e, scope, depth) for e in expr[1]])
         if k == "t":
@@ -267,15 +267,15 @@ class Resolver(ClassModel, Containers):
         if k == "a":
             return self._union([self.attribute(v, expr[2], depth) for v in ordered(base[0])])
         if k == "s":
-            return self._union(self.subscript(v, expr[2], depth) for v in ordered(base[0]))
+            return self._union([self.subscript(v, expr[2], depth) for v in ordered(base[0])])
         if k == "i":
-            return self._union(self.iterate(v, depth) for v in ordered(base[0]))
+            return self._union([self.iterate(v, depth) for v in ordered(base[0])])
         if k == "u":
-            return self._union(self.unpack(v, expr[2], depth) for v in ordered(base[0]))
+            return self._union([self.unpack(v, expr[2], depth) for v in ordered(base[0])])
         if k == "e":
-            return self._union(self.protocol_results(v, "__enter__", depth) for v in ordered(base[0]))
+            return self._union([self.protocol_results(v, "__enter__", depth) for v in ordered(base[0])])
         if k == "p":
-            return self._union(self.protocol_results(v, expr[1], depth) for v in ordered(base[0]))
+            return self._union([self.protocol_results(v, expr[1], depth) for v in ordered(base[0])])
         return (EMPTY, "expression not understood")
 
     def dotted(self, dotted: str, scope: ScopeFacts, depth: int) -> Vals:
@@ -317,13 +317,13 @@ class Resolver(ClassModel, Containers):
             if found is not None:
                 member = self.module_member(found, name, depth + 1)
                 if isinstance(member, Target):
-                    return value_set([Target(member.kind, member.value, "import")])
+                    return value_set([make_target((member.kind, member.value, "import"))])
                 if member[0]:
-                    return value_set([Target(v.kind, v.value, "import") for v in member[0]])
+                    return value_set([make_target((v.kind, v.value, "import")) for v in member[0]])
         if name in BUILTIN_NAMES:
-            return value_set([Target("external", f"<builtin>.{name}", "builtin")])
+            return value_set([make_target(("external", f"<builtin>.{name}", "builtin"))])
         if name in LITERAL_HEADS:
-            return value_set([Target("external", LITERAL_HEADS[name], "literal")])
+            return value_set([make_target(("external", LITERAL_HEADS[name], "literal"))])
         return (EMPTY, f"undefined name {name!r}")
 
     def name_values(self, name: str, binding: Binding, scope: ScopeFacts, depth: int) -> Vals:
@@ -346,12 +346,12 @@ class Resolver(ClassModel, Containers):
             target = self.p.scopes.get(b.target)
             if target is not None and target.decorated_by:
                 return self.decorated(target, depth)[0]
-            return value_set([Target("def", b.target, "local")])
+            return value_set([make_target(("def", b.target, "local"))])
         if kind is BindingKind.IMPORT:
             found = self.p.find_module(b.target, self.module_of(scope))
             if found is not None:
-                return value_set([Target("module", found, "import")])
-            return value_set([Target("external", b.target, "external")])
+                return value_set([make_target(("module", found, "import"))])
+            return value_set([make_target(("external", b.target, "external"))])
         if kind is BindingKind.IMPORT_FROM:
             t = self.qualified(b.target, self.module_of(scope), depth + 1)
             return value_set([t]) if isinstance(t, Target) else t
@@ -375,15 +375,16 @@ class Resolver(ClassModel, Containers):
                     return value_set(inflow, f"{name!r} is a parameter of a staticmethod")
                 if "classmethod" in decorators or owner.qualname.rsplit(".", 1)[-1] in (
                         "__new__", "__init_subclass__", "__class_getitem__"):
-                    classes = {Target("def", v.value, "self") for v in inflow if v.kind in ("def", "instance")}
-                    return value_set(classes or [Target("def", parent.id, "self")])
+                    classes = {make_target(("def", v.value, "self")) for v in inflow if v.kind in ("def", "instance")}
+                    return value_set(classes or [make_target(("def", parent.id, "self"))])
                 if self.p.metaclass and "staticmethod" not in decorators and self.is_metaclass(parent.id):
                     # a method of a metaclass: its receiver is a class
-                    classes = {Target("def", v.value, "self") for v in inflow if v.kind == "def" and self.is_class(v.value)}
+                    classes = {make_target(("def", v.value, "self")) for v in inflow
+                               if v.kind == "def" and self.is_class(v.value)}
                     if classes:
                         return value_set(classes)
-                instances = {Target("instance", v.value, "self") for v in inflow if v.kind == "instance"}
-                return value_set(instances or [Target("instance", parent.id, "self")])
+                instances = {make_target(("instance", v.value, "self")) for v in inflow if v.kind == "instance"}
+                return value_set(instances or [make_target(("instance", parent.id, "self"))])
         out = set(inflow)
         annotation = _annotation_name(b.target)
         if annotation:
@@ -405,15 +406,15 @@ class Resolver(ClassModel, Containers):
         key = ("decorated", fscope.id)
         if key in self.active:
             self.cuts += 1
-            return (value_set([Target("def", fscope.id, "local")]), [])
+            return (value_set([make_target(("def", fscope.id, "local"))]), [])
         result = self._memoized(key, lambda: self._decorated(fscope, depth), depth)
         if isinstance(result[1], str):  # cut short (too deep): the function itself
-            return (value_set([Target("def", fscope.id, "local")]), [])
+            return (value_set([make_target(("def", fscope.id, "local"))]), [])
         return result
 
     def _decorated(self, fscope: ScopeFacts, depth: int) -> tuple[Vals, list]:
         if True:
-            vals = frozenset([Target("def", fscope.id, "local")])
+            vals = frozenset([make_target(("def", fscope.id, "local"))])
             applications: list = []
             outer = self.p.scopes.get(fscope.parent) if fscope.parent else None
             for dexpr in reversed(fscope.decorated_by):
@@ -430,7 +431,7 @@ class Resolver(ClassModel, Containers):
                         returned = self.returns_of(d.value, depth + 1)
                         new.update(returned or vals)
                     elif d.kind == "def":
-                        new.add(Target("instance", d.value, "decorator"))
+                        new.add(make_target(("instance", d.value, "decorator")))
                     elif d.kind == "instance":
                         new.update(self.protocol_results(d, "__call__", depth)[0] or vals)
                     else:
@@ -447,10 +448,10 @@ class Resolver(ClassModel, Containers):
             # An external value that flowed here: a class (by its spelling) names its attributes;
             # anything else (``sys.maxsize``, a function's result) is of unknown type.
             if is_class_name(target.value.rsplit(".", 1)[-1]):
-                return value_set([Target("member", f"{target.value}.{attr}", target.how)])
+                return value_set([make_target(("member", f"{target.value}.{attr}", target.how))])
             return (EMPTY, f"attribute {attr!r} of {target.value}, an external value of unknown type")
         if kind == "xinstance":
-            return value_set([Target("member", f"{target.value}.{attr}", target.how)])
+            return value_set([make_target(("member", f"{target.value}.{attr}", target.how))])
         if kind == "member":
             return (EMPTY, f"attribute {attr!r} of {target.value}, an external object of unknown type")
         if kind == "module":
@@ -458,7 +459,7 @@ class Resolver(ClassModel, Containers):
             return value_set([t]) if isinstance(t, Target) else t
         if kind in ("seq", "map"):
             if attr in CONTAINER_READS[kind]:  # a method whose result comes from the container
-                return value_set([Target("cmethod", (target, attr), target.how)])
+                return value_set([make_target(("cmethod", (target, attr), target.how))])
             return self.external_attribute(container_type(target), attr, target.how)
         if kind == "def" and self.is_class(target.value):
             return self.class_attribute(target.value, attr, depth, None)
@@ -473,7 +474,7 @@ class Resolver(ClassModel, Containers):
         dotted = f"{name}.{attr}"
         if name.startswith("<builtin>.") and self.builtin(dotted) is MISSING:
             return (EMPTY, f"builtin {name[10:]} has no attribute {attr!r}")
-        return value_set([Target("external", dotted, how)])
+        return value_set([make_target(("external", dotted, how))])
 
     def builtin(self, dotted: str) -> object:
         """`builtin_object`, looked up once per name."""
@@ -496,7 +497,7 @@ class Resolver(ClassModel, Containers):
         if fscope is None:
             return EMPTY
         if fscope.yields:
-            return frozenset([Target("gen", function_id, "local")])
+            return frozenset([make_target(("gen", function_id, "local"))])
         return self._exact(("returns", function_id),
                            lambda: self._union([self.values(e, fscope, depth) for e in fscope.returns])[0], depth)
 
@@ -504,13 +505,13 @@ class Resolver(ClassModel, Containers):
         fscope = self.p.scopes.get(function_id)
         if fscope is None:
             return (EMPTY, "generator not found")
-        return self._union(self.values(e, fscope, depth) for e in fscope.yields)
+        return self._union([self.values(e, fscope, depth) for e in fscope.yields])
 
     def callee_results(self, t: Target, depth: int) -> Vals:
         """What calling one value returns."""
         if t.kind == "def":
             if self.is_class(t.value):
-                return value_set([Target("instance", t.value, t.how)])
+                return value_set([make_target(("instance", t.value, t.how))])
             return value_set(self.returns_of(t.value, depth))
         if t.kind == "bound":
             return value_set(self.returns_of(t.value[0], depth))
@@ -519,13 +520,13 @@ class Resolver(ClassModel, Containers):
         if t.kind == "cmethod":
             container, method = t.value
             if method in ("values", "items"):
-                return value_set([Target("view", (container, method), t.how)])
+                return value_set([make_target(("view", (container, method), t.how))])
             if method == "copy":
                 return value_set([container])
             return self.subscript(container, "", depth)  # get, pop, setdefault: an item
         if t.kind == "external":
             if t.value in BUILTIN_RETURNS:
-                return value_set([Target("external", BUILTIN_RETURNS[t.value], t.how)])
+                return value_set([make_target(("external", BUILTIN_RETURNS[t.value], t.how))])
             return value_set(self.instances_of([t], None), f"result of calling {t.value}")
         return (EMPTY, f"result of calling a {t.kind}")
 
@@ -575,16 +576,16 @@ class Resolver(ClassModel, Containers):
         """Resolve an absolute dotted name ``pkg.mod.attr`` (from an import)."""
         found = self.p.find_module(name, importer)
         if found is not None:
-            return Target("module", found, "import")
+            return make_target(("module", found, "import"))
         if "." not in name:
-            return Target("external", name, "external")
+            return make_target(("external", name, "external"))
         module, attr = name.rsplit(".", 1)
         found = self.p.find_module(module, importer)
         if found is None:
-            return Target("external", name, "external")
+            return make_target(("external", name, "external"))
         member = self.module_member(found, attr, depth)
         if isinstance(member, Target):
-            return Target(member.kind, member.value, "import")
+            return make_target((member.kind, member.value, "import"))
         return (frozenset([make_target((v.kind, v.value, "import")) for v in member[0]]), member[1])
 
     def module_member(self, module: str, attr: str, depth: int):
@@ -598,7 +599,7 @@ class Resolver(ClassModel, Containers):
             if binding is not None:
                 return self.name_values(attr, binding, scope, depth + 1)
         if self.p.is_module(sub):
-            return Target("module", sub, "import")
+            return make_target(("module", sub, "import"))
         for star in self.p.star_imports.get(module, ()):
             found = self.p.find_module(star, module)
             if found is None:

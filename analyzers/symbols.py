@@ -187,12 +187,14 @@ class Project:
                 out = reads.setdefault(call.scope, {})
                 if call.callee and "." in call.callee:
                     walk(("n", call.callee), out)
-                walk(call.func, out)
+                if call.func is not None:
+                    walk(call.func, out)
                 for e in call.args:
                     if e is not None:
                         walk(e[1] if e[0] == "*" else e, out)
                 for _, e in call.kwargs:
-                    walk(e, out)
+                    if e is not None:
+                        walk(e, out)
         self.property_reads = {k: list(v) for k, v in reads.items() if v}
 
     def _index_flows(self, scope: ScopeFacts) -> None:

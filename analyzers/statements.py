@@ -41,8 +41,6 @@ import tree_sitter
 from astrepo.ids import NodeId
 from astrepo.model import FileFacts, NodeKind
 from astrepo.parse import KIND_NAMES, kind_table
-# (dataflow, exceptions and graph.analysis_rows still import new_record from here)
-from astrepo.model import new_record  # noqa: F401
 
 #: Key of a syntax node: (start byte, end byte). Unique per node table.
 SpanKey = tuple[int, int]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -46,6 +47,17 @@ def free_in_background(scrap: list) -> threading.Thread:
     (a shorter wait) what it would have cost in the caller's own thread. Join the thread to be
     sure it is done.
     """
-    thread = threading.Thread(target=scrap.clear, daemon=True, name="astrepo-free")
+    thread = threading.Thread(target=_free, args=(scrap,), daemon=True, name="astrepo-free")
     thread.start()
     return thread
+
+
+#: How long the freeing thread lets the caller go first (to enter its wait) before it takes the GIL.
+FREE_DELAY = 0.02
+
+
+def _free(scrap: list) -> None:
+    # Started, a thread takes the GIL at once, and deallocation never hands it back: the caller
+    # could not even reach the call it meant to wait in before everything was freed.
+    time.sleep(FREE_DELAY)
+    scrap.clear()

@@ -50,9 +50,8 @@ class Preload:
     types) are COPY'd in an open transaction as soon as the workers have sent them, and then kept
     (graph/rowcache.py). That is while this process still resolves names: Kuzu lets go of the GIL
     while it executes, and runs on one thread so as to take the other core only. Once names are
-    resolved (`load_resolution`), the same thread loads the resolution's rows and commits while
-    this process runs the project-wide analyses; their rows go in a second transaction. The
-    generation is not published before both, so an interrupted run still leaves nothing behind."""
+    resolved (`load_resolution`), the same thread loads the resolution's rows while this process
+    runs the project-wide analyses."""
 
     def __init__(self, store: GraphStore, full: bool, rows: Callable[[], ParsedFiles], paths: list[str]) -> None:
         self.store = store
@@ -85,10 +84,6 @@ class Preload:
                             if name not in runtime_names:
                                 _copy_global(db, name, self.resolved[name])
                                 self.loaded.add(name)
-                if work is not None:
-                    # Committed now, while the main thread runs the project-wide analyses: the bulk of
-                    # the generation is written (checkpointed) beside them, on the other core.
-                    db.commit()
                 db.set_threads(None)
         except BaseException as err:  # handed to the main thread by wait()
             self.error = err
@@ -175,12 +170,11 @@ def fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows:
                      project: ProjectAnalysis, progress: Progress | None,
                      paths: list[str], preloaded: Preload | None = None,
                      runtime: RuntimeRows | None = None, scrap: list | None = None) -> tuple[dict, dict, RuntimeRows]:
-    """Load a new generation (per-file rows, then the cross-file ones), keep its rows.
+    """Load a new generation in one transaction (per-file rows, then the cross-file ones), keep its rows.
 
-    ``preloaded``: the thread that put the per-file rows in already, with the
-    project-wide Function columns still at their defaults, and then the
-    resolution's tables it lists as loaded, and committed them; the rest goes
-    in a second transaction. Without it, everything goes in one.
+    ``preloaded``: the thread that put the per-file rows in already, in an
+    open transaction, with the project-wide Function columns still at their
+    defaults, and then the resolution's tables it lists as loaded.
     ``runtime``: the runs' rows, when the caller has them already.
     ``scrap``: the caller's garbage, freed while the transaction commits (`_commit`).
     """
@@ -194,8 +188,7 @@ def fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows:
         else _resolution_tables(resolution)
     loaded = preloaded.loaded if preloaded is not None else set()
     global_rows = _global_tables(node_rows.get(NodeKind.EXCEPTION_TYPE, []), fcols, resolved, project, runtime)
-    if preloaded is not None:  # the thread committed its rows: the rest is a second transaction
-        gen.db.begin()
+    if preloaded is not None:
         apply_delta(gen.db, Delta(update_nodes={NodeKind.FUNCTION.value: [fcols]}), _NODE_COLUMN_NAMES)
     else:
         prepared = {k: v for k, v in node_rows.items() if k is not NodeKind.EXCEPTION_TYPE}

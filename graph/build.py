@@ -30,7 +30,8 @@ from astrepo.source import DEFAULT_MAX_BYTES
 from astrepo.analyzers.callgraph import ModuleInputs, Resolution, resolve_project
 from astrepo.graph.analysis_rows import ProjectAnalysis, analyze_project
 from astrepo.graph.generation import (
-    Preload, fill_generation, patch_generation, publish_republished, republish_delta, resolved_runtime_rows,
+    Preload, fill_generation, generation_tables, patch_generation, publish_republished, republish_delta,
+    resolved_runtime_rows,
 )
 from astrepo.graph.perfile import FileResult, PerFileStage, Progress
 from astrepo.graph.rowcache import load_global, load_rows
@@ -185,6 +186,9 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         analyses[result.path] = result.analysis
     try:
         project = analyze_modules(modules, resolution, analyses)
+        # A full run's cross-file tables, while the thread may still be loading the files' rows.
+        tables = generation_tables(parsed.node_tables, preload.resolved, project, runtime) \
+            if full and preload.resolved is not None and runtime is not None else None
     except BaseException:
         preload.abandon()
         raise
@@ -203,7 +207,7 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         if full:
             node_counts, edge_counts, runtime = fill_generation(
                 gen, layout, parsed.node_tables, parsed.edge_tables, resolution, project, progress,
-                [f.path for f in files], preloaded=preload, runtime=runtime, scrap=scrap)
+                [f.path for f in files], preloaded=preload, runtime=runtime, scrap=scrap, tables=tables)
         else:
             node_counts, edge_counts, runtime = patch_generation(
                 gen, layout, store.current_path(), old_global, previous_counts,  # type: ignore[arg-type]

@@ -57,7 +57,7 @@ class Preload:
         self.store = store
         self.gen: Generation | None = None
         self.error: BaseException | None = None
-        #: (resolution, names of tables the runs add to) once resolved; None: give up
+        #: names of the tables the runs add to, once resolved; None: give up
         self._resolved: queue.Queue = queue.Queue(maxsize=1)
         self.resolved: dict[str, pa.Table] | None = None  #: `_resolution_tables`, once built
         self.loaded: set[str] = set()  #: names of `resolved` tables COPY'd into the generation
@@ -76,10 +76,8 @@ class Preload:
                     load_arrow(db, {k: v for k, v in parsed.node_tables.items() if k is not NodeKind.EXCEPTION_TYPE},
                                _without_exception_types(parsed.edge_tables, True))
                     save_rows(self.gen.path, parsed.node_tables, parsed.edge_tables, paths)
-                    work = self._resolved.get()
-                    if work is not None:
-                        resolution, runtime_names = work
-                        self.resolved = _resolution_tables(resolution)
+                    runtime_names = self._resolved.get()
+                    if runtime_names is not None and self.resolved is not None:
                         for name in sorted(self.resolved, key=lambda n: not n.startswith("node.")):  # nodes first
                             if name not in runtime_names:
                                 _copy_global(db, name, self.resolved[name])
@@ -89,11 +87,13 @@ class Preload:
             self.error = err
 
     def load_resolution(self, resolution: Resolution, runtime: RuntimeRows) -> None:
-        """Hand the resolution to the thread (full runs): it builds `resolved` and loads those of its
-        tables that the runs' rows do not add to."""
+        """Build the resolution's tables (`resolved`; here: the thread has the per-file rows to load
+        still) and hand them to the thread (full runs), which loads those that the runs' rows do not
+        add to."""
         added: dict[str, pa.Table] = {}
         _add_runtime(added, runtime)  # the names of the tables the runs' rows go to
-        self._resolved.put_nowait((resolution, set(added)))
+        self.resolved = _resolution_tables(resolution)
+        self._resolved.put_nowait(set(added))
 
     def _join(self) -> BaseException | None:
         interrupted = None
@@ -169,7 +169,8 @@ def _without_exception_types(edge_rows: dict, without: bool) -> dict:
 def fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows: dict, resolution: Resolution,
                      project: ProjectAnalysis, progress: Progress | None,
                      paths: list[str], preloaded: Preload | None = None,
-                     runtime: RuntimeRows | None = None, scrap: list | None = None) -> tuple[dict, dict, RuntimeRows]:
+                     runtime: RuntimeRows | None = None, scrap: list | None = None,
+                     tables: tuple[pa.Table | None, dict[str, pa.Table]] | None = None) -> tuple[dict, dict, RuntimeRows]:
     """Load a new generation in one transaction (per-file rows, then the cross-file ones), keep its rows.
 
     ``preloaded``: the thread that put the per-file rows in already, in an
@@ -177,17 +178,19 @@ def fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows:
     defaults, and then the resolution's tables it lists as loaded.
     ``runtime``: the runs' rows, when the caller has them already.
     ``scrap``: the caller's garbage, freed while the transaction commits (`_commit`).
+    ``tables``: `generation_tables`, when the caller has them already.
     """
     if progress:
         progress("load", 0, 2)
     if runtime is None:
         runtime = resolved_runtime_rows(layout, [node_rows], resolution)
     functions = node_rows.get(NodeKind.FUNCTION)
-    fcols = _function_columns(pa.concat_tables(functions) if functions else None, project)
-    resolved = preloaded.resolved if preloaded is not None and preloaded.resolved is not None \
-        else _resolution_tables(resolution)
+    if tables is None:
+        resolved = preloaded.resolved if preloaded is not None and preloaded.resolved is not None \
+            else _resolution_tables(resolution)
+        tables = generation_tables(node_rows, resolved, project, runtime)
+    fcols, global_rows = tables
     loaded = preloaded.loaded if preloaded is not None else set()
-    global_rows = _global_tables(node_rows.get(NodeKind.EXCEPTION_TYPE, []), fcols, resolved, project, runtime)
     if preloaded is not None:
         apply_delta(gen.db, Delta(update_nodes={NodeKind.FUNCTION.value: [fcols]}), _NODE_COLUMN_NAMES)
     else:
@@ -215,6 +218,15 @@ def fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows:
     if progress:
         progress("load", 2, 2)
     return node_counts, edge_counts, runtime
+
+
+def generation_tables(node_rows: dict, resolved: dict[str, pa.Table], project: ProjectAnalysis,
+                      runtime: RuntimeRows) -> tuple[pa.Table | None, dict[str, pa.Table]]:
+    """A full load's Function columns and cross-file tables (``resolved``: `_resolution_tables`).
+    They need no database: a full run makes them while `Preload` may still be loading."""
+    functions = node_rows.get(NodeKind.FUNCTION)
+    fcols = _function_columns(pa.concat_tables(functions) if functions else None, project)
+    return fcols, _global_tables(node_rows.get(NodeKind.EXCEPTION_TYPE, []), fcols, resolved, project, runtime)
 
 
 def patch_generation(gen: Generation, layout: Layout, previous: Path, old_global: dict[str, pa.Table],

@@ -75,7 +75,7 @@ from astrepo.analyzers.targets import (Target, clear_order_keys, container_type,
                                        unique)
 from astrepo.analyzers.symbols import ModuleInputs, Project
 from astrepo.ids import NodeId, external_id
-from astrepo.model import CallFact, Edge, EdgeKind, Node, NodeKind, NO_SPAN, ScopeFacts, new_record
+from astrepo.model import CallFact, Edge, EdgeKind, Node, NodeKind, NO_SPAN, SCOPE_TABLES, ScopeFacts, new_record
 
 #: Rounds of "resolve every call, then feed arguments into parameters": each
 #: round lets values travel one more call deep. On overrun the result is
@@ -87,9 +87,6 @@ MAX_FLOW_ROUNDS = 3
 MAX_ARGUMENT_PASSES = 4
 
 log = logging.getLogger(__name__)
-
-_SCOPE_TABLES = {"module": NodeKind.MODULE, "class": NodeKind.CLASS, "function": NodeKind.FUNCTION,
-                 "lambda": NodeKind.FUNCTION}
 
 
 @dataclass(slots=True)
@@ -227,7 +224,7 @@ def _resolve(inputs: list[ModuleInputs], scrap: list | None) -> Resolution:
     def scope_edge(scope: ScopeFacts, dst_id: str, dst_kind: NodeKind, how: str) -> None:
         if (scope.id, dst_id) not in calls_seen:
             calls_seen.add((scope.id, dst_id))
-            out.edges.append(new_record(Edge, (calls_kind, scope.id, _SCOPE_TABLES[scope.kind], dst_id, dst_kind,
+            out.edges.append(new_record(Edge, (calls_kind, scope.id, SCOPE_TABLES[scope.kind], dst_id, dst_kind,
                                                provenance(how))))
 
     def endpoint(t: Target) -> tuple[str, NodeKind] | None:

@@ -39,6 +39,11 @@ class NodeKind(str, Enum):
     EXCEPTION_TYPE = "ExceptionType"
 
 
+#: Node table of each kind of scope (`ScopeFacts.kind`).
+SCOPE_TABLES = {"module": NodeKind.MODULE, "class": NodeKind.CLASS, "function": NodeKind.FUNCTION,
+                "lambda": NodeKind.FUNCTION}
+
+
 class EdgeKind(str, Enum):
     """Relationship tables of the graph."""
 

@@ -29,7 +29,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 import pyarrow as pa
 
 from astrepo.ids import node_id_for
-from astrepo.model import Edge, EdgeKind, FileFacts, NodeKind, new_record
+from astrepo.model import SCOPE_TABLES, Edge, EdgeKind, FileFacts, NodeKind, new_record
 from astrepo.analyzers.dataflow import grouped_flows
 from astrepo.analyzers.exceptions import ExceptionFacts, propagate_exceptions, short_name
 from astrepo.analyzers.fileanalysis import FileAnalysis
@@ -500,7 +500,7 @@ def may_raise_edges(facts: list, files: list[ExceptionFacts], index: ProjectInde
             last, types = function, []
             kind = scope_kind.get(function)
             if kind is not None:
-                kind = _SCOPE_TABLE[kind]
+                kind = SCOPE_TABLES[kind]
                 file = scope_file[function]
         types.append(typ)
         if kind is None:
@@ -517,11 +517,6 @@ def may_raise_edges(facts: list, files: list[ExceptionFacts], index: ProjectInde
     if last is not None:
         columns[last]["may_raise"] = types
     return out
-
-
-#: Node table of each scope kind.
-_SCOPE_TABLE = {"module": NodeKind.MODULE, "class": NodeKind.CLASS, "function": NodeKind.FUNCTION,
-                "lambda": NodeKind.FUNCTION}
 
 
 def flow_edges(inputs: list[AnalysisInputs], calls: list[Edge]) -> list[Edge]:

@@ -209,12 +209,11 @@ def fill_generation(gen: Generation, layout: Layout, node_rows: dict, edge_rows:
     for name, table in sorted(global_rows.items()):
         if name.startswith("edge.") and name not in loaded:
             _copy_global(gen.db, name, table)
-    freeing = _commit(gen.db, scrap)
+    _commit(gen.db, scrap)
     if preloaded is None:  # else kept by `Preload`
         save_rows(gen.path, node_rows, edge_rows, paths)
     save_global(gen.path, global_rows)
     node_counts, edge_counts = count_tables(gen.db)
-    freeing.join()
     if progress:
         progress("load", 2, 2)
     return node_counts, edge_counts, runtime
@@ -282,24 +281,24 @@ def patch_generation(gen: Generation, layout: Layout, previous: Path, old_global
         progress("load", 1, 2)
     gen.db.begin()
     apply_delta(gen.db, delta, _NODE_COLUMN_NAMES)
-    freeing = _commit(gen.db, scrap)
+    _commit(gen.db, scrap)
     if not extend_rows(previous, gen.path, removed, node_rows, edge_rows, [f.path for f in changes.to_parse]):
         raise StoreError(f"the rows of {previous} became unreadable during the run; run `astrepo index` again")
     save_global(gen.path, new_global)
     node_counts, edge_counts = _recount(gen.db, delta, previous_counts)
     log.debug("delta applied: %s", delta.size())
-    freeing.join()
     if progress:
         progress("load", 2, 2)
     return node_counts, edge_counts, runtime
 
 
-def _commit(db: GraphDB, scrap: list | None) -> threading.Thread:
+def _commit(db: GraphDB, scrap: list | None) -> None:
     """Commit the open transaction; meanwhile a thread frees ``scrap`` (Kuzu lets go of the GIL
     while it commits: Django's resolver state, ~0.6 s to free, costs no time here)."""
-    freeing = free_in_background(scrap if scrap is not None else [])
+    freeing = free_in_background(scrap) if scrap else None
     db.commit()
-    return freeing
+    if freeing is not None:
+        freeing.join()
 
 
 #: Kuzu 0.11 spends ~25 ms of CPU per deleted node when it checkpoints (measured on Django's graph):

@@ -12,6 +12,11 @@ import numpy as np
 
 from astrepo.embeddings.text import IDENTIFIER, PY_KEYWORDS, split_identifier
 
+#: Version of the lexical terms of a symbol (`span_terms`); part of every inputs digest
+#: (embeddings.text.symbol_inputs), so a change re-reads every symbol.
+#: History: 1 - name words, then the identifiers of the span (not for modules).
+TERMS_VERSION = 1
+
 #: BM25 parameters (the usual defaults).
 K1 = 1.2
 B = 0.75
@@ -124,6 +129,40 @@ class TermIndex:
         np.cumsum(np.bincount(keys, minlength=len(vocabulary)), out=at[1:])
         return cls(vocabulary, at, docs[order], np.asarray(freqs, dtype=np.int32)[order],
                    np.asarray(lengths, dtype=np.int32))
+
+    def update(self, kept: np.ndarray, fresh: dict[int, Counter[str]]) -> TermIndex:
+        """The index of new rows, made of this one's rows and fresh term counts: new row ``j`` has the
+        counts of this index's row ``kept[j]`` (each row kept at most once), or ``fresh[j]`` where
+        ``kept[j]`` is -1. Equals
+        `build` over the new rows' counts, at the cost of a sort of the postings instead of a count
+        of every row's terms (which means its source)."""
+        kept = np.asarray(kept, dtype=np.int64)
+        new_of_old = np.full(self.n + 1, -1, dtype=np.int64)  # the last slot: rows no longer there
+        reused = np.flatnonzero(kept >= 0)
+        new_of_old[kept[reused]] = reused
+        old_term = np.repeat(np.arange(len(self.terms), dtype=np.int64), np.diff(self.at))
+        new_doc = new_of_old[self.docs]
+        live = new_doc >= 0
+        old_term, new_doc, freqs = old_term[live], new_doc[live], self.freqs[live]
+        fresh_rows = sorted(fresh)
+        fresh_terms = [t for j in fresh_rows for t in fresh[j]]
+        vocabulary = sorted({self.terms[t] for t in np.unique(old_term).tolist()}.union(fresh_terms))
+        number = {t: i for i, t in enumerate(vocabulary)}
+        rank = np.fromiter((number.get(t, -1) for t in self.terms), dtype=np.int64, count=len(self.terms))
+        keys = np.concatenate([rank[old_term], np.fromiter((number[t] for t in fresh_terms), dtype=np.int64,
+                                                            count=len(fresh_terms))])
+        docs = np.concatenate([new_doc, np.repeat(np.asarray(fresh_rows, dtype=np.int64),
+                                                  [len(fresh[j]) for j in fresh_rows])])
+        counts = np.concatenate([freqs.astype(np.int64), np.fromiter(
+            (f for j in fresh_rows for f in fresh[j].values()), dtype=np.int64, count=len(fresh_terms))])
+        order = np.lexsort((docs, keys))
+        at = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys, minlength=len(vocabulary)), out=at[1:])
+        lengths = np.zeros(len(kept), dtype=np.int32)
+        lengths[reused] = self.lengths[kept[reused]]
+        for j in fresh_rows:
+            lengths[j] = sum(fresh[j].values())
+        return TermIndex(vocabulary, at, docs[order].astype(np.int32), counts[order].astype(np.int32), lengths)
 
     @property
     def n(self) -> int:

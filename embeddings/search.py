@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +31,12 @@ import numpy as np
 from astrepo.errors import AstrepoError, ConfigError, IndexLocked, StoreError
 from astrepo.layout import Layout, WriterLock
 from astrepo.embeddings.encode import Encoder, EncoderConfig
-from astrepo.embeddings.lexical import TermIndex, query_terms, span_terms
-from astrepo.embeddings.text import TEXT_VERSION, SourceLines, Symbol, SymbolKind, symbol_texts, text_hash
-from astrepo.embeddings.vector_index import (FORMAT_VERSION, Meta, Row, VectorIndex, index_kind, load_vector_index,
-                                             save_vector_index)
+from astrepo.embeddings.lexical import TERMS_VERSION, TermIndex, query_terms, span_terms
+from astrepo.embeddings.text import (TEXT_VERSION, SourceLines, Symbol, SymbolKind, symbol_inputs, symbol_text,
+                                     text_hash)
+from astrepo.embeddings.vector_index import (FORMAT_VERSION, Meta, Row, StoredIndex, VectorIndex, index_kind,
+                                             current_version, load_stored_index, load_vector_index, open_stored_index,
+                                             publish_version)
 
 log = logging.getLogger(__name__)
 
@@ -80,64 +82,103 @@ class Hit:
 def update_embeddings(layout: Layout, root: Path, symbols: list[Symbol], config: EncoderConfig | None = None,
                       progress: Progress | None = None, generation: str = "",
                       encoder: Encoder | None = None,
-                      load_encoder: Callable[[EncoderConfig], Encoder] = Encoder.load) -> dict[str, Any]:
+                      load_encoder: Callable[[EncoderConfig], Encoder] = Encoder.load,
+                      file_hashes: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Bring the vector index under ``layout`` up to date with ``symbols``; return a summary.
 
     Only symbols whose text hash is not in the current index are encoded; a
-    change of model (or of its settings) re-encodes everything. The caller
-    holds the writer lock.
+    change of model (or of its settings) re-encodes everything. Only symbols
+    whose inputs (`symbol_inputs`: their fields and their file's content hash)
+    are not in the current index have their text and lexical terms made again
+    (which means reading their file). The caller holds the writer lock.
 
     Args:
         layout: the ``.astrepo`` folder.
         root: project root (the body of each symbol is read from its file).
-        symbols: every symbol of the new graph (`astrepo.graph.symbols.read_symbols`).
-        config: model and settings (default: all-MiniLM-L6-v2, int8, 64 tokens).
+        symbols: every symbol of the new graph (`astrepo.graph.symbols.read_symbols`), sorted by ID.
+        config: model and settings (default: all-MiniLM-L6-v2, int8, 32 tokens).
         progress: ``(stage, done, total)`` callback, stage ``"embed"``.
         generation: name of the graph generation the symbols come from.
         encoder: an already loaded encoder (tests, benchmarks); loaded on demand otherwise.
         load_encoder: how to load the encoder when something has to be encoded.
+        file_hashes: content hash (astrepo.source.content_hash) of each file as indexed; files
+            not in it are read and hashed.
 
     Returns:
-        ``symbols``, ``encoded``, ``reused``, ``removed``, ``model``, ``index``, ``seconds``,
-        ``encode_seconds``, ``symbols_per_second`` (of the encoding).
+        ``symbols``, ``encoded``, ``reused``, ``removed``, ``texts`` (symbols whose text was made),
+        ``model``, ``index``, ``seconds``, ``encode_seconds``, ``symbols_per_second`` (of the encoding).
     """
+    return _update(layout, _load_quietly(layout), root, symbols, config, progress, generation, encoder, load_encoder,
+                   file_hashes)
+
+
+def _update(layout: Layout, previous: StoredIndex | None, root: Path, symbols: list[Symbol],
+            config: EncoderConfig | None, progress: Progress | None, generation: str, encoder: Encoder | None,
+            load_encoder: Callable[[EncoderConfig], Encoder], file_hashes: Mapping[str, str] | None) -> dict[str, Any]:
+    """`update_embeddings`, given the published version ``previous`` as `_load_quietly` read it."""
     started = time.perf_counter()
     config = encoder.config if encoder is not None else (config or EncoderConfig())
-    previous = _load_quietly(layout)
-    cache: dict[str, int] = {}
-    if previous is not None and previous.meta.model_key == config.key and previous.meta.text_version == TEXT_VERSION:
-        cache = {row.hash: i for i, row in enumerate(previous.rows)}
+    usable = previous is not None and previous.meta.model_key == config.key and \
+        previous.meta.text_version == TEXT_VERSION
+    by_hash: dict[str, int] = {}
+    by_inputs: dict[str, int] = {}
+    if usable:
+        by_hash = {row.hash: i for i, row in enumerate(previous.rows)}  # type: ignore[union-attr]
+        if previous.terms is not None:  # type: ignore[union-attr]
+            by_inputs = {row.inputs: i for i, row in enumerate(previous.rows) if row.inputs}  # type: ignore[union-attr]
+    # Each symbol's text hash and term counts: the previous row's when its inputs are the same, else made.
     files = SourceLines(root)
-    texts = symbol_texts(symbols, files, config.max_tokens)
-    hashes = [text_hash(t, config.key) for t in texts]
-    todo = [i for i, h in enumerate(hashes) if h not in cache]
+    hashes = files.digest if file_hashes is None else (lambda f: file_hashes.get(f) or files.digest(f))
+    salt = f"{TEXT_VERSION}|{TERMS_VERSION}|{config.max_tokens}"
+    kept = np.full(len(symbols), -1, dtype=np.int64)
+    inputs: list[str] = []
+    text_hashes: list[str] = []
+    texts: dict[int, str] = {}
+    made: dict[int, Counter[str]] = {}
+    for j, sym in enumerate(symbols):
+        key = symbol_inputs(sym, hashes(sym.file), salt)
+        p = by_inputs.get(key)
+        if p is not None:
+            kept[j] = p
+            text_hashes.append(previous.rows[p].hash)  # type: ignore[union-attr]
+        else:
+            lines = files(sym.file)
+            # The text comes from the file as it is now: keyed by its hash, it is made again if the
+            # indexed content (file_hashes) differed.
+            key = symbol_inputs(sym, files.digest(sym.file), salt)
+            texts[j] = symbol_text(sym, lines, config.max_tokens)
+            text_hashes.append(text_hash(texts[j], config.key))
+            made[j] = Counter(span_terms(sym.name, sym.kind.value, lines, sym.start_line, sym.end_line))
+        inputs.append(key)
+    todo = [j for j in texts if text_hashes[j] not in by_hash]
     if progress:
         progress("embed", 0, len(todo))
     encode_seconds = encode_cpu = 0.0
-    fresh: np.ndarray | None = None
+    fresh = None
     if todo:
         encoder = encoder or load_encoder(config)
         t, cpu = time.perf_counter(), time.process_time()
-        fresh = encoder.encode([texts[i] for i in todo],
+        fresh = encoder.encode([texts[j] for j in todo],
                                (lambda done, total: progress("embed", done, total)) if progress else None)
         encode_seconds = time.perf_counter() - t
         encode_cpu = time.process_time() - cpu
         dim = encoder.dim
     else:
         dim = previous.meta.dim if previous is not None else 0
-    vectors = np.zeros((len(symbols), dim), dtype=np.float32)
-    if cache:
-        keep = [i for i, h in enumerate(hashes) if h in cache]
-        vectors[keep] = previous.vectors[[cache[hashes[i]] for i in keep]]  # type: ignore[union-attr]
-    if fresh is not None:
-        vectors[todo] = fresh
-    rows = [Row(s.id, h, s.kind.value, s.name, s.file, s.start_line, s.end_line, s.detail if
-                s.kind is SymbolKind.FUNCTION else "") for s, h in zip(symbols, hashes)]
+    reuse = np.fromiter((by_hash.get(h, -1) for h in text_hashes), dtype=np.int64, count=len(symbols))
+    rows = [Row(s.id, h, s.kind.value, s.name, s.file, s.start_line, s.end_line,
+                s.detail if s.kind is SymbolKind.FUNCTION else "", key)
+            for s, h, key in zip(symbols, text_hashes, inputs)]
+    if by_inputs:
+        terms = previous.terms.update(kept, made)  # type: ignore[union-attr]
+    else:
+        terms = TermIndex.build(made[j] for j in range(len(symbols)))
     kind = index_kind(len(rows))
     meta = Meta(model_key=config.key, model=config.model, dim=dim, count=len(rows), index=kind,
                 graph_generation=generation, text_version=TEXT_VERSION, max_tokens=config.max_tokens,
                 quantize=config.quantize, root=str(root.resolve()))
-    save_vector_index(layout.embeddings_dir, VectorIndex(meta, rows, vectors, terms=row_terms(rows, files)))
+    fresh_vectors = fresh if fresh is not None else np.zeros((0, dim), dtype=np.float32)
+    publish_version(layout.embeddings_dir, meta, rows, terms, previous if usable else None, reuse, fresh_vectors)
     if progress:
         progress("embed", len(todo), len(todo))
     previous_ids = {r.id for r in previous.rows} if previous is not None else set()
@@ -146,6 +187,7 @@ def update_embeddings(layout: Layout, root: Path, symbols: list[Symbol], config:
         "encoded": len(todo),
         "reused": len(rows) - len(todo),
         "removed": len(previous_ids - {s.id for s in symbols}),
+        "texts": len(texts),
         "model": config.key,
         "index": kind,
         "seconds": round(time.perf_counter() - started, 3),
@@ -166,9 +208,9 @@ def source_terms(vectors: VectorIndex) -> TermIndex:
     return row_terms(vectors.rows, SourceLines(Path(vectors.meta.root or ".")))
 
 
-def _load_quietly(layout: Layout) -> VectorIndex | None:
+def _load_quietly(layout: Layout) -> StoredIndex | None:
     try:
-        return load_vector_index(layout.embeddings_dir)
+        return load_stored_index(layout.embeddings_dir)
     except AstrepoError as err:
         log.warning("re-embedding everything: %s", err)
         return None
@@ -191,9 +233,9 @@ def refresh_embeddings(layout: Layout, config: EncoderConfig | None = None, prog
     return _refresh(layout, _load_quietly(layout), config, progress, load_encoder, take_lock)
 
 
-def _refresh(layout: Layout, current: VectorIndex | None, config: EncoderConfig | None, progress: Progress | None,
+def _refresh(layout: Layout, current: StoredIndex | None, config: EncoderConfig | None, progress: Progress | None,
              load_encoder: Callable[[EncoderConfig], Encoder], take_lock: bool) -> dict[str, Any] | None:
-    """`refresh_embeddings`, given the published index ``current`` as `_load_quietly` read it."""
+    """`refresh_embeddings`, given the published version ``current`` as `_load_quietly` read it."""
     from astrepo.graph.symbols import current_generation, published_symbols
 
     generation = current_generation(layout)
@@ -219,8 +261,10 @@ def _refresh(layout: Layout, current: VectorIndex | None, config: EncoderConfig 
             if current is None or not current.meta.root:
                 raise
             published = published_symbols(layout, Path(current.meta.root))
-        return update_embeddings(layout, published.root, published.symbols, config, progress,
-                                 published.generation, load_encoder=load_encoder)
+        if current is None or current_version(layout.embeddings_dir) != current.path:
+            current = _load_quietly(layout)  # another writer published since `current` was read
+        return _update(layout, current, published.root, published.symbols, config, progress, published.generation,
+                       None, load_encoder, published.file_hashes)
     finally:
         lock.release()
 
@@ -264,8 +308,9 @@ class SemanticIndex:
         if refresh:
             # Read once: what the refresh finds current is what is searched (read again after an update).
             current = _load_quietly(layout)
-            if _refresh(layout, current, encoder.config if encoder else config, progress, load_once, True) is None:
-                vectors = current
+            if _refresh(layout, current, encoder.config if encoder else config, progress, load_once,
+                        True) is None and current is not None:
+                vectors = open_stored_index(current)
         if vectors is None:
             vectors = load_vector_index(layout.embeddings_dir)
         if vectors is None:

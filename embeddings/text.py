@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from astrepo.source import content_hash
+
 #: Version of the text recipe; part of every content hash.
 #: History: 1 - name words, owner, signature, docstring, members, body start.
 TEXT_VERSION = 1
@@ -202,13 +204,28 @@ def text_hash(text: str, model_key: str) -> str:
     return digest.hexdigest()
 
 
+def symbol_inputs(symbol: Symbol, file_digest: str, salt: str) -> str:
+    """Digest of everything a symbol's text and lexical terms are made of: its fields, the content
+    hash of its file (``file_digest``, '' for none) and ``salt`` (the recipes' versions, the token
+    window). Equal digests mean equal texts, so a symbol whose digest is stored is not read again."""
+    fields = (salt, file_digest, symbol.id, symbol.kind.value, symbol.name, symbol.file, symbol.start_line,
+              symbol.end_line, symbol.short_name, symbol.signature, symbol.docstring, symbol.detail, symbol.members)
+    return hashlib.blake2b(repr(fields).encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
 def read_source_lines(root: Path, relpath: str) -> list[str] | None:
     """Lines of a project file (undecodable bytes replaced), None when unreadable."""
+    return _read_source(root, relpath)[0]
+
+
+def _read_source(root: Path, relpath: str) -> tuple[list[str] | None, str]:
+    """Lines of a project file and the content hash of its bytes (astrepo.source.content_hash), or
+    (None, '') when unreadable."""
     try:
         raw = (root / relpath).read_bytes()
     except OSError:
-        return None
-    return raw.decode("utf-8", "replace").splitlines()
+        return None, ""
+    return raw.decode("utf-8", "replace").splitlines(), content_hash(raw)
 
 
 class SourceLines:
@@ -219,14 +236,21 @@ class SourceLines:
 
     def __init__(self, root: Path) -> None:
         self.root = root  #: the project root the paths are relative to
-        self._files: dict[str, list[str] | None] = {}
+        self._files: dict[str, tuple[list[str] | None, str]] = {}
 
     def __call__(self, relpath: str) -> list[str] | None:
+        return self._read(relpath)[0]
+
+    def digest(self, relpath: str) -> str:
+        """The content hash of the bytes the lines of ``relpath`` were read from ('' if unreadable)."""
+        return self._read(relpath)[1]
+
+    def _read(self, relpath: str) -> tuple[list[str] | None, str]:
         try:
             return self._files[relpath]
         except KeyError:
-            lines = self._files[relpath] = read_source_lines(self.root, relpath) if relpath else None
-            return lines
+            read = self._files[relpath] = _read_source(self.root, relpath) if relpath else (None, "")
+            return read
 
 
 def symbol_texts(symbols: list[Symbol], files: SourceLines, max_tokens: int) -> list[str]:

@@ -2,19 +2,26 @@
 
 Layout under ``.astrepo/embeddings``::
 
-    CURRENT            name of the published version, e.g. v-000004
-    v-000004/meta.json model key, dimension, row count, index kind, graph generation
-    v-000004/rows.json one row per vector: node ID, content hash, kind, name, file, line
-    v-000004/vectors.npy  float32, L2-normalised, row i <-> rows[i]
-    v-000004/index.faiss  the HNSW graph (only above HNSW_THRESHOLD rows)
-    v-000004/terms.json   the vocabulary of the rows' lexical terms, for hybrid ranking
-    v-000004/terms.npz    each row's term counts, term by term (embeddings.lexical.TermIndex)
+    CURRENT              name of the published version, e.g. v-000004
+    v-000004/meta.json   model key, dimension, row count, index kind, graph generation
+    v-000004/rows.json   one row per vector: node ID, content hash, kind, name, file, lines, inputs digest
+    v-000004/vectors.json  the vector segments (file names, rows in each)
+    v-000004/vectors-000004.npy  a segment: float32 vectors, L2-normalised (written by version 4)
+    v-000004/vectors-000002.npy  a segment of an earlier version, hard-linked (never rewritten)
+    v-000004/at.npy      int64 (rows, 2): row i's vector is row at[i, 1] of segment at[i, 0]
+    v-000004/index.faiss the HNSW graph (only above HNSW_THRESHOLD rows)
+    v-000004/terms.json  the vocabulary of the rows' lexical terms, for hybrid ranking
+    v-000004/terms.npz   each row's term counts, term by term (embeddings.lexical.TermIndex)
 
 A version is written into a fresh folder and published by replacing
 ``CURRENT`` atomically, as the graph's generations are, so a reader never
 sees half an index and an interrupted update leaves the previous one usable.
 The rows double as the embedding cache: a symbol whose content hash is
-already in the published rows is not encoded again.
+already in the published rows is not encoded again. An update writes only
+the vectors it encoded, as a new segment, and links the previous version's
+segments (files are never modified once written, so a link shares nothing a
+later run could change); when the segments hold many vectors of rows that
+are gone (COMPACT_RATIO) the version is written as one segment again.
 
 Search is exact inner product (``IndexFlatIP``) up to HNSW_THRESHOLD vectors
 and HNSW above it. A search restricted to a subset (``--kind``, ``--in``) is an
@@ -42,12 +49,20 @@ log = logging.getLogger(__name__)
 
 #: Version of the on-disk format; another version is rebuilt, never read, except as below.
 #: History: 1 - first version (lexical.json: BM25 document frequencies and lengths);
-#: 2 - terms.json + terms.npz: every row's term counts, so hybrid ranking reads no source file.
-FORMAT_VERSION = 2
+#: 2 - terms.json + terms.npz: every row's term counts, so hybrid ranking reads no source file;
+#: 3 - vectors in segments shared by versions (vectors.json, at.npy); rows carry their inputs digest.
+FORMAT_VERSION = 3
 
-#: Older formats still read, for their vectors alone (``terms`` is None): the next refresh
-#: (embeddings.search.refresh_embeddings) reuses every vector and publishes the current format.
-MIGRATED_FORMATS = (1,)
+#: Older formats still read (format 1 without its term counts: ``terms`` is None; both without
+#: inputs digests): the next refresh (embeddings.search.refresh_embeddings) reuses every vector and
+#: publishes the current format.
+MIGRATED_FORMATS = (1, 2)
+
+#: A version's vectors are rewritten as one segment when the segments it would link hold more than
+#: COMPACT_RATIO vectors per row (the others belong to rows changed or gone), or there would be more
+#: than MAX_SEGMENTS segments.
+COMPACT_RATIO = 1.25
+MAX_SEGMENTS = 8
 
 #: Above this many vectors the index is HNSW (approximate), exact below.
 #: The HNSW graph is rebuilt on every update, which costs far more than exact
@@ -89,6 +104,7 @@ class Row:
     line: int  #: 1-based first line
     end_line: int  #: 1-based last line
     detail: str = ""  #: functions: function|method|nested
+    inputs: str = ""  #: digest of what its text was made of (embeddings.text.symbol_inputs); '' if unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +238,40 @@ def index_kind(count: int, threshold: int = HNSW_THRESHOLD) -> str:
 
 # -- persistence -------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class StoredIndex:
+    """A published version as stored: its rows and term counts, and where each row's vector is
+    (the vectors themselves stay on disk until `vectors` reads them)."""
+
+    path: Path  #: the version folder
+    meta: Meta
+    rows: list[Row]
+    terms: TermIndex | None
+    segments: tuple[str, ...]  #: file names of the vector segments in ``path``
+    counts: tuple[int, ...]  #: vectors in each segment
+    at: np.ndarray  #: int64 (rows, 2): segment number and row in that segment of each row's vector
+
+    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The vectors (float32, one per row) of ``rows`` (row numbers; default: every row, in order)."""
+        at = self.at if rows is None else self.at[np.asarray(rows, dtype=np.int64)]
+        dim = self.meta.dim
+        if len(self.segments) == 1 and rows is None and np.array_equal(at[:, 1], np.arange(self.counts[0])):
+            return _read_segment(self.path / self.segments[0], self.counts[0], dim, mmap=False)
+        out = np.empty((len(at), dim), dtype=np.float32)
+        for number in np.unique(at[:, 0]).tolist():
+            segment = _read_segment(self.path / self.segments[number], self.counts[number], dim, mmap=True)
+            mine = np.flatnonzero(at[:, 0] == number)
+            out[mine] = segment[at[mine, 1]]
+        return out
+
+
+def _read_segment(path: Path, count: int, dim: int, mmap: bool) -> np.ndarray:
+    vectors = np.load(path, mmap_mode="r" if mmap else None)
+    if vectors.dtype != np.float32 or vectors.shape != (count, dim) and not (count == 0 and vectors.size == 0):
+        raise ValueError(f"{path.name} holds {vectors.shape} {vectors.dtype}, not {count} x {dim} float32")
+    return vectors
+
+
 def current_version(directory: Path) -> Path | None:
     """Folder of the published version, None when there is none."""
     try:
@@ -236,7 +286,38 @@ def current_version(directory: Path) -> Path | None:
 
 def load_vector_index(directory: Path) -> VectorIndex | None:
     """The published index, or None when there is none or it has a format no longer read
-    (one of MIGRATED_FORMATS is read without its term counts)."""
+    (one of MIGRATED_FORMATS is read without what it lacks)."""
+    stored = load_stored_index(directory)
+    return None if stored is None else open_stored_index(stored)
+
+
+def open_stored_index(stored: StoredIndex) -> VectorIndex:
+    """The searchable index of a stored version: its vectors read, its FAISS index loaded or built.
+
+    Raises:
+        StoreError: a file is missing or damaged.
+    """
+    path = stored.path
+    try:
+        vectors = stored.vectors()
+        index = faiss.read_index(str(path / "index.faiss")) if (path / "index.faiss").exists() else None
+        if index is not None and hasattr(index, "hnsw"):
+            index.hnsw.efSearch = HNSW_EF_SEARCH
+    except FileNotFoundError as err:
+        raise StoreError(f"the embeddings at {path} are incomplete ({err.filename} is missing): "
+                         "run `astrepo index` to rebuild them") from err
+    except (OSError, ValueError, RuntimeError) as err:
+        raise StoreError(f"cannot read the embeddings at {path}: {err}; run `astrepo index` to rebuild them") from err
+    return VectorIndex(stored.meta, stored.rows, vectors, index, stored.terms)
+
+
+def load_stored_index(directory: Path) -> StoredIndex | None:
+    """The published version without its vectors, or None when there is none or it has a format
+    no longer read.
+
+    Raises:
+        StoreError: it is incomplete, damaged or inconsistent.
+    """
     path = current_version(directory)
     if path is None:
         return None
@@ -248,21 +329,28 @@ def load_vector_index(directory: Path) -> VectorIndex | None:
             return None
         meta = Meta(**meta_doc)
         columns = json.loads((path / "rows.json").read_text())
-        rows = [Row(*values) for values in zip(*(columns[f] for f in _ROW_FIELDS))] if columns["id"] else []
-        vectors = np.load(path / "vectors.npy")
-        index = faiss.read_index(str(path / "index.faiss")) if (path / "index.faiss").exists() else None
-        terms = _load_terms(path) if meta.format == FORMAT_VERSION and (path / "terms.json").exists() else None
-        if index is not None and hasattr(index, "hnsw"):
-            index.hnsw.efSearch = HNSW_EF_SEARCH
+        fields = [f for f in _ROW_FIELDS if f in columns]
+        rows = [Row(*values) for values in zip(*(columns[f] for f in fields))] if columns["id"] else []
+        if meta.format == FORMAT_VERSION:
+            layout = json.loads((path / "vectors.json").read_text())
+            segments, counts = tuple(layout["segments"]), tuple(int(c) for c in layout["counts"])
+            at = np.load(path / "at.npy").astype(np.int64).reshape(-1, 2)
+        else:
+            header = np.load(path / "vectors.npy", mmap_mode="r")
+            segments, counts = ("vectors.npy",), (int(header.shape[0]),)
+            at = np.stack([np.zeros(len(rows), dtype=np.int64), np.arange(len(rows), dtype=np.int64)], axis=1)
+        terms = _load_terms(path) if meta.format != 1 and (path / "terms.json").exists() else None
     except FileNotFoundError as err:
         raise StoreError(f"the embeddings at {path} are incomplete ({err.filename} is missing): "
                          "run `astrepo index` to rebuild them") from err
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+    except (OSError, ValueError, KeyError, TypeError) as err:
         raise StoreError(f"cannot read the embeddings at {path}: {err}; run `astrepo index` to rebuild them") from err
-    if len(rows) != len(vectors) or (len(rows) and vectors.shape[1] != meta.dim) or (
-            terms is not None and len(terms.lengths) != len(rows)):
+    bad_at = len(at) != len(rows) or len(counts) != len(segments) or (len(at) and (
+        at[:, 0].min() < 0 or at[:, 0].max() >= len(segments) or at[:, 1].min() < 0
+        or (at[:, 1] >= np.asarray(counts, dtype=np.int64)[at[:, 0]]).any()))
+    if bad_at or (terms is not None and len(terms.lengths) != len(rows)):
         raise StoreError(f"the embeddings at {path} are inconsistent: run `astrepo index` to rebuild them")
-    return VectorIndex(meta, rows, vectors, index, terms)
+    return StoredIndex(path, meta, rows, terms, segments, counts, at)
 
 
 def _load_terms(path: Path) -> TermIndex:
@@ -271,30 +359,81 @@ def _load_terms(path: Path) -> TermIndex:
         return TermIndex(vocabulary, arrays["at"], arrays["docs"], arrays["freqs"], arrays["lengths"])
 
 
-_ROW_FIELDS = ("id", "hash", "kind", "name", "file", "line", "end_line", "detail")
+_ROW_FIELDS = ("id", "hash", "kind", "name", "file", "line", "end_line", "detail", "inputs")
 
 
 def save_vector_index(directory: Path, index: VectorIndex) -> Path:
-    """Write ``index`` as a new version and publish it; older versions are removed."""
+    """Write ``index`` as a new version (its vectors as one segment) and publish it."""
+    return publish_version(directory, index.meta, index.rows, index.terms, None,
+                           np.full(len(index.rows), -1, dtype=np.int64), index.vectors, index._index)
+
+
+def publish_version(directory: Path, meta: Meta, rows: list[Row], terms: TermIndex | None,
+                    previous: StoredIndex | None, reuse: np.ndarray, fresh: np.ndarray,
+                    faiss_index: Any | None = None) -> Path:
+    """Write a new version and publish it; versions before the previous one are removed.
+
+    Args:
+        meta, rows, terms: the new version's.
+        previous: the published version, whose vectors are reused.
+        reuse: per row, the row of ``previous`` whose vector it has, or -1 for a row of ``fresh``.
+        fresh: the vectors of the rows with ``reuse`` -1, in row order.
+        faiss_index: an HNSW index over all the vectors, if already built.
+    """
+    reuse = np.asarray(reuse, dtype=np.int64)
+    new_rows = np.flatnonzero(reuse < 0)
+    if len(new_rows) != len(fresh):
+        raise ValueError(f"{len(new_rows)} rows without a vector, {len(fresh)} fresh vectors")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        previous = current_version(directory)
-        number = int(previous.name.split("-")[-1]) + 1 if previous is not None else 1
+        current = current_version(directory)
+        number = int(current.name.split("-")[-1]) + 1 if current is not None else 1
         target = directory / f"v-{number:06d}"
         tmp = directory / f".tmp-{number:06d}-{os.getpid()}"
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
-        (tmp / "meta.json").write_text(json.dumps(_meta_doc(index.meta), indent=1))
-        columns = {f: [getattr(r, f) for r in index.rows] for f in _ROW_FIELDS}
+        own = f"vectors-{number:06d}.npy"
+        at = np.zeros((len(rows), 2), dtype=np.int64)
+        linked = _linked_segments(previous, reuse, len(rows), len(fresh))
+        vectors = None
+        if linked is None:  # one segment, in row order
+            vectors = np.zeros((len(rows), meta.dim), dtype=np.float32)
+            if len(new_rows) < len(rows):
+                vectors[reuse >= 0] = previous.vectors(reuse[reuse >= 0])  # type: ignore[union-attr]
+            vectors[new_rows] = fresh
+            np.save(tmp / own, vectors)
+            segments, counts = [own], [len(rows)]
+            at[:, 1] = np.arange(len(rows))
+        else:
+            segments = [previous.segments[n] for n in linked]  # type: ignore[union-attr]
+            counts = [previous.counts[n] for n in linked]  # type: ignore[union-attr]
+            for name in segments:
+                _link(previous.path / name, tmp / name)  # type: ignore[union-attr]
+            renumber = np.full(len(previous.segments), -1, dtype=np.int64)  # type: ignore[union-attr]
+            renumber[linked] = np.arange(len(linked))
+            kept = reuse >= 0
+            at[kept, 0] = renumber[previous.at[reuse[kept], 0]]  # type: ignore[union-attr]
+            at[kept, 1] = previous.at[reuse[kept], 1]  # type: ignore[union-attr]
+            if len(new_rows):
+                np.save(tmp / own, np.ascontiguousarray(fresh, dtype=np.float32))
+                at[new_rows, 0], at[new_rows, 1] = len(segments), np.arange(len(new_rows))
+                segments.append(own)
+                counts.append(len(new_rows))
+        (tmp / "vectors.json").write_text(json.dumps({"segments": segments, "counts": counts}))
+        np.save(tmp / "at.npy", at)
+        (tmp / "meta.json").write_text(json.dumps(_meta_doc(meta), indent=1))
+        columns = {f: [getattr(r, f) for r in rows] for f in _ROW_FIELDS}
         (tmp / "rows.json").write_text(json.dumps(columns, separators=(",", ":")))
-        np.save(tmp / "vectors.npy", index.vectors)
-        if index.terms is not None:
-            terms = index.terms
+        if terms is not None:
             (tmp / "terms.json").write_text(json.dumps(terms.terms, separators=(",", ":")))
             np.savez(tmp / "terms.npz", at=terms.at, docs=terms.docs, freqs=terms.freqs, lengths=terms.lengths)
-        if index.meta.index == "hnsw":
-            faiss.write_index(index._index, str(tmp / "index.faiss"))
+        if meta.index == "hnsw":
+            if faiss_index is None:
+                if vectors is None:
+                    vectors = StoredIndex(tmp, meta, rows, terms, tuple(segments), tuple(counts), at).vectors()
+                faiss_index = build_faiss_index(vectors)
+            faiss.write_index(faiss_index, str(tmp / "index.faiss"))
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -304,11 +443,32 @@ def save_vector_index(directory: Path, index: VectorIndex) -> Path:
     except OSError as err:
         raise StoreError(f"cannot write the embeddings under {directory}: {err.strerror or err}") from err
     # Keep the previous version one round longer: a reader may be loading it now.
-    keep = {target.name, previous.name if previous is not None else ""}
+    keep = {target.name, current.name if current is not None else ""}
     for old in directory.iterdir():
         if old.is_dir() and old.name not in keep and old.name.startswith(("v-", ".tmp-")):
             shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def _linked_segments(previous: StoredIndex | None, reuse: np.ndarray, rows: int, fresh: int) -> list[int] | None:
+    """The previous version's segments a new version links (those holding a reused vector), or None
+    when it should be written as one segment: nothing reused, or too much dead weight (COMPACT_RATIO,
+    MAX_SEGMENTS)."""
+    if previous is None or fresh == rows:
+        return None
+    used = np.unique(previous.at[reuse[reuse >= 0], 0]).tolist()
+    stored = sum(previous.counts[n] for n in used) + fresh
+    if len(used) + (1 if fresh else 0) > MAX_SEGMENTS or stored > COMPACT_RATIO * rows:
+        return None
+    return used
+
+
+def _link(source: Path, target: Path) -> None:
+    """``target`` made the same file as ``source`` (a hard link; a copy where links are not possible)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _meta_doc(meta: Meta) -> dict[str, Any]:

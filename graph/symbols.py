@@ -20,11 +20,12 @@ class PublishedSymbols:
     generation: str  #: folder name of the graph generation
     root: Path  #: project root the graph was built from
     symbols: list[Symbol]
+    file_hashes: dict[str, str]  #: repo-relative path -> content hash of the file as indexed
 
 
 def read_symbols(db: GraphDB) -> list[Symbol]:
     """Every module, class and non-lambda function of ``db``, sorted by ID."""
-    members: dict[str, list[str]] = defaultdict(list)
+    placed: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     _, funcs = db.execute(
         "MATCH (f:Function) WHERE f.kind <> 'lambda' RETURN f.id, f.name, f.file, f.start_line, f.end_line, "
         "f.short_name, f.signature, f.docstring, f.kind, f.scope")
@@ -33,10 +34,13 @@ def read_symbols(db: GraphDB) -> list[Symbol]:
         "c.bases, c.scope")
     _, modules = db.execute(
         "MATCH (m:Module) RETURN m.id, m.name, m.file, m.start_line, m.end_line, m.short_name, m.docstring")
+    # Members in source order (functions, then classes), not in the order of the rows in the
+    # database, which differs between an incremental and a full index of the same code.
     for row in funcs:
-        members[row[9]].append(row[5])
+        placed[row[9]].append((0, row[3] or 0, row[5]))
     for row in classes:
-        members[row[8]].append(row[5])
+        placed[row[8]].append((1, row[3] or 0, row[5]))
+    members = {scope: [short for _, _, short in sorted(found)] for scope, found in placed.items()}
     out: list[Symbol] = []
     for fid, name, file, start, end, short, sig, doc, kind, _scope in funcs:
         out.append(Symbol(fid, SymbolKind.FUNCTION, name, file, start or 0, end or 0, short or "", sig or "",
@@ -65,11 +69,12 @@ def published_symbols(layout: Layout, root: Path | None = None) -> PublishedSymb
     try:
         path = store.current_path()
         symbols = read_symbols(db)
+        _, files = db.execute("MATCH (f:File) RETURN f.file, f.hash")
     finally:
         db.close()
     if root is None:
         root = _state_root(store, path)
-    return PublishedSymbols(path.name if path else "", root, symbols)
+    return PublishedSymbols(path.name if path else "", root, symbols, {file: digest for file, digest in files if digest})
 
 
 def _state_root(store: GraphStore, path: Path | None) -> Path:

@@ -29,7 +29,8 @@ def _index(root: Path, db: Path) -> Layout:
 
 def _embed(layout: Layout, root: Path, encoder) -> dict:
     published = published_symbols(layout, root)
-    return update_embeddings(layout, root, published.symbols, generation=published.generation, encoder=encoder)
+    return update_embeddings(layout, root, published.symbols, generation=published.generation, encoder=encoder,
+                             file_hashes=published.file_hashes)
 
 
 def _encoded_names(texts: list[str]) -> set[str]:
@@ -58,6 +59,58 @@ def test_reembedding_encodes_only_changed_symbols(project, tmp_path, fake_encode
 
 def _never_load(config):
     raise AssertionError("nothing should be encoded")
+
+
+def _edit(project: Path) -> None:
+    """Edits of every kind: a body changed and lines inserted above functions (http), a method added
+    (cart: the class's member list changes), a file added and one deleted."""
+    http = project / "shop/http.py"
+    http.write_text(http.read_text().replace('"""HTTP helpers."""', '"""HTTP helpers."""\n\nCRLF = "\\r\\n"\n')
+                    .replace("value.strip()", "value.strip().casefold()"))
+    cart = project / "shop/cart.py"
+    cart.write_text(cart.read_text().replace("    def total_price(self):", "    def clear(self):\n"
+                                             "        self.items.clear()\n\n    def total_price(self):"))
+    (project / "shop/extra.py").write_text("def shipping_cost(weight):\n    return 5 + weight * 2\n")
+    (project / "shop/storage.py").unlink()
+
+
+def test_incremental_embeddings_equal_a_full_build(project, tmp_path, fake_encoder):
+    layout = _index(project, tmp_path / "db")
+    _embed(layout, project, fake_encoder)
+    _edit(project)
+    _index(project, layout.root)
+    fake_encoder.calls.clear()
+    summary = _embed(layout, project, fake_encoder)
+    full = _index(project, tmp_path / "full")
+    _embed(full, project, type(fake_encoder)())
+    got, expected = load_vector_index(layout.embeddings_dir), load_vector_index(full.embeddings_dir)
+    assert got.rows == expected.rows and np.array_equal(got.vectors, expected.vectors)
+    assert _same_terms(got.terms, expected.terms) and got.meta.count == expected.meta.count
+    # Only the symbols of the files changed had their texts made again (the modules of those files too).
+    changed = {"shop/http.py", "shop/cart.py", "shop/extra.py"}
+    assert summary["texts"] == sum(r.file in changed for r in got.rows) < len(got.rows)
+    assert _encoded_names(fake_encoder.encoded) >= {"parse http header (http): parse_http_header(line)",
+                                                    "clear (cart): clear(self)"}
+
+
+def test_a_file_changed_after_indexing_is_read_as_it_is_now(project, tmp_path, fake_encoder):
+    layout = _index(project, tmp_path / "db")
+    _embed(layout, project, fake_encoder)
+    http = project / "shop/http.py"
+    http.write_text(http.read_text().replace("value.strip()", "value.strip().casefold()"))
+    _index(project, layout.root)
+    http.write_text(http.read_text().replace("casefold", "upper"))  # after the graph, before the embeddings
+    _embed(layout, project, fake_encoder)
+    index = load_vector_index(layout.embeddings_dir)
+    parse = index.position(next(r.id for r in index.rows if r.name == "shop.http.parse_http_header"))
+    assert "upper" in index.terms.counts(parse)
+    # Keyed by the hash of what was read, the texts of that file are made again when the graph
+    # indexes another content, and not when it catches up with the one read.
+    _index(project, layout.root)
+    assert _embed(layout, project, fake_encoder)["texts"] == 0
+    http.write_text(http.read_text().replace("upper", "casefold"))
+    _index(project, layout.root)
+    assert _embed(layout, project, fake_encoder)["texts"] == sum(r.file == "shop/http.py" for r in index.rows)
 
 
 def test_deleted_symbols_leave_the_index(project, tmp_path, fake_encoder):
@@ -101,22 +154,35 @@ def test_term_counts_stored_with_the_vectors_follow_the_source(project, tmp_path
     assert new - old == {"casefold": 1} and not old - new
 
 
-def _as_format_1(layout: Layout) -> None:
-    """Turn the published embeddings into the format-1 layout (vectors, no term counts)."""
+def _as_format(layout: Layout, number: int) -> None:
+    """Turn the published embeddings into the layout of format 1 (vectors, no term counts) or 2 (one
+    vectors.npy, term counts, rows without inputs digests)."""
     path = current_version(layout.embeddings_dir)
     meta = json.loads((path / "meta.json").read_text())
-    (path / "meta.json").write_text(json.dumps({**meta, "format": 1}))
-    (path / "terms.json").unlink()
-    (path / "terms.npz").unlink()
+    vectors = load_vector_index(layout.embeddings_dir).vectors
+    (path / "meta.json").write_text(json.dumps({**meta, "format": number}))
+    for name in json.loads((path / "vectors.json").read_text())["segments"]:
+        (path / name).unlink()
+    (path / "vectors.json").unlink()
+    (path / "at.npy").unlink()
+    np.save(path / "vectors.npy", vectors)
+    rows = json.loads((path / "rows.json").read_text())
+    del rows["inputs"]
+    (path / "rows.json").write_text(json.dumps(rows))
+    if number == 1:
+        (path / "terms.json").unlink()
+        (path / "terms.npz").unlink()
 
 
-def test_format_1_embeddings_are_migrated_without_encoding(project, tmp_path, fake_encoder):
+@pytest.mark.parametrize("number", [1, 2])
+def test_older_formats_are_migrated_without_encoding(project, tmp_path, fake_encoder, number):
     layout = _index(project, tmp_path / "db")
     _embed(layout, project, fake_encoder)
     current = load_vector_index(layout.embeddings_dir)
-    _as_format_1(layout)
+    _as_format(layout, number)
     old = load_vector_index(layout.embeddings_dir)
-    assert old.meta.format == 1 and old.terms is None and np.array_equal(old.vectors, current.vectors)
+    assert old.meta.format == number and np.array_equal(old.vectors, current.vectors)
+    assert (old.terms is None) == (number == 1) and all(r.inputs == "" for r in old.rows)
     # Searched without a refresh, the term counts come from the source files.
     unrefreshed = SemanticIndex.open(layout, refresh=False, encoder=fake_encoder)
     assert _same_terms(unrefreshed.vectors.terms, current.terms)
@@ -125,7 +191,7 @@ def test_format_1_embeddings_are_migrated_without_encoding(project, tmp_path, fa
     index = SemanticIndex.open(layout, encoder=fake_encoder)
     assert fake_encoder.calls == [] and index.vectors.meta.format == FORMAT_VERSION
     assert _same_terms(index.vectors.terms, current.terms) and np.array_equal(index.vectors.vectors, current.vectors)
-    assert load_vector_index(layout.embeddings_dir).meta.format == FORMAT_VERSION
+    assert load_vector_index(layout.embeddings_dir).rows == current.rows
 
 
 # -- the real model -------------------------------------------------------------------

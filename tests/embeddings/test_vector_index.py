@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+
 import numpy as np
 import pytest
 
-from collections import Counter
-
 from astrepo.embeddings.lexical import TermIndex
 from astrepo.embeddings.vector_index import (COARSE_MARGIN, Meta, Row, VectorIndex, build_faiss_index, current_version,
-                                             load_vector_index, save_vector_index)
+                                             load_stored_index, load_vector_index, publish_version,
+                                             save_vector_index)
 from astrepo.errors import StoreError
 
 
-def _index(n: int = 50, dim: int = 8, kind: str = "flat") -> VectorIndex:
-    rng = np.random.default_rng(0)
+def _index(n: int = 50, dim: int = 8, kind: str = "flat", seed: int = 0) -> VectorIndex:
+    rng = np.random.default_rng(seed)
     vectors = rng.standard_normal((n, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     rows = [Row(f"id{i}", f"h{i}", "function" if i % 2 else "class", f"pkg.s{i}", "pkg/m.py", i + 1, i + 3, "")
@@ -72,9 +74,42 @@ def test_term_counts_round_trip(tmp_path):
 def test_load_without_index_is_none_and_damaged_index_is_an_error(tmp_path):
     assert load_vector_index(tmp_path) is None
     path = save_vector_index(tmp_path, _index())
-    (path / "vectors.npy").unlink()
+    (path / "vectors-000001.npy").unlink()
     with pytest.raises(StoreError, match="incomplete"):
         load_vector_index(tmp_path)
+
+
+def test_an_update_links_the_segments_it_reuses_and_writes_only_fresh_vectors(tmp_path):
+    index = _index(n=40)
+    first = save_vector_index(tmp_path, index)
+    stored = load_stored_index(tmp_path)
+    # Row 3 is gone, row 10 changed (a fresh vector), and a new row 40 sorts first.
+    reuse = np.array([-1, *[i for i in range(40) if i != 3]], dtype=np.int64)
+    reuse[reuse == 10] = -1
+    fresh = _index(n=2, seed=9).vectors
+    rows = [Row("new", "hnew", "function", "pkg.new", "pkg/m.py", 1, 2, "")] + [
+        index.rows[i] for i in reuse[1:] if i >= 0]
+    rows.insert(10, Row("changed", "hc", "function", "pkg.c", "pkg/m.py", 1, 2, ""))
+    meta = Meta("fake|tokens=64|fp32", "fake", index.meta.dim, len(rows), "flat", "gen-000002", 1, 64, False)
+    second = publish_version(tmp_path, meta, rows, None, stored, reuse, fresh)
+    assert (second / "vectors-000001.npy").stat().st_ino == (first / "vectors-000001.npy").stat().st_ino
+    assert np.load(second / "vectors-000002.npy").shape == (2, index.meta.dim)
+    loaded = load_vector_index(tmp_path)
+    expected = np.zeros((len(rows), index.meta.dim), dtype=np.float32)
+    expected[reuse >= 0] = index.vectors[reuse[reuse >= 0]]
+    expected[reuse < 0] = fresh
+    assert loaded.rows == rows and np.array_equal(loaded.vectors, expected)
+
+
+def test_segments_holding_many_vectors_of_rows_gone_are_compacted(tmp_path):
+    index = _index(n=40)
+    save_vector_index(tmp_path, index)
+    half = np.arange(0, 40, 2)
+    meta = Meta("fake|tokens=64|fp32", "fake", index.meta.dim, 20, "flat", "gen-000002", 1, 64, False)
+    path = publish_version(tmp_path, meta, [index.rows[i] for i in half], None, load_stored_index(tmp_path), half,
+                           np.zeros((0, index.meta.dim), dtype=np.float32))
+    assert json.loads((path / "vectors.json").read_text()) == {"segments": ["vectors-000002.npy"], "counts": [20]}
+    assert np.array_equal(load_vector_index(tmp_path).vectors, index.vectors[half])
 
 
 def _exact(index: VectorIndex, query: np.ndarray, k: int) -> list[tuple[int, float]]:

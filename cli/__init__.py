@@ -28,7 +28,28 @@ def restore_interrupt_handler() -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def is_program() -> bool:
+    """Whether this process is the command itself (not a test or a script importing it)."""
+    return _AS_PROGRAM
+
+
+def end_program() -> None:
+    """When this process is the command itself, end it now (status 0) without freeing anything.
+
+    What a long command built (an index run's state: millions of objects) is
+    otherwise freed one object at a time on the way out, about a second for
+    Django, for nothing (mypy ends the same way). A caller importing the command
+    (tests, scripts) just returns. Output is flushed first; databases and locks
+    must be closed already.
+    """
+    if not _AS_PROGRAM:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 # sys.argv[0] is "-m" while ``python -m astrepo.cli.app`` locates the module.
-if (sys.argv and (sys.argv[0] == "-m" or os.path.basename(sys.argv[0]) == "astrepo")
-        and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+_AS_PROGRAM = bool(sys.argv) and (sys.argv[0] == "-m" or os.path.basename(sys.argv[0]) == "astrepo")
+if _AS_PROGRAM and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
     signal.signal(signal.SIGINT, _interrupted_while_starting)

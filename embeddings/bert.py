@@ -137,7 +137,7 @@ class LightBert:
         dense = torch.nn.ModuleList(linear(f"encoder.layer.{i}.{name}")
                                     for i in range(int(config["num_hidden_layers"])) for name in dense_names)
         if quantize:
-            dense = quantize_linear(dense)
+            dense = quantize_linear(dense, inplace=True)  # the container is ours: no copy (~0.2-0.6 s)
         gelu = torch.nn.GELU()
         layers = []
         for i in range(int(config["num_hidden_layers"])):
@@ -158,12 +158,13 @@ class LightBert:
         return bert_vector(self.parts, ids, types)
 
 
-def quantize_linear(model: Any) -> Any:
-    """``model`` with its Linear layers swapped for dynamically int8-quantised ones (torch's fbgemm kernels)."""
+def quantize_linear(model: Any, inplace: bool = False) -> Any:
+    """``model`` (a copy, unless ``inplace``) with its Linear layers swapped for dynamically
+    int8-quantised ones (torch's fbgemm kernels)."""
     import warnings
 
     import torch
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch announces the move of this API to torchao
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=inplace)

@@ -45,8 +45,8 @@ def index(
             from astrepo.layout import Layout
 
             started = time.perf_counter()
-            embeddings = refresh_embeddings(Layout(db), EncoderConfig(model=model) if model else None,
-                                            progress) or {"encoded": 0, "note": "already current"}
+            embeddings = refresh_embeddings(Layout(db), EncoderConfig(model=model) if model else None, progress,
+                                            root=Path(summary.root)) or {"encoded": 0, "note": "already current"}
             summary.stage_seconds["embed"] = time.perf_counter() - started
             summary.seconds += summary.stage_seconds["embed"]
     document = {

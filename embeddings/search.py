@@ -218,23 +218,26 @@ def _load_quietly(layout: Layout) -> StoredIndex | None:
 
 def refresh_embeddings(layout: Layout, config: EncoderConfig | None = None, progress: Progress | None = None,
                        load_encoder: Callable[[EncoderConfig], Encoder] = Encoder.load,
-                       take_lock: bool = True) -> dict[str, Any] | None:
+                       take_lock: bool = True, root: Path | None = None) -> dict[str, Any] | None:
     """Embed what the published graph has and the vector index lacks (on-demand stage).
 
     Returns the summary of `update_embeddings`, or None when the index was
     already current. Takes the writer lock unless ``take_lock`` is False (the
     caller holds it, e.g. an index run with nothing to re-parse); if another
     process holds it, the current embeddings (if any) are left as they are.
+    ``root`` is the project root the graph was just built from (read from the
+    index state when not given).
 
     Raises:
         IndexNotFound: nothing was indexed at ``layout``.
         IndexLocked: another process writes the index and there are no embeddings yet.
     """
-    return _refresh(layout, _load_quietly(layout), config, progress, load_encoder, take_lock)
+    return _refresh(layout, _load_quietly(layout), config, progress, load_encoder, take_lock, root)
 
 
 def _refresh(layout: Layout, current: StoredIndex | None, config: EncoderConfig | None, progress: Progress | None,
-             load_encoder: Callable[[EncoderConfig], Encoder], take_lock: bool) -> dict[str, Any] | None:
+             load_encoder: Callable[[EncoderConfig], Encoder], take_lock: bool,
+             root: Path | None = None) -> dict[str, Any] | None:
     """`refresh_embeddings`, given the published version ``current`` as `_load_quietly` read it."""
     from astrepo.graph.symbols import current_generation, published_symbols
 
@@ -256,7 +259,7 @@ def _refresh(layout: Layout, current: StoredIndex | None, config: EncoderConfig 
         return None
     try:
         try:
-            published = published_symbols(layout)
+            published = published_symbols(layout, root)
         except StoreError:
             if current is None or not current.meta.root:
                 raise

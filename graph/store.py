@@ -14,6 +14,7 @@ import logging
 import os
 import pickle
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,8 +124,14 @@ class GraphStore:
         for statement in ddl_statements():
             gen.db.execute(statement)
 
-    def publish(self, gen: Generation, state: Any) -> None:
-        """Write the generation's reach index, close it, write its state and make it the current one atomically."""
+    def publish(self, gen: Generation, state: Any, wait: bool = True) -> None:
+        """Write the generation's reach index, close it, write its state and make it the current one atomically.
+
+        The generations it supersedes are then removed on a thread (deleting a
+        220 MB database file can take half a second of I/O wait); ``wait=False``
+        returns without waiting for it, for a process about to end: whatever it
+        leaves is removed by the next `begin`.
+        """
         from astrepo.graph.query.reach_index import write_reach_index  # graph/query imports this module
 
         write_reach_index(gen.db, gen.path)
@@ -144,7 +151,13 @@ class GraphStore:
         os.replace(pointer_tmp, self.dir / CURRENT)
         gen.published = True
         _fsync(self.dir)
-        self._prune(keep_current_only=False)
+        # Which ones is decided now, under the writer lock: the next writer may begin a newer one
+        # while the thread still runs.
+        pruning = threading.Thread(target=_remove, args=(self._superseded(keep_current_only=False),),
+                                   name="astrepo-prune", daemon=True)
+        pruning.start()
+        if wait:
+            pruning.join()
 
     def discard(self, gen: Generation) -> None:
         """Drop a generation unless it was published (an interrupt may come just after)."""
@@ -155,6 +168,10 @@ class GraphStore:
 
     def _prune(self, keep_current_only: bool) -> None:
         """Remove generations other than the current one and, unless asked, the one before it."""
+        _remove(self._superseded(keep_current_only))
+
+    def _superseded(self, keep_current_only: bool) -> list[Path]:
+        """The generations other than the current one and, unless asked, the one before it."""
         current = self.current_path()
         keep: set[str] = set()
         if current is not None:
@@ -164,9 +181,12 @@ class GraphStore:
             older = [p for p in gens if p.name < current.name]
             if older:
                 keep.add(older[-1].name)
-        for path in gens:
-            if path.name not in keep:
-                shutil.rmtree(path, ignore_errors=True)
+        return [path for path in gens if path.name not in keep]
+
+
+def _remove(folders: list[Path]) -> None:
+    for path in folders:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def check_schema(gen_path: Path, where: Path) -> None:

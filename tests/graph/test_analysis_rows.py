@@ -75,7 +75,7 @@ def test_project_analysis_is_the_same_with_the_graph_columns_in_a_child(
     assert proc.returncode == 0, proc.stderr
     state, _ = GraphStore(Layout(db)).read_state()
     resolution, modules = resolve_modules({p: pickle.loads(d) for p, d in state.inputs.items()})
-    inputs = [state.analysis_inputs[p] for p in sorted(state.analysis_inputs)]
+    inputs = [pickle.loads(state.analysis_inputs[p]) for p in sorted(state.analysis_inputs)]
 
     forks = []
     real_fork = os.fork

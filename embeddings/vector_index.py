@@ -1,4 +1,5 @@
-"""The vector index on disk and in memory; the only module that imports faiss.
+"""The vector index on disk and in memory; the only module that imports faiss (when it searches or
+builds an index: an update of the stored rows and vectors does without it).
 
 Layout under ``.astrepo/embeddings``::
 
@@ -39,7 +40,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from astrepo.embeddings.lexical import TermIndex
@@ -170,6 +170,8 @@ class VectorIndex:
                 out.append([(int(subset[c]), float(scores[qi, c])) for c in cand])
             return out
         kk = min(k, len(self.rows))
+        import faiss
+
         if len(queries) == 1:
             # One query is memory-bound; OpenMP threads only add contention
             # (measured: flat 100k p50 48 ms on one thread vs 136 ms on two, on a busy machine).
@@ -192,6 +194,8 @@ class VectorIndex:
         scores as its full search; COARSE_MARGIN says when that settles the answer. When it does not,
         the full exact search runs.
         """
+        import faiss
+
         n = len(self.rows)
         if not isinstance(self._index, faiss.IndexFlat):
             return self._index.search(query, k)
@@ -220,6 +224,8 @@ def _best(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.
 
 def build_faiss_index(vectors: np.ndarray, threshold: int = HNSW_THRESHOLD) -> Any:
     """Exact inner-product index for few vectors, HNSW (inner product) for many."""
+    import faiss
+
     dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 1
     if len(vectors) > threshold:
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
@@ -297,6 +303,8 @@ def open_stored_index(stored: StoredIndex) -> VectorIndex:
     Raises:
         StoreError: a file is missing or damaged.
     """
+    import faiss
+
     path = stored.path
     try:
         vectors = stored.vectors()
@@ -433,6 +441,8 @@ def publish_version(directory: Path, meta: Meta, rows: list[Row], terms: TermInd
                 if vectors is None:
                     vectors = StoredIndex(tmp, meta, rows, terms, tuple(segments), tuple(counts), at).vectors()
                 faiss_index = build_faiss_index(vectors)
+            import faiss
+
             faiss.write_index(faiss_index, str(tmp / "index.faiss"))
         if target.exists():
             shutil.rmtree(target)

@@ -35,8 +35,8 @@ from astrepo.embeddings.lexical import TERMS_VERSION, TermIndex, query_terms, sp
 from astrepo.embeddings.text import (TEXT_VERSION, SourceLines, Symbol, SymbolKind, symbol_inputs, symbol_text,
                                      text_hash)
 from astrepo.embeddings.vector_index import (FORMAT_VERSION, Meta, Row, StoredIndex, VectorIndex, index_kind,
-                                             current_version, load_stored_index, load_vector_index, open_stored_index,
-                                             publish_version)
+                                             current_version, load_meta, load_stored_index, load_vector_index,
+                                             open_stored_index, publish_version)
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,19 @@ def refresh_embeddings(layout: Layout, config: EncoderConfig | None = None, prog
         IndexNotFound: nothing was indexed at ``layout``.
         IndexLocked: another process writes the index and there are no embeddings yet.
     """
+    from astrepo.graph.symbols import current_generation
+
+    # The published version's meta.json tells whether it is current; its rows are read only if not.
+    meta = load_meta(layout.embeddings_dir)
+    if meta is not None and _is_current(meta, current_generation(layout), config):
+        return None
     return _refresh(layout, _load_quietly(layout), config, progress, load_encoder, take_lock, root)
+
+
+def _is_current(meta: Meta, generation: str, config: EncoderConfig | None) -> bool:
+    """Whether a version made as ``meta`` says is the one to have for graph ``generation`` and model ``config``."""
+    return bool(generation) and meta.graph_generation == generation and meta.format == FORMAT_VERSION and (
+        config is None or meta.model_key == config.key)
 
 
 def _refresh(layout: Layout, current: StoredIndex | None, config: EncoderConfig | None, progress: Progress | None,
@@ -241,9 +253,7 @@ def _refresh(layout: Layout, current: StoredIndex | None, config: EncoderConfig 
     """`refresh_embeddings`, given the published version ``current`` as `_load_quietly` read it."""
     from astrepo.graph.symbols import current_generation, published_symbols
 
-    generation = current_generation(layout)
-    if current is not None and current.meta.graph_generation == generation and generation and (
-            config is None or current.meta.model_key == config.key) and current.meta.format == FORMAT_VERSION:
+    if current is not None and _is_current(current.meta, current_generation(layout), config):
         return None
     if config is None:
         config = (EncoderConfig(current.meta.model, current.meta.max_tokens, current.meta.quantize)

@@ -290,6 +290,17 @@ def current_version(directory: Path) -> Path | None:
     return path if name and path.is_dir() else None
 
 
+def load_meta(directory: Path) -> Meta | None:
+    """What produced the published version (its meta.json alone), None when there is none, it is
+    unreadable or it has a format no longer read."""
+    try:
+        path = current_version(directory)
+        doc = json.loads((path / "meta.json").read_text()) if path is not None else None
+        return Meta(**doc) if doc and doc.get("format") in (FORMAT_VERSION, *MIGRATED_FORMATS) else None
+    except (StoreError, OSError, ValueError, TypeError):
+        return None
+
+
 def load_vector_index(directory: Path) -> VectorIndex | None:
     """The published index, or None when there is none or it has a format no longer read
     (one of MIGRATED_FORMATS is read without what it lacks)."""

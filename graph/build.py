@@ -237,16 +237,19 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
                 gen, layout, parsed.node_tables, parsed.edge_tables, resolution, project, progress,
                 [f.path for f in files], preloaded=preload, runtime=runtime, scrap=scrap, tables=tables)
         else:
+            # Deltas grow a database: past a limit (graph/store.py MAX_GROWTH) it is loaded in full.
+            fresh_bytes, outgrown = store.growth(previous_counts.get("fresh_bytes"))
             node_counts, edge_counts, runtime = patch_generation(
                 gen, layout, store.current_path(), old_global, previous_counts,  # type: ignore[arg-type]
-                changes, parsed.node_tables, parsed.edge_tables, resolution, project, progress, scrap)
+                changes, parsed.node_tables, parsed.edge_tables, resolution, project, progress, scrap,
+                reload=outgrown)
         state = IndexState(
             version=STATE_VERSION, facts_version=FACTS_VERSION, root=str(root),
             files={f.path: _entry(f, changes, new_by_path, previous) for f in files},
             inputs=inputs, diagnostics=diagnostics, analysis_inputs=encoded,
         )
         state_counts = {"nodes": node_counts, "edges": edge_counts, "calls": _call_stats(resolution),
-                        "runtime": runtime.counts()}
+                        "runtime": runtime.counts(), "fresh_bytes": None if gen.fresh else fresh_bytes}
         # The rest of the run's objects are freed while the reach index reads the database.
         scrap.append((resolution, project, parsed, new_by_path))
         del resolution, project, parsed, new_by_path

@@ -233,9 +233,12 @@ def generation_tables(node_rows: dict, resolved: dict[str, pa.Table], project: P
 def patch_generation(gen: Generation, layout: Layout, previous: Path, old_global: dict[str, pa.Table],
                       previous_counts: dict, changes: Changes, node_rows: dict, edge_rows: dict,
                       resolution: Resolution, project: ProjectAnalysis, progress: Progress | None,
-                      scrap: list | None = None) -> tuple[dict, dict, RuntimeRows]:
+                      scrap: list | None = None, reload: bool = False) -> tuple[dict, dict, RuntimeRows]:
     """Turn the copy of the previous generation in ``gen`` into the new one with a delta, keep its rows
-    (``scrap``: as for `fill_generation`)."""
+    (``scrap``: as for `fill_generation`; ``reload``: load it in full instead, into an empty database)."""
+    if reload:
+        return _reload_generation(gen, layout, previous, changes, node_rows, edge_rows, resolution, project,
+                                  progress, scrap)
     if progress:
         progress("load", 0, 2)
     removed = changes.removed_paths
@@ -288,7 +291,7 @@ def patch_generation(gen: Generation, layout: Layout, previous: Path, old_global
     _commit(gen.db, scrap)
     if not extend_rows(previous, gen.path, removed, node_rows, edge_rows, [f.path for f in changes.to_parse]):
         raise StoreError(f"the rows of {previous} became unreadable during the run; run `astrepo index` again")
-    save_global(gen.path, new_global)
+    save_global(gen.path, new_global, previous, old_global)
     node_counts, edge_counts = _recount(gen.db, delta, previous_counts)
     log.debug("delta applied: %s", delta.size())
     if progress:
@@ -474,7 +477,7 @@ def republish_delta(layout: Layout, store: GraphStore, current: Path, state: Ind
         gen.db.commit()
         if not link_rows(current, gen.path):
             raise StoreError(f"the rows of {current} became unreadable; run `astrepo index` again")
-        save_global(gen.path, new_global)
+        save_global(gen.path, new_global, current, old_global)
         return (*count_tables(gen.db), runtime)
 
     return publish_republished(store, store.begin(copy_current=True), state, counts, fill)

@@ -141,6 +141,34 @@ def test_many_deleted_nodes_mean_a_full_load_with_the_same_result(shop: Path, tm
     assert dump(db_dir) == dump_of_full_rebuild(shop, tmp_path / "full2")
 
 
+def test_a_database_grown_by_deltas_is_loaded_in_full_again(shop: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once deltas have grown the database past MAX_GROWTH times its size when last loaded in
+    full, an incremental run loads an empty one in full (same graph), and growth counts from it."""
+    from astrepo.graph import generation, store
+
+    db_dir = tmp_path / "db"
+    index(shop, db_dir)
+    reloads = []
+    real_reload = generation._reload_generation
+    monkeypatch.setattr(generation, "_reload_generation", lambda *a, **k: reloads.append(1) or real_reload(*a, **k))
+    states = GraphStore(Layout(db_dir))
+    _edit(shop / "shop" / "pricing.py", "def price_of(sku):", "def unit_price(sku):")
+    index(shop, db_dir)  # patched: the size it was loaded at is recorded
+    fresh_bytes = states.read_state()[1]["fresh_bytes"]
+    assert not reloads and fresh_bytes == (states.current_path().parent / "gen-000001" / "graph.kuzu").stat().st_size
+    monkeypatch.setattr(store, "MAX_GROWTH", 0.5)  # any size is too large now
+    _edit(shop / "shop" / "pricing.py", "def unit_price(sku):", "def price(sku):")
+    summary = index(shop, db_dir)
+    assert reloads and not summary.full and states.read_state()[1]["fresh_bytes"] is None
+    assert dump(db_dir) == dump_of_full_rebuild(shop, tmp_path / "full")
+    monkeypatch.setattr(store, "MAX_GROWTH", 1.5)
+    _edit(shop / "shop" / "pricing.py", "def price(sku):", "def price_of(sku):")
+    index(shop, db_dir)  # patches what the full load wrote
+    assert len(reloads) == 1 and states.read_state()[1]["fresh_bytes"]
+    assert dump(db_dir) == dump_of_full_rebuild(shop, tmp_path / "full2")
+
+
 def test_a_current_graph_of_another_schema_means_a_full_run(shop: Path, tmp_path: Path) -> None:
     """An incremental run patches a copy of the current database: only one of this schema will do."""
     db_dir = tmp_path / "db"

@@ -146,12 +146,27 @@ def load_rows(gen_path: Path, drop_paths: list[str], only_paths: list[str] | Non
     return dict(nodes), dict(edges)
 
 
-def save_global(gen_path: Path, tables: dict[str, pa.Table]) -> None:
-    """Write the cross-file rows of a generation, one IPC file per table name."""
+def save_global(gen_path: Path, tables: dict[str, pa.Table], previous: Path | None = None,
+                old: dict[str, pa.Table] | None = None) -> None:
+    """Write the cross-file rows of a generation, one IPC file per table name.
+
+    A table equal to the one of that name in ``old`` (`load_global` of the generation
+    ``previous``) is hard-linked from there instead: after a small change most of them are
+    (61 MB of Django's 63).
+    """
     directory = gen_path / ROWS_DIR / GLOBAL_DIR
     directory.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
-        write_table(directory / f"{name}.arrow", table)
+        target = directory / f"{name}.arrow"
+        target.unlink(missing_ok=True)  # never write through a link into another generation's file
+        before = old.get(name) if old is not None else None
+        if previous is not None and before is not None and before.schema == table.schema and before.equals(table):
+            try:
+                os.link(previous / ROWS_DIR / GLOBAL_DIR / f"{name}.arrow", target)
+                continue
+            except OSError:
+                pass
+        write_table(target, table)
 
 
 def load_global(gen_path: Path) -> dict[str, pa.Table] | None:

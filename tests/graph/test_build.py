@@ -73,9 +73,15 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def test_every_kind_of_edit_in_a_row_matches_a_full_rebuild(shop: Path, tmp_path: Path) -> None:
-    """Incremental runs one after another (each patching the previous generation) equal full rebuilds."""
+@pytest.mark.parametrize("row_by_row", [0, 16, 10**9], ids=["load-from", "default", "row-by-row"])
+def test_every_kind_of_edit_in_a_row_matches_a_full_rebuild(shop: Path, tmp_path: Path, row_by_row: int,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Incremental runs one after another (each patching the previous generation) equal full rebuilds,
+    whether the delta's rows go in through LOAD FROM, one statement each, or as they go by default."""
+    from astrepo.graph import delta
     from astrepo.graph.rowcache import MAX_SEGMENTS, ROWS_DIR
+
+    monkeypatch.setattr(delta, "ROW_BY_ROW", row_by_row)
 
     pkg = shop / "shop"
     original_tests = (shop / "tests" / "test_shop.py").read_text()

@@ -226,13 +226,19 @@ def test_real_model_incremental_search_similar_and_clones(project, tmp_path, rea
     groups = index.clones(threshold=0.8)
     assert any({h.name for h in g} >= {"shop.cart.compute_total", "shop.cart.Cart.total_price"} for g in groups)
     assert not any("shop.http.parse_http_header" in {h.name for h in g} for g in groups)
-    # Change one function: only it is encoded again.
+    # Change one function: only it is encoded again, as it is alone; every other vector is kept as it was.
+    before = load_vector_index(layout.embeddings_dir)
     cart = project / "shop/cart.py"
     cart.write_text(cart.read_text().replace("total += entry.price * count", "total += entry.cost * count"))
     counting.texts.clear()
     _index(project, layout.root)
     summary = _embed(layout, project, counting)
     assert summary["encoded"] == 1 and _encoded_names(counting.texts) == {"compute sum (cart): compute_sum(entries)"}
+    after = load_vector_index(layout.embeddings_dir)
+    changed = after.position(next(r.id for r in after.rows if r.name == "shop.cart.compute_sum"))
+    assert np.array_equal(after.vectors[changed], real_encoder.encode(counting.texts)[0])
+    same = [i for i in range(len(after.rows)) if i != changed]
+    assert np.array_equal(after.vectors[same], before.vectors[[before.position(after.rows[i].id) for i in same]])
 
 
 @pytest.mark.slow

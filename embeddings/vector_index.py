@@ -431,14 +431,21 @@ def publish_version(directory: Path, meta: Meta, rows: list[Row], terms: TermInd
                 _link(previous.path / name, tmp / name)  # type: ignore[union-attr]
             renumber = np.full(len(previous.segments), -1, dtype=np.int64)  # type: ignore[union-attr]
             renumber[linked] = np.arange(len(linked))
-            kept = reuse >= 0
-            at[kept, 0] = renumber[previous.at[reuse[kept], 0]]  # type: ignore[union-attr]
-            at[kept, 1] = previous.at[reuse[kept], 1]  # type: ignore[union-attr]
-            if len(new_rows):
-                np.save(tmp / own, np.ascontiguousarray(fresh, dtype=np.float32))
-                at[new_rows, 0], at[new_rows, 1] = len(segments), np.arange(len(new_rows))
+            where = previous.at[np.maximum(reuse, 0)]  # type: ignore[union-attr]
+            linked_rows = (reuse >= 0) & (renumber[where[:, 0]] >= 0)
+            at[linked_rows, 0] = renumber[where[linked_rows, 0]]
+            at[linked_rows, 1] = where[linked_rows, 1]
+            # The new segment: the fresh vectors, and those of the segments no longer linked.
+            mine = np.flatnonzero(~linked_rows)
+            if len(mine):
+                written = np.empty((len(mine), meta.dim), dtype=np.float32)
+                is_fresh = reuse[mine] < 0
+                written[is_fresh] = fresh
+                written[~is_fresh] = previous.vectors(reuse[mine[~is_fresh]])  # type: ignore[union-attr]
+                np.save(tmp / own, written)
+                at[mine, 0], at[mine, 1] = len(segments), np.arange(len(mine))
                 segments.append(own)
-                counts.append(len(new_rows))
+                counts.append(len(mine))
         (tmp / "vectors.json").write_text(json.dumps({"segments": segments, "counts": counts}))
         np.save(tmp / "at.npy", at)
         (tmp / "meta.json").write_text(json.dumps(_meta_doc(meta), indent=1))
@@ -472,15 +479,17 @@ def publish_version(directory: Path, meta: Meta, rows: list[Row], terms: TermInd
 
 
 def _linked_segments(previous: StoredIndex | None, reuse: np.ndarray, rows: int, fresh: int) -> list[int] | None:
-    """The previous version's segments a new version links (those holding a reused vector), or None
-    when it should be written as one segment: nothing reused, or too much dead weight (COMPACT_RATIO,
-    MAX_SEGMENTS)."""
+    """The previous version's segments a new version links: those holding a reused vector, or only the
+    largest of them when there would be more than MAX_SEGMENTS (the others' vectors are written again
+    with the fresh ones); None when it should be written as one segment: nothing reused, or more than
+    COMPACT_RATIO vectors stored per row."""
     if previous is None or fresh == rows:
         return None
     used = np.unique(previous.at[reuse[reuse >= 0], 0]).tolist()
-    stored = sum(previous.counts[n] for n in used) + fresh
-    if len(used) + (1 if fresh else 0) > MAX_SEGMENTS or stored > COMPACT_RATIO * rows:
+    if sum(previous.counts[n] for n in used) + fresh > COMPACT_RATIO * rows:
         return None
+    if len(used) + (1 if fresh else 0) > MAX_SEGMENTS:
+        return [max(used, key=lambda n: previous.counts[n])]
     return used
 
 

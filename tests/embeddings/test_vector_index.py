@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from astrepo.embeddings import vector_index
 from astrepo.embeddings.lexical import TermIndex
 from astrepo.embeddings.vector_index import (COARSE_MARGIN, Meta, Row, VectorIndex, build_faiss_index, current_version,
                                              load_stored_index, load_vector_index, publish_version,
@@ -110,6 +111,25 @@ def test_segments_holding_many_vectors_of_rows_gone_are_compacted(tmp_path):
                            np.zeros((0, index.meta.dim), dtype=np.float32))
     assert json.loads((path / "vectors.json").read_text()) == {"segments": ["vectors-000002.npy"], "counts": [20]}
     assert np.array_equal(load_vector_index(tmp_path).vectors, index.vectors[half])
+
+
+def test_many_small_segments_are_written_again_into_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(vector_index, "MAX_SEGMENTS", 3)
+    index = _index(n=40)
+    save_vector_index(tmp_path, index)
+    vectors = index.vectors.copy()
+    rng = np.random.default_rng(5)
+    for version in range(2, 7):  # each update gives row `version` a fresh vector
+        vectors[version] = rng.standard_normal(index.meta.dim).astype(np.float32)
+        reuse = np.arange(40)
+        reuse[version] = -1
+        meta = Meta("fake|tokens=64|fp32", "fake", index.meta.dim, 40, "flat", f"gen-{version:06d}", 1, 64, False)
+        path = publish_version(tmp_path, meta, index.rows, None, load_stored_index(tmp_path), reuse,
+                               vectors[version:version + 1])
+        assert np.array_equal(load_vector_index(tmp_path).vectors, vectors)
+        segments = json.loads((path / "vectors.json").read_text())["segments"]
+        assert len(segments) <= 3 and "vectors-000001.npy" in segments
+    assert segments == ["vectors-000001.npy", "vectors-000006.npy"]  # the small ones merged, the large one linked
 
 
 def _exact(index: VectorIndex, query: np.ndarray, k: int) -> list[tuple[int, float]]:

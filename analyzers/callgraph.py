@@ -66,6 +66,8 @@ be cut short ("recursive value"); sets larger than MAX_VALUES are cut
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -82,9 +84,11 @@ from astrepo.model import CallFact, Edge, EdgeKind, Node, NodeKind, NO_SPAN, SCO
 #: marked partial (logged), never an error.
 MAX_FLOW_ROUNDS = 3
 
-#: How often one parameter's inflow may be recomputed within a round (`_settle_arguments`) as
-#: the arguments feeding it change; past it the rest waits for the next round.
-MAX_ARGUMENT_PASSES = 4
+#: Stack of the resolver's thread (bytes; reserved, not committed, until used) and the recursion
+#: limit it runs under: enough for chains of values tens of thousands deep.
+RESOLVER_STACK = 512 * 1024 * 1024
+RESOLVER_RECURSION = 400_000
+_STACK_LOCK = threading.Lock()  #: threading.stack_size is process-wide: set and reset under it
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +123,35 @@ def resolve_project(inputs: list[ModuleInputs], scrap: list | None = None) -> Re
     ``scrap``: when given, the resolver's working state (symbol tables, memo, per-item results,
     cached sort keys) is appended to it rather than freed on return. Freeing Django's takes about
     half a second; the caller may spend it where it waits anyway (graph/build.py).
+
+    The resolver recurses as deep as chains of values go (no depth budget: a cut depending on the
+    path a value was reached by would make the result depend on evaluation order), so it runs on a
+    thread of its own with a large stack (RESOLVER_STACK) and Python's recursion limit raised.
     """
-    try:
-        return _resolve(inputs, scrap)
-    finally:
-        clear_order_keys(scrap)
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append(_resolve(inputs, scrap))
+        except BaseException as error:  # handed to the caller's thread
+            outcome.append(error)
+        finally:
+            clear_order_keys(scrap)
+
+    limit = sys.getrecursionlimit()
+    with _STACK_LOCK:
+        previous = threading.stack_size(RESOLVER_STACK)
+        try:
+            worker = threading.Thread(target=run, name="resolve_project")
+        finally:
+            threading.stack_size(previous)
+        sys.setrecursionlimit(max(limit, RESOLVER_RECURSION))
+        worker.start()
+    worker.join()
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def _resolve(inputs: list[ModuleInputs], scrap: list | None) -> Resolution:
@@ -176,7 +204,7 @@ def _resolve(inputs: list[ModuleInputs], scrap: list | None) -> Resolution:
         for scope in mod.scopes:
             if scope.kind != "class":
                 continue
-            for position, base in enumerate(resolver.bases(scope, 0)):
+            for position, base in enumerate(resolver.bases(scope)):
                 if isinstance(base, Target) and base.kind == "def" and resolver.is_class(base.value):
                     out.edges.append(Edge(EdgeKind.INHERITS, scope.id, NodeKind.CLASS, NodeId(base.value),
                                           NodeKind.CLASS, (("position", position),)))
@@ -272,10 +300,11 @@ def _settle_arguments(resolver: Resolver, pending: list) -> None:
     A worklist: when an argument is itself a parameter (``def f(cb): g(cb)``),
     evaluating it demands that parameter's inflow, which is computed in turn;
     when a parameter's inflow changes, the arguments that read it are evaluated
-    again. A value thus travels down a chain of calls within one round (rounds
-    are only needed for calls whose callee is a parameter). Parameters that had
-    an inflow already take their new one at the end. Each parameter is recomputed
-    at most MAX_ARGUMENT_PASSES times per round.
+    again, until nothing changes (no pass budget: inflows within a round only grow).
+    A value thus travels down a chain of calls within one round (rounds are only
+    needed for calls whose callee is a parameter). Parameters that had an inflow
+    already take their new one at the end (a round is a function of the previous
+    round's inflows and of what the round's worklist settles to, whatever its order).
     """
     # Distinct flows: the same argument often flows many times (one call site, many callees;
     # replayed items). ``None`` scope: the argument is a value already (a receiver, a decorated function).
@@ -305,16 +334,14 @@ def _settle_arguments(resolver: Resolver, pending: list) -> None:
     start = resolver.inflow
     resolver.inflow = inflow = dict(start)
     later: dict = {}  #: new inflow of parameters that had one at the start of the round
-    # Worklist in a fixed order (the order of the flows, then of discovery), never of sets:
-    # evaluation order decides where cycles are cut.
+    # Worklist in a fixed order (the order of the flows, then of discovery); its result does not
+    # depend on it (see above), its work may.
     queue = deque(k for k in flows_into if k in demanded)
     queued = set(queue)
     passes: Counter = Counter()
     while queue:
         key = queue.popleft()
         queued.discard(key)
-        if passes[key] >= MAX_ARGUMENT_PASSES:
-            continue
         passes[key] += 1
         vals: set = set()
         for akey in flows_into[key]:
@@ -332,14 +359,15 @@ def _settle_arguments(resolver: Resolver, pending: list) -> None:
                             readers.setdefault(dep, []).append(akey)
                 as_argument[akey] = found
             vals.update(found)
-        new = frozenset(vals) if vals else None
         if key in start:
-            later[key] = new
-        elif new != inflow.get(key):
-            if new is None:
-                del inflow[key]
-            else:
-                inflow[key] = new
+            later[key] = frozenset(vals) if vals else None
+            continue
+        # A new parameter's inflow only grows within the round (what was handed on stays): the
+        # worklist ends, at the least fixpoint of the round's flows whatever the order.
+        old = inflow.get(key)
+        new = (old | vals if old else frozenset(vals)) if vals else old
+        if new != old:
+            inflow[key] = new
             resolver.invalidate({key})
             for akey in readers.pop(resolver.dep_numbers.get(key), ()):
                 if as_argument[akey] is not None:
@@ -467,7 +495,7 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
             if outer is None:
                 continue
             marks = begin()
-            for d, arg_vals in resolver.decorated(scope, 0)[1]:
+            for d, arg_vals in resolver.decorated(scope)[1]:
                 for callee in _invoke(project, resolver, pending, d, (), (), outer):
                     if callee.kind == "def" or (callee.kind == "external" and not callee.value.startswith("<")):
                         scope_edges.append((outer, make_target((callee.kind, callee.value, "decorator"))))
@@ -528,7 +556,7 @@ def _invoke(project: Project, resolver: Resolver, pending: list, t: Target, args
                 for m in calls:
                     _flow_args(project, pending, m.value, args, kwargs, scope, make_target(("def", t.value, "self")))
                 return [make_target(("def", m.value, t.how)) for m in calls]
-            inits = resolver.class_member(t.value, "__init__", 0)[0]
+            inits = resolver.class_member(t.value, "__init__")[0]
             for init in inits:
                 if init.kind == "def":
                     _flow_args(project, pending, init.value, args, kwargs, scope,
@@ -542,7 +570,7 @@ def _invoke(project: Project, resolver: Resolver, pending: list, t: Target, args
         return [make_target(("def", fid, t.how))]
     if t.kind == "instance":
         out = []
-        for m in resolver.protocol_methods(t, "__call__", 0):
+        for m in resolver.protocol_methods(t, "__call__"):
             out.extend(_invoke(project, resolver, pending, m, args, kwargs, scope))
         return out
     if t.kind == "external":
@@ -567,9 +595,9 @@ def _property_calls(project: Project, resolver: Resolver, scope: ScopeFacts, sco
         for v in ordered(resolver.values(obj, scope)[0]):
             if v.kind not in ("instance", "def") or not resolver.is_class(v.value):
                 continue
-            members = resolver.class_member(v.value, attr, 0)[0]
+            members = resolver.class_member(v.value, attr)[0]
             if attr in descriptors and attr in project.attr_stores:
-                members = members | resolver.stored_attribute(v.value, attr, 0)
+                members = members | resolver.stored_attribute(v.value, attr)
             for m in ordered(members):
                 f = project.scopes.get(m.value) if m.kind == "def" else None
                 if f is not None and "property" in f.decorators:
@@ -579,7 +607,7 @@ def _property_calls(project: Project, resolver: Resolver, scope: ScopeFacts, sco
                             pending.append(((m.value, f.params[0]), None, v))
                 elif m.kind == "instance" and attr in descriptors:
                     # a descriptor: __get__(descriptor, instance or None, owner class)
-                    for g in resolver.protocol_methods(m, "__get__", 0):
+                    for g in resolver.protocol_methods(m, "__get__"):
                         if g.kind != "bound":
                             continue
                         scope_edges.append((scope, make_target(("def", g.value[0], "implicit"))))
@@ -616,9 +644,9 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
         if v.kind != "instance":
             continue
         for dunder in dunders:
-            methods = resolver.protocol_methods(v, dunder, 0)
+            methods = resolver.protocol_methods(v, dunder)
             if dunder == "__bool__" and not methods:  # a truth test without __bool__ asks __len__
-                methods = resolver.protocol_methods(v, "__len__", 0)
+                methods = resolver.protocol_methods(v, "__len__")
             for m in methods:
                 if m.kind == "bound":
                     scope_edges.append((scope, make_target(("def", m.value[0], "implicit"))))
@@ -626,8 +654,8 @@ def _implicit_calls(project: Project, resolver: Resolver, scope: ScopeFacts, pro
                     if f is not None and f.params:
                         pending.append(((m.value[0], f.params[0]), None, v))
                     if dunder == "__iter__":
-                        for it in resolver.callee_results(m, 0)[0]:
-                            for n in resolver.protocol_methods(it, "__next__", 0):
+                        for it in resolver.callee_results(m)[0]:
+                            for n in resolver.protocol_methods(it, "__next__"):
                                 if n.kind == "bound":
                                     scope_edges.append((scope, make_target(("def", n.value[0], "implicit"))))
 

@@ -36,51 +36,37 @@ class ClassModel:
         method = self.enclosing_method(scope)
         return self.p.scopes.get(method.parent) if method is not None and method.parent else None
 
-    def bases(self, cls: ScopeFacts, depth: int) -> list[Target | str]:
+    def bases(self, cls: ScopeFacts) -> list[Target | str]:
         """Each base class expression resolved to one target (the first value), or the reason."""
-        result = self._memoized(("bases", cls.id), lambda: self._bases(cls, depth), depth)
+        result = self._memoized(("bases", cls.id), lambda: self._bases(cls), [])
         return result if isinstance(result, list) else []
 
-    def _bases(self, cls: ScopeFacts, depth: int) -> list[Target | str]:
+    def _bases(self, cls: ScopeFacts) -> list[Target | str]:
         parent = self.p.scopes.get(cls.parent) if cls.parent else None
         if parent is None:
             return []
         out: list[Target | str] = []
         for base in cls.bases:
-            vals, why = self.dotted(base, parent, depth + 1)
+            vals, why = self.dotted(base, parent)
             defs = sorted((v if v.kind != "member" else make_target(("external", v.value, v.how))
                            for v in vals if v.kind in ("def", "external", "member")), key=order_key)
             out.append(defs[0] if defs else (why or f"base {base!r} not understood"))
         return out
 
-    def mro(self, class_id: str, depth: int = 0) -> list[str]:
+    def mro(self, class_id: str) -> list[str]:
         """C3 linearization of a project class (its project bases only), as node IDs."""
-        key = ("mro", class_id)
-        cached = self.memo.get(key)
-        if cached is not None:
-            return cached
-        if key in self.active:
-            self.cuts += 1
-            return [class_id]
-        self.active.add(key)
-        try:
-            result, mine = self._tracked(lambda: self._mro(class_id, depth))
-        finally:
-            self.active.discard(key)
-        if mine:  # read inflows now, but not when it is looked up again: see `_exact`
-            self.cuts += 1
-        self.memo[key] = result
-        return result
+        # a cyclic hierarchy (invalid Python) starts from the class alone
+        return self._memoized(("mro", class_id), lambda: self._mro(class_id), [class_id])
 
-    def _mro(self, class_id: str, depth: int) -> list[str]:
+    def _mro(self, class_id: str) -> list[str]:
         cls = self.p.scopes.get(class_id)
-        bases = [b.value for b in self.bases(cls, depth) if isinstance(b, Target) and b.kind == "def"
+        bases = [b.value for b in self.bases(cls) if isinstance(b, Target) and b.kind == "def"
                  and self.is_class(b.value)] if cls is not None else []
-        return [class_id] + _c3([self.mro(b, depth) for b in bases] + [bases])
+        return [class_id] + _c3([self.mro(b) for b in bases] + [bases])
 
     def is_metaclass(self, class_id: str) -> bool:
         """Whether a project class derives from ``type``."""
-        return self.external_base(class_id, 0) == "<builtin>.type"
+        return self.external_base(class_id) == "<builtin>.type"
 
     def metaclass_methods(self, class_id: str, name: str) -> list[Target]:
         """The project methods ``name`` of the metaclass of a class (declared on it or on a base),
@@ -88,14 +74,7 @@ class ClassModel:
         when its class statement runs."""
         if not self.p.metaclass:
             return []
-        key = ("metaclass", class_id, name)
-        found = self.memo.get(key)
-        if found is None:
-            out, mine = self._tracked(lambda: self._metaclass_methods(class_id, name))
-            if mine:  # read inflows now, but not when it is looked up again: see `_exact`
-                self.cuts += 1
-            found = self.memo[key] = ordered(out)
-        return found
+        return self._memoized(("metaclass", class_id, name), lambda: ordered(self._metaclass_methods(class_id, name)), [])
 
     def _metaclass_methods(self, class_id: str, name: str) -> set[Target]:
         out: set = set()
@@ -105,32 +84,32 @@ class ClassModel:
             outer = self.p.scopes.get(cls.parent) if cls is not None and cls.parent else None
             if expr is None or outer is None:
                 continue
-            for m in ordered(self.values(expr, outer, 0)[0]):
+            for m in ordered(self.values(expr, outer)[0]):
                 if m.kind == "def" and self.is_class(m.value):
-                    out.update(v for v in self.class_member(m.value, name, 0)[0]
+                    out.update(v for v in self.class_member(m.value, name)[0]
                                if v.kind == "def" and not self.is_class(v.value))
             break
         return out
 
-    def external_base(self, class_id: str, depth: int) -> str:
-        return self._exact(("external base", class_id), lambda: self._external_base(class_id, depth), depth)
+    def external_base(self, class_id: str) -> str:
+        return self._memoized(("external base", class_id), lambda: self._external_base(class_id))
 
-    def _external_base(self, class_id: str, depth: int) -> str:
-        for cid in self.mro(class_id, depth):
+    def _external_base(self, class_id: str) -> str:
+        for cid in self.mro(class_id):
             cls = self.p.scopes.get(cid)
             if cls is None:
                 continue
-            for base in self.bases(cls, depth):
+            for base in self.bases(cls):
                 if isinstance(base, Target) and base.kind == "external":
                     return base.value
         return ""
 
-    def class_member(self, class_id: str, attr: str, depth: int) -> Vals:
-        """`member_in` the MRO of a project class (memoized by `_exact`)."""
-        return self._exact(("member", class_id, attr),
-                           lambda: self.member_in(self.mro(class_id, depth), attr, depth), depth)
+    def class_member(self, class_id: str, attr: str) -> Vals:
+        """`member_in` the MRO of a project class (memoized)."""
+        return self._memoized(("member", class_id, attr),
+                           lambda: self.member_in(self.mro(class_id), attr))
 
-    def member_in(self, mro: list[str], attr: str, depth: int) -> Vals:
+    def member_in(self, mro: list[str], attr: str) -> Vals:
         for cid in mro:
             cls = self.p.scopes.get(cid)
             if cls is None:
@@ -138,71 +117,71 @@ class ClassModel:
             binding = cls.bindings.get(attr)
             if binding is not None:
                 if binding.kind is BindingKind.DEF:
-                    return self.binding_target(attr, binding, cls, depth + 1)
-                return self.name_values(attr, binding, cls, depth + 1)
+                    return self.binding_target(attr, binding, cls)
+                return self.name_values(attr, binding, cls)
         return (EMPTY, f"class has no attribute {attr!r}")
 
-    def class_attribute(self, class_id: str, attr: str, depth: int, instance: Target | None) -> Vals:
+    def class_attribute(self, class_id: str, attr: str, instance: Target | None) -> Vals:
         """``attr`` on a class (instance None) or an instance of it: members along the MRO and fields."""
-        return self._exact(("attribute", class_id, attr, instance is None),
-                           lambda: self._class_attribute(class_id, attr, depth, instance), depth)
+        return self._memoized(("attribute", class_id, attr, instance is None),
+                           lambda: self._class_attribute(class_id, attr, instance))
 
-    def _class_attribute(self, class_id: str, attr: str, depth: int, instance: Target | None) -> Vals:
-        mro = self.mro(class_id, depth)
-        member = self.class_member(class_id, attr, depth)
+    def _class_attribute(self, class_id: str, attr: str, instance: Target | None) -> Vals:
+        mro = self.mro(class_id)
+        member = self.class_member(class_id, attr)
         out: set = set()
         descriptor = attr in self.p.descriptor_names
         for v in ordered(member[0]):
             if descriptor and v.kind == "instance":
-                getters = self.protocol_methods(v, "__get__", depth)
+                getters = self.protocol_methods(v, "__get__")
                 if getters:  # reading a descriptor gives what its __get__ returns
-                    out.update(self._union([self.callee_results(g, depth) for g in getters])[0])
+                    out.update(self._union([self.callee_results(g) for g in getters])[0])
                     continue
             if instance is not None:
                 fscope = self.p.scopes.get(v.value) if v.kind == "def" else None
                 if fscope is not None and fscope.kind == "function" and "property" in fscope.decorators:
-                    out.update(self.returns_of(v.value, depth))
+                    out.update(self.returns_of(v.value))
                     continue
                 out.add(self.bind_method(v, instance, v.how))
             else:
                 out.add(v)
         for cid in mro:
             for scope, expr in self.p.fields.get(cid, {}).get(attr, ()):
-                out.update(self.values(expr, scope, depth)[0])
+                out.update(self.values(expr, scope)[0])
         if attr in self.p.attr_stores:
-            for v in ordered(self.stored_attribute(class_id, attr, depth)):
-                getters = self.protocol_methods(v, "__get__", depth) if descriptor and v.kind == "instance" else ()
+            for v in ordered(self.stored_attribute(class_id, attr)):
+                getters = self.protocol_methods(v, "__get__") if descriptor and v.kind == "instance" else ()
                 if getters:
-                    out.update(self._union([self.callee_results(g, depth) for g in getters])[0])
+                    out.update(self._union([self.callee_results(g) for g in getters])[0])
                 else:
                     out.add(v)
         if not out:
-            ext = self.external_base(class_id, depth)
+            ext = self.external_base(class_id)
             if ext:
                 if ext.startswith("<builtin>."):
                     return self.external_attribute(ext, attr, "external")
                 return value_set([make_target(("member", f"{ext}.{attr}", "external"))])
         return value_set(out, member[1] or f"class has no attribute {attr!r}")
 
-    def stored_attribute(self, class_id: str, attr: str, depth: int) -> frozenset:
+    def stored_attribute(self, class_id: str, attr: str) -> frozenset:
         """What ``obj.attr = value`` statements (other than ``self.attr = ...`` in its methods) store
         where obj is the class, one of its bases, or an instance of one of them (memoized)."""
         def compute() -> dict:
             by_class: dict = {}
             for scope, head, expr in self.p.attr_stores[attr]:
-                classes = {h.value for h in self.values(("n", head), scope, depth + 1)[0]
+                classes = {h.value for h in self.values(("n", head), scope)[0]
                            if h.kind in ("def", "instance") and h.value.__class__ is str}
                 if classes:
-                    vals = self.values(expr, scope, depth + 1)[0]
+                    vals = self.values(expr, scope)[0]
                     for cid in sorted(classes):
                         by_class.setdefault(cid, set()).update(vals)
             return by_class
 
-        by_class = self._memoized(("stored", attr), compute, depth)
+        by_class = self._memoized(("stored", attr), compute, {})
         if by_class.__class__ is not dict:  # cut short (recursive)
             return EMPTY
         out: set = set()
-        for cid in self.mro(class_id, depth):
+        for cid in self.mro(class_id):
             found = by_class.get(cid)
             if found:
                 out.update(found)
@@ -218,7 +197,7 @@ class ClassModel:
                     return make_target(("bound", (v.value, instance.value), how))
         return make_target((v.kind, v.value, how))
 
-    def super_member(self, parts: list[str], scope: ScopeFacts, depth: int) -> Vals:
+    def super_member(self, parts: list[str], scope: ScopeFacts) -> Vals:
         cls = self.enclosing_class(scope)
         if cls is None:
             return (EMPTY, "super() outside a method")
@@ -232,15 +211,15 @@ class ClassModel:
             receivers = sorted({v.value for v in inflow if v.kind == "instance"}) or receivers
         out: set = set()
         for rid in receivers:
-            mro = self.mro(rid, depth)
+            mro = self.mro(rid)
             if cls.id not in mro:
-                mro = self.mro(cls.id, depth)
+                mro = self.mro(cls.id)
             after = mro[mro.index(cls.id) + 1:]
-            member = self.member_in(after, parts[1], depth)
+            member = self.member_in(after, parts[1])
             for v in ordered(member[0]):
                 out.add(self.bind_method(v, make_target(("instance", rid, "super")), "super"))
             if not member[0]:
-                ext = self.external_base(cls.id, depth)
+                ext = self.external_base(cls.id)
                 if ext:
                     out.add(make_target(("external", f"{ext}.{parts[1]}", "super")))
                 if ext == "<builtin>.type" and parts[1] == "__call__" and method is not None and method.params:
@@ -249,23 +228,22 @@ class ClassModel:
                         if v.kind == "def" and self.is_class(v.value):
                             instance = make_target(("instance", v.value, "super"))
                             out.update(self.bind_method(m, instance, "super")
-                                       for m in self.class_member(v.value, "__init__", depth)[0])
+                                       for m in self.class_member(v.value, "__init__")[0])
         return value_set(out, f"super().{parts[1]} not found in the bases of {cls.qualname}")
 
-    def protocol_methods(self, target: Target, dunder: str, depth: int) -> list[Target]:
+    def protocol_methods(self, target: Target, dunder: str) -> list[Target]:
         """The methods a dunder resolves to on an instance (bound), [] when none is defined."""
         if target.kind != "instance" or not self.is_class(target.value):
             return []
         # bind_method reads only the instance's class: one answer per class and dunder
-        return self._exact(("protocol", target.value, dunder), lambda: [
-            self.bind_method(v, target, "implicit") for v in ordered(self.class_member(target.value, dunder, depth)[0])],
-            depth)
+        return self._memoized(("protocol", target.value, dunder), lambda: [
+            self.bind_method(v, target, "implicit") for v in ordered(self.class_member(target.value, dunder)[0])], [])
 
-    def protocol_results(self, target: Target, dunder: str, depth: int) -> Vals:
+    def protocol_results(self, target: Target, dunder: str) -> Vals:
         if dunder in _SAME_TYPE_OPERATORS and (target.kind == "seq" or (
                 target.kind == "external" and target.value in SEQUENCE_TYPES)):
             return value_set([target])  # ``b"<" + raw``, ``"%s" % x``, ``[f] * 2``: the same type (with its items)
-        return self._union([self.callee_results(m, depth) for m in self.protocol_methods(target, dunder, depth)])
+        return self._union([self.callee_results(m) for m in self.protocol_methods(target, dunder)])
 
 
 def _c3(seqs: list[list[str]]) -> list[str]:

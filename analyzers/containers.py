@@ -43,7 +43,7 @@ PARTIAL_NAMES = frozenset(("functools.partial",))
 class Containers:
     """Items of list / dict displays and results of builtin calls (a mixin of `Resolver`)."""
 
-    def subscript(self, target: Target, key: str, depth: int) -> Vals:
+    def subscript(self, target: Target, key: str) -> Vals:
         """``target[key]``: key as the extractor gives it (a literal, ``1:3`` for a slice, "" if unknown)."""
         if target.kind == "seq":
             scope_id, expr = target.value[0], target.value[1]
@@ -57,8 +57,8 @@ class Containers:
                 return value_set([make_target(("seq", (scope_id, ("l", tuple(kept))), target.how))])
             index = _int_key(key)
             if exact and index is not None and -len(items) <= index < len(items):
-                return self.values(items[index], scope, depth)
-            return self._union([self.values(e, scope, depth) for e in items] + [(v, "") for _, v in stored])
+                return self.values(items[index], scope)
+            return self._union([self.values(e, scope) for e in items] + [(v, "") for _, v in stored])
         if target.kind == "map":
             scope_id, expr = target.value[0], target.value[1]
             scope = self.p.scopes[scope_id]
@@ -71,11 +71,11 @@ class Containers:
                 kept = [v for k, v in stored if k in (key, "")]
             else:
                 chosen, kept = [e for _, e in pairs], [v for _, v in stored]
-            return self._union([self.values(e, scope, depth) for e in chosen] + [(v, "") for v in kept])
+            return self._union([self.values(e, scope) for e in chosen] + [(v, "") for v in kept])
         if target.kind == "instance":
-            return self.protocol_results(target, "__getitem__", depth)
+            return self.protocol_results(target, "__getitem__")
         if target.kind == "view" and target.value[1] == "pair" and key not in ("0", "-2"):
-            return self.subscript(target.value[0], "", depth)  # the value of a (key, value) pair
+            return self.subscript(target.value[0], "")  # the value of a (key, value) pair
         if target.kind == "external" and target.value in SEQUENCE_TYPES:
             # slicing gives the same type, an item of a str is a str
             if ":" in key or target.value == "<builtin>.str":
@@ -88,7 +88,7 @@ class Containers:
 
         def compute() -> tuple:
             out = []
-            for c in ordered(self.dotted(container, scope, 0)[0]):
+            for c in ordered(self.dotted(container, scope)[0]):
                 if c.kind not in ("seq", "map"):
                     continue
                 if operation == "extend" or (operation == "update" and c.kind == "seq"):
@@ -97,12 +97,12 @@ class Containers:
                     value = ("s", expr, "")
                 else:
                     value = expr
-                vals = self.values(value, scope, 0)[0]
+                vals = self.values(value, scope)[0]
                 if vals:
                     out.append((c.value, key, vals))
             return tuple(out)
 
-        return self._memoized(("store", index), compute, 0)
+        return self._memoized(("store", index), compute)
 
     def stored_in(self, container: Target) -> tuple:
         """What was stored into a list/dict display: ((key, values), ...) (see `settle_items`)."""
@@ -110,23 +110,23 @@ class Containers:
         self.read(key)
         return self.stored.get(key, ())
 
-    def iterate(self, target: Target, depth: int) -> Vals:
+    def iterate(self, target: Target) -> Vals:
         if target.kind in ("seq", "map"):
-            return self.subscript(target, "", depth) if target.kind == "seq" else (EMPTY, "iterating a dict")
+            return self.subscript(target, "") if target.kind == "seq" else (EMPTY, "iterating a dict")
         if target.kind == "view":  # d.values(): the values; d.items(): (key, value) pairs
             container, what = target.value
             if what == "items":
                 return value_set([make_target(("view", (container, "pair"), target.how))])
-            return self.subscript(container, "", depth)
+            return self.subscript(container, "")
         if target.kind == "gen":
-            return self.yields_of(target.value, depth)
+            return self.yields_of(target.value)
         if target.kind == "instance":
-            iterators = self.protocol_results(target, "__iter__", depth)[0]
-            return self._union(self.protocol_results(it, "__next__", depth) if it.kind == "instance"
-                               else self.iterate(it, depth) for it in iterators if it != target or True)
+            iterators = self.protocol_results(target, "__iter__")[0]
+            return self._union(self.protocol_results(it, "__next__") if it.kind == "instance"
+                               else self.iterate(it) for it in iterators if it != target or True)
         return (EMPTY, f"iterating a {target.kind}")
 
-    def unpack(self, target: Target, index: int, depth: int) -> Vals:
+    def unpack(self, target: Target, index: int) -> Vals:
         """Item ``index`` of ``target`` unpacked into a tuple target (``a, b = target``): the item
         at that position of a tuple / list display (nothing stored into it; a negative index counts
         from the end; (i, m) for a starred target: the items from i to m before the end), the key
@@ -136,16 +136,16 @@ class Containers:
             if not any(e[0] == "*" for e in items) and not self.stored_in(target):
                 scope = self.p.scopes[target.value[0]]
                 if index.__class__ is tuple:  # a starred target: the items from i to n before the end
-                    return self._union([self.values(e, scope, depth) for e in items[index[0]:len(items) - index[1]]])
+                    return self._union([self.values(e, scope) for e in items[index[0]:len(items) - index[1]]])
                 if -len(items) <= index < len(items):
-                    return self.values(items[index], scope, depth)
+                    return self.values(items[index], scope)
         elif target.kind == "view" and target.value[1] == "pair":
             if index == 0 or index == -2:
                 return (EMPTY, "key of a dict item")
-            return self.subscript(target.value[0], "", depth)
-        return self.iterate(target, depth)
+            return self.subscript(target.value[0], "")
+        return self.iterate(target)
 
-    def builtin_results(self, t: Target, call: CallFact, scope: ScopeFacts, depth: int) -> Vals | None:
+    def builtin_results(self, t: Target, call: CallFact, scope: ScopeFacts) -> Vals | None:
         """What a call of a builtin (or ``functools.partial``) returns when its arguments say
         more than its type does; None to use `callee_results`. ``next(it)`` is an item of it,
         ``iter(xs)`` iterates like xs; ``list(xs)``, ``sorted(xs)``, ``filter(f, xs)``... are
@@ -157,7 +157,7 @@ class Containers:
         if not args or args[0] is None or args[0][0] == "*":
             return None
         if name in _ITERATOR_BUILTINS:
-            return self.values(("i", args[0]) if name == "<builtin>.next" else args[0], scope, depth)
+            return self.values(("i", args[0]) if name == "<builtin>.next" else args[0], scope)
         if name in _ITEM_SEQUENCES:
             position, kind = _ITEM_SEQUENCES[name]
             if position >= len(args) or args[position] is None or args[position][0] == "*":
@@ -165,9 +165,9 @@ class Containers:
             return sequence_result(scope, (("i", args[position]),), kind)
         if name == "<builtin>.getattr" and 2 <= len(args) <= 3 and args[1] is not None and len(args[1]) == 3 \
                 and args[1][1] == "<str>":
-            parts = [self.values(("a", args[0], args[1][2]), scope, depth)]
+            parts = [self.values(("a", args[0], args[1][2]), scope)]
             if len(args) == 3 and args[2] is not None and args[2][0] != "*":
-                parts.append(self.values(args[2], scope, depth))
+                parts.append(self.values(args[2], scope))
             return self._union(parts)
         if name in PARTIAL_NAMES:
             if any(a is not None and a[0] == "*" for a in args):
@@ -175,7 +175,7 @@ class Containers:
             bound = len(args) - 1
             keywords = tuple(sorted(k for k, _ in call.kwargs))
             return value_set([make_target(("partial", (f, bound, keywords), f.how))
-                          for f in ordered(self.values(args[0], scope, depth)[0])])
+                          for f in ordered(self.values(args[0], scope)[0])])
         if any(a is None or a[0] == "*" for a in args):
             return None
         if name == "<builtin>.enumerate":

@@ -26,9 +26,17 @@ from astrepo.analyzers.targets import (BUILTIN_TYPES, EMPTY, Target, Vals, MISSI
                                        is_class_name, make_target, order_key, ordered, value_set)
 from astrepo.model import Binding, BindingKind, CallFact, ScopeFacts
 
-#: How many alias / re-export hops one name may take before we give up
-#: (cycles such as ``a = b; b = a`` or mutual re-exports end here).
-MAX_RESOLVE_DEPTH = 16
+#: How often a cycle of values (``a = b; b = a``, mutual recursion, mutual re-exports) may be
+#: computed again before its values are taken as they are (the result is marked partial then).
+#: Values only grow along the iterations, so a cycle settles in a few unless a value keeps
+#: making new ones (``f = functools.partial(f, x)``).
+MAX_CYCLE_ITERATIONS = 32
+
+#: What a cycle assumes of a value at first (see `Resolver._compute`).
+RECURSIVE = (EMPTY, "recursive value")
+
+_NO_CYCLE = 1 << 62  #: ``lows`` of a computation that met no cycle
+_UNSET = object()
 
 #: Largest set of values one expression may stand for; beyond it the set is
 #: cut (deterministically) and the result marked partial.
@@ -60,7 +68,19 @@ class Resolver(ClassModel, Containers):
     def __init__(self, project: Project) -> None:
         self.p = project
         self.memo: dict = {}
-        self.active: set = set()
+        #: the computations under way (a stack): key -> its position; see `_compute`
+        self.active: dict = {}
+        #: per computation under way: the lowest position of the stack a cycle it met reaches
+        self.lows: list[int] = []
+        #: keys asked for while under way (the cycles' assumptions) -> their position
+        self.heads: dict = {}
+        #: key -> the value its cycle assumes of it in this iteration
+        self.assume: dict = {}
+        #: key -> (value, lowest position it hangs on, what it read): values of unsettled cycles
+        self.scratch: dict = {}
+        #: how often cycles were computed again, and cycles stopped by MAX_CYCLE_ITERATIONS
+        self.cycle_iterations = 0
+        self.cycles_capped = 0
         #: (function id, parameter name) -> values flowing in from call sites (last round)
         self.inflow: dict[tuple[str, str], frozenset] = {}
         #: parameters whose inflow was read this round
@@ -86,11 +106,8 @@ class Resolver(ClassModel, Containers):
         #: list/dict display (a seq / map target's value) -> what was stored into it, as
         #: ((key, values), ...), key "" when unknown; from the previous round, like ``inflow``
         self.stored: dict = {}
-        #: how many values were cut short so far (a cycle entered again, the depth budget, a class
-        #: hierarchy read before its bases were) -- see `_exact`
-        self.cuts = 0
 
-    def values(self, expr, scope: ScopeFacts, depth: int = 0) -> Vals:
+    def values(self, expr, scope: ScopeFacts) -> Vals:
         if expr is None:
             return (EMPTY, "expression not understood")
         key = (scope.id, expr)
@@ -99,40 +116,119 @@ class Resolver(ClassModel, Containers):
             if cached[1] is not None and self.deps_stack:
                 self.deps_stack[-1].update(cached[1])
             return cached[0]
-        return self._compute(key, lambda: self._values(expr, scope, depth + 1), depth)
+        return self._compute(key, lambda: self._values(expr, scope))
 
-    def _memoized(self, key, compute, depth: int):
-        """Memoize ``compute()`` under ``key``, remembering which parameter inflows it read.
+    def _memoized(self, key, compute, bottom=None):
+        """``compute()``, memoized under ``key`` with the parameter inflows (and containers) it read.
 
-        Kept in ``memo`` as (result, what it read or None); ``key`` is active while it is
-        computed: asked for again meanwhile (a cycle), or deeper than MAX_RESOLVE_DEPTH, it is cut
-        short ("recursive value", counted in ``cuts``)."""
+        Kept in ``memo`` as (result, what it read or None), only once final. A key asked for again
+        while it is computed (a cycle) is not cut there: see `_compute`. ``bottom`` is what a cycle
+        assumes of the key at first (the least value; by default no value, "recursive value")."""
         cached = self.memo.get(key)
         if cached is not None:
             if cached[1] is not None and self.deps_stack:
                 self.deps_stack[-1].update(cached[1])
             return cached[0]
-        return self._compute(key, compute, depth)
+        return self._compute(key, compute, bottom)
 
-    def _compute(self, key, compute, depth: int):
-        """`_memoized` for a key known to be absent from the memo."""
-        if key in self.active or depth > MAX_RESOLVE_DEPTH:
-            self.cuts += 1
-            return (EMPTY, "recursive value")
-        self.active.add(key)
+    def _compute(self, key, compute, bottom=None):
+        """`_memoized` for a key absent from the memo: cycles are iterated to their fixpoint.
+
+        The computations under way form a stack (``active``: key -> its position). A key asked for
+        while it is on the stack answers the value assumed for it (``assume``; ``bottom`` at first)
+        and the asker learns the lowest position its value hangs on (``lows``). A computation that
+        hung on a position below its own belongs to a cycle entered further up: its value is
+        provisional (``scratch``). The first key of a cycle entered (nothing it read hangs below
+        it) compares what it and every key assumed in it came to with what was assumed; while any
+        differ, it takes them as the new assumptions, forgets the provisional values and computes
+        again. Then all of the cycle's values are memoized, as having read everything the cycle
+        read. Which key of a cycle is entered first does not change the result: values only grow
+        from ``bottom`` along the iterations, to the least fixpoint of the cycle's equations."""
+        lows = self.lows
+        at = self.active.get(key)
+        if at is not None:  # a cycle
+            if at < lows[-1]:
+                lows[-1] = at
+            self.heads[key] = at
+            found = self.assume.get(key, _UNSET)
+            if found is _UNSET:
+                found = self.assume[key] = RECURSIVE if bottom is None else bottom
+            return found
+        found = self.scratch.get(key)
+        if found is not None:  # computed already in this iteration of an unsettled cycle
+            value, low, deps = found
+            if low < lows[-1]:
+                lows[-1] = low
+            if deps and self.deps_stack:
+                self.deps_stack[-1].update(deps)
+            return value
+        stack = self.deps_stack
+        position = len(self.active)
+        self.active[key] = position
+        iterations = 0
         try:
-            result, mine = self._tracked(compute)
+            while True:
+                stack.append(set())
+                lows.append(_NO_CYCLE)
+                try:
+                    result = compute()
+                finally:
+                    mine = stack.pop()
+                    low = lows.pop()
+                result = self._cut(result)
+                if low < position:  # inside a cycle entered further up: provisional
+                    break
+                heads = [h for h, at in self.heads.items() if at >= position] if self.heads else ()
+                if not heads:
+                    break
+                scratch = self.scratch
+                assume = self.assume
+                unsettled = False
+                for h in heads:
+                    now = result if h == key else scratch[h][0]
+                    if assume[h] != now:
+                        assume[h] = now
+                        unsettled = True
+                if unsettled and iterations < MAX_CYCLE_ITERATIONS:
+                    iterations += 1
+                    self.cycle_iterations += 1
+                    for k in [k for k, v in scratch.items() if v[1] >= position]:
+                        del scratch[k]
+                    for h in heads:
+                        del self.heads[h]
+                    continue
+                if unsettled:
+                    self.partial = True
+                    self.cycles_capped += 1
+                # settled: the cycle's values are final (each as having read what all of it read)
+                for k in [k for k, v in scratch.items() if v[1] >= position]:
+                    self.memo[k] = (scratch.pop(k)[0], self._depends(k, mine) if mine else None)
+                for h in heads:
+                    del self.heads[h]
+                    assume.pop(h, None)
+                break
         finally:
-            self.active.discard(key)
-        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], frozenset) \
+            del self.active[key]
+        if stack:
+            stack[-1].update(mine)
+        if low < position:
+            if low < lows[-1]:
+                lows[-1] = low
+            self.scratch[key] = (result, low, frozenset(mine))
+            return result
+        self.memo[key] = (result, self._depends(key, mine) if mine else None)
+        return result
+
+    def _cut(self, result):
+        """A value set over MAX_VALUES cut to its first MAX_VALUES in order (the same cut whoever
+        asks: a function of the set alone)."""
+        if result.__class__ is tuple and len(result) == 2 and result[0].__class__ is frozenset \
                 and len(result[0]) > MAX_VALUES:
             self.partial = True
             cut = self.cut_sets.get(result[0])
             if cut is None:
-                # the first MAX_VALUES in order (as heapq.nsmallest gives them, but sorted in C)
                 cut = self.cut_sets[result[0]] = frozenset(sorted(result[0], key=order_key)[:MAX_VALUES])
-            result = (cut, result[1])
-        self.memo[key] = (result, self._depends(key, mine) if mine else None)
+            return (cut, result[1])
         return result
 
     def _tracked(self, compute):
@@ -147,27 +243,6 @@ class Resolver(ClassModel, Containers):
             if stack:
                 stack[-1].update(mine)
         return result, mine
-
-    def _exact(self, key, compute, depth: int):
-        """Memoize ``compute()`` -- a lookup made of memoized values, itself not a memo key of the
-        resolver's cycle detection -- only when it is exactly what computing it again would give.
-
-        That holds when nothing was cut short while computing it (no value met a cycle or the depth
-        budget, see ``cuts``) and the depth now is at most the depth it was computed at (no deeper
-        budget check can fail): every value it read is memoized then, and unchanged until one of
-        the inflows it read changes, which forgets this value too (`invalidate`). Kept in ``memo``
-        as (depth, result, what it read or None).
-        """
-        found = self.memo.get(key)
-        if found is not None and depth <= found[0]:
-            if found[2] is not None and self.deps_stack:
-                self.deps_stack[-1].update(found[2])
-            return found[1]
-        cuts = self.cuts
-        result, mine = self._tracked(compute)
-        if cuts == self.cuts:
-            self.memo[key] = (depth, result, self._depends(key, mine) if mine else None)
-        return result
 
     def _depends(self, key, deps: set) -> frozenset:
         """Record that the memoized value of ``key`` read the inflows (and containers) ``deps``;
@@ -221,7 +296,7 @@ class Resolver(ClassModel, Containers):
     def argument(self, expr, scope: ScopeFacts) -> tuple[Target, ...]:
         """The values of an argument expression, tagged "argument" (memoized across rounds)."""
         return self._memoized(("argument", scope.id, expr), lambda: tuple(
-            make_target((v.kind, v.value, "argument")) for v in self.values(expr, scope, 0)[0]), 0)
+            make_target((v.kind, v.value, "argument")) for v in self.values(expr, scope)[0]), ())
 
     def _union(self, parts) -> Vals:
         if parts.__class__ is list and len(parts) == 1:  # one part: its values, the reason if none
@@ -236,15 +311,15 @@ class Resolver(ClassModel, Containers):
         return (frozenset(out), "" if out else (reason or "no value"))
 
     # -- values of expressions and names -------------------------------------------------
-    def _values(self, expr, scope: ScopeFacts, depth: int) -> Vals:
+    def _values(self, expr, scope: ScopeFacts) -> Vals:
         k = expr[0]
         if k == "n":
-            return self.dotted(expr[1], scope, depth)
+            return self.dotted(expr[1], scope)
         if k == "c":
             entry = self.p.calls_at.get((self.p.module_of_scope.get(scope.id, ""), expr[1]))
             if entry is None:
                 return (EMPTY, "call not found")
-            return self.call_results(entry[0], entry[1], depth)
+            return self.call_results(entry[0], entry[1])
         if k == "f":
             lid = self.p.lambda_at.get((self.p.module_of_scope.get(scope.id, ""), expr[1]))
             return value_set([make_target(("def", lid, "local"))]) if lid else (EMPTY, "lambda not found")
@@ -253,45 +328,45 @@ class Resolver(ClassModel, Containers):
         if k == "m":
             return value_set([make_target(("map", (scope.id, expr), "local"))])
         if k == "o":
-            return self._union([self.values(e, scope, depth) for e in expr[1]])
+            return self._union([self.values(e, scope) for e in expr[1]])
         if k == "t":
-            t = self.dotted(expr[1], scope, depth)
+            t = self.dotted(expr[1], scope)
             return value_set(self.instances_of(t[0], "annotation"))
         if k == "r":  # what calling e returns (``map``'s items); strict: functions only
-            found = self.values(expr[1], scope, depth)[0]
-            return self._union([self.callee_results(v, depth) for v in ordered(found)
+            found = self.values(expr[1], scope)[0]
+            return self._union([self.callee_results(v) for v in ordered(found)
                                 if not expr[2] or v.kind == "bound" or (v.kind == "def" and not self.is_class(v.value))])
-        base = self.values(expr[2] if k == "p" else expr[1], scope, depth)
+        base = self.values(expr[2] if k == "p" else expr[1], scope)
         if not base[0]:
             return base
         if k == "a":
-            return self._union([self.attribute(v, expr[2], depth) for v in ordered(base[0])])
+            return self._union([self.attribute(v, expr[2]) for v in ordered(base[0])])
         if k == "s":
-            return self._union([self.subscript(v, expr[2], depth) for v in ordered(base[0])])
+            return self._union([self.subscript(v, expr[2]) for v in ordered(base[0])])
         if k == "i":
-            return self._union([self.iterate(v, depth) for v in ordered(base[0])])
+            return self._union([self.iterate(v) for v in ordered(base[0])])
         if k == "u":
-            return self._union([self.unpack(v, expr[2], depth) for v in ordered(base[0])])
+            return self._union([self.unpack(v, expr[2]) for v in ordered(base[0])])
         if k == "e":
-            return self._union([self.protocol_results(v, "__enter__", depth) for v in ordered(base[0])])
+            return self._union([self.protocol_results(v, "__enter__") for v in ordered(base[0])])
         if k == "p":
-            return self._union([self.protocol_results(v, expr[1], depth) for v in ordered(base[0])])
+            return self._union([self.protocol_results(v, expr[1]) for v in ordered(base[0])])
         return (EMPTY, "expression not understood")
 
-    def dotted(self, dotted: str, scope: ScopeFacts, depth: int) -> Vals:
+    def dotted(self, dotted: str, scope: ScopeFacts) -> Vals:
         parts = dotted.split(".")
         if parts[0] == "super()":
-            head = self.super_member(parts, scope, depth)
+            head = self.super_member(parts, scope)
             parts = parts[2:]
         else:
-            head = self.lookup(parts[0], scope, depth)
+            head = self.lookup(parts[0], scope)
             parts = parts[1:]
         for attr in parts:
             if not head[0]:
                 return head
             # provenance stays that of the first name (how the chain was entered)
-            head = self._union([self._exact(("attribute of", v, attr),
-                                            lambda: self._retag(self.attribute(v, attr, depth), v.how), depth)
+            head = self._union([self._memoized(("attribute of", v, attr),
+                                            lambda: self._retag(self.attribute(v, attr), v.how))
                                 for v in ordered(head[0])])
         return head
 
@@ -299,7 +374,7 @@ class Resolver(ClassModel, Containers):
     def _retag(vals: Vals, how: str) -> Vals:
         return (frozenset([make_target((a.kind, a.value, how)) for a in vals[0]]), vals[1])
 
-    def lookup(self, name: str, scope: ScopeFacts, depth: int) -> Vals:
+    def lookup(self, name: str, scope: ScopeFacts) -> Vals:
         s: ScopeFacts | None = scope
         first = True
         while s is not None:
@@ -308,14 +383,14 @@ class Resolver(ClassModel, Containers):
                 continue
             binding = s.bindings.get(name)
             if binding is not None:
-                return self.name_values(name, binding, s, depth)
+                return self.name_values(name, binding, s)
             first = False
             s = self.p.scopes.get(s.parent) if s.parent else None
         module = self.module_of(scope)
         for star in self.p.star_imports.get(module, ()):
             found = self.p.find_module(star, module)
             if found is not None:
-                member = self.module_member(found, name, depth + 1)
+                member = self.module_member(found, name)
                 if isinstance(member, Target):
                     return value_set([make_target((member.kind, member.value, "import"))])
                 if member[0]:
@@ -326,26 +401,26 @@ class Resolver(ClassModel, Containers):
             return value_set([make_target(("external", LITERAL_HEADS[name], "literal"))])
         return (EMPTY, f"undefined name {name!r}")
 
-    def name_values(self, name: str, binding: Binding, scope: ScopeFacts, depth: int) -> Vals:
+    def name_values(self, name: str, binding: Binding, scope: ScopeFacts) -> Vals:
         """Values of a name bound in ``scope`` (``binding`` is ``scope.bindings[name]``): its binding
-        plus every flow into it (memoized by `_exact`)."""
-        return self._exact(("name", scope.id, name), lambda: self._name_values(name, binding, scope, depth), depth)
+        plus every flow into it (memoized)."""
+        return self._memoized(("name", scope.id, name), lambda: self._name_values(name, binding, scope))
 
-    def _name_values(self, name: str, binding: Binding, scope: ScopeFacts, depth: int) -> Vals:
+    def _name_values(self, name: str, binding: Binding, scope: ScopeFacts) -> Vals:
         flows = self.p.flows.get(scope.id, {}).get(name, ())
         parts = []
         if binding.kind in (BindingKind.DEF, BindingKind.IMPORT, BindingKind.IMPORT_FROM, BindingKind.PARAM) \
                 or not flows:
-            parts.append(self.binding_target(name, binding, scope, depth))
-        parts.extend(self.values(e, scope, depth) for e in flows)
+            parts.append(self.binding_target(name, binding, scope))
+        parts.extend(self.values(e, scope) for e in flows)
         return self._union(parts)
 
-    def binding_target(self, name: str, b: Binding, scope: ScopeFacts, depth: int) -> Vals:
+    def binding_target(self, name: str, b: Binding, scope: ScopeFacts) -> Vals:
         kind = b.kind
         if kind is BindingKind.DEF:
             target = self.p.scopes.get(b.target)
             if target is not None and target.decorated_by:
-                return self.decorated(target, depth)[0]
+                return self.decorated(target)[0]
             return value_set([make_target(("def", b.target, "local"))])
         if kind is BindingKind.IMPORT:
             found = self.p.find_module(b.target, self.module_of(scope))
@@ -353,19 +428,19 @@ class Resolver(ClassModel, Containers):
                 return value_set([make_target(("module", found, "import"))])
             return value_set([make_target(("external", b.target, "external"))])
         if kind is BindingKind.IMPORT_FROM:
-            t = self.qualified(b.target, self.module_of(scope), depth + 1)
+            t = self.qualified(b.target, self.module_of(scope))
             return value_set([t]) if isinstance(t, Target) else t
         if kind is BindingKind.ALIAS:
-            return self.dotted(b.target, scope, depth + 1)
+            return self.dotted(b.target, scope)
         if kind is BindingKind.INSTANCE:
-            t = self.dotted(b.target, scope, depth + 1)
+            t = self.dotted(b.target, scope)
             out = self.instances_of(t[0], None)
             return value_set(out, f"{name!r} holds the result of a call to {b.target!r}")
         if kind is BindingKind.PARAM:
-            return self.param_values(name, b, scope, depth)
+            return self.param_values(name, b, scope)
         return (EMPTY, f"{name!r} is a local variable")
 
-    def param_values(self, name: str, b: Binding, owner: ScopeFacts, depth: int) -> Vals:
+    def param_values(self, name: str, b: Binding, owner: ScopeFacts) -> Vals:
         inflow = self.inflow_of(owner.id, name)
         if owner.params and owner.params[0] == name and owner.parent:
             parent = self.p.scopes.get(owner.parent)
@@ -389,7 +464,7 @@ class Resolver(ClassModel, Containers):
         annotation = _annotation_name(b.target)
         if annotation:
             outer = self.p.scopes.get(owner.parent) if owner.parent else None
-            t = self.dotted(annotation, outer or owner, depth + 1)
+            t = self.dotted(annotation, outer or owner)
             out.update(self.instances_of(t[0], "annotation"))
         return value_set(out, f"{name!r} is a parameter")
 
@@ -401,18 +476,13 @@ class Resolver(ClassModel, Containers):
         self.read(key)
         return self.inflow.get(key, EMPTY)
 
-    def decorated(self, fscope: ScopeFacts, depth: int) -> tuple[Vals, list]:
+    def decorated(self, fscope: ScopeFacts) -> tuple[Vals, list]:
         """What a decorated name holds, and the decorator applications [(decorator, argument values)]."""
-        key = ("decorated", fscope.id)
-        if key in self.active:
-            self.cuts += 1
-            return (value_set([make_target(("def", fscope.id, "local"))]), [])
-        result = self._memoized(key, lambda: self._decorated(fscope, depth), depth)
-        if isinstance(result[1], str):  # cut short (too deep): the function itself
-            return (value_set([make_target(("def", fscope.id, "local"))]), [])
-        return result
+        # a cycle (a decorator decorated by itself, or by what it decorates) starts from the function
+        return self._memoized(("decorated", fscope.id), lambda: self._decorated(fscope),
+                              (value_set([make_target(("def", fscope.id, "local"))]), []))
 
-    def _decorated(self, fscope: ScopeFacts, depth: int) -> tuple[Vals, list]:
+    def _decorated(self, fscope: ScopeFacts) -> tuple[Vals, list]:
         if True:
             vals = frozenset([make_target(("def", fscope.id, "local"))])
             applications: list = []
@@ -423,24 +493,24 @@ class Resolver(ClassModel, Containers):
                 if dexpr[0] == "n" and (dexpr[1] in _TRANSPARENT_DECORATORS or
                                         dexpr[1].rsplit(".", 1)[-1] in ("setter", "getter", "deleter")):
                     continue
-                decorators = self.values(dexpr, outer, depth + 1)[0]
+                decorators = self.values(dexpr, outer)[0]
                 new: set = set()
                 for d in ordered(decorators):
                     applications.append((d, vals))
                     if d.kind == "def" and not self.is_class(d.value):
-                        returned = self.returns_of(d.value, depth + 1)
+                        returned = self.returns_of(d.value)
                         new.update(returned or vals)
                     elif d.kind == "def":
                         new.add(make_target(("instance", d.value, "decorator")))
                     elif d.kind == "instance":
-                        new.update(self.protocol_results(d, "__call__", depth)[0] or vals)
+                        new.update(self.protocol_results(d, "__call__")[0] or vals)
                     else:
                         new.update(vals)
                 vals = frozenset(new) or vals
             return (value_set(vals), applications)
 
     # -- attributes and calls ---------------------------------------------------------------
-    def attribute(self, target: Target, attr: str, depth: int) -> Vals:
+    def attribute(self, target: Target, attr: str) -> Vals:
         kind = target.kind
         if kind == "external":
             if target.how in _NAMED_HOW or target.value.startswith("<builtin>."):
@@ -455,16 +525,16 @@ class Resolver(ClassModel, Containers):
         if kind == "member":
             return (EMPTY, f"attribute {attr!r} of {target.value}, an external object of unknown type")
         if kind == "module":
-            t = self.module_member(target.value, attr, depth)
+            t = self.module_member(target.value, attr)
             return value_set([t]) if isinstance(t, Target) else t
         if kind in ("seq", "map"):
             if attr in CONTAINER_READS[kind]:  # a method whose result comes from the container
                 return value_set([make_target(("cmethod", (target, attr), target.how))])
             return self.external_attribute(container_type(target), attr, target.how)
         if kind == "def" and self.is_class(target.value):
-            return self.class_attribute(target.value, attr, depth, None)
+            return self.class_attribute(target.value, attr, None)
         if kind == "instance":
-            return self.class_attribute(target.value, attr, depth, target)
+            return self.class_attribute(target.value, attr, target)
         return (EMPTY, f"attribute {attr!r} of a {kind}")
 
     def external_attribute(self, name: str, attr: str, how: str) -> Vals:
@@ -492,38 +562,38 @@ class Resolver(ClassModel, Containers):
         found = self.builtin(name)
         return found is MISSING or callable(found)
 
-    def returns_of(self, function_id: str, depth: int) -> frozenset:
+    def returns_of(self, function_id: str) -> frozenset:
         fscope = self.p.scopes.get(function_id)
         if fscope is None:
             return EMPTY
         if fscope.yields:
             return frozenset([make_target(("gen", function_id, "local"))])
-        return self._exact(("returns", function_id),
-                           lambda: self._union([self.values(e, fscope, depth) for e in fscope.returns])[0], depth)
+        return self._memoized(("returns", function_id),
+                              lambda: self._union([self.values(e, fscope) for e in fscope.returns])[0], EMPTY)
 
-    def yields_of(self, function_id: str, depth: int) -> Vals:
+    def yields_of(self, function_id: str) -> Vals:
         fscope = self.p.scopes.get(function_id)
         if fscope is None:
             return (EMPTY, "generator not found")
-        return self._union([self.values(e, fscope, depth) for e in fscope.yields])
+        return self._union([self.values(e, fscope) for e in fscope.yields])
 
-    def callee_results(self, t: Target, depth: int) -> Vals:
+    def callee_results(self, t: Target) -> Vals:
         """What calling one value returns."""
         if t.kind == "def":
             if self.is_class(t.value):
                 return value_set([make_target(("instance", t.value, t.how))])
-            return value_set(self.returns_of(t.value, depth))
+            return value_set(self.returns_of(t.value))
         if t.kind == "bound":
-            return value_set(self.returns_of(t.value[0], depth))
+            return value_set(self.returns_of(t.value[0]))
         if t.kind == "instance":
-            return self.protocol_results(t, "__call__", depth)
+            return self.protocol_results(t, "__call__")
         if t.kind == "cmethod":
             container, method = t.value
             if method in ("values", "items"):
                 return value_set([make_target(("view", (container, method), t.how))])
             if method == "copy":
                 return value_set([container])
-            return self.subscript(container, "", depth)  # get, pop, setdefault: an item
+            return self.subscript(container, "")  # get, pop, setdefault: an item
         if t.kind == "external":
             if t.value in BUILTIN_RETURNS:
                 return value_set([make_target(("external", BUILTIN_RETURNS[t.value], t.how))])
@@ -548,31 +618,31 @@ class Resolver(ClassModel, Containers):
                     out.append(make_target(("xinstance", v.value, how or v.how)))
         return out
 
-    def callees(self, call: CallFact, scope: ScopeFacts, depth: int = 0) -> Vals:
+    def callees(self, call: CallFact, scope: ScopeFacts) -> Vals:
         if call.func is not None:  # not a name chain, or a method of a display (``{...}.items``)
-            return self.values(call.func, scope, depth)
+            return self.values(call.func, scope)
         if call.callee:
-            return self.values(("n", call.callee), scope, depth)  # memoized per (scope, text)
+            return self.values(("n", call.callee), scope)  # memoized per (scope, text)
         return (EMPTY, "callee is not a name")
 
-    def call_results(self, call: CallFact, scope: ScopeFacts, depth: int) -> Vals:
+    def call_results(self, call: CallFact, scope: ScopeFacts) -> Vals:
         def compute() -> Vals:
-            vals = self.callees(call, scope, depth)
+            vals = self.callees(call, scope)
             if not vals[0]:
                 return vals
             parts = []
             for t in ordered(vals[0]):
-                found = self.builtin_results(t, call, scope, depth) if t.kind == "external" else None
-                parts.append(found if found is not None else self.callee_results(t, depth))
+                found = self.builtin_results(t, call, scope) if t.kind == "external" else None
+                parts.append(found if found is not None else self.callee_results(t))
             return self._union(parts)
 
-        return self._memoized(("result", call.id), compute, depth)
+        return self._memoized(("result", call.id), compute)
 
     # -- modules --------------------------------------------------------------------------
     def module_of(self, scope: ScopeFacts) -> str:
         return self.p.module_of_scope.get(scope.id, "")
 
-    def qualified(self, name: str, importer: str, depth: int):
+    def qualified(self, name: str, importer: str):
         """Resolve an absolute dotted name ``pkg.mod.attr`` (from an import)."""
         found = self.p.find_module(name, importer)
         if found is not None:
@@ -583,28 +653,29 @@ class Resolver(ClassModel, Containers):
         found = self.p.find_module(module, importer)
         if found is None:
             return make_target(("external", name, "external"))
-        member = self.module_member(found, attr, depth)
+        member = self.module_member(found, attr)
         if isinstance(member, Target):
             return make_target((member.kind, member.value, "import"))
         return (frozenset([make_target((v.kind, v.value, "import")) for v in member[0]]), member[1])
 
-    def module_member(self, module: str, attr: str, depth: int):
-        if depth > MAX_RESOLVE_DEPTH:
-            self.cuts += 1
-            return (EMPTY, "resolution depth exceeded")
+    def module_member(self, module: str, attr: str):
+        """``module.attr``: a Target or Vals (memoized: star imports may go round in a cycle)."""
+        return self._memoized(("module member", module, attr), lambda: self._module_member(module, attr))
+
+    def _module_member(self, module: str, attr: str):
         sub = f"{module}.{attr}"
         scope = self.p.modules.get(module)
         if scope is not None:
             binding = scope.bindings.get(attr)
             if binding is not None:
-                return self.name_values(attr, binding, scope, depth + 1)
+                return self.name_values(attr, binding, scope)
         if self.p.is_module(sub):
             return make_target(("module", sub, "import"))
         for star in self.p.star_imports.get(module, ()):
             found = self.p.find_module(star, module)
             if found is None:
                 continue
-            member = self.module_member(found, attr, depth + 1)
+            member = self.module_member(found, attr)
             if isinstance(member, Target) or member[0]:
                 return member
         if scope is None:

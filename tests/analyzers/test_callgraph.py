@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 
 from astrepo.discover import discover_files
 from astrepo.facts import facts_for_file
@@ -182,9 +181,6 @@ def test_signature_maps_arguments_onto_parameters(tmp_path: Path) -> None:
     assert project.signature(ids["main.C"], False) is None  # a class is not called through its signature
 
 
-@pytest.mark.xfail(strict=True, reason="a cycle is cut where it is entered and the cut value memoized: "
-                   "which call site is resolved first decides the other's callees (the obstacle to an "
-                   "incremental resolution equal to a full one)")
 def test_mutually_recursive_returns_do_not_depend_on_which_call_is_resolved_first(tmp_path: Path) -> None:
     lib = ("def f():\n    pass\n\n\ndef g():\n    pass\n\n\n"
            "def a():\n    return b() or f\n\n\n"

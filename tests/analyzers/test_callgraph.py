@@ -159,6 +159,82 @@ def test_result_does_not_depend_on_the_order_of_the_inputs() -> None:
     assert again.unresolved == resolution.unresolved
 
 
+#: Values that depend on each other round a cycle, in several ways: mutual recursion, aliases assigned
+#: from each other, fields and parameters fed back, a decorator decorated by itself, star imports of each
+#: other, callbacks handed round a recursive pair.
+_CYCLES = {
+    "lib.py": ("from other import *\n\n\n"
+               "def f():\n    pass\n\n\ndef g():\n    pass\n\n\ndef h():\n    pass\n\n\n"
+               "def a():\n    return b() or f\n\n\ndef b():\n    return c() or g\n\n\n"
+               "def c():\n    return a() or b()\n\n\n"
+               "x = f\ny = x\nx = y\nx = g\n\n\n"
+               "def walk(cb, n):\n    cb()\n    return hop(cb, n) or cb\n\n\n"
+               "def hop(cb, n):\n    return walk(cb, n - 1)\n\n\n"
+               "class Node:\n    def __init__(self, nxt=None):\n        self.next = nxt or Node(self)\n"
+               "        self.fn = self.next.fn if nxt else h\n\n"
+               "    def run(self):\n        return self.next.run() or self.fn\n\n\n"
+               "def deco(fn):\n    return deco(fn) if fn is None else fn\n\n\n"
+               "@deco\ndef decorated():\n    return a()\n"),
+    "other.py": "from lib import *\n\n\ndef k():\n    return lib_name()\n\n\nlib_name = k\n",
+    "use.py": ("from lib import a, b, c, x, y, walk, Node, decorated, f, g\nfrom other import k\n\n"
+               "a()()\nb()()\nc()()\nx()\ny()\nwalk(f, 3)()\nwalk(g, 2)\nNode().run()()\n"
+               "decorated()()\nk()\n"),
+}
+
+
+def _permuted(inputs: list[ModuleInputs], rng) -> list[ModuleInputs]:
+    """The same inputs in another order: the files, and each file's scopes (the module's first)."""
+    return [m._replace(scopes=(m.scopes[0], *rng.sample(m.scopes[1:], len(m.scopes) - 1)))
+            for m in rng.sample(inputs, len(inputs))]
+
+
+def test_result_does_not_depend_on_evaluation_order(tmp_path: Path, monkeypatch) -> None:
+    # Call sites resolved in another order (their results kept in theirs, as bench/resolve_bench.py
+    # --order-check does), files and scopes permuted: values are first asked for in another order and
+    # cycles entered elsewhere; the edges, unresolved reasons and partial flag must stay the same.
+    import random
+
+    from astrepo.analyzers import callgraph
+
+    one_round = callgraph._resolve_round
+    rng = random.Random(7)
+    orders = []  #: per resolution: call sites -> the order to resolve them in
+
+    def reordered_round(project, resolver, calls, items, changed):
+        one_round(project, resolver, orders[-1](calls), items, changed)
+        found, scope_edges, pending = [], [], []
+        keys = [call.id for call, _ in calls]
+        for scope in project.scopes.values():
+            keys += [("implicit", scope.id), ("decorated", scope.id)]
+        for key in keys:
+            if key in items:
+                f, e, p = items[key][0]
+                found += f
+                scope_edges += e
+                pending += p
+        return found, scope_edges, pending
+
+    for name, text in _CYCLES.items():
+        (tmp_path / name).write_text(text)
+    for root in (PROJECT, tmp_path):
+        facts = [facts_for_file(f, SourceParser()) for f in discover_files(root)]
+        inputs = [ModuleInputs(f.path, f.module, f.path.endswith("__init__.py"), tuple(f.scopes), tuple(f.calls),
+                               tuple(f.imports)) for f in facts]
+        expected = resolve_project(inputs)
+        monkeypatch.setattr(callgraph, "_resolve_round", reordered_round)
+        count = sum(len(m.calls) for m in inputs)
+        # every call site resolved first once (small project), else a few shuffles
+        firsts = range(count) if root == tmp_path else ()
+        orders[:] = [lambda calls, i=i: calls[i:] + calls[:i] for i in firsts]
+        orders += [lambda calls: rng.sample(calls, len(calls)) for _ in range(4)]
+        for _ in range(len(orders)):
+            again = resolve_project(_permuted(inputs, rng))
+            orders.pop()
+            assert sorted(e.key() for e in again.edges) == sorted(e.key() for e in expected.edges)
+            assert (again.unresolved, again.partial) == (expected.unresolved, expected.partial)
+        monkeypatch.setattr(callgraph, "_resolve_round", one_round)
+
+
 def test_signature_maps_arguments_onto_parameters(tmp_path: Path) -> None:
     from astrepo.analyzers.symbols import Project
 

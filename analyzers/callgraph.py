@@ -27,8 +27,10 @@ with the bound arguments first, ``obj.attr = v`` outside a class's methods is a
 field of obj's classes. Parameter values and container contents need the call graph and vice
 versa, so resolution runs in rounds (MAX_FLOW_ROUNDS, incremental: only what
 read a changed parameter or container is redone); within a round, values
-handed on from parameter to parameter settle in passes (MAX_ARGUMENT_PASSES).
-On overrun the result is marked partial and logged. Implicit calls (operator
+handed on from parameter to parameter settle to their fixpoint. Values that
+depend on each other round a cycle are iterated to their least fixpoint (see
+`astrepo.analyzers.pointsto.Resolver._compute`, MAX_CYCLE_ITERATIONS). On
+overrun of a budget the result is marked partial and logged. Implicit calls (operator
 dunders, ``for`` -> ``__iter__``/``__next__``, ``with`` ->
 ``__enter__``/``__exit__``, calling an instance -> ``__call__``, truth tests ->
 ``__bool__`` or ``__len__``, property and descriptor (``__get__``) reads, a
@@ -49,18 +51,18 @@ attribute of an external base class, of an external instance, or an external
 value that flowed in) can be called by its name but has no known attributes,
 so names never grow into chains like ``Base.conn.cursor.execute``.
 
-Invariants: the result is a pure function of the inputs, sorted, so an
-incremental index equals a full one (sets are iterated in sorted order where
-order matters: cycle cut-offs depend on evaluation order). Known limits:
+Invariants: the result is a pure function of the inputs, sorted, and does not
+depend on the order in which values are first asked for (no value is cut where a
+cycle is entered, no budget depends on the path a value was reached by), so an
+incremental index can equal a full one. Known limits:
 flow-insensitive within a scope (every assignment of a name counts) and
 context-insensitive (a parameter holds the arguments of every call site);
 stores into containers count only for list/dict displays and sequences built
 by builtins (``list(xs)``), not for ``dict()`` results; decorators and their
 parameters are context-insensitive too (one wrapper stands for every decorated
 function); results of external calls are unknown unless the
-callee is spelled like a class; a value computed inside a recursive cycle may
-be cut short ("recursive value"); sets larger than MAX_VALUES are cut
-(partial). Such calls are reported unresolved with the reason.
+callee is spelled like a class; sets larger than MAX_VALUES are cut to their
+first MAX_VALUES in order (partial). Such calls are reported unresolved with the reason.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ the symbol table of `astrepo.analyzers.symbols`. What it knows of parameters
 (``inflow``) and of what was stored into containers (``stored``) comes from
 the previous round of `astrepo.analyzers.callgraph.resolve_project`; every
 memoized value records which of those it read, so a round only redoes what
-changed. See the call graph module for the approach and its limits.
+changed. Questions that depend on each other round a cycle are iterated to the
+cycle's fixpoint (`Resolver._compute`), so answers do not depend on which was
+asked first. See the call graph module for the approach and its limits.
 
 The values themselves and their order are in `astrepo.analyzers.targets`; the
 rules for classes (MRO, members, attributes, dunders, metaclasses) in
@@ -97,7 +99,7 @@ class Resolver(ClassModel, Containers):
         #: inflow number -> the sets in ``dep_groups`` holding it, when they were recorded (a set since
         #: forgotten may be among them, and its memo keys may have been recomputed: check the entry)
         self.readers: list[list | None] = []
-        #: the inflow numbers read by each computation under way (see `_tracked`), innermost last
+        #: the inflow numbers read by each computation under way (see `_compute`), innermost last
         self.deps_stack: list[set] = []
         #: a value set over MAX_VALUES -> its first MAX_VALUES (the same sets are cut again and again)
         self.cut_sets: dict[frozenset, frozenset] = {}
@@ -166,6 +168,7 @@ class Resolver(ClassModel, Containers):
         position = len(self.active)
         self.active[key] = position
         iterations = 0
+        assumed: list = []  #: keys this cycle assumed values of, over all its iterations
         try:
             while True:
                 stack.append(set())
@@ -181,6 +184,7 @@ class Resolver(ClassModel, Containers):
                 heads = [h for h, at in self.heads.items() if at >= position] if self.heads else ()
                 if not heads:
                     break
+                assumed += heads
                 scratch = self.scratch
                 assume = self.assume
                 unsettled = False
@@ -205,10 +209,12 @@ class Resolver(ClassModel, Containers):
                     self.memo[k] = (scratch.pop(k)[0], self._depends(k, mine) if mine else None)
                 for h in heads:
                     del self.heads[h]
-                    assume.pop(h, None)
                 break
         finally:
             del self.active[key]
+            for h in assumed:  # settled (a key still a head belongs to a cycle entered further up)
+                if h not in self.heads:
+                    self.assume.pop(h, None)
         if stack:
             stack[-1].update(mine)
         if low < position:
@@ -230,19 +236,6 @@ class Resolver(ClassModel, Containers):
                 cut = self.cut_sets[result[0]] = frozenset(sorted(result[0], key=order_key)[:MAX_VALUES])
             return (cut, result[1])
         return result
-
-    def _tracked(self, compute):
-        """``compute()`` and the inflow keys it read (`inflow_of`, `stored_in`), which the
-        computation that asked for it (if any) read too."""
-        stack = self.deps_stack
-        stack.append(set())
-        try:
-            result = compute()
-        finally:
-            mine = stack.pop()
-            if stack:
-                stack[-1].update(mine)
-        return result, mine
 
     def _depends(self, key, deps: set) -> frozenset:
         """Record that the memoized value of ``key`` read the inflows (and containers) ``deps``;

@@ -147,8 +147,10 @@ class Resolver(ClassModel, Containers):
         read. Which key of a cycle is entered first does not change the result: values only grow
         from ``bottom`` along the iterations, to the least fixpoint of the cycle's equations."""
         lows = self.lows
-        at = self.active.get(key)
-        if at is not None:  # a cycle
+        active = self.active
+        position = len(active)
+        at = active.setdefault(key, position)
+        if at != position:  # a cycle
             if at < lows[-1]:
                 lows[-1] = at
             self.heads[key] = at
@@ -156,17 +158,17 @@ class Resolver(ClassModel, Containers):
             if found is _UNSET:
                 found = self.assume[key] = RECURSIVE if bottom is None else bottom
             return found
-        found = self.scratch.get(key)
-        if found is not None:  # computed already in this iteration of an unsettled cycle
-            value, low, deps = found
-            if low < lows[-1]:
-                lows[-1] = low
-            if deps and self.deps_stack:
-                self.deps_stack[-1].update(deps)
-            return value
+        if self.scratch:
+            found = self.scratch.get(key)
+            if found is not None:  # computed already in this iteration of an unsettled cycle
+                del active[key]
+                value, low, deps = found
+                if low < lows[-1]:
+                    lows[-1] = low
+                if deps and self.deps_stack:
+                    self.deps_stack[-1].update(deps)
+                return value
         stack = self.deps_stack
-        position = len(self.active)
-        self.active[key] = position
         iterations = 0
         assumed: list = []  #: keys this cycle assumed values of, over all its iterations
         try:
@@ -178,12 +180,14 @@ class Resolver(ClassModel, Containers):
                 finally:
                     mine = stack.pop()
                     low = lows.pop()
-                result = self._cut(result)
-                if low < position:  # inside a cycle entered further up: provisional
+                if result.__class__ is tuple and len(result) == 2 and result[0].__class__ is frozenset \
+                        and len(result[0]) > MAX_VALUES:
+                    result = self._cut(result)
+                if low != position:  # no cycle (_NO_CYCLE), or inside one entered further up: provisional
                     break
-                heads = [h for h, at in self.heads.items() if at >= position] if self.heads else ()
-                if not heads:
-                    break
+                # this key was asked for while under way: the first key of a cycle (inner cycles
+                # have settled, those reaching further up have made ``low`` smaller)
+                heads = [h for h, at in self.heads.items() if at >= position]
                 assumed += heads
                 scratch = self.scratch
                 assume = self.assume
@@ -211,7 +215,7 @@ class Resolver(ClassModel, Containers):
                     del self.heads[h]
                 break
         finally:
-            del self.active[key]
+            del active[key]
             for h in assumed:  # settled (a key still a head belongs to a cycle entered further up)
                 if h not in self.heads:
                     self.assume.pop(h, None)
@@ -225,17 +229,14 @@ class Resolver(ClassModel, Containers):
         self.memo[key] = (result, self._depends(key, mine) if mine else None)
         return result
 
-    def _cut(self, result):
+    def _cut(self, result: Vals) -> Vals:
         """A value set over MAX_VALUES cut to its first MAX_VALUES in order (the same cut whoever
         asks: a function of the set alone)."""
-        if result.__class__ is tuple and len(result) == 2 and result[0].__class__ is frozenset \
-                and len(result[0]) > MAX_VALUES:
-            self.partial = True
-            cut = self.cut_sets.get(result[0])
-            if cut is None:
-                cut = self.cut_sets[result[0]] = frozenset(sorted(result[0], key=order_key)[:MAX_VALUES])
-            return (cut, result[1])
-        return result
+        self.partial = True
+        cut = self.cut_sets.get(result[0])
+        if cut is None:
+            cut = self.cut_sets[result[0]] = frozenset(sorted(result[0], key=order_key)[:MAX_VALUES])
+        return (cut, result[1])
 
     def _depends(self, key, deps: set) -> frozenset:
         """Record that the memoized value of ``key`` read the inflows (and containers) ``deps``;

@@ -143,9 +143,10 @@ class Resolver(ClassModel, Containers):
         provisional (``scratch``). The first key of a cycle entered (nothing it read hangs below
         it) compares what it and every key assumed in it came to with what was assumed; while any
         differ, it takes them as the new assumptions, forgets the provisional values and computes
-        again. Then all of the cycle's values are memoized, as having read everything the cycle
-        read. Which key of a cycle is entered first does not change the result: values only grow
-        from ``bottom`` along the iterations, to the least fixpoint of the cycle's equations."""
+        again (`_settle`). Then all of the cycle's values are memoized, as having read everything
+        the cycle read. Which key of a cycle is entered first does not change the result: values
+        only grow from ``bottom`` along the iterations, to the least fixpoint of the cycle's
+        equations. (An exception leaves this state inconsistent: it ends the resolution.)"""
         lows = self.lows
         active = self.active
         position = len(active)
@@ -169,65 +170,91 @@ class Resolver(ClassModel, Containers):
                     self.deps_stack[-1].update(deps)
                 return value
         stack = self.deps_stack
-        iterations = 0
+        stack.append(set())
+        lows.append(_NO_CYCLE)
+        result = compute()
+        mine = stack.pop()
+        low = lows.pop()
+        if result.__class__ is tuple and result and result[0].__class__ is frozenset and len(result[0]) > MAX_VALUES:
+            result = self._cut(result)
+        if low != _NO_CYCLE:
+            if low == position:  # the first key of a cycle: iterate it
+                result, mine, low = self._settle(key, compute, position, result, mine)
+            if low != _NO_CYCLE:  # inside a cycle entered further up: provisional
+                del active[key]
+                if mine and stack:
+                    stack[-1].update(mine)
+                if low < lows[-1]:
+                    lows[-1] = low
+                self.scratch[key] = (result, low, frozenset(mine))
+                return result
+        del active[key]
+        if mine:
+            if stack:
+                stack[-1].update(mine)
+            self.memo[key] = (result, self._depends(key, mine))
+        else:
+            self.memo[key] = (result, None)
+        return result
+
+    def _settle(self, key, compute, position: int, result, mine: set):
+        """Iterate the cycle whose first key, at ``position``, is ``key`` (see `_compute`) from its
+        first ``result``, until no assumption changes (at most MAX_CYCLE_ITERATIONS times); memoize
+        its provisional values. Returns the key's value, what the cycle read and _NO_CYCLE; or, when
+        an iteration met a key below it, the lowest position met (all of it is provisional then)."""
+        stack = self.deps_stack
+        lows = self.lows
+        scratch = self.scratch
+        assume = self.assume
         assumed: list = []  #: keys this cycle assumed values of, over all its iterations
-        try:
-            while True:
+        iterations = 0
+        while True:
+            # the keys asked for while under way, at or above this one (inner cycles have settled)
+            heads = [h for h, at in self.heads.items() if at >= position]
+            assumed += heads
+            unsettled = False
+            for h in heads:
+                now = result if h == key else scratch[h][0]
+                if assume[h] != now:
+                    assume[h] = now
+                    unsettled = True
+            for h in heads:
+                del self.heads[h]
+            if unsettled and iterations < MAX_CYCLE_ITERATIONS:
+                iterations += 1
+                self.cycle_iterations += 1
+                for k in [k for k, v in scratch.items() if v[1] >= position]:
+                    del scratch[k]
                 stack.append(set())
                 lows.append(_NO_CYCLE)
-                try:
-                    result = compute()
-                finally:
-                    mine = stack.pop()
-                    low = lows.pop()
-                if result.__class__ is tuple and len(result) == 2 and result[0].__class__ is frozenset \
+                result = compute()
+                mine = stack.pop()
+                low = lows.pop()
+                if result.__class__ is tuple and result and result[0].__class__ is frozenset \
                         and len(result[0]) > MAX_VALUES:
                     result = self._cut(result)
-                if low != position:  # no cycle (_NO_CYCLE), or inside one entered further up: provisional
-                    break
-                # this key was asked for while under way: the first key of a cycle (inner cycles
-                # have settled, those reaching further up have made ``low`` smaller)
-                heads = [h for h, at in self.heads.items() if at >= position]
-                assumed += heads
-                scratch = self.scratch
-                assume = self.assume
-                unsettled = False
-                for h in heads:
-                    now = result if h == key else scratch[h][0]
-                    if assume[h] != now:
-                        assume[h] = now
-                        unsettled = True
-                if unsettled and iterations < MAX_CYCLE_ITERATIONS:
-                    iterations += 1
-                    self.cycle_iterations += 1
-                    for k in [k for k, v in scratch.items() if v[1] >= position]:
-                        del scratch[k]
-                    for h in heads:
-                        del self.heads[h]
+                if low == position:
                     continue
-                if unsettled:
-                    self.partial = True
-                    self.cycles_capped += 1
-                # settled: the cycle's values are final (each as having read what all of it read)
-                for k in [k for k, v in scratch.items() if v[1] >= position]:
-                    self.memo[k] = (scratch.pop(k)[0], self._depends(k, mine) if mine else None)
-                for h in heads:
-                    del self.heads[h]
-                break
-        finally:
-            del active[key]
-            for h in assumed:  # settled (a key still a head belongs to a cycle entered further up)
-                if h not in self.heads:
-                    self.assume.pop(h, None)
-        if stack:
-            stack[-1].update(mine)
-        if low < position:
-            if low < lows[-1]:
-                lows[-1] = low
-            self.scratch[key] = (result, low, frozenset(mine))
-            return result
-        self.memo[key] = (result, self._depends(key, mine) if mine else None)
-        return result
+                if low != _NO_CYCLE:  # part of a cycle entered further up now: it iterates all of it
+                    for k, v in scratch.items():
+                        if v[1] >= position:
+                            scratch[k] = (v[0], low, v[2])
+                    for h in assumed:
+                        if h not in self.heads:
+                            assume.pop(h, None)
+                    return result, mine, low
+            elif unsettled:
+                self.partial = True
+                self.cycles_capped += 1
+            break
+        # settled: the cycle's values are final (each as having read what all of it read)
+        memo = self.memo
+        for k in [k for k, v in scratch.items() if v[1] >= position]:
+            memo[k] = (scratch.pop(k)[0], self._depends(k, mine) if mine else None)
+        for h in assumed:
+            if h not in self.heads:
+                assume.pop(h, None)
+        return result, mine, _NO_CYCLE
 
     def _cut(self, result: Vals) -> Vals:
         """A value set over MAX_VALUES cut to its first MAX_VALUES in order (the same cut whoever
@@ -653,10 +680,7 @@ class Resolver(ClassModel, Containers):
         return (frozenset([make_target((v.kind, v.value, "import")) for v in member[0]]), member[1])
 
     def module_member(self, module: str, attr: str):
-        """``module.attr``: a Target or Vals (memoized: star imports may go round in a cycle)."""
-        return self._memoized(("module member", module, attr), lambda: self._module_member(module, attr))
-
-    def _module_member(self, module: str, attr: str):
+        """``module.attr``: a Target or Vals."""
         sub = f"{module}.{attr}"
         scope = self.p.modules.get(module)
         if scope is not None:
@@ -669,7 +693,8 @@ class Resolver(ClassModel, Containers):
             found = self.p.find_module(star, module)
             if found is None:
                 continue
-            member = self.module_member(found, attr)
+            # memoized: star imports may go round in a cycle
+            member = self._memoized(("star member", found, attr), lambda found=found: self.module_member(found, attr))
             if isinstance(member, Target) or member[0]:
                 return member
         if scope is None:

@@ -174,8 +174,7 @@ class Containers:
                 return None
             bound = len(args) - 1
             keywords = tuple(sorted(k for k, _ in call.kwargs))
-            return value_set([make_target(("partial", (f, bound, keywords), f.how))
-                          for f in ordered(self.values(args[0], scope)[0])])
+            return value_set([_partial_of(f, bound, keywords) for f in ordered(self.values(args[0], scope)[0])])
         if any(a is None or a[0] == "*" for a in args):
             return None
         if name == "<builtin>.enumerate":
@@ -187,6 +186,16 @@ class Containers:
             # as PyCG reads map: no working program passes one there
             return sequence_result(scope, tuple(("r", a, i > 0) for i, a in enumerate(args)), "<builtin>.map")
         return None
+
+
+def _partial_of(f: Target, bound: int, keywords: tuple) -> Target:
+    """``functools.partial(f, <bound positional arguments>, <keywords>)``; a partial of a partial is
+    one partial of its function (so ``g = partial(g, x=1)``, flow-insensitive, does not nest forever)."""
+    if f.kind == "partial":
+        inner, inner_bound, inner_keywords = f.value
+        return make_target(("partial", (inner, inner_bound + bound, tuple(sorted({*inner_keywords, *keywords}))),
+                            f.how))
+    return make_target(("partial", (f, bound, keywords), f.how))
 
 
 def _int_key(key: str) -> int | None:

@@ -285,3 +285,12 @@ def test_attributes_stored_from_outside_and_read_by_getattr(tmp_path: Path) -> N
         "class Shell:\n    pass\n\n\ndef leave():\n    pass\n\n\n"
         "Shell.do_quit = leave\ngetattr(Shell(), 'do_quit', None)()\n"))
     assert "main.leave" in calls["main"]
+
+
+def test_a_partial_of_itself_is_one_partial_of_the_function(tmp_path: Path) -> None:
+    # flow-insensitive, ``out`` holds the function and partials of ``out``: one level, not a cycle that grows
+    resolution, calls = resolve_source(tmp_path, (
+        "from functools import partial\n\n\ndef out(func, cpl=False):\n    pass\n\n\n"
+        "out = partial(out, cpl=True)\nout = partial(out, cpl=False)\nout(len)\n"))
+    assert "main.out" in calls["main"]
+    assert not resolution.partial

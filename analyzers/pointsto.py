@@ -519,7 +519,7 @@ class Resolver(ClassModel, Containers):
                 for d in ordered(decorators):
                     applications.append((d, vals))
                     if d.kind == "def" and not self.is_class(d.value):
-                        returned = self.returns_of(d.value)
+                        returned = self._decorator_returns(d.value, vals)
                         new.update(returned or vals)
                     elif d.kind == "def":
                         new.add(make_target(("instance", d.value, "decorator")))
@@ -529,6 +529,19 @@ class Resolver(ClassModel, Containers):
                         new.update(vals)
                 vals = frozenset(new) or vals
             return (value_set(vals), applications)
+
+    def _decorator_returns(self, function_id: str, vals: frozenset) -> frozenset:
+        """What decorator ``function_id`` returns applied to ``vals``: a decorator returning its
+        argument as it is (``return klass``) returns ``vals`` there, not everything it decorates
+        (its parameter holds every decorated value: parameters are context-insensitive)."""
+        fscope = self.p.scopes.get(function_id)
+        if fscope is None or fscope.yields or not fscope.params:
+            return self.returns_of(function_id)
+        itself = ("n", fscope.params[0])
+        if itself not in fscope.returns:
+            return self.returns_of(function_id)
+        others = [e for e in fscope.returns if e != itself]
+        return vals.union(*(self.values(e, fscope)[0] for e in others))
 
     # -- attributes and calls ---------------------------------------------------------------
     def attribute(self, target: Target, attr: str) -> Vals:

@@ -294,3 +294,14 @@ def test_a_partial_of_itself_is_one_partial_of_the_function(tmp_path: Path) -> N
         "out = partial(out, cpl=True)\nout = partial(out, cpl=False)\nout(len)\n"))
     assert "main.out" in calls["main"]
     assert not resolution.partial
+
+
+def test_a_decorator_returning_its_argument_gives_each_decorated_class_itself(tmp_path: Path) -> None:
+    # ``klass`` holds every class the decorator is applied to (context-insensitive); what a decorated
+    # name holds is its own class, not all of them
+    _, calls = resolve_source(tmp_path, (
+        "def register(klass):\n    klass.registered = True\n    return klass\n\n\n"
+        "@register\nclass A:\n    pass\n\n\n@register\nclass B:\n    pass\n\n\n"
+        "def make_a():\n    return A()\n\n\ndef make_b():\n    return B()\n"))
+    assert calls["main.make_a"] == {"main.A"}
+    assert calls["main.make_b"] == {"main.B"}

@@ -226,7 +226,7 @@ def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphS
     # 4. Write a new generation of the graph and publish it.
     t = time.perf_counter()
     new_by_path = {f.path: f for f in parsed.files}
-    if keep is not None:  # nothing to free while Kuzu commits: the scrap goes to the caller
+    if keep is not None and not full:  # a delta's commit is short: freeing would cost its time
         keep.append(scrap)
         scrap = []
     gen = preload.wait()

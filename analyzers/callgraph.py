@@ -141,14 +141,15 @@ def resolve_project(inputs: list[ModuleInputs], scrap: list | None = None) -> Re
             clear_order_keys(scrap)
 
     limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RESOLVER_RECURSION))
+    worker = threading.Thread(target=run, name="resolve_project")
     with _STACK_LOCK:
+        # The size applies to threads *started* while it is set (not to Thread objects made then).
         previous = threading.stack_size(RESOLVER_STACK)
         try:
-            worker = threading.Thread(target=run, name="resolve_project")
+            worker.start()
         finally:
             threading.stack_size(previous)
-        sys.setrecursionlimit(max(limit, RESOLVER_RECURSION))
-        worker.start()
     worker.join()
     result = outcome[0]
     if isinstance(result, BaseException):

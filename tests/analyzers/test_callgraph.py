@@ -305,3 +305,31 @@ def test_a_decorator_returning_its_argument_gives_each_decorated_class_itself(tm
         "def make_a():\n    return A()\n\n\ndef make_b():\n    return B()\n"))
     assert calls["main.make_a"] == {"main.A"}
     assert calls["main.make_b"] == {"main.B"}
+
+
+def test_long_chains_of_values_resolve_without_crashing(tmp_path: Path) -> None:
+    """No depth budget: a chain of 30,000 aliases is followed to its end on the resolver's own large
+    stack (run in a child: too small a stack is a segmentation fault, as it was when the stack size
+    was reset before the resolver's thread started)."""
+    import subprocess
+    import sys
+
+    lines = ["def f0():\n    return 1\n", "x0 = f0\n"]
+    lines += [f"x{i} = x{i - 1}\n" for i in range(1, 30_000)]
+    lines += ["x29999()\n"]
+    (tmp_path / "deep.py").write_text("".join(lines))
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from astrepo.discover import discover_files\n"
+        "from astrepo.facts import facts_for_file\n"
+        "from astrepo.parse import SourceParser\n"
+        "from astrepo.analyzers.callgraph import ModuleInputs, resolve_project\n"
+        "parser = SourceParser()\n"
+        "facts = [facts_for_file(f, parser) for f in discover_files(Path(sys.argv[1]))]\n"
+        "r = resolve_project([ModuleInputs(f.path, f.module, f.path.endswith('__init__.py'), tuple(f.scopes),"
+        " tuple(f.calls), tuple(f.imports)) for f in facts])\n"
+        "print(r.resolved_calls, sum(r.unresolved.values()))\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stdout.split() == ["1", "0"], proc.stdout  # x29999() -> f0

@@ -28,12 +28,14 @@ def gc_paused(collect: bool = True) -> Iterator[None]:
     """
     was_enabled = gc.isenabled()
     gc.disable()
+    ended = False
     try:
         yield
+        ended = True
     finally:
         if was_enabled:
             gc.enable()
-            if collect:
+            if collect and ended:  # not on the way out of an error or Ctrl-C: seconds after a big batch
                 gc.collect(0)
 
 

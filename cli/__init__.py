@@ -33,8 +33,8 @@ def is_program() -> bool:
     return _AS_PROGRAM
 
 
-def end_program() -> None:
-    """When this process is the command itself, end it now (status 0) without freeing anything.
+def end_program(status: int = 0) -> None:
+    """When this process is the command itself, end it now with ``status`` without freeing anything.
 
     What a long command built (an index run's state: millions of objects) is
     otherwise freed one object at a time on the way out, about a second for
@@ -46,7 +46,7 @@ def end_program() -> None:
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(status)
 
 
 # sys.argv[0] is "-m" while ``python -m astrepo.cli.app`` locates the module.

@@ -57,6 +57,17 @@ for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
+def _interrupted() -> int:
+    """Ctrl-C reached the boundary (every lock and database released on the way): say so and end.
+    The command itself ends at once (`end_program`): an index run interrupted midway leaves millions
+    of objects whose teardown took longer than the run had left (~10 s on Django)."""
+    from astrepo.cli import end_program
+
+    sys.stderr.write("astrepo: interrupted\n")
+    end_program(ExitCode.INTERRUPTED)
+    return ExitCode.INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the app, turning errors into exit codes."""
     from astrepo.cli import restore_interrupt_handler
@@ -82,15 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         emit_error(err.__class__.__name__, str(err), as_json)
         return ExitCode.USER_ERROR
     except KeyboardInterrupt:
-        sys.stderr.write("astrepo: interrupted\n")
-        return ExitCode.INTERRUPTED
+        return _interrupted()
     except SystemExit as exit_:
         return int(exit_.code or 0) if isinstance(exit_.code, int) else ExitCode.USER_ERROR
     except Exception as err:  # noqa: BLE001 - the boundary: report, never hide
         # typer ships its own copy of click, so recognise click's exceptions by shape.
         if type(err).__name__ == "Abort":
-            sys.stderr.write("astrepo: interrupted\n")
-            return ExitCode.INTERRUPTED
+            return _interrupted()
         if hasattr(err, "show") and hasattr(err, "exit_code"):
             if as_json:
                 emit_error(type(err).__name__, err.format_message(), True)

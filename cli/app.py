@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=args, prog_name="astrepo", standalone_mode=False)
         if result == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
-            sys.stderr.write("astrepo: interrupted\n")
+            return _interrupted()
         if isinstance(result, int):
             return result
     except AstrepoError as err:

@@ -110,10 +110,13 @@ def build_index(config: IndexConfig, progress: Progress | None = None, keep: lis
     layout = Layout(config.db_dir)
     store = GraphStore(layout)
     with WriterLock(layout), gc_paused(collect=keep is None):
-        summary = _build_locked(config, root, layout, store, progress, keep)
-        if keep is not None:  # before the collector is back: no collection walks what is kept
-            gc.freeze()
-    return summary
+        try:
+            return _build_locked(config, root, layout, store, progress, keep)
+        finally:
+            # The caller ends its process next (also after an error or Ctrl-C): before the collector
+            # is back, so that no collection walks the millions of objects the run made (seconds).
+            if keep is not None:
+                gc.freeze()
 
 
 def _build_locked(config: IndexConfig, root: Path, layout: Layout, store: GraphStore,

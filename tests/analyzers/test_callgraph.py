@@ -123,23 +123,27 @@ def test_attributes_of_builtins_are_checked(tmp_path: Path) -> None:
     assert calls["main.f"] == {"<builtin>.bytes.decode", "<builtin>.bytes.hex"}
 
 
+#: A child process's script: resolves the project in argv[1] into ``r`` (the caller appends what to print).
+_RESOLVE_IN_CHILD = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from astrepo.discover import discover_files\n"
+    "from astrepo.facts import facts_for_file\n"
+    "from astrepo.parse import SourceParser\n"
+    "from astrepo.analyzers.callgraph import ModuleInputs, resolve_project\n"
+    "parser = SourceParser()\n"
+    "facts = [facts_for_file(f, parser) for f in discover_files(Path(sys.argv[1]))]\n"
+    "r = resolve_project([ModuleInputs(f.path, f.module, f.path.endswith('__init__.py'), tuple(f.scopes),"
+    " tuple(f.calls), tuple(f.imports)) for f in facts])\n"
+)
+
+
 def test_result_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     import os
     import subprocess
     import sys
 
-    script = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from astrepo.discover import discover_files\n"
-        "from astrepo.facts import facts_for_file\n"
-        "from astrepo.parse import SourceParser\n"
-        "from astrepo.analyzers.callgraph import ModuleInputs, resolve_project\n"
-        "parser = SourceParser()\n"
-        "facts = [facts_for_file(f, parser) for f in discover_files(Path(sys.argv[1]))]\n"
-        "r = resolve_project([ModuleInputs(f.path, f.module, f.path.endswith('__init__.py'), tuple(f.scopes),"
-        " tuple(f.calls), tuple(f.imports)) for f in facts])\n"
-        "print(repr([e.key() for e in r.edges]))\n")
+    script = _RESOLVE_IN_CHILD + "print(repr([e.key() for e in r.edges]))\n"
     outputs = set()
     for seed in ("1", "2", "3"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
@@ -318,18 +322,7 @@ def test_long_chains_of_values_resolve_without_crashing(tmp_path: Path) -> None:
     lines += [f"x{i} = x{i - 1}\n" for i in range(1, 30_000)]
     lines += ["x29999()\n"]
     (tmp_path / "deep.py").write_text("".join(lines))
-    script = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from astrepo.discover import discover_files\n"
-        "from astrepo.facts import facts_for_file\n"
-        "from astrepo.parse import SourceParser\n"
-        "from astrepo.analyzers.callgraph import ModuleInputs, resolve_project\n"
-        "parser = SourceParser()\n"
-        "facts = [facts_for_file(f, parser) for f in discover_files(Path(sys.argv[1]))]\n"
-        "r = resolve_project([ModuleInputs(f.path, f.module, f.path.endswith('__init__.py'), tuple(f.scopes),"
-        " tuple(f.calls), tuple(f.imports)) for f in facts])\n"
-        "print(r.resolved_calls, sum(r.unresolved.values()))\n")
+    script = _RESOLVE_IN_CHILD + "print(r.resolved_calls, sum(r.unresolved.values()))\n"
     proc = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
     assert proc.stdout.split() == ["1", "0"], proc.stdout  # x29999() -> f0

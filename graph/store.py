@@ -160,13 +160,11 @@ class GraphStore:
         os.replace(pointer_tmp, self.dir / CURRENT)
         gen.published = True
         _fsync(self.dir)
-        # Which ones is decided now, under the writer lock: the next writer may begin a newer one
-        # while the thread still runs.
-        pruning = threading.Thread(target=_remove, args=(self._superseded(keep_current_only=False),),
-                                   name="astrepo-prune", daemon=True)
-        pruning.start()
+        superseded = self._superseded(keep_current_only=False)
         if wait:
-            pruning.join()
+            _remove(superseded)
+        else:  # chosen above, under the writer lock: the next writer may begin a newer one meanwhile
+            threading.Thread(target=_remove, args=(superseded,), name="astrepo-prune", daemon=True).start()
 
     def growth(self, fresh_bytes: int | None) -> tuple[int, bool]:
         """How large the current database was when last loaded in full (``fresh_bytes``, as recorded

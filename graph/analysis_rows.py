@@ -6,8 +6,8 @@ and exception edges become Arrow tables (with the owning file in ``_path``,
 like every cached row). Project-wide (after name resolution): may-raise
 propagation, fan-in/out, PageRank, recursion and impurity become MAY_RAISE
 edges and Function columns joined in before loading; on a large project the
-call-graph columns (networkx) are computed in a forked child process, on the
-other core, beside the rest (`ChildWork`).
+call-graph columns are computed in a forked child process, on the other core,
+beside the rest (`ChildWork`).
 """
 
 from __future__ import annotations
@@ -356,9 +356,9 @@ def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: li
                 (site_news if edge[2] is callsite else scope_calls).append(edge)
         elif kind is inherits_kind:
             inherits.append(edge)
-    # The call-graph columns (networkx: PageRank, SCCs, and its import) need nothing the rest
-    # computes: on a large project they are computed in a child process, on another core. (Forked
-    # after the work above: a page either process writes after the fork is copied for it.)
+    # The call-graph columns (PageRank, SCCs, impurity, overrides) need nothing the rest computes:
+    # on a large project they are computed in a child process, on another core. (Forked after the
+    # work above: a page either process writes after the fork is copied for it.)
     child = ChildWork(partial(graph_columns, inputs, scope_calls, inherits, modules),
                       fork=len(scope_calls) >= MIN_EDGES_FOR_CHILD)
     try:

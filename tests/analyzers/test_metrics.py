@@ -69,3 +69,38 @@ def dump(analyze, labels, source: str) -> str:
 def test_golden(case: str, golden, analyze, labels) -> None:
     path = GOLDEN / case
     golden(path.with_suffix(".metrics.txt"), dump(analyze, labels, path.read_text()))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_pagerank_and_components_are_networkx_s(seed: int) -> None:
+    """`pagerank` equals networkx's to the last bit, `strong_components` has its components, on
+    random graphs (self-loops, dangling nodes, duplicate-free edges in first-seen order)."""
+    import random
+
+    import networkx as nx
+
+    from astrepo.analyzers.metrics import pagerank, strong_components
+
+    rng = random.Random(seed)
+    n = rng.randint(1, 80)
+    pairs = list(dict.fromkeys((f"n{rng.randrange(n)}", f"n{rng.randrange(n)}") for _ in range(rng.randint(1, 300))))
+    graph = nx.DiGraph()
+    graph.add_edges_from(pairs)
+    nodes = list(graph)
+    number = {name: k for k, name in enumerate(nodes)}
+    sources, targets = [number[a] for a, _ in pairs], [number[b] for _, b in pairs]
+    expected = nx.pagerank(graph)
+    assert pagerank(len(nodes), sources, targets) == [expected[name] for name in nodes]
+    found = {frozenset(nodes[k] for k in c) for c in strong_components(len(nodes), sources, targets)}
+    assert found == {frozenset(c) for c in nx.strongly_connected_components(graph)}
+
+
+def test_strong_components_of_a_long_chain() -> None:
+    """A call chain deeper than the recursion limit, closed into one cycle."""
+    from astrepo.analyzers.metrics import strong_components
+
+    n = 5000
+    sources = list(range(n))
+    targets = [(k + 1) % n for k in range(n)]
+    (component,) = strong_components(n, sources, targets)
+    assert sorted(component) == sources

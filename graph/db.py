@@ -35,6 +35,8 @@ class GraphDB:
             self._conn = kuzu.Connection(self._db)
         except RuntimeError as err:
             raise StoreError(_explain_open_error(path, err)) from err
+        #: a write transaction begun with `begin` is open (see `close`)
+        self.in_transaction = False
 
     def execute(self, query: str, params: dict[str, Any] | None = None) -> tuple[list[str], list[list[Any]]]:
         """Run one statement; return its column names and rows."""
@@ -79,13 +81,27 @@ class GraphDB:
     def begin(self) -> None:
         """Start a write transaction (one commit for a whole load is much faster)."""
         self.execute("BEGIN TRANSACTION")
+        self.in_transaction = True
 
     def commit(self) -> None:
         """Commit the open transaction."""
+        self.in_transaction = False
         self.execute("COMMIT")
 
     def close(self) -> None:
-        """Close the connection and the database (checkpointing it)."""
+        """Close the connection and the database (checkpointing it).
+
+        A transaction still open (a load interrupted or failed midway, whose database is being
+        discarded) is committed first: Kuzu 0.11 crashes with a segmentation fault when it rolls
+        back, explicitly or on close, a transaction that COPY'd a few hundred thousand rows into a
+        relationship table (measured: 600k edges, 4 of 4 runs), and the commit is safe. After a
+        statement failed, Kuzu has rolled the transaction back itself: the commit then fails and
+        is ignored."""
+        if self.in_transaction:
+            try:
+                self.commit()
+            except StoreError as err:
+                log.debug("closing %s with a transaction: %s", self.path, err)
         try:
             self._conn.close()
             self._db.close()

@@ -5,26 +5,16 @@ metrics, roles and effects go into the file's node columns; CFG, data-flow
 and exception edges become Arrow tables (with the owning file in ``_path``,
 like every cached row). Project-wide (after name resolution): may-raise
 propagation, fan-in/out, PageRank, recursion and impurity become MAY_RAISE
-edges and Function columns joined in before loading; on a large project the
-call-graph columns are computed in a forked child process, on the other core,
-beside the rest (`ChildWork`).
+edges and Function columns joined in before loading.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
-import os
-import pickle
-import select
-import signal
-import time
 from collections import defaultdict
-from collections.abc import Callable
-from functools import partial
 from itertools import chain, repeat
 from operator import attrgetter
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
@@ -39,7 +29,6 @@ from astrepo.graph.load import PATH_COLUMN, EdgePair
 from astrepo.graph.schema import EDGE_TABLES, edge_columns
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 #: Function columns computed per file (the rest are project-wide).
 FILE_FUNCTION_COLUMNS = ("cyclomatic", "cognitive", "lines", "statements", "max_nesting", "roles", "effects", "pure")
@@ -328,14 +317,6 @@ def overriding_methods(modules: list[ModuleInputs], edges: list[Edge]) -> set[st
     return {method for method, cls, short in methods if cls in bases and short in names_above(cls)}
 
 
-#: Function-level CALLS edges from which the call-graph columns are computed in a child process
-#: (`ChildWork`): below, their share is too small to be worth a fork (Django has 110k).
-MIN_EDGES_FOR_CHILD = 20_000
-#: Seconds the parent waits for that child once it has done its own share, before doing the child's
-#: work itself (a child that hangs, e.g. on a lock another thread held at the fork, costs no more).
-CHILD_TIMEOUT = 60.0
-
-
 def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: list[ModuleInputs]) -> ProjectAnalysis:
     """May-raise sets, call-graph metrics, impurity, overriding methods and interprocedural flows over
     the whole project: ``edges`` are name resolution's, ``modules`` every file's inputs (MAY_RAISE
@@ -356,22 +337,16 @@ def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: li
                 (site_news if edge[2] is callsite else scope_calls).append(edge)
         elif kind is inherits_kind:
             inherits.append(edge)
-    # The call-graph columns (PageRank, SCCs, impurity, overrides) need nothing the rest computes:
-    # on a large project they are computed in a child process, on another core. (Forked after the
-    # work above: a page either process writes after the fork is copied for it.)
-    child = ChildWork(partial(graph_columns, inputs, scope_calls, inherits, modules),
-                      fork=len(scope_calls) >= MIN_EDGES_FOR_CHILD)
-    try:
-        # Per-file rows stay plain tuples: the analyses read them by position.
-        files = [ExceptionFacts(raises, [], [], guards, list(classes))
-                 for (raises, guards, classes), _, _ in inputs]
-        propagation = propagate_exceptions(files, site_calls, index.call_scope)
-        columns: dict[str, dict[str, Any]] = defaultdict(dict)
-        edges_out = may_raise_edges(propagation.may_raise, files, index, columns)
-        flows = flow_edges(inputs, site_calls + site_news)  # (flows are sorted: the edges' order is free)
-        metrics, impure, overrides = child.result()
-    finally:
-        child.cancel()
+    # Per-file rows stay plain tuples: the analyses read them by position.
+    files = [ExceptionFacts(raises, [], [], guards, list(classes)) for (raises, guards, classes), _, _ in inputs]
+    propagation = propagate_exceptions(files, site_calls, index.call_scope)
+    columns: dict[str, dict[str, Any]] = defaultdict(dict)
+    edges_out = may_raise_edges(propagation.may_raise, files, index, columns)
+    flows = flow_edges(inputs, site_calls + site_news)  # (flows are sorted: the edges' order is free)
+    # (The call-graph columns were computed in a forked child while they imported networkx and
+    # scipy; without those, the pages either process wrote after the fork, each copied for it,
+    # cost more CPU than the child's share, and the wall time gained was ~0.1 s on Django.)
+    metrics, impure, overrides = graph_columns(inputs, scope_calls, inherits, modules)
     for function, fan_in, fan_out, pagerank, recursion in metrics:
         columns[function].update(fan_in=fan_in, fan_out=fan_out, pagerank=pagerank, recursion=recursion)
     for function in impure:
@@ -389,92 +364,6 @@ def graph_columns(inputs: list[AnalysisInputs], scope_calls: list[Edge], inherit
     metrics = [(m.id, m.fan_in, m.fan_out, m.pagerank, m.recursion) for m in project_metrics(scope_calls)]
     impure = propagate_impurity(chain.from_iterable(functions for _, functions, _ in inputs), scope_calls)
     return metrics, list(impure), list(overriding_methods(modules, inherits))
-
-
-class ChildWork(Generic[T]):
-    """``work`` (a function of no arguments) computed in a forked child process, beside the caller.
-
-    The child shares the parent's memory (copy on write), so nothing is sent to it; it runs ``work``,
-    pickles the result back through a pipe and leaves with ``os._exit`` (no exit handlers, no
-    flushing of the parent's buffers). Where the child cannot start, fails, or is not done
-    `CHILD_TIMEOUT` seconds after `result` is asked for, `result` runs ``work`` itself: the result
-    is the same either way. Always `cancel` (a no-op once the result is in).
-    """
-
-    def __init__(self, work: Callable[[], T], fork: bool = True) -> None:
-        self.work = work
-        #: what the log calls it (not its repr: a partial's shows all its arguments)
-        self.name = getattr(getattr(work, "func", work), "__qualname__", "work")
-        self.pid: int | None = None
-        self._read_end = -1
-        if not fork:
-            return
-        try:
-            read_end, write_end = os.pipe()
-        except OSError as err:
-            log.debug("no child process for %s: %s", self.name, err)
-            return
-        try:
-            pid = os.fork()
-        except (AttributeError, OSError) as err:
-            log.debug("no child process for %s: %s", self.name, err)
-            os.close(read_end)
-            os.close(write_end)
-            return
-        if pid == 0:  # the child
-            gc.disable()  # a collection would touch, and so copy, every page of the shared heap
-            status = 1
-            try:
-                os.close(read_end)
-                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(write_end, "wb") as out:
-                    out.write(data)
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        self.pid, self._read_end = pid, read_end
-
-    def result(self) -> T:
-        """The child's result once it is done (or ``work()`` computed here, see above)."""
-        if self.pid is None:
-            return self.work()
-        chunks: list[bytes] = []
-        deadline = time.monotonic() + CHILD_TIMEOUT
-        while True:
-            ready, _, _ = select.select([self._read_end], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                log.warning("a child process computing %s was not done after %.0f s; computing here",
-                            self.name, CHILD_TIMEOUT)
-                chunks = []
-                break
-            chunk = os.read(self._read_end, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        # At the end of its output the child is leaving: wait for it; else stop it.
-        status = self._reap(kill=not chunks)
-        if status == 0 and chunks:
-            return pickle.loads(b"".join(chunks))
-        return self.work()
-
-    def cancel(self) -> None:
-        """Stop the child if it still runs, and reap it."""
-        self._reap(kill=True)
-
-    def _reap(self, kill: bool) -> int | None:
-        """Reap the child (killed first if ``kill``); its wait status (None: no child)."""
-        if self.pid is None:
-            return None
-        pid, self.pid = self.pid, None
-        os.close(self._read_end)
-        if kill:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:  # reaped elsewhere
-                pass
-        _, status = os.waitpid(pid, 0)
-        return status
 
 
 def may_raise_edges(facts: list, files: list[ExceptionFacts], index: ProjectIndex,

@@ -41,7 +41,6 @@ mutation through aliases (``y = arg; y.append(1)``) is not seen.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from itertools import chain
 from operator import itemgetter
@@ -443,8 +442,10 @@ def project_metrics(calls: Iterable[Edge]) -> list[GraphMetrics]:
 
     The graph networkx's ``DiGraph`` would hold, worked on directly (its import, graph building and
     sparse-matrix conversion were three quarters of the time): nodes numbered in first-seen order,
-    PageRank as `pagerank` computes it, components by `strong_components`.
+    PageRank as `pagerank` computes it, components of two or more by `cyclic_components`.
     """
+    import numpy as np
+
     callee_kinds = (NodeKind.FUNCTION, NodeKind.CLASS)
     calls_kind, callsite = EdgeKind.CALLS, NodeKind.CALLSITE
     # Distinct (caller, callee) pairs in first-seen order.
@@ -456,24 +457,26 @@ def project_metrics(calls: Iterable[Edge]) -> list[GraphMetrics]:
     number = dict(zip(nodes, range(len(nodes))))
     sources = list(map(number.__getitem__, map(itemgetter(0), pairs)))
     targets = list(map(number.__getitem__, map(itemgetter(1), pairs)))
-    rank = pagerank(len(nodes), sources, targets)
-    scc_of: dict[str, str] = {}
-    for component in strong_components(len(nodes), sources, targets):
-        if len(component) > 1:
-            label = min(nodes[k] for k in component)
-            for k in component:
-                scc_of[nodes[k]] = label
+    n = len(nodes)
+    rank = pagerank(n, sources, targets)
+    scc = [""] * n
+    for component in cyclic_components(n, sources, targets):
+        label = min(nodes[k] for k in component)
+        for k in component:
+            scc[k] = label
     # Degrees (distinct callers and callees) counted from the pairs, self-calls apart.
-    loops = {src for src, dst in pairs if src == dst}
-    fan_in = Counter(dst for src, dst in pairs if src != dst)
-    fan_out = Counter(src for src, dst in pairs if src != dst)
+    rows, cols = np.array(sources, dtype=np.intp), np.array(targets, dtype=np.intp)
+    other = rows != cols
+    fan_in = np.bincount(cols[other], minlength=n).tolist()
+    fan_out = np.bincount(rows[other], minlength=n).tolist()
+    loops = set(rows[~other].tolist())
     out = []
-    for n in sorted(nodes):
-        direct = n in loops
-        mutual = n in scc_of
+    for k in sorted(range(n), key=nodes.__getitem__):
+        direct = k in loops
+        mutual = scc[k] != ""
         recursion = "direct+mutual" if direct and mutual else "direct" if direct else "mutual" if mutual else ""
-        out.append(new_record(GraphMetrics, (n, fan_in[n], fan_out[n], round(rank[number[n]], 8),
-                                             scc_of.get(n, ""), recursion)))
+        out.append(new_record(GraphMetrics, (nodes[k], fan_in[k], fan_out[k], round(rank[k], 8), scc[k],
+                                             recursion)))
     return out
 
 
@@ -515,37 +518,45 @@ def pagerank(n: int, sources: list[int], targets: list[int]) -> list[float]:
     return x.tolist()
 
 
-def strong_components(n: int, sources: list[int], targets: list[int]) -> list[list[int]]:
-    """Strongly connected components of nodes ``0..n-1`` and edges ``sources[k] -> targets[k]``
-    (Tarjan's algorithm, iterative: call chains are deeper than the recursion limit)."""
-    successors: list[list[int]] = [[] for _ in range(n)]
+def cyclic_components(n: int, sources: list[int], targets: list[int]) -> list[list[int]]:
+    """Strongly connected components of two or more of nodes ``0..n-1`` and edges
+    ``sources[k] -> targets[k]`` (Tarjan's algorithm, iterative: call chains are deeper than the
+    recursion limit). Only nodes with both callers and callees can be in one, and edges between
+    them: on Django, 5.6k of 30k nodes and 9k of 81k edges."""
+    has_in, has_out = [False] * n, [False] * n
     for a, b in zip(sources, targets):
-        successors[a].append(b)
-    index = [-1] * n  #: visiting order
-    low = [0] * n  #: smallest visiting order reachable
-    on_stack = [False] * n
+        has_out[a] = True
+        has_in[b] = True
+    successors: dict[int, list[int]] = {}
+    for a, b in zip(sources, targets):
+        if has_in[a] and has_out[b]:
+            found = successors.get(a)
+            if found is None:
+                successors[a] = [b]
+            else:
+                found.append(b)
+    index: dict[int, int] = {}  #: visiting order
+    low: dict[int, int] = {}  #: smallest visiting order reachable
+    on_stack: set[int] = set()
     stack: list[int] = []
     components: list[list[int]] = []
-    counter = 0
-    for root in range(n):
-        if index[root] >= 0:
+    for root in successors:
+        if root in index:
             continue
-        index[root] = low[root] = counter
-        counter += 1
+        index[root] = low[root] = len(index)
         stack.append(root)
-        on_stack[root] = True
+        on_stack.add(root)
         work = [(root, iter(successors[root]))]
         while work:
             node, children = work[-1]
             for child in children:
-                if index[child] < 0:
-                    index[child] = low[child] = counter
-                    counter += 1
+                if child not in index:
+                    index[child] = low[child] = len(index)
                     stack.append(child)
-                    on_stack[child] = True
-                    work.append((child, iter(successors[child])))
+                    on_stack.add(child)
+                    work.append((child, iter(successors.get(child, ()))))
                     break
-                if on_stack[child] and index[child] < low[node]:
+                if child in on_stack and index[child] < low[node]:
                     low[node] = index[child]
             else:
                 work.pop()
@@ -557,11 +568,12 @@ def strong_components(n: int, sources: list[int], targets: list[int]) -> list[li
                     component = []
                     while True:
                         k = stack.pop()
-                        on_stack[k] = False
+                        on_stack.discard(k)
                         component.append(k)
                         if k == node:
                             break
-                    components.append(component)
+                    if len(component) > 1:
+                        components.append(component)
     return components
 
 

@@ -357,7 +357,7 @@ def _handler_types(clause: tree_sitter.Node) -> tuple[tuple[str, ...], str]:
 
 def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
                          call_scopes: Mapping[str, str] | None = None,
-                         max_rounds: int = MAX_ROUNDS) -> Propagation:
+                         max_rounds: int = MAX_ROUNDS, records: bool = True) -> Propagation:
     """May-raise sets of every function over the call graph, each with its origin and call path.
 
     Args:
@@ -368,6 +368,8 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
         call_scopes: CallSite ID -> calling scope, for call sites without a guard row
             (from the files' `CallFact` rows).
         max_rounds: propagation rounds before giving up (result marked partial).
+        records: False for the may-raise facts as plain tuples of `MayRaise`'s fields (70k
+            records on Django cost ~20 ms to make, for a caller reading them by position).
     """
     files = list(files)
     hierarchy = merge_hierarchy(f.classes for f in files)
@@ -444,9 +446,10 @@ def propagate_exceptions(files: Iterable[ExceptionFacts], calls: Iterable[Edge],
         changed = sorted(grew)
     # Sorted by function, then type: each (function, type) has one fact, so this is the order of the
     # facts themselves, for sorting 15k keys and small lists rather than 70k tuples (on Django).
-    record = partial(new_record, MayRaise)
-    out = []
+    out: list = []
     for function in sorted(may):
         per = may[function]
-        out += map(record, map(per.__getitem__, sorted(per)))
+        out += map(per.__getitem__, sorted(per))
+    if records:
+        out = list(map(partial(new_record, MayRaise), out))
     return Propagation(out, cut_short, rounds)

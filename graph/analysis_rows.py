@@ -272,15 +272,18 @@ def index_modules(modules: list[ModuleInputs]) -> ProjectIndex:
     return index
 
 
-def overriding_methods(modules: list[ModuleInputs], edges: list[Edge]) -> set[str]:
+def overriding_methods(modules: list[ModuleInputs], edges: list[Edge],
+                       kinds: dict[str, str] | None = None) -> set[str]:
     """Methods whose class inherits (within OVERRIDE_DEPTH project base classes) from a class that
-    defines a function of the same name: reached by dynamic dispatch through the base."""
-    kind: dict[str, str] = {}
+    defines a function of the same name: reached by dynamic dispatch through the base.
+    ``kinds``: `ProjectIndex.scope_kind` of the modules, when the caller has it (read only)."""
+    kind: dict[str, str] = {} if kinds is None else kinds
     parent: dict[str, str | None] = {}
     qualname: dict[str, str] = {}
     for module in modules:
         ids = list(map(_ID, module.scopes))
-        kind.update(zip(ids, map(_KIND, module.scopes)))
+        if kinds is None:
+            kind.update(zip(ids, map(_KIND, module.scopes)))
         parent.update(zip(ids, map(_PARENT, module.scopes)))
         qualname.update(zip(ids, map(_QUALNAME, module.scopes)))
     bases: dict[str, list[str]] = defaultdict(list)
@@ -339,31 +342,22 @@ def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: li
             inherits.append(edge)
     # Per-file rows stay plain tuples: the analyses read them by position.
     files = [ExceptionFacts(raises, [], [], guards, list(classes)) for (raises, guards, classes), _, _ in inputs]
-    propagation = propagate_exceptions(files, site_calls, index.call_scope)
+    propagation = propagate_exceptions(files, site_calls, index.call_scope, records=False)
     columns: dict[str, dict[str, Any]] = defaultdict(dict)
     edges_out = may_raise_edges(propagation.may_raise, files, index, columns)
     flows = flow_edges(inputs, site_calls + site_news)  # (flows are sorted: the edges' order is free)
-    # (The call-graph columns were computed in a forked child while they imported networkx and
-    # scipy; without those, the pages either process wrote after the fork, each copied for it,
+    # The call-graph columns. (They were computed in a forked child while they imported networkx
+    # and scipy; without those, the pages either process wrote after the fork, each copied for it,
     # cost more CPU than the child's share, and the wall time gained was ~0.1 s on Django.)
-    metrics, impure, overrides = graph_columns(inputs, scope_calls, inherits, modules)
-    for function, fan_in, fan_out, pagerank, recursion in metrics:
-        columns[function].update(fan_in=fan_in, fan_out=fan_out, pagerank=pagerank, recursion=recursion)
-    for function in impure:
+    for function, fan_in, fan_out, pagerank, _, recursion in project_metrics(scope_calls):
+        row = columns[function]
+        row["fan_in"], row["fan_out"], row["pagerank"], row["recursion"] = fan_in, fan_out, pagerank, recursion
+    for function in propagate_impurity(chain.from_iterable(functions for _, functions, _ in inputs), scope_calls):
         columns[function]["impure_via_calls"] = True
-    for function in overrides:
+    for function in overriding_methods(modules, inherits, index.scope_kind):
         columns[function]["overrides"] = True
-    names = sorted({f.type for f in propagation.may_raise})
+    names = sorted({fact[1] for fact in propagation.may_raise})  # (type)
     return ProjectAnalysis(dict(columns), edges_out, flows, exception_type_rows(names, ""), propagation.partial)
-
-
-def graph_columns(inputs: list[AnalysisInputs], scope_calls: list[Edge], inherits: list[Edge],
-                  modules: list[ModuleInputs]) -> tuple[list[tuple], list[str], list[str]]:
-    """The Function columns of the call graph and class hierarchy: (id, fan_in, fan_out, pagerank,
-    recursion) rows, impure functions (themselves or through calls), overriding methods."""
-    metrics = [(m.id, m.fan_in, m.fan_out, m.pagerank, m.recursion) for m in project_metrics(scope_calls)]
-    impure = propagate_impurity(chain.from_iterable(functions for _, functions, _ in inputs), scope_calls)
-    return metrics, list(impure), list(overriding_methods(modules, inherits))
 
 
 def may_raise_edges(facts: list, files: list[ExceptionFacts], index: ProjectIndex,

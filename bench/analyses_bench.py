@@ -10,13 +10,15 @@ so that both sides analyse the same call graph. Then, alternating, it runs the
 project-wide analyses in a child process by the current code and by the
 ``--baseline`` revision's analysis modules (`ANALYSIS_MODULES`, put in front
 of the installed package's), and prints per side the medians of the CPU
-seconds (the child's own plus those of the process it forks for the
-call-graph columns) and of the wall seconds, their ratios, and a digest of
-each part of the result (Function columns, MAY_RAISE edges, flow edges,
-ExceptionType rows, partial): equal digests mean identical rows.
+seconds (the child's own plus those of any process it forks: up to 813a898
+the call-graph columns were computed in a forked one) and of the wall
+seconds, their ratios, and a digest of each part of the result (Function
+columns, MAY_RAISE edges, flow edges, ExceptionType rows, partial): equal
+digests mean identical rows.
 
-pyarrow's first table, which imports pandas (~0.2 s), is made before the
-clock starts: an index run has made one by then, on either side.
+pyarrow's first array from Python values imports pandas (~0.2 s): one is made
+before the clock starts, on both sides, so that the figures are the analyses'
+own (an index run pays that import once, wherever its first array is made).
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ edges and Function columns joined in before loading.
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from itertools import chain, repeat
 from operator import attrgetter
@@ -27,8 +26,6 @@ from astrepo.analyzers.metrics import project_metrics, propagate_impurity
 from astrepo.analyzers.symbols import ModuleInputs
 from astrepo.graph.load import PATH_COLUMN, EdgePair
 from astrepo.graph.schema import EDGE_TABLES, edge_columns
-
-log = logging.getLogger(__name__)
 
 #: Function columns computed per file (the rest are project-wide).
 FILE_FUNCTION_COLUMNS = ("cyclomatic", "cognitive", "lines", "statements", "max_nesting", "roles", "effects", "pure")

@@ -324,20 +324,20 @@ def grouped_flows(calls: Iterable[Edge], call_args: Iterable[tuple], params: Ite
     bound: dict[NodeId, tuple | list] = {}  #: call site -> its sorted (parameter, argument) flows
     sites_of: dict[NodeId, list[NodeId]] = {}  #: function with returns -> its call sites (one per edge)
     calls_kind, callsite, class_kind = EdgeKind.CALLS, NodeKind.CALLSITE, NodeKind.CLASS
-    for kind, src, src_kind, dst, dst_kind, _ in calls:
+    for kind, call, src_kind, dst, dst_kind, _ in calls:
         if kind is not calls_kind or src_kind is not callsite:
             continue
-        site = by_call.get(src)
+        site = by_call.get(call)
         target = info.get(dst)
         if site is None or target is None:
             continue
-        call, _, _, positional, keywords, _ = site
         func = dst
         receiver = target[1]
         if dst_kind is class_kind:
-            if target[2] is None:
+            func = target[2]
+            if func is None:
                 continue
-            func, receiver = target[2], True
+            receiver = True
         elif func in returns_of:
             found = sites_of.get(func)
             if found is None:
@@ -346,6 +346,7 @@ def grouped_flows(calls: Iterable[Edge], call_args: Iterable[tuple], params: Ite
                 found.append(call)
             # A method is taken to be called bound (``obj.m(x)``, ``self.m(x)``);
             # the rare unbound ``Cls.m(obj, x)`` shifts its arguments by one.
+        positional, keywords = site[3], site[4]  # CallArgs
         if positional or keywords:
             shape = (func, receiver, positional, keywords)
             flows = shapes.get(shape)
@@ -358,8 +359,12 @@ def grouped_flows(calls: Iterable[Edge], call_args: Iterable[tuple], params: Ite
                 out.sort()
                 flows = shapes[shape] = tuple(out)
             if flows:
-                old = bound.get(call)
-                bound[call] = flows if old is None else sorted((*old, *flows))
+                # One lookup for the common call site with one callee; a second callee's flows
+                # (even the same tuple) are added to the first's.
+                known = len(bound)
+                old = bound.setdefault(call, flows)
+                if len(bound) == known:
+                    bound[call] = sorted((*old, *flows))
     args = [(call, bound[call]) for call in sorted(bound)]
     for sites in sites_of.values():
         sites.sort()

@@ -5,15 +5,26 @@ metrics, roles and effects go into the file's node columns; CFG, data-flow
 and exception edges become Arrow tables (with the owning file in ``_path``,
 like every cached row). Project-wide (after name resolution): may-raise
 propagation, fan-in/out, PageRank, recursion and impurity become MAY_RAISE
-edges and Function columns joined in before loading.
+edges and Function columns joined in before loading; on a large project, the
+call-graph columns and the grouping of the interprocedural flows are computed
+in a forked child process, on the other core, beside the rest (`ChildWork`).
 """
 
 from __future__ import annotations
 
+import gc
+import logging
+import os
+import pickle
+import select
+import signal
+import time
 from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
 from itertools import chain, repeat
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import pyarrow as pa
 
@@ -26,6 +37,9 @@ from astrepo.analyzers.metrics import project_metrics, propagate_impurity
 from astrepo.analyzers.symbols import ModuleInputs
 from astrepo.graph.load import PATH_COLUMN, EdgePair
 from astrepo.graph.schema import EDGE_TABLES, edge_columns
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Function columns computed per file (the rest are project-wide).
 FILE_FUNCTION_COLUMNS = ("cyclomatic", "cognitive", "lines", "statements", "max_nesting", "roles", "effects", "pure")
@@ -317,6 +331,14 @@ def overriding_methods(modules: list[ModuleInputs], edges: list[Edge],
     return {method for method, cls, short in methods if cls in bases and short in names_above(cls)}
 
 
+#: Function-level CALLS edges from which the child's share (`child_work`) is computed in a child
+#: process (`ChildWork`): below, it is too small to be worth a fork (Django has 81k).
+MIN_EDGES_FOR_CHILD = 20_000
+#: Seconds the parent waits for that child once it has done its own share, before doing the child's
+#: work itself (a child that hangs, e.g. on a lock another thread held at the fork, costs no more).
+CHILD_TIMEOUT = 60.0
+
+
 def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: list[ModuleInputs]) -> ProjectAnalysis:
     """May-raise sets, call-graph metrics, impurity, overriding methods and interprocedural flows over
     the whole project: ``edges`` are name resolution's, ``modules`` every file's inputs (MAY_RAISE
@@ -337,24 +359,136 @@ def analyze_project(inputs: list[AnalysisInputs], edges: list[Edge], modules: li
                 (site_news if edge[2] is callsite else scope_calls).append(edge)
         elif kind is inherits_kind:
             inherits.append(edge)
-    # Per-file rows stay plain tuples: the analyses read them by position.
-    files = [ExceptionFacts(raises, [], [], guards, list(classes)) for (raises, guards, classes), _, _ in inputs]
-    propagation = propagate_exceptions(files, site_calls, index.call_scope, records=False)
-    columns: dict[str, dict[str, Any]] = defaultdict(dict)
-    edges_out = may_raise_edges(propagation.may_raise, files, index, columns)
-    flows = flow_edges(inputs, site_calls + site_news)  # (flows are sorted: the edges' order is free)
-    # The call-graph columns. (They were computed in a forked child while they imported networkx
-    # and scipy; without those, the pages either process wrote after the fork, each copied for it,
-    # cost more CPU than the child's share, and the wall time gained was ~0.1 s on Django.)
-    for function, fan_in, fan_out, pagerank, _, recursion in project_metrics(scope_calls):
+    # The call-graph columns and the grouped flows need nothing the exception analysis computes: on
+    # a large project they are computed in a child process, on another core. (Forked after the
+    # work above: a page either process writes after the fork is copied for it.) The shares are
+    # about even; on Django the fork costs ~0.35 s of CPU in page copies and pickling, and takes
+    # the longer process's CPU time from ~1.8 s (all of it here) to ~1.2 s (bench/analyses_bench.py).
+    child = ChildWork(partial(child_work, inputs, scope_calls, inherits, modules, index.scope_kind,
+                              site_calls + site_news), fork=len(scope_calls) >= MIN_EDGES_FOR_CHILD)
+    try:
+        # Per-file rows stay plain tuples: the analyses read them by position.
+        files = [ExceptionFacts(raises, [], [], guards, list(classes))
+                 for (raises, guards, classes), _, _ in inputs]
+        propagation = propagate_exceptions(files, site_calls, index.call_scope, records=False)
+        columns: dict[str, dict[str, Any]] = defaultdict(dict)
+        edges_out = may_raise_edges(propagation.may_raise, files, index, columns)
+        metrics, impure, overrides, (args, rets) = child.result()
+    finally:
+        child.cancel()
+    flows = flow_edges(args, rets)
+    for function, fan_in, fan_out, pagerank, recursion in metrics:
         row = columns[function]
         row["fan_in"], row["fan_out"], row["pagerank"], row["recursion"] = fan_in, fan_out, pagerank, recursion
-    for function in propagate_impurity(chain.from_iterable(functions for _, functions, _ in inputs), scope_calls):
+    for function in impure:
         columns[function]["impure_via_calls"] = True
-    for function in overriding_methods(modules, inherits, index.scope_kind):
+    for function in overrides:
         columns[function]["overrides"] = True
     names = sorted({fact[1] for fact in propagation.may_raise})  # (type)
     return ProjectAnalysis(dict(columns), edges_out, flows, exception_type_rows(names, ""), propagation.partial)
+
+
+def child_work(inputs: list[AnalysisInputs], scope_calls: list[Edge], inherits: list[Edge],
+               modules: list[ModuleInputs], scope_kind: dict[str, str], site_calls: list[Edge]
+               ) -> tuple[list[tuple], list[str], list[str], tuple[list, list]]:
+    """`analyze_project`'s share for a child process, as plain tuples and strings (cheap to send
+    back): (id, fan_in, fan_out, pagerank, recursion) rows, impure functions (themselves or through
+    calls), overriding methods, and the flows over the resolved calls from call sites grouped by
+    `grouped_flows` (``site_calls``)."""
+    metrics = [(m[0], m[1], m[2], m[3], m[5]) for m in project_metrics(scope_calls)]
+    impure = propagate_impurity(chain.from_iterable(functions for _, functions, _ in inputs), scope_calls)
+    overrides = overriding_methods(modules, inherits, scope_kind)
+    parts: list[list] = [[], [], [], []]
+    for file_inputs in inputs:
+        for bucket, rows in zip(parts, file_inputs.dataflow):
+            bucket.extend(rows)
+    return metrics, list(impure), list(overrides), grouped_flows(site_calls, *parts)
+
+
+class ChildWork(Generic[T]):
+    """``work`` (a function of no arguments) computed in a forked child process, beside the caller.
+
+    The child shares the parent's memory (copy on write), so nothing is sent to it; it runs ``work``,
+    pickles the result back through a pipe and leaves with ``os._exit`` (no exit handlers, no
+    flushing of the parent's buffers). Where the child cannot start, fails, or is not done
+    `CHILD_TIMEOUT` seconds after `result` is asked for, `result` runs ``work`` itself: the result
+    is the same either way. Always `cancel` (a no-op once the result is in).
+    """
+
+    def __init__(self, work: Callable[[], T], fork: bool = True) -> None:
+        self.work = work
+        #: what the log calls it (not its repr: a partial's shows all its arguments)
+        self.name = getattr(getattr(work, "func", work), "__qualname__", "work")
+        self.pid: int | None = None
+        self._read_end = -1
+        if not fork:
+            return
+        try:
+            read_end, write_end = os.pipe()
+        except OSError as err:
+            log.debug("no child process for %s: %s", self.name, err)
+            return
+        try:
+            pid = os.fork()
+        except (AttributeError, OSError) as err:
+            log.debug("no child process for %s: %s", self.name, err)
+            os.close(read_end)
+            os.close(write_end)
+            return
+        if pid == 0:  # the child
+            gc.disable()  # a collection would touch, and so copy, every page of the shared heap
+            status = 1
+            try:
+                os.close(read_end)
+                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write_end, "wb") as out:
+                    out.write(data)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        self.pid, self._read_end = pid, read_end
+
+    def result(self) -> T:
+        """The child's result once it is done (or ``work()`` computed here, see above)."""
+        if self.pid is None:
+            return self.work()
+        chunks: list[bytes] = []
+        deadline = time.monotonic() + CHILD_TIMEOUT
+        while True:
+            ready, _, _ = select.select([self._read_end], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                log.warning("a child process computing %s was not done after %.0f s; computing here",
+                            self.name, CHILD_TIMEOUT)
+                chunks = []
+                break
+            chunk = os.read(self._read_end, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        # At the end of its output the child is leaving: wait for it; else stop it.
+        status = self._reap(kill=not chunks)
+        if status == 0 and chunks:
+            return pickle.loads(b"".join(chunks))
+        return self.work()
+
+    def cancel(self) -> None:
+        """Stop the child if it still runs, and reap it."""
+        self._reap(kill=True)
+
+    def _reap(self, kill: bool) -> int | None:
+        """Reap the child (killed first if ``kill``); its wait status (None: no child)."""
+        if self.pid is None:
+            return None
+        pid, self.pid = self.pid, None
+        os.close(self._read_end)
+        if kill:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # reaped elsewhere
+                pass
+        _, status = os.waitpid(pid, 0)
+        return status
 
 
 def may_raise_edges(facts: list, files: list[ExceptionFacts], index: ProjectIndex,
@@ -399,14 +533,9 @@ def may_raise_edges(facts: list, files: list[ExceptionFacts], index: ProjectInde
     return out
 
 
-def flow_edges(inputs: list[AnalysisInputs], calls: list[Edge]) -> list[Edge]:
-    """PASSES (call site -> parameter) and RETURNS_TO (return -> call site) edges over resolved calls
-    (sorted, as `interprocedural_edges` sorts its flows)."""
-    parts: list[list] = [[], [], [], []]
-    for file_inputs in inputs:
-        for bucket, rows in zip(parts, file_inputs.dataflow):
-            bucket.extend(rows)
-    args, rets = grouped_flows(calls, *parts)
+def flow_edges(args: list, rets: list) -> list[Edge]:
+    """PASSES (call site -> parameter) and RETURNS_TO (return -> call site) edges of `grouped_flows`'
+    groups (sorted, as `interprocedural_edges` sorts its flows)."""
     passes, callsite, param = EdgeKind.PASSES, NodeKind.CALLSITE, NodeKind.PARAMETER
     attrs: dict[str, tuple] = {}  #: argument -> the edge's properties (shared: few distinct)
     out = []

@@ -245,9 +245,15 @@ def _resolve(inputs: list[ModuleInputs], scrap: list | None) -> Resolution:
     changed: set | None = None
     for round_no in range(MAX_FLOW_ROUNDS):
         found_calls, scope_edges, pending = _resolve_round(project, resolver, calls, items, changed)
+        # After the last round only whether anything changed matters (the result is partial then):
+        # its arguments and stores are settled only as far as it takes to see a change.
+        last = round_no == MAX_FLOW_ROUNDS - 1
         start = resolver.inflow
-        _settle_arguments(resolver, pending)
+        if not _settle_arguments(resolver, pending, last):
+            continue  # the last round, and an inflow changed
         changed = {k for k in start.keys() | resolver.inflow.keys() if start.get(k) != resolver.inflow.get(k)}
+        if last and changed:
+            continue
         changed |= _settle_items(project, resolver)
         if not changed:
             break
@@ -318,8 +324,11 @@ def _resolve(inputs: list[ModuleInputs], scrap: list | None) -> Resolution:
     return out
 
 
-def _settle_arguments(resolver: Resolver, pending: list) -> None:
+def _settle_arguments(resolver: Resolver, pending: list, until_change: bool = False) -> bool:
     """Feed the argument flows of a round into the parameters they reach (``resolver.inflow``).
+
+    Returns True; with ``until_change``, False as soon as a parameter that had no inflow at the
+    start of the round gets one (it changed, whatever the rest comes to), leaving the flows unsettled.
 
     A worklist: when an argument is itself a parameter (``def f(cb): g(cb)``),
     evaluating it demands that parameter's inflow, which is computed in turn;
@@ -391,6 +400,8 @@ def _settle_arguments(resolver: Resolver, pending: list) -> None:
         old = inflow.get(key)
         new = (old | vals if old else frozenset(vals)) if vals else old
         if new != old:
+            if until_change:
+                return False
             inflow[key] = new
             resolver.invalidate({key})
             for akey in readers.pop(resolver.dep_numbers.get(key), ()):
@@ -416,6 +427,7 @@ def _settle_arguments(resolver: Resolver, pending: list) -> None:
         else:
             inflow[key] = new
     resolver.invalidate(changed)
+    return True
 
 
 def _settle_items(project: Project, resolver: Resolver) -> set:
@@ -474,8 +486,16 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
         items[key] = ((found[marks[0]:], scope_edges[marks[1]:], pending[marks[2]:]), frozenset(deps))
 
     for call, scope in calls:
-        if cached(call.id):
-            continue
+        if changed is not None:  # `cached`, inlined: most call sites replay
+            old = items.get(call.id)
+            if old is not None and old[1].isdisjoint(changed):
+                f, e, p = old[0]
+                found.extend(f)
+                if e:
+                    scope_edges.extend(e)
+                if p:
+                    pending.extend(p)
+                continue
         marks = begin()
         vals, reason = resolver.callees(call, scope)
         targets: set = set()

@@ -112,6 +112,8 @@ class Resolver(ClassModel, Containers):
     def values(self, expr, scope: ScopeFacts) -> Vals:
         if expr is None:
             return (EMPTY, "expression not understood")
+        if expr[0] == "n" and "." not in expr[1]:
+            return self.lookup(expr[1], scope)
         key = (scope.id, expr)
         cached = self.memo.get(key)
         if cached is not None:  # the hit path of _memoized, inlined: most lookups end here
@@ -312,9 +314,9 @@ class Resolver(ClassModel, Containers):
                 # A set filed under ``dep`` leaves ``dep_groups`` with it: a later value reading the
                 # same set files a new one, under every key again.
                 for k in groups.pop(group, ()):
-                    entry = memo.get(k)  # (..., what its value read): gone, or recomputed since?
-                    if entry is not None and entry[-1] is not None and dep in entry[-1]:
-                        del memo[k]
+                    entry = memo.pop(k, None)  # (..., what its value read): gone, or recomputed since?
+                    if entry is not None and (entry[-1] is None or dep not in entry[-1]):
+                        memo[k] = entry  # recomputed without reading ``dep``: kept
 
     def argument(self, expr, scope: ScopeFacts) -> tuple[Target, ...]:
         """The values of an argument expression, tagged "argument" (memoized across rounds)."""
@@ -384,13 +386,24 @@ class Resolver(ClassModel, Containers):
         else:
             head = self.lookup(parts[0], scope)
             parts = parts[1:]
+        memo = self.memo
+        stack = self.deps_stack
         for attr in parts:
             if not head[0]:
                 return head
-            # provenance stays that of the first name (how the chain was entered)
-            head = self._union([self._memoized(("attribute of", v, attr),
-                                            lambda: self._retag(self.attribute(v, attr), v.how))
-                                for v in ordered(head[0])])
+            # provenance stays that of the first name (how the chain was entered); the memo's hit
+            # path inlined (`_memoized`): a chain's attributes are mostly known already
+            parts = []
+            for v in ordered(head[0]):
+                key = ("attribute of", v, attr)
+                cached = memo.get(key)
+                if cached is None:
+                    parts.append(self._compute(key, lambda: self._retag(self.attribute(v, attr), v.how)))
+                else:
+                    if cached[1] is not None and stack:
+                        stack[-1].update(cached[1])
+                    parts.append(cached[0])
+            head = self._union(parts)
         return head
 
     @staticmethod
@@ -427,7 +440,13 @@ class Resolver(ClassModel, Containers):
     def name_values(self, name: str, binding: Binding, scope: ScopeFacts) -> Vals:
         """Values of a name bound in ``scope`` (``binding`` is ``scope.bindings[name]``): its binding
         plus every flow into it (memoized)."""
-        return self._memoized(("name", scope.id, name), lambda: self._name_values(name, binding, scope))
+        key = ("name", scope.id, name)
+        cached = self.memo.get(key)
+        if cached is not None:  # `_memoized`'s hit path, inlined (as in `values`)
+            if cached[1] is not None and self.deps_stack:
+                self.deps_stack[-1].update(cached[1])
+            return cached[0]
+        return self._compute(key, lambda: self._name_values(name, binding, scope))
 
     def _name_values(self, name: str, binding: Binding, scope: ScopeFacts) -> Vals:
         flows = self.p.flows.get(scope.id, {}).get(name, ())

@@ -76,7 +76,7 @@ from dataclasses import dataclass, field
 
 from astrepo.analyzers.containers import PARTIAL_NAMES
 from astrepo.analyzers.pointsto import Resolver
-from astrepo.analyzers.targets import (Target, clear_order_keys, container_type, make_target, order_key, ordered,
+from astrepo.analyzers.targets import (EMPTY, Target, clear_order_keys, container_type, make_target, order_key, ordered,
                                        unique)
 from astrepo.analyzers.symbols import ModuleInputs, Project
 from astrepo.ids import NodeId, external_id
@@ -483,7 +483,9 @@ def _resolve_round(project: Project, resolver: Resolver, calls: list[tuple[CallF
 
     def end(key, marks: tuple[int, int, int]) -> None:
         deps = stack.pop()
-        items[key] = ((found[marks[0]:], scope_edges[marks[1]:], pending[marks[2]:]), frozenset(deps))
+        # most items hand on no scope edge or argument flow: the empty tuple, not a new list each
+        items[key] = ((found[marks[0]:], scope_edges[marks[1]:] if len(scope_edges) > marks[1] else (),
+                       pending[marks[2]:] if len(pending) > marks[2] else ()), frozenset(deps) if deps else EMPTY)
 
     for call, scope in calls:
         if changed is not None:  # `cached`, inlined: most call sites replay

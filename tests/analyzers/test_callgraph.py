@@ -326,3 +326,24 @@ def test_long_chains_of_values_resolve_without_crashing(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
     assert proc.stdout.split() == ["1", "0"], proc.stdout  # x29999() -> f0
+
+
+def test_calls_through_parameters_take_a_round_per_level(tmp_path: Path, monkeypatch) -> None:
+    # ``f(x)`` resolves once ``call``'s parameters have their inflow (round 2), ``g(...)`` once ``p``'s
+    # has (round 3), ``h()`` in round 4. A resolution that runs out of rounds is partial; the last
+    # round stops settling its arguments at the first change (the result is the same), and one that
+    # settles in its last round is not partial.
+    from astrepo.analyzers import callgraph
+
+    source = ("def call(f, x):\n    f(x)\n\n\ndef p(g):\n    g(leaf)\n\n\ndef q(h):\n    h()\n\n\n"
+              "def leaf():\n    pass\n\n\ncall(p, q)\n")
+    results = {}
+    for rounds in (3, 4, 5):
+        monkeypatch.setattr(callgraph, "MAX_FLOW_ROUNDS", rounds)
+        root = tmp_path / str(rounds)
+        root.mkdir()
+        resolution, calls = resolve_source(root, source)
+        results[rounds] = (resolution.partial, calls.get("main.q", set()), sorted(e.key() for e in resolution.edges))
+    assert results[3][:2] == (True, set())
+    assert results[4][:2] == (False, {"main.leaf"})
+    assert results[4] == results[5]

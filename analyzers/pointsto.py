@@ -112,7 +112,8 @@ class Resolver(ClassModel, Containers):
     def values(self, expr, scope: ScopeFacts) -> Vals:
         if expr is None:
             return (EMPTY, "expression not understood")
-        if expr[0] == "n" and "." not in expr[1]:
+        if expr[0] == "n" and "." not in expr[1] and expr[1] != "super()":
+            # a simple name: its binding's value is memoized (`name_values`), one entry is enough
             return self.lookup(expr[1], scope)
         key = (scope.id, expr)
         cached = self.memo.get(key)

@@ -112,9 +112,13 @@ class Resolver(ClassModel, Containers):
     def values(self, expr, scope: ScopeFacts) -> Vals:
         if expr is None:
             return (EMPTY, "expression not understood")
-        if expr[0] == "n" and "." not in expr[1] and expr[1] != "super()":
+        k = expr[0]
+        if k == "n" and "." not in expr[1] and expr[1] != "super()":
             # a simple name: its binding's value is memoized (`name_values`), one entry is enough
             return self.lookup(expr[1], scope)
+        if k == "c" or k == "l" or k == "m" or k == "f":
+            # a call's result is memoized per call (`call_results`); a display or a lambda is one value
+            return self._values(expr, scope)
         key = (scope.id, expr)
         cached = self.memo.get(key)
         if cached is not None:  # the hit path of _memoized, inlined: most lookups end here

@@ -367,6 +367,9 @@ def _settle_arguments(resolver: Resolver, pending: list, until_change: bool = Fa
     start = resolver.inflow
     resolver.inflow = inflow = dict(start)
     later: dict = {}  #: new inflow of parameters that had one at the start of the round
+    # Only parameters that had no inflow at the start of the round grow during it: the readers of
+    # the others (and of containers) are never looked up, so they are not recorded.
+    growing = {resolver.dep_number(k) for k in flows_into if k not in start}
     # Worklist in a fixed order (the order of the flows, then of discovery); its result does not
     # depend on it (see above), its work may.
     queue = deque(k for k in flows_into if k in demanded)
@@ -388,7 +391,7 @@ def _settle_arguments(resolver: Resolver, pending: list, until_change: bool = Fa
                     try:
                         found = resolver.argument(expr, scope)
                     finally:
-                        for dep in stack.pop():
+                        for dep in stack.pop() & growing:
                             readers.setdefault(dep, []).append(akey)
                 as_argument[akey] = found
             vals.update(found)

@@ -294,11 +294,15 @@ class Resolver(ClassModel, Containers):
     def read(self, key) -> None:
         """Record that the computation under way (if any) read an inflow or container ``key``."""
         if self.deps_stack:
-            number = self.dep_numbers.get(key)
-            if number is None:
-                number = self.dep_numbers[key] = len(self.readers)
-                self.readers.append(None)
-            self.deps_stack[-1].add(number)
+            self.deps_stack[-1].add(self.dep_number(key))
+
+    def dep_number(self, key) -> int:
+        """The number of an inflow or container key (see `read`), given now if it has none yet."""
+        number = self.dep_numbers.get(key)
+        if number is None:
+            number = self.dep_numbers[key] = len(self.readers)
+            self.readers.append(None)
+        return number
 
     def dep_numbers_of(self, keys) -> set[int]:
         """The numbers of those inflow or container keys that were ever read (see `read`)."""

@@ -189,11 +189,12 @@ class Project:
                     walk(("n", call.callee), out)
                 if call.func is not None:
                     walk(call.func, out)
+                # most arguments are simple names, which read no attribute: not walked
                 for e in call.args:
-                    if e is not None:
+                    if e is not None and (e[0] != "n" or "." in e[1]):
                         walk(e[1] if e[0] == "*" else e, out)
                 for _, e in call.kwargs:
-                    if e is not None:
+                    if e is not None and (e[0] != "n" or "." in e[1]):
                         walk(e, out)
         self.property_reads = {k: list(v) for k, v in reads.items() if v}
 

@@ -402,17 +402,17 @@ class Resolver(ClassModel, Containers):
                 return head
             # provenance stays that of the first name (how the chain was entered); the memo's hit
             # path inlined (`_memoized`): a chain's attributes are mostly known already
-            parts = []
+            found = []
             for v in ordered(head[0]):
                 key = ("attribute of", v, attr)
                 cached = memo.get(key)
                 if cached is None:
-                    parts.append(self._compute(key, lambda: self._retag(self.attribute(v, attr), v.how)))
+                    found.append(self._compute(key, lambda: self._retag(self.attribute(v, attr), v.how)))
                 else:
                     if cached[1] is not None and stack:
                         stack[-1].update(cached[1])
-                    parts.append(cached[0])
-            head = self._union(parts)
+                    found.append(cached[0])
+            head = self._union(found)
         return head
 
     @staticmethod

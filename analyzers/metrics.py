@@ -48,6 +48,7 @@ from typing import NamedTuple
 
 import tree_sitter
 
+from astrepo.analyzers.components import strongly_connected
 from astrepo.ids import NodeId
 from astrepo.model import Binding, BindingKind, Edge, EdgeKind, FileFacts, NodeKind, new_record
 from astrepo.analyzers.statements import (
@@ -520,9 +521,8 @@ def pagerank(n: int, sources: list[int], targets: list[int]) -> list[float]:
 
 def cyclic_components(n: int, sources: list[int], targets: list[int]) -> list[list[int]]:
     """Strongly connected components of two or more of nodes ``0..n-1`` and edges
-    ``sources[k] -> targets[k]`` (Tarjan's algorithm, iterative: call chains are deeper than the
-    recursion limit). Only nodes with both callers and callees can be in one, and edges between
-    them: on Django, 5.6k of 30k nodes and 9k of 81k edges."""
+    ``sources[k] -> targets[k]`` (`strongly_connected`). Only nodes with both callers and callees
+    can be in one, and edges between them: on Django, 5.6k of 30k nodes and 9k of 81k edges."""
     has_in, has_out = [False] * n, [False] * n
     for a, b in zip(sources, targets):
         has_out[a] = True
@@ -535,46 +535,7 @@ def cyclic_components(n: int, sources: list[int], targets: list[int]) -> list[li
                 successors[a] = [b]
             else:
                 found.append(b)
-    index: dict[int, int] = {}  #: visiting order
-    low: dict[int, int] = {}  #: smallest visiting order reachable
-    on_stack: set[int] = set()
-    stack: list[int] = []
-    components: list[list[int]] = []
-    for root in successors:
-        if root in index:
-            continue
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        work = [(root, iter(successors[root]))]
-        while work:
-            node, children = work[-1]
-            for child in children:
-                if child not in index:
-                    index[child] = low[child] = len(index)
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(successors.get(child, ()))))
-                    break
-                if child in on_stack and index[child] < low[node]:
-                    low[node] = index[child]
-            else:
-                work.pop()
-                if work:
-                    parent = work[-1][0]
-                    if low[node] < low[parent]:
-                        low[parent] = low[node]
-                if low[node] == index[node]:
-                    component = []
-                    while True:
-                        k = stack.pop()
-                        on_stack.discard(k)
-                        component.append(k)
-                        if k == node:
-                            break
-                    if len(component) > 1:
-                        components.append(component)
-    return components
+    return [c for c in strongly_connected(successors, successors) if len(c) > 1]
 
 
 def propagate_impurity(functions: Iterable[FunctionMetrics], calls: Iterable[Edge]) -> set[NodeId]:

@@ -31,6 +31,7 @@ conservative plan).
 
 from __future__ import annotations
 
+from astrepo.analyzers.components import strongly_connected
 from astrepo.capture.cost import Costs, sampled_previews
 from astrepo.capture.levels import BOUNDARY, COUNTED, DEEP, FULL, TIMED
 from astrepo.capture.plan_signals import Function, Inputs
@@ -177,46 +178,11 @@ def static_calls(inputs: Inputs, known: dict[str, float]) -> dict[str, float]:
 
 
 def _components_callers_first(nodes: list[str], edges: dict[str, list]) -> list[list[str]]:
-    """Strongly connected components (Tarjan, iterative), callers before callees."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    found: list[list[str]] = []
-    counter = 0
-    for start in nodes:
-        if start in index:
-            continue
-        work = [(start, 0)]
-        while work:
-            node, i = work.pop()
-            if i == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            succ = edges.get(node, ())
-            if i < len(succ):
-                work.append((node, i + 1))
-                nxt = succ[i][0]
-                if nxt not in index:
-                    work.append((nxt, 0))
-                elif nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-                continue
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                found.append(sorted(component))
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    found.reverse()  # Tarjan emits callees first
+    """Strongly connected components, callers before callees, members sorted (``edges``: node ->
+    [(callee, weight), ...])."""
+    successors = {node: [edge[0] for edge in out] for node, out in edges.items()}
+    found = [sorted(component) for component in strongly_connected(nodes, successors)]
+    found.reverse()  # Tarjan completes callees first
     return found
 
 

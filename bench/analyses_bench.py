@@ -36,7 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from index_bench import PROJECTS, fetch, run_index  # noqa: E402
+from index_bench import project_db, revision_modules, side_by_side_arguments  # noqa: E402
 
 #: The modules of the project-wide analyses, by package folder, as far as a revision has them.
 ANALYSIS_MODULES = {"analyzers": ("metrics", "exceptions", "dataflow", "cfg"), "graph": ("analysis_rows",)}
@@ -107,38 +107,17 @@ def _python(code: str, *args: str) -> str:
     return proc.stdout
 
 
-def revision_files(rev: str, work: Path) -> Path:
-    """The analysis modules of revision ``rev``, as files under ``work``."""
-    out = work / f"rev-{rev}"
-    for package, names in ANALYSIS_MODULES.items():
-        (out / package).mkdir(parents=True)
-        for name in names:
-            proc = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{rev}:{package}/{name}.py"],
-                                  capture_output=True, text=True)
-            if proc.returncode == 0:
-                (out / package / f"{name}.py").write_text(proc.stdout)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--project", default="django", choices=sorted(PROJECTS))
-    parser.add_argument("--db", type=Path, help="an existing index of the project (else one is built)")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--baseline", default="HEAD", help="revision to time side by side (default HEAD)")
-    parser.add_argument("--current", default="", help="revision to time as the current code (default: the "
-                        "working tree)")
+    side_by_side_arguments(parser)
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="analyses-bench-") as tmp:
         work = Path(tmp)
-        db = opts.db
-        if db is None:
-            db = work / "db"
-            run_index(fetch(*PROJECTS[opts.project]), db, 0, True)
+        db = project_db(opts, work)
         inputs = work / "inputs.pickle"
         _python(_PREPARE, str(db), str(inputs))
-        sides = {"current": str(revision_files(opts.current, work)) if opts.current else "",
-                 opts.baseline: str(revision_files(opts.baseline, work))}
+        sides = {"current": str(revision_modules(opts.current, work, ANALYSIS_MODULES)) if opts.current else "",
+                 opts.baseline: str(revision_modules(opts.baseline, work, ANALYSIS_MODULES))}
         runs: dict[str, list[dict]] = {label: [] for label in sides}
         for _ in range(opts.runs):
             for label, folder in sides.items():

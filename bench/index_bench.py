@@ -111,6 +111,40 @@ def baseline_tree(rev: str, work: Path) -> Path:
     return tree
 
 
+def revision_modules(rev: str, work: Path, modules: dict[str, tuple[str, ...]]) -> Path:
+    """Revision ``rev``'s files ``modules`` ({folder: (module name, ...)}) as ``work/rev-REV/folder/name.py``,
+    for a benchmark that puts them in front of the current tree's (a module added later is missing
+    from older revisions: skipped)."""
+    out = work / f"rev-{rev}"
+    for folder, names in modules.items():
+        (out / folder).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            proc = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{rev}:{folder}/{name}.py"],
+                                  capture_output=True, text=True)
+            if proc.returncode == 0:
+                (out / folder / f"{name}.py").write_text(proc.stdout)
+    return out
+
+
+def project_db(opts: argparse.Namespace, work: Path) -> Path:
+    """The index named by ``--db``, else ``--project`` indexed (fully) into ``work/db``."""
+    if opts.db is not None:
+        return opts.db
+    db = work / "db"
+    run_index(fetch(*PROJECTS[opts.project]), db, 0, True)
+    return db
+
+
+def side_by_side_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a benchmark timing a part of the index on a project's state against a revision's code."""
+    parser.add_argument("--project", default="django", choices=sorted(PROJECTS))
+    parser.add_argument("--db", type=Path, help="an existing index of the project (else one is built)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--baseline", default="HEAD", help="revision to time side by side (default HEAD)")
+    parser.add_argument("--current", default="", help="revision to time as the current code (default: the "
+                        "working tree); lets a benchmark run while the tree is being edited")
+
+
 def same_graph(root: Path, db: Path, rebuilt: Path, jobs: int) -> bool:
     """Whether the graph in ``db`` equals a full rebuild of ``root`` (normalised dumps, graph/dump.py)."""
     from astrepo.graph.dump import dump_graph

@@ -33,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from index_bench import PROJECTS, fetch, run_index  # noqa: E402
+from index_bench import project_db, revision_modules, side_by_side_arguments  # noqa: E402
 
 #: Resolves the inputs in argv[1] (a pickle of {path: pickled ModuleInputs}) with the analyzers of
 #: the current tree, or of the directory argv[2] (files of another revision) when given; argv[3]
@@ -112,40 +112,21 @@ def resolve(inputs: Path, analyzers: Path | None = None, order: str = "", edges:
 RESOLUTION_MODULES = ("symbols", "targets", "containers", "classmodel", "pointsto", "callgraph")
 
 
-def baseline_files(rev: str, work: Path) -> Path:
-    """The baseline revision's resolution modules, as files in ``work``."""
-    out = work / f"analyzers-{rev}"
-    out.mkdir()
-    for name in RESOLUTION_MODULES:
-        proc = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{rev}:analyzers/{name}.py"],
-                              capture_output=True, text=True)
-        if proc.returncode == 0:  # a module split out later is missing from older revisions
-            (out / f"{name}.py").write_text(proc.stdout)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--project", default="django", choices=sorted(PROJECTS))
-    parser.add_argument("--db", type=Path, help="an existing index of the project (else one is built)")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--baseline", default="HEAD", help="revision to time side by side (default HEAD)")
-    parser.add_argument("--current", default="", help="revision to time as the current code (default: the "
-                        "working tree); lets a benchmark run while the tree is being edited")
+    side_by_side_arguments(parser)
     parser.add_argument("--order-check", action="store_true")
     parser.add_argument("--edges-dir", type=Path, help="also write each side's edges (one 'KIND src dst' per "
                         "line, sorted) to current.txt and baseline.txt there, to compare them")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="resolve-bench-") as tmp:
         work = Path(tmp)
-        db = opts.db
-        if db is None:
-            db = work / "db"
-            run_index(fetch(*PROJECTS[opts.project]), db, 0, True)
+        db = project_db(opts, work)
         inputs = work / "inputs.pickle"
         files = state_inputs(db, inputs)
-        base = baseline_files(opts.baseline, work)
-        current = baseline_files(opts.current, work) if opts.current else None
+        modules = {"analyzers": RESOLUTION_MODULES}
+        base = revision_modules(opts.baseline, work, modules) / "analyzers"
+        current = revision_modules(opts.current, work, modules) / "analyzers" if opts.current else None
         times: dict[str, list[float]] = {"current": [], opts.baseline: []}
         results: dict[str, set] = {"current": set(), opts.baseline: set()}
         for _ in range(opts.runs):

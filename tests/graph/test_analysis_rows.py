@@ -12,6 +12,7 @@ from typing import Callable
 
 import pytest
 
+from astrepo.analyzers.callgraph import Resolution
 from astrepo.analyzers.metrics import project_metrics, propagate_impurity
 from astrepo.graph import analysis_rows
 from astrepo.graph.analysis_rows import ChildWork, analyze_project, overriding_methods
@@ -70,14 +71,19 @@ def test_cancel_stops_a_running_child() -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def test_project_analysis_is_the_same_with_the_child_share_in_a_child(
-        shop: Path, tmp_path: Path, astrepo_cli: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
+def _shop_inputs(shop: Path, tmp_path: Path, astrepo_cli: Callable) -> tuple[list, Resolution, list]:
+    """The shop fixture indexed by the CLI: its files' analysis inputs, resolution and modules."""
     db = tmp_path / "db"
     proc = astrepo_cli("index", str(shop), "--db", str(db), "--no-embed", "-q", "--json")
     assert proc.returncode == 0, proc.stderr
     state, _ = GraphStore(Layout(db)).read_state()
     resolution, modules = resolve_modules({p: pickle.loads(d) for p, d in state.inputs.items()})
-    inputs = [pickle.loads(state.analysis_inputs[p]) for p in sorted(state.analysis_inputs)]
+    return [pickle.loads(state.analysis_inputs[p]) for p in sorted(state.analysis_inputs)], resolution, modules
+
+
+def test_project_analysis_is_the_same_with_the_child_share_in_a_child(
+        shop: Path, tmp_path: Path, astrepo_cli: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
+    inputs, resolution, modules = _shop_inputs(shop, tmp_path, astrepo_cli)
 
     forks = []
     real_fork = os.fork
@@ -106,12 +112,7 @@ def test_project_analysis_is_the_same_with_the_child_share_in_a_child(
 def test_project_analysis_joins_the_call_graph_columns(shop: Path, tmp_path: Path, astrepo_cli: Callable) -> None:
     """The Function columns hold `project_metrics`' rows, `propagate_impurity`'s and
     `overriding_methods`' functions, and the may-raise types of the MAY_RAISE edges."""
-    db = tmp_path / "db"
-    proc = astrepo_cli("index", str(shop), "--db", str(db), "--no-embed", "-q", "--json")
-    assert proc.returncode == 0, proc.stderr
-    state, _ = GraphStore(Layout(db)).read_state()
-    resolution, modules = resolve_modules({p: pickle.loads(d) for p, d in state.inputs.items()})
-    inputs = [pickle.loads(state.analysis_inputs[p]) for p in sorted(state.analysis_inputs)]
+    inputs, resolution, modules = _shop_inputs(shop, tmp_path, astrepo_cli)
     project = analyze_project(inputs, resolution.edges, modules)
     columns = project.function_columns
 

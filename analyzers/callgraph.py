@@ -132,6 +132,7 @@ def resolve_project(inputs: list[ModuleInputs], scrap: list | None = None) -> Re
     thread of its own with a large stack (RESOLVER_STACK) and Python's recursion limit raised.
     """
     outcome: list = []
+    finished = threading.Event()
 
     def run() -> None:
         try:
@@ -140,6 +141,7 @@ def resolve_project(inputs: list[ModuleInputs], scrap: list | None = None) -> Re
             outcome.append(error)
         finally:
             clear_order_keys(scrap)
+            finished.set()
 
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, RESOLVER_RECURSION))
@@ -154,12 +156,14 @@ def resolve_project(inputs: list[ModuleInputs], scrap: list | None = None) -> Re
         finally:
             threading.stack_size(previous)
     try:
-        while worker.is_alive():
-            # In short waits: a signal delivered to the worker thread is handled by this one only when
-            # it runs Python code again (a plain join would see Ctrl-C when the resolution is over).
-            worker.join(0.05)
+        # In short waits: a signal delivered to the worker thread is handled by this one only when
+        # it runs Python code again (a plain wait would see Ctrl-C when the resolution is over). On an
+        # event, not `Thread.join`: in CPython 3.11 a join that Ctrl-C interrupts can mark the thread
+        # as stopped while it still runs.
+        while not finished.wait(0.05):
+            pass
     except BaseException:
-        _abandon(worker)
+        _abandon(worker, finished)
         raise
     result = outcome[0]
     if isinstance(result, BaseException):
@@ -167,12 +171,12 @@ def resolve_project(inputs: list[ModuleInputs], scrap: list | None = None) -> Re
     return result
 
 
-def _abandon(worker: threading.Thread) -> None:
+def _abandon(worker: threading.Thread, finished: threading.Event) -> None:
     """Stop the resolver's thread (the caller was interrupted): an exception raised in it unwinds
     its frames, which frees its working state, instead of the thread running to the end of the
     resolution and the process's exit then walking that state (Ctrl-C on Django took ~20 s)."""
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(SystemExit))
-    worker.join()
+    finished.wait()
 
 
 def _resolve(inputs: list[ModuleInputs], scrap: list | None) -> Resolution:

@@ -63,8 +63,7 @@ class Preload:
         self.loaded: set[str] = set()  #: names of `resolved` tables COPY'd into the generation
         #: set when `_run` is over (see `_join`)
         self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(full, rows, paths), daemon=True)
-        self.thread.start()
+        threading.Thread(target=self._run, args=(full, rows, paths), daemon=True).start()
 
     def _run(self, full: bool, rows: Callable[[], ParsedFiles], paths: list[str]) -> None:
         try:
